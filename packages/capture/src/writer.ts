@@ -1,0 +1,130 @@
+/**
+ * The StickerWriter contract: what budget fitting needs from any animated format
+ * (GIF here, WebP/WebM through sharp, ffmpeg or browser encoders), plus the counting
+ * byte sink that lets a too-big try stop as soon as it passes the budget.
+ */
+import type { RgbaImage } from './types';
+import { CancelledError } from './errors';
+
+/** Sticker containers Clipchat writes. */
+export type StickerFormat = 'gif' | 'webp' | 'webm';
+
+/**
+ * The part of an `AbortSignal` the engine reads. A real `AbortSignal` fits; the core
+ * declares only this so it compiles without DOM or Node typings.
+ */
+export interface CancelSignal {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+}
+
+/** What one encoding try is asked to do. */
+export interface StickerEncodeOptions {
+  /** Quality target 1–100 (higher = better looking, bigger). */
+  quality: number;
+  /** Hard limit: the writer stops with `OverBudgetError` as soon as it writes more. */
+  maxBytes?: number;
+  /** Extra format-specific knobs chosen by fitting (e.g. GIF colours/dither/lossy). */
+  tuning?: Record<string, number | string | boolean | undefined>;
+  signal?: CancelSignal;
+  /** Fraction 0..1 of this try. Return `false` to cancel. */
+  onProgress?: (fraction: number) => void | boolean;
+}
+
+/**
+ * An animated-sticker encoder. `frames` are all the same size; `delaysMs[i]` is how long
+ * frame i stays on screen, in milliseconds (the sum is the clip's duration). Writers
+ * round delays to their own time base but keep the total exact.
+ */
+export interface StickerWriter {
+  readonly format: StickerFormat;
+  readonly mime: string;
+  /** Largest frame rate the container's players honour (GIF: 50). */
+  readonly maxFps?: number;
+  encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array>;
+}
+
+/** Thrown inside a try whose output already passed its byte limit; fitting catches it. */
+export class OverBudgetError extends Error {
+  /** Bytes written when the try was stopped (at least `limit + 1`). */
+  readonly written: number;
+  readonly limit: number;
+  constructor(written: number, limit: number) {
+    super(`output passed ${limit} bytes (${written} written so far)`);
+    this.name = 'OverBudgetError';
+    this.written = written;
+    this.limit = limit;
+  }
+}
+
+/**
+ * A growable byte buffer that counts what is written and throws `OverBudgetError` the
+ * moment the count passes `limit`, so an encoder never finishes a doomed try.
+ */
+export class CountingSink {
+  private buf: Uint8Array;
+  private len = 0;
+  readonly limit: number;
+
+  constructor(limit = Infinity, initialCapacity = 1 << 16) {
+    this.limit = limit;
+    this.buf = new Uint8Array(Math.max(64, Math.min(initialCapacity, Number.isFinite(limit) ? limit + 1 : initialCapacity)));
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.len;
+  }
+
+  private reserve(n: number): void {
+    const need = this.len + n;
+    if (need > this.limit) throw new OverBudgetError(need, this.limit);
+    if (need <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.len));
+    this.buf = next;
+  }
+
+  byte(b: number): void {
+    this.reserve(1);
+    this.buf[this.len++] = b;
+  }
+
+  /** Little-endian 16-bit word. */
+  u16(v: number): void {
+    this.reserve(2);
+    this.buf[this.len++] = v & 0xff;
+    this.buf[this.len++] = (v >>> 8) & 0xff;
+  }
+
+  bytes(src: ArrayLike<number>, start = 0, end = src.length): void {
+    const n = end - start;
+    this.reserve(n);
+    if (src instanceof Uint8Array) this.buf.set(src.subarray(start, end), this.len);
+    else for (let i = 0; i < n; i++) this.buf[this.len + i] = src[start + i];
+    this.len += n;
+  }
+
+  /** A copy of what was written. */
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.len);
+  }
+}
+
+/** Throws `CancelledError` when the signal is aborted. */
+export function throwIfCancelled(signal?: CancelSignal): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+const timers = globalThis as unknown as { setTimeout?: (fn: () => void, ms: number) => unknown };
+
+/**
+ * Lets the event loop run (so a Cancel button or a worker message can abort the signal),
+ * then checks the signal. Works in Node and in browser workers.
+ */
+export async function yieldToEventLoop(signal?: CancelSignal): Promise<void> {
+  await new Promise<void>((resolve) => (timers.setTimeout ? timers.setTimeout(resolve, 0) : resolve()));
+  throwIfCancelled(signal);
+}

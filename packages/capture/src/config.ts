@@ -1,0 +1,217 @@
+/**
+ * Capture settings (the video-capture management module): one schema for every setting,
+ * with defaults, ranges, per-format rules and presets. The same schema validates settings
+ * in the engine, on the server and in the web settings panel (which renders from
+ * {@link SETTING_FIELDS}).
+ */
+import { InvalidSettingError } from './errors';
+import type { Rect } from './types';
+
+/** Image formats a still can be written in. `png` is the capture's original format. */
+export type StillFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'gif' | 'bmp' | 'tiff';
+/** Containers an animated sticker can be written in. */
+export type StickerFormat = 'gif' | 'webp' | 'webm';
+
+/** Every still format, in the order a UI should offer them. */
+export const STILL_FORMATS: readonly StillFormat[] = ['png', 'jpeg', 'webp', 'avif', 'gif', 'bmp', 'tiff'];
+/** Every sticker format, in the order a UI should offer them. */
+export const STICKER_FORMATS: readonly StickerFormat[] = ['gif', 'webp', 'webm'];
+
+/** The capture settings of one user (or one request). */
+export interface CaptureSettings {
+  /** Longest time range a sticker may cover, in seconds (0.1–30). */
+  maxClipSeconds: number;
+  /** Format of stills. */
+  stillFormat: StillFormat;
+  /** Quality of lossy stills, 1–100. Ignored by lossless formats. */
+  stillQuality: number;
+  /** Container of stickers. */
+  stickerFormat: StickerFormat;
+  /** Quality target of stickers, 1–100; budget fitting never goes above it. */
+  stickerQuality: number;
+  /** Hard file-size limit of a sticker, in bytes (16384–8388608). */
+  maxStickerBytes: number;
+  /** Frames sampled per second of a sticker: 1–50 for GIF, 1–60 for WebP/WebM. */
+  fps: number;
+  /** Longest side of a sticker, in pixels (64–1920). */
+  maxSide: number;
+  /** Region of the frame to keep, in video pixels after rotation; `null` keeps it all. */
+  crop: Rect | null;
+}
+
+/** The Clipchat defaults (DESIGN.md, "Capture settings"). */
+export const DEFAULT_SETTINGS: Readonly<CaptureSettings> = Object.freeze({
+  maxClipSeconds: 6,
+  stillFormat: 'png',
+  stillQuality: 90,
+  stickerFormat: 'gif',
+  stickerQuality: 80,
+  maxStickerBytes: 1_048_576,
+  fps: 12,
+  maxSide: 480,
+  crop: null,
+});
+
+/** GIF players clamp delays under 2 cs, so a GIF cannot show more than 50 frames a second. */
+export const MAX_GIF_FPS = 50;
+/** Highest frame rate of WebP and WebM stickers. */
+export const MAX_VIDEO_FPS = 60;
+
+/** Describes one setting for validation and for a settings form. */
+export interface SettingField {
+  readonly name: keyof CaptureSettings;
+  /** Short label for a form. */
+  readonly label: string;
+  /** One or two plain sentences saying what the setting does. */
+  readonly help: string;
+  /** `int` and `number` are numeric inputs; `enum` picks from `options`; `rect` is a crop box. */
+  readonly kind: 'int' | 'number' | 'enum' | 'rect';
+  /** Inclusive bounds of numeric kinds. For `fps`, `max` is the widest (non-GIF) bound. */
+  readonly min?: number;
+  readonly max?: number;
+  /** Unit shown next to a numeric input. */
+  readonly unit?: string;
+  /** Allowed values of an `enum`. */
+  readonly options?: readonly string[];
+  readonly default: CaptureSettings[keyof CaptureSettings];
+}
+
+/** The schema of every capture setting, in the order a settings panel should show them. */
+export const SETTING_FIELDS: readonly SettingField[] = Object.freeze([
+  { name: 'stillFormat', label: 'Still format', kind: 'enum', options: STILL_FORMATS, default: DEFAULT_SETTINGS.stillFormat,
+    help: 'Image format of stills. PNG keeps the captured frame exactly as decoded; the others are converted from it.' },
+  { name: 'stillQuality', label: 'Still quality', kind: 'int', min: 1, max: 100, default: DEFAULT_SETTINGS.stillQuality,
+    help: 'Quality of JPEG, WebP and AVIF stills: higher looks better and makes bigger files. Lossless formats ignore it.' },
+  { name: 'stickerFormat', label: 'Sticker format', kind: 'enum', options: STICKER_FORMATS, default: DEFAULT_SETTINGS.stickerFormat,
+    help: 'Container of animated stickers: GIF plays everywhere, WebP and WebM are smaller for the same look.' },
+  { name: 'stickerQuality', label: 'Sticker quality', kind: 'int', min: 1, max: 100, default: DEFAULT_SETTINGS.stickerQuality,
+    help: 'Quality to aim for. To fit the size limit a sticker may come out lower, never higher.' },
+  { name: 'maxStickerBytes', label: 'Sticker size limit', kind: 'int', min: 16_384, max: 8_388_608, unit: 'bytes', default: DEFAULT_SETTINGS.maxStickerBytes,
+    help: 'A sticker never exceeds this many bytes: quality, then size, then frame rate are lowered until it fits.' },
+  { name: 'maxClipSeconds', label: 'Longest sticker', kind: 'number', min: 0.1, max: 30, unit: 's', default: DEFAULT_SETTINGS.maxClipSeconds,
+    help: 'Longest stretch of video a sticker may cover, in seconds.' },
+  { name: 'fps', label: 'Frames per second', kind: 'number', min: 1, max: MAX_VIDEO_FPS, unit: 'fps', default: DEFAULT_SETTINGS.fps,
+    help: 'How many frames are taken from each second of video. GIF allows at most 50; WebP and WebM at most 60.' },
+  { name: 'maxSide', label: 'Largest side', kind: 'int', min: 64, max: 1920, unit: 'px', default: DEFAULT_SETTINGS.maxSide,
+    help: 'Longest side of a sticker in pixels; bigger frames are scaled down to it.' },
+  { name: 'crop', label: 'Crop', kind: 'rect', default: DEFAULT_SETTINGS.crop,
+    help: 'Part of the frame to keep (x, y, width, height in video pixels). Empty keeps the whole frame.' },
+] satisfies SettingField[]);
+
+/** A named bundle of settings for where stickers are going. */
+export interface Preset {
+  id: string;
+  label: string;
+  description: string;
+  settings: Partial<CaptureSettings>;
+}
+
+/** Presets for common destinations. Each is merged over the base settings. */
+export const PRESETS: readonly Preset[] = Object.freeze([
+  { id: 'clipchat', label: 'Clipchat', description: 'Clipchat defaults: GIF, 480 px, up to 6 s and 1 MiB.', settings: { ...DEFAULT_SETTINGS } },
+  { id: 'telegram', label: 'Telegram video sticker', description: 'WebM, 512 px side, up to 3 s and 256 KiB, 30 fps.',
+    settings: { stickerFormat: 'webm', maxSide: 512, maxClipSeconds: 3, maxStickerBytes: 256 * 1024, fps: 30 } },
+  { id: 'discord', label: 'Discord sticker', description: 'GIF, 320 px, up to 512 KiB.',
+    settings: { stickerFormat: 'gif', maxSide: 320, maxStickerBytes: 512 * 1024 } },
+  { id: 'slack', label: 'Slack emoji', description: 'GIF, 128 px, up to 128 KiB.',
+    settings: { stickerFormat: 'gif', maxSide: 128, maxStickerBytes: 128 * 1024 } },
+  { id: 'whatsapp', label: 'WhatsApp sticker', description: 'WebP, 512 px, up to 500 KiB.',
+    settings: { stickerFormat: 'webp', maxSide: 512, maxStickerBytes: 500 * 1024 } },
+] satisfies Preset[]);
+
+const FIELD_BY_NAME = new Map(SETTING_FIELDS.map((f) => [f.name as string, f]));
+
+function show(v: unknown): string {
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
+  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+}
+
+function checkNumber(f: SettingField, v: unknown, min: number, max: number, suffix = ''): number {
+  const what = f.kind === 'int' ? 'a whole number' : 'a number';
+  const range = `${min}–${max}${suffix}`;
+  if (typeof v !== 'number' || !Number.isFinite(v) || (f.kind === 'int' && !Number.isInteger(v)) || v < min || v > max) {
+    throw new InvalidSettingError(f.name, `${f.name} must be ${what} ${range}, got ${show(v)}`);
+  }
+  return v;
+}
+
+function checkRect(v: unknown): Rect | null {
+  if (v === null) return null;
+  const bad = (why: string) =>
+    new InvalidSettingError('crop', `crop must be null or {x, y, width, height} in whole pixels (x, y ≥ 0; width, height ≥ 1)${why}, got ${show(v)}`);
+  if (typeof v !== 'object' || Array.isArray(v)) throw bad('');
+  const r = v as Record<string, unknown>;
+  const extra = Object.keys(r).filter((k) => !['x', 'y', 'width', 'height'].includes(k));
+  if (extra.length) throw bad(`; unknown key ${extra.map((k) => JSON.stringify(k)).join(', ')}`);
+  const { x, y, width, height } = r;
+  const int = (n: unknown, min: number) => typeof n === 'number' && Number.isInteger(n) && n >= min;
+  if (!int(x, 0) || !int(y, 0) || !int(width, 1) || !int(height, 1)) throw bad('');
+  return { x: x as number, y: y as number, width: width as number, height: height as number };
+}
+
+/**
+ * Checks `input` (a partial settings object, e.g. from JSON) and merges it over `base`.
+ * Keys that are absent or `undefined` keep the base value.
+ * @throws InvalidSettingError naming the field, the value and what is allowed, for unknown
+ *   keys, wrong types and values out of range (including the per-format fps limit).
+ */
+export function validateSettings(input: unknown, base: CaptureSettings = DEFAULT_SETTINGS): CaptureSettings {
+  if (input === undefined || input === null) input = {};
+  if (typeof input !== 'object' || Array.isArray(input)) {
+    throw new InvalidSettingError('settings', `settings must be an object of capture settings, got ${show(input)}`);
+  }
+  const out: CaptureSettings = { ...base, crop: base.crop ? { ...base.crop } : null };
+  for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
+    const f = FIELD_BY_NAME.get(key);
+    if (!f) {
+      throw new InvalidSettingError(key, `unknown setting ${JSON.stringify(key)}; known settings: ${SETTING_FIELDS.map((x) => x.name).join(', ')}`);
+    }
+    if (value === undefined) continue;
+    switch (f.kind) {
+      case 'enum':
+        if (typeof value !== 'string' || !f.options!.includes(value)) {
+          throw new InvalidSettingError(f.name, `${f.name} must be one of ${f.options!.join(', ')}, got ${show(value)}`);
+        }
+        (out as unknown as Record<string, unknown>)[key] = value;
+        break;
+      case 'rect':
+        out.crop = checkRect(value);
+        break;
+      default:
+        // fps is checked against the final sticker format below.
+        if (key === 'fps') {
+          if (typeof value !== 'number' || !Number.isFinite(value)) {
+            throw new InvalidSettingError('fps', `fps must be a number 1–${MAX_VIDEO_FPS} (1–${MAX_GIF_FPS} for GIF), got ${show(value)}`);
+          }
+          out.fps = value;
+        } else {
+          (out as unknown as Record<string, unknown>)[key] = checkNumber(f, value, f.min!, f.max!);
+        }
+    }
+  }
+  const gif = out.stickerFormat === 'gif';
+  const maxFps = gif ? MAX_GIF_FPS : MAX_VIDEO_FPS;
+  if (out.fps < 1 || out.fps > maxFps) {
+    const fmt = out.stickerFormat === 'gif' ? 'GIF' : out.stickerFormat === 'webp' ? 'WebP' : 'WebM';
+    throw new InvalidSettingError('fps', `fps must be 1–${maxFps} for ${fmt}, got ${show(out.fps)}`);
+  }
+  return out;
+}
+
+/** Finds a preset by id. @throws InvalidSettingError listing the known ids. */
+export function getPreset(id: string): Preset {
+  const p = PRESETS.find((x) => x.id === id);
+  if (!p) {
+    throw new InvalidSettingError('preset', `unknown preset ${show(id)}; known presets: ${PRESETS.map((x) => x.id).join(', ')}`);
+  }
+  return p;
+}
+
+/**
+ * Merges preset `id` over `base` (default {@link DEFAULT_SETTINGS}) and validates the result.
+ * @throws InvalidSettingError for an unknown id, listing the known ones.
+ */
+export function applyPreset(id: string, base: CaptureSettings = DEFAULT_SETTINGS): CaptureSettings {
+  return validateSettings(getPreset(id).settings, base);
+}

@@ -1,0 +1,39 @@
+/**
+ * Live delivery between server nodes. Each node publishes what happened (a message was
+ * stored, a read position moved) and delivers every event it receives — its own included —
+ * to the sockets it holds. One node uses {@link LocalBus}; several share Redis.
+ *
+ * Events carry the recipients' user ids, so a node never needs a database round trip to
+ * fan out.
+ */
+import type { StoredMessage } from '../store/types';
+
+export type BusEvent =
+  | { type: 'message'; memberIds: string[]; message: StoredMessage }
+  | { type: 'read'; userId: string; conversationId: string; seq: number }
+  | { type: 'conversation'; memberIds: string[]; conversationId: string };
+
+export type BusHandler = (event: BusEvent) => void;
+
+export interface Bus {
+  /** Sends an event to every subscriber on every node (this one included). Resolves once handed off. */
+  publish(event: BusEvent): Promise<void>;
+  /** Registers a handler; returns a function that removes it. */
+  subscribe(handler: BusHandler): () => void;
+  close(): Promise<void>;
+}
+
+/** In-process bus for a single node: publish calls every handler synchronously. */
+export class LocalBus implements Bus {
+  #handlers = new Set<BusHandler>();
+  async publish(event: BusEvent): Promise<void> {
+    for (const h of this.#handlers) h(event);
+  }
+  subscribe(handler: BusHandler): () => void {
+    this.#handlers.add(handler);
+    return () => this.#handlers.delete(handler);
+  }
+  async close(): Promise<void> {
+    this.#handlers.clear();
+  }
+}

@@ -1,0 +1,218 @@
+// Delivery between nodes over Redis pub/sub. Every node publishes the events its sockets
+// produce and hears everyone else's; events for its own sockets never leave the process,
+// so a node keeps delivering locally (and keeps acking: the database is the truth) while
+// Redis is away. What other nodes missed meanwhile reaches their clients through sync:
+// when a subscription comes back, or when a publish could not go out, the bus raises
+// 'resync' and the server tells its clients to sync.
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+/** Options of {@link createRedisBus}. */
+export interface RedisBusOptions {
+  /** `redis://[user:pass@]host:port[/db]` (also `rediss://`). */
+  url: string;
+  /** Prepended to the channel name, so several deployments (or tests) can share one Redis. Default `clipchat:`. */
+  prefix?: string;
+  /** This node's id in envelopes (default: random); a node ignores its own echoes. */
+  nodeId?: string;
+  /** Where connection trouble is reported (pino-compatible); default: silent. */
+  log?: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void };
+}
+
+type Handler<E> = (event: E) => void;
+
+/** Envelope on the wire: `o` origin node, `e` the event, or `r` a resync request. */
+interface Envelope<E> { o: string; e?: E; r?: 1 }
+
+/**
+ * A pub/sub bus over Redis with local-first delivery.
+ *
+ * - `publish(event)` hands the event to this process's subscribers at once, then to Redis
+ *   for the other nodes. It never waits on Redis and never throws for Redis' sake: when
+ *   Redis is unreachable the remote copy is dropped (counted in {@link RedisBus.dropped})
+ *   and a resync is requested once it is back.
+ * - `onResync(fn)` is called when this node may have missed events from other nodes (its
+ *   subscription was down) or other nodes may have missed this node's (a publish was
+ *   dropped). The server answers it by asking its clients to sync.
+ * - `close()` quits both connections; idempotent.
+ */
+export class RedisBus<E = unknown> {
+  readonly nodeId: string;
+  readonly channel: string;
+  /** Events that reached local subscribers but could not be sent to Redis. */
+  dropped = 0;
+  /** Events received from other nodes. */
+  received = 0;
+  private readonly pub: Redis;
+  private readonly sub: Redis;
+  private readonly handlers = new Set<Handler<E>>();
+  private readonly resyncHandlers = new Set<() => void>();
+  private readonly log: NonNullable<RedisBusOptions['log']>;
+  private started = false;
+  private pendingResync = false;
+  private closed = false;
+
+  constructor(options: RedisBusOptions) {
+    this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
+    this.channel = `${options.prefix ?? 'clipchat:'}events`;
+    this.log = options.log ?? { warn() {}, info() {} };
+    const common = {
+      // Reconnect forever, backing off to at most 1 s: a node outlives any Redis outage.
+      retryStrategy: (times: number) => Math.min(50 * times, 1000),
+      // Never queue a publish while disconnected: it would arrive late and out of step
+      // with what sync already delivered, and the queue would grow without bound.
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      lazyConnect: true,
+    } as const;
+    this.pub = new Redis(options.url, { ...common, connectionName: `clipchat-pub-${this.nodeId}` });
+    this.sub = new Redis(options.url, {
+      ...common,
+      // The subscriber needs its SUBSCRIBE queued until the connection is ready.
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      autoResubscribe: true,
+      connectionName: `clipchat-sub-${this.nodeId}`,
+    });
+    // ioredis emits 'error' on every failed (re)connect; without listeners the process dies.
+    this.pub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis publisher error'));
+    this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis subscriber error'));
+    this.pub.on('ready', () => {
+      if (this.pendingResync) {
+        this.pendingResync = false;
+        this.sendResyncRequest();
+      }
+    });
+    this.sub.on('ready', () => {
+      // A (re)connection after start: whatever was published while we were away is gone
+      // from pub/sub, so our clients must sync. Subscribing again is idempotent and its
+      // reply tells us the subscription is live before clients are asked to sync, so
+      // nothing published after their sync query can slip past both.
+      if (!this.started || this.closed) return;
+      this.sub.subscribe(this.channel).then(() => {
+        this.log.info({ node: this.nodeId }, 'redis subscription restored; asking clients to sync');
+        this.emitResync();
+      }, () => {});
+    });
+    this.sub.on('messageBuffer', (_ch: Buffer, payload: Buffer) => this.onMessage(payload));
+  }
+
+  /** Connects both sides and subscribes. Resolves even if Redis is down (it keeps retrying). */
+  async start(timeoutMs = 5000): Promise<void> {
+    // A failed first connect is retried by ioredis on its own; the SUBSCRIBE waits in the
+    // subscriber's queue until then. Don't hold the node's start hostage to Redis.
+    this.pub.connect().catch(() => {});
+    this.sub.connect().catch(() => {});
+    const subscribed = this.sub.subscribe(this.channel).then(() => true, () => false);
+    let timer: NodeJS.Timeout | undefined;
+    const ok = await Promise.race([
+      subscribed,
+      new Promise<false>((r) => { timer = setTimeout(() => r(false), timeoutMs); }),
+    ]);
+    clearTimeout(timer);
+    if (!ok) this.log.warn({ url: 'redis' }, 'redis not reachable at start; delivery between nodes resumes when it is');
+    this.started = true;
+  }
+
+  /** Delivers `event` to this node's subscribers now and to other nodes via Redis. */
+  publish(event: E): void {
+    if (this.closed) return;
+    this.deliver(event);
+    const envelope: Envelope<E> = { o: this.nodeId, e: event };
+    this.send(envelope);
+  }
+
+  /** Adds a subscriber; returns the function that removes it. */
+  subscribe(handler: Handler<E>): () => void {
+    this.handlers.add(handler);
+    return () => { this.handlers.delete(handler); };
+  }
+
+  /** Called whenever clients of this node should sync (see the class comment). */
+  onResync(handler: () => void): () => void {
+    this.resyncHandlers.add(handler);
+    return () => { this.resyncHandlers.delete(handler); };
+  }
+
+  /** True while both connections are up. */
+  get connected(): boolean {
+    return this.pub.status === 'ready' && this.sub.status === 'ready';
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.handlers.clear();
+    this.resyncHandlers.clear();
+    await Promise.all([quit(this.pub), quit(this.sub)]);
+  }
+
+  private send(envelope: Envelope<E>): void {
+    if (this.pub.status !== 'ready') {
+      this.markDropped();
+      return;
+    }
+    this.pub.publish(this.channel, JSON.stringify(envelope)).catch(() => this.markDropped());
+  }
+
+  private markDropped(): void {
+    this.dropped++;
+    this.pendingResync = true;
+  }
+
+  private sendResyncRequest(): void {
+    this.log.info({ node: this.nodeId }, 'redis publisher restored; asking other nodes to sync');
+    this.send({ o: this.nodeId, r: 1 });
+  }
+
+  private onMessage(payload: Buffer): void {
+    let envelope: Envelope<E>;
+    try {
+      envelope = JSON.parse(payload.toString('utf8')) as Envelope<E>;
+    } catch {
+      this.log.warn({ bytes: payload.length }, 'malformed bus message ignored');
+      return;
+    }
+    if (envelope.o === this.nodeId) return; // already delivered locally
+    if (envelope.r) return this.emitResync();
+    if (envelope.e === undefined) return;
+    this.received++;
+    this.deliver(envelope.e);
+  }
+
+  private deliver(event: E): void {
+    for (const h of this.handlers) {
+      try {
+        h(event);
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'bus subscriber threw');
+      }
+    }
+  }
+
+  private emitResync(): void {
+    for (const h of this.resyncHandlers) {
+      try {
+        h();
+      } catch (err) {
+        this.log.warn({ err: String(err) }, 'resync handler threw');
+      }
+    }
+  }
+}
+
+async function quit(r: Redis): Promise<void> {
+  try {
+    if (r.status === 'ready') await r.quit();
+    else r.disconnect();
+  } catch {
+    r.disconnect();
+  }
+}
+
+/** Creates and starts a {@link RedisBus}. */
+export async function createRedisBus<E = unknown>(options: RedisBusOptions): Promise<RedisBus<E>> {
+  const bus = new RedisBus<E>(options);
+  await bus.start();
+  return bus;
+}

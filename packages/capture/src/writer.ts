@@ -107,6 +107,12 @@ export class CountingSink {
     this.len += n;
   }
 
+  /** Overwrites a little-endian 16-bit word already written at `pos`. */
+  setU16(pos: number, v: number): void {
+    this.buf[pos] = v & 0xff;
+    this.buf[pos + 1] = (v >>> 8) & 0xff;
+  }
+
   /** A copy of what was written. */
   finish(): Uint8Array {
     return this.buf.slice(0, this.len);

@@ -1,0 +1,89 @@
+/**
+ * The perceptual colour space the GIF stages measure in: full-range BT.601 Y'CbCr, the
+ * space players and SSIM look at, with chroma weighted below luma. Distances are squared
+ * and in 8-bit units. Everything is plain IEEE arithmetic (no Math.pow/cbrt) so Node and
+ * browsers produce identical bytes.
+ */
+
+/** Weight of each chroma axis relative to luma in distances. */
+export const CHROMA_WEIGHT = 0.5;
+const CW = Math.sqrt(CHROMA_WEIGHT);
+
+/** Luma of an sRGB colour (0–255). */
+export function lumaOf(r: number, g: number, b: number): number {
+  return 0.299 * r + 0.587 * g + 0.114 * b;
+}
+
+/**
+ * Writes the weighted Y'CbCr coordinates of (r, g, b) into `out` at `o`; Euclidean distance
+ * between such points is the perceptual distance used everywhere.
+ */
+export function toPerceptual(r: number, g: number, b: number, out: Float32Array | Float64Array, o: number): void {
+  out[o] = 0.299 * r + 0.587 * g + 0.114 * b;
+  out[o + 1] = CW * (-0.168736 * r - 0.331264 * g + 0.5 * b);
+  out[o + 2] = CW * (0.5 * r - 0.418688 * g - 0.081312 * b);
+}
+
+/** Squared perceptual distance between two sRGB colours. */
+export function colorDistance(r1: number, g1: number, b1: number, r2: number, g2: number, b2: number): number {
+  const dr = r1 - r2;
+  const dg = g1 - g2;
+  const db = b1 - b2;
+  const y = 0.299 * dr + 0.587 * dg + 0.114 * db;
+  const cb = -0.168736 * dr - 0.331264 * dg + 0.5 * db;
+  const cr = 0.5 * dr - 0.418688 * dg - 0.081312 * db;
+  return y * y + CHROMA_WEIGHT * (cb * cb + cr * cr);
+}
+
+/** A palette: `colors` entries of packed RGB plus their perceptual coordinates. */
+export class Palette {
+  readonly size: number;
+  /** R,G,B per entry. */
+  readonly rgb: Uint8Array;
+  /** Weighted Y'CbCr per entry (3 floats). */
+  readonly pc: Float64Array;
+  private readonly cache: Int16Array;
+
+  constructor(rgb: Uint8Array) {
+    this.size = rgb.length / 3;
+    this.rgb = rgb;
+    this.pc = new Float64Array(this.size * 3);
+    for (let i = 0; i < this.size; i++) toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3);
+    // Nearest-entry cache over 6 bits a channel (262 144 cells), filled lazily.
+    this.cache = new Int16Array(1 << 18).fill(-1);
+  }
+
+  /** Exact nearest entry to (r, g, b) in the perceptual space. */
+  nearestExact(r: number, g: number, b: number): number {
+    const y = 0.299 * r + 0.587 * g + 0.114 * b;
+    const cb = CW * (-0.168736 * r - 0.331264 * g + 0.5 * b);
+    const cr = CW * (0.5 * r - 0.418688 * g - 0.081312 * b);
+    const pc = this.pc;
+    let best = 0;
+    let bestD = Infinity;
+    for (let i = 0, o = 0; i < this.size; i++, o += 3) {
+      const dy = pc[o] - y;
+      let d = dy * dy;
+      if (d >= bestD) continue;
+      const d1 = pc[o + 1] - cb;
+      const d2 = pc[o + 2] - cr;
+      d += d1 * d1 + d2 * d2;
+      if (d < bestD) {
+        bestD = d;
+        best = i;
+      }
+    }
+    return best;
+  }
+
+  /** Nearest entry through the cache (colour rounded to 6 bits a channel first). */
+  nearest(r: number, g: number, b: number): number {
+    const key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
+    let v = this.cache[key];
+    if (v < 0) {
+      v = this.nearestExact((r & 0xfc) | 2, (g & 0xfc) | 2, (b & 0xfc) | 2);
+      this.cache[key] = v;
+    }
+    return v;
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * Frame-differencing stage. The decoder's screen (`canvas`) keeps what earlier frames
+ * drew (disposal "do not dispose"). A pixel of the next frame may stay as it is ("keep")
+ * when the source barely changed since the canvas pixel was drawn, or when the canvas
+ * already shows the new colour closely enough. Kept pixels can be written transparent;
+ * the frame is cropped to the rectangle holding every pixel that must change.
+ */
+import type { Palette } from './color';
+import { colorDistance } from './color';
+import type { Area } from './dither';
+
+/** What the decoder shows, and the source colours each shown pixel was drawn from. */
+export class Canvas {
+  readonly width: number;
+  readonly height: number;
+  /** Displayed R,G,B per pixel. */
+  readonly shown: Uint8Array;
+  /** Source R,G,B the displayed pixel was encoded from. */
+  readonly source: Uint8Array;
+
+  constructor(width: number, height: number) {
+    this.width = width;
+    this.height = height;
+    this.shown = new Uint8Array(width * height * 3);
+    this.source = new Uint8Array(width * height * 3);
+  }
+
+  /**
+   * Records what a frame drew: `chosen` indices over `area` (transparent ones leave the
+   * canvas as it was); `data` is the frame's RGBA source.
+   */
+  draw(area: Area, chosen: Uint8Array, transparent: number, palette: Palette, data: Uint8ClampedArray): void {
+    const rgb = palette.rgb;
+    for (let y = 0; y < area.height; y++) {
+      for (let x = 0; x < area.width; x++) {
+        const c = chosen[y * area.width + x];
+        if (c === transparent) continue;
+        const p = (area.y + y) * this.width + area.x + x;
+        this.shown[p * 3] = rgb[c * 3];
+        this.shown[p * 3 + 1] = rgb[c * 3 + 1];
+        this.shown[p * 3 + 2] = rgb[c * 3 + 2];
+        this.source[p * 3] = data[p * 4];
+        this.source[p * 3 + 1] = data[p * 4 + 1];
+        this.source[p * 3 + 2] = data[p * 4 + 2];
+      }
+    }
+  }
+}
+
+/**
+ * Marks in `keep` (one byte a pixel, whole frame) the pixels that may stay as they are,
+ * with `threshold` the largest perceptual distance (8-bit units) tolerated. Returns the
+ * rectangle of pixels that must change, or null when none must (a duplicate frame).
+ */
+export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: number, keep: Uint8Array): Area | null {
+  const { width: w, height: h, shown, source } = canvas;
+  const t2 = threshold * threshold;
+  let x0 = w;
+  let y0 = h;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      const r = data[p * 4];
+      const g = data[p * 4 + 1];
+      const b = data[p * 4 + 2];
+      const s = p * 3;
+      let k = source[s] === r && source[s + 1] === g && source[s + 2] === b;
+      if (!k && t2 > 0) {
+        k =
+          colorDistance(source[s], source[s + 1], source[s + 2], r, g, b) <= t2 ||
+          colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b) <= t2;
+      }
+      keep[p] = k ? 1 : 0;
+      if (!k) {
+        if (x < x0) x0 = x;
+        if (x > x1) x1 = x;
+        if (y < y0) y0 = y;
+        if (y > y1) y1 = y;
+      }
+    }
+  }
+  if (x1 < 0) return null;
+  return { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+}

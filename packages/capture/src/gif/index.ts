@@ -1,0 +1,207 @@
+/**
+ * Clipchat's GIF encoder: palette → remap/dither → frame differencing → lossy LZW →
+ * GIF89a, each stage in its own file. `encodeGif` writes an animation into a counting
+ * sink (so an over-budget try stops early); `encodeGifStill` writes one frame;
+ * `gifWriter` plugs the encoder into budget fitting as a `StickerWriter`.
+ */
+import type { RgbaImage } from '../types';
+import { CancelledError } from '../errors';
+import type { CancelSignal, StickerWriter } from '../writer';
+import { CountingSink, throwIfCancelled, yieldToEventLoop } from '../writer';
+import { Palette, toPerceptual } from './color';
+import { Histogram, buildPalette } from './palette';
+import type { DitherMode, Area } from './dither';
+import { remap } from './dither';
+import { Canvas, diffFrame } from './diff';
+import { LzwEncoder } from './lzw';
+import { delaysToCentiseconds, tableBits, writeFrameHeader, writeHeader, writeTrailer } from './gif89a';
+
+export { delaysToCentiseconds } from './gif89a';
+export { readGifInfo } from './inspect';
+export type { GifInfo } from './inspect';
+export type { DitherMode } from './dither';
+
+/** The knobs that trade quality for bytes. */
+export interface GifTuning {
+  /** Palette size, 2–256 (one more index is used for transparency in animations). */
+  colors: number;
+  dither: DitherMode;
+  /** 0..1 */
+  ditherStrength: number;
+  /** Lossy LZW tolerance in perceptual 8-bit units; 0 = exact. */
+  lossy: number;
+  /** Largest change (perceptual 8-bit units) still treated as "unchanged". */
+  diffThreshold: number;
+}
+
+/** The tuning Clipchat uses for a quality 1–100 (monotone: lower quality, fewer bytes). */
+export function gifTuning(quality: number): GifTuning {
+  const q = Math.max(1, Math.min(100, quality));
+  const loss = 100 - q;
+  return {
+    colors: q >= 40 ? 256 : Math.max(16, Math.round(256 * (q / 40) ** 1.5)),
+    dither: q >= 30 ? 'ordered' : 'none',
+    ditherStrength: q >= 30 ? Math.min(0.6, 0.2 + (q - 30) / 100) : 0,
+    lossy: loss * 0.35,
+    diffThreshold: loss * 0.12,
+  };
+}
+
+/** Options of `encodeGif`. */
+export interface GifOptions extends Partial<GifTuning> {
+  /** How long each frame stays on screen, in milliseconds (sum = clip length). */
+  delaysMs: readonly number[];
+  /** Quality 1–100 choosing the default tuning (default 80); explicit knobs override it. */
+  quality?: number;
+  /** Loop forever (default true). */
+  loop?: boolean;
+  /** Hard byte limit; an over-budget try throws `OverBudgetError` as soon as it passes it. */
+  maxBytes?: number;
+  signal?: CancelSignal;
+  /** Fraction 0..1. Return `false` to cancel. */
+  onProgress?: (fraction: number) => void | boolean;
+  /** A palette to use instead of building one (R,G,B per entry). */
+  paletteRgb?: Uint8Array;
+}
+
+/** What `encodeGif` produced. */
+export interface GifResult {
+  bytes: Uint8Array;
+  /** Frames written (identical consecutive frames are merged). */
+  frames: number;
+  /** Delay of each written frame, in centiseconds. */
+  delaysCs: number[];
+  /** Palette size used. */
+  colors: number;
+}
+
+const now = (): number => Date.now();
+
+/** Builds the palette shared by all frames from a sample of their pixels. */
+export function paletteFor(frames: readonly RgbaImage[], colors: number): Palette {
+  const hist = new Histogram();
+  const total = frames.reduce((s, f) => s + f.width * f.height, 0);
+  const step = Math.max(1, Math.floor(total / 1_500_000));
+  for (const f of frames) hist.add(f, 1, step);
+  return buildPalette(hist, { colors });
+}
+
+/**
+ * Encodes an animated GIF. Frames must all have the same size. Throws `OverBudgetError`
+ * (from the counting sink) when `maxBytes` is passed, `CancelledError` when cancelled.
+ */
+export async function encodeGif(frames: readonly RgbaImage[], options: GifOptions): Promise<GifResult> {
+  if (frames.length === 0) throw new RangeError('encodeGif needs at least one frame');
+  if (options.delaysMs.length !== frames.length) throw new RangeError(`encodeGif got ${frames.length} frames but ${options.delaysMs.length} delays`);
+  const base = gifTuning(options.quality ?? 80);
+  const t: GifTuning = {
+    colors: options.colors ?? base.colors,
+    dither: options.dither ?? base.dither,
+    ditherStrength: options.ditherStrength ?? base.ditherStrength,
+    lossy: options.lossy ?? base.lossy,
+    diffThreshold: options.diffThreshold ?? base.diffThreshold,
+  };
+  const { width, height } = frames[0];
+  for (const f of frames)
+    if (f.width !== width || f.height !== height) throw new RangeError(`encodeGif frames differ in size: ${f.width}×${f.height} vs ${width}×${height}`);
+  const signal = options.signal;
+  const report = (fraction: number): void => {
+    if (options.onProgress?.(fraction) === false) throw new CancelledError();
+    throwIfCancelled(signal);
+  };
+  const animated = frames.length > 1;
+  const palette = options.paletteRgb ? new Palette(options.paletteRgb) : paletteFor(frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)));
+  const T = animated ? palette.size : -1; // transparent index just after the colours
+  const entries = palette.size + (animated ? 1 : 0);
+  const bits = Math.max(2, tableBits(entries));
+  const globalRgb = new Uint8Array(entries * 3);
+  globalRgb.set(palette.rgb);
+
+  const sink = new CountingSink(options.maxBytes ?? Infinity, Math.min(options.maxBytes ?? 1 << 20, 1 << 22));
+  writeHeader(sink, width, height, globalRgb, options.loop !== false);
+  const csDelays = delaysToCentiseconds(options.delaysMs);
+  const canvas = new Canvas(width, height);
+  const keepFull = new Uint8Array(width * height);
+  const index = new Uint8Array(width * height);
+  const keep = new Uint8Array(width * height);
+  const chosen = new Uint8Array(width * height);
+  const truth = t.lossy > 0 ? new Float32Array(width * height * 3) : undefined;
+  const lzw = new LzwEncoder();
+  const lossy2 = t.lossy * t.lossy;
+  const written: number[] = [];
+  let delayAt = -1;
+  let lastYield = now();
+
+  for (let k = 0; k < frames.length; k++) {
+    const data = frames[k].data;
+    let area: Area | null = { x: 0, y: 0, width, height };
+    if (k > 0) area = diffFrame(canvas, data, t.diffThreshold, keepFull);
+    if (area === null) {
+      // Nothing to draw: the previous frame stays on screen for this one's time too.
+      written[written.length - 1] += csDelays[k];
+      sink.setU16(delayAt, written[written.length - 1]);
+    } else {
+      remap(data, width, area, palette, t.dither, t.ditherStrength, index);
+      const n = area.width * area.height;
+      for (let y = 0; y < area.height; y++) {
+        for (let x = 0; x < area.width; x++) {
+          const i = y * area.width + x;
+          const p = (area.y + y) * width + area.x + x;
+          keep[i] = k > 0 ? keepFull[p] : 0;
+          if (truth) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], truth, i * 3);
+        }
+      }
+      delayAt = writeFrameHeader(sink, { ...area, transparent: k > 0 ? T : -1, disposal: 1 });
+      lzw.encode(sink, bits, { index, length: n, keep: k > 0 ? keep : undefined, transparent: k > 0 ? T : -1, lossy: lossy2, truth, palette, chosen });
+      canvas.draw(area, chosen, k > 0 ? T : -1, palette, data);
+      written.push(csDelays[k]);
+      sink.setU16(delayAt, csDelays[k]);
+    }
+    report((k + 1) / frames.length);
+    if (now() - lastYield > 40) {
+      await yieldToEventLoop(signal);
+      lastYield = now();
+    }
+  }
+  writeTrailer(sink);
+  return { bytes: sink.finish(), frames: written.length, delaysCs: written, colors: palette.size };
+}
+
+/**
+ * Encodes one image as a single-frame GIF (for stills): full palette with error-diffusion
+ * dithering, no transparency, no looping block.
+ */
+export async function encodeGifStill(image: RgbaImage, options: { quality?: number; colors?: number; dither?: DitherMode; signal?: CancelSignal } = {}): Promise<Uint8Array> {
+  const q = options.quality ?? 90;
+  const r = await encodeGif([image], {
+    delaysMs: [0],
+    quality: q,
+    colors: options.colors ?? 256,
+    dither: options.dither ?? 'diffusion',
+    ditherStrength: 0.85,
+    lossy: q >= 90 ? 0 : gifTuning(q).lossy,
+    loop: false,
+    signal: options.signal,
+  });
+  return r.bytes;
+}
+
+/** The GIF `StickerWriter`: quality 1–100 maps to `gifTuning`; `tuning` may override knobs. */
+export const gifWriter: StickerWriter & { describe(quality: number): GifTuning } = {
+  format: 'gif',
+  mime: 'image/gif',
+  maxFps: 50,
+  describe: gifTuning,
+  async encode(frames, delaysMs, options) {
+    const tuning = (options.tuning ?? {}) as Partial<GifTuning>;
+    const r = await encodeGif(frames, {
+      ...tuning,
+      delaysMs,
+      quality: options.quality,
+      maxBytes: options.maxBytes,
+      signal: options.signal,
+      onProgress: options.onProgress,
+    });
+    return r.bytes;
+  },
+};

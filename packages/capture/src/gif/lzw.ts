@@ -1,0 +1,171 @@
+/**
+ * LZW stage: GIF's variable-width LZW (codes grow from minCodeSize+1 to 12 bits; a clear
+ * code starts every table), written as 255-byte sub-blocks straight into the counting
+ * sink, so an over-budget try stops mid-frame.
+ *
+ * Two freedoms make runs longer without visible cost:
+ * - "may be transparent" pixels (unchanged since the previous frame) match either the
+ *   transparent index or their own colour, whichever extends the current string;
+ * - lossy mode (after gifsicle's idea) lets a pixel take any colour already in the current
+ *   string's continuations when it is within `lossy` (squared perceptual distance) of the
+ *   pixel's true colour.
+ * The index actually written for each pixel is reported back in `chosen`, so the caller
+ * knows exactly what a decoder will show.
+ */
+import type { CountingSink } from '../writer';
+import type { Palette } from './color';
+
+/** What to encode: one rectangle of palette indices and the freedoms it allows. */
+export interface LzwInput {
+  /** Preferred palette index of every pixel. */
+  index: Uint8Array;
+  /** Pixel count. */
+  length: number;
+  /** 1 where the pixel may be written as `transparent` instead. */
+  keep?: Uint8Array;
+  /** Transparent index, or −1 when the frame has none. */
+  transparent: number;
+  /** Squared perceptual tolerance for lossy matches; 0 = exact. */
+  lossy: number;
+  /** Weighted Y'CbCr of each pixel's true colour (3 floats a pixel), needed when lossy > 0. */
+  truth?: Float32Array;
+  palette: Palette;
+  /** Receives the index written for each pixel. */
+  chosen: Uint8Array;
+}
+
+const MAX_CODES = 4096;
+
+/** Reusable LZW tables (a 4096×256 child table is ~2 MB: allocate once per encoder). */
+export class LzwEncoder {
+  private readonly child = new Int16Array(MAX_CODES * 256);
+  private readonly firstChild = new Int16Array(MAX_CODES);
+  private readonly sibling = new Int16Array(MAX_CODES);
+  private readonly parent = new Int16Array(MAX_CODES);
+  private readonly pixel = new Uint8Array(MAX_CODES);
+  private readonly block = new Uint8Array(256);
+
+  /** Encodes `input` as an image-data block: min code size byte, sub-blocks, terminator. */
+  encode(sink: CountingSink, minCodeSize: number, input: LzwInput): void {
+    const { index, length: n, keep, transparent: T, lossy, truth, palette, chosen } = input;
+    const child = this.child;
+    const firstChild = this.firstChild;
+    const sibling = this.sibling;
+    const parent = this.parent;
+    const pixel = this.pixel;
+    const block = this.block;
+    const pc = palette.pc;
+    const clear = 1 << minCodeSize;
+    const eoi = clear + 1;
+    let nextCode = eoi + 1;
+    let width = minCodeSize + 1;
+    let bits = 0;
+    let nbits = 0;
+    let blen = 0;
+
+    sink.byte(minCodeSize);
+    const emit = (code: number, w: number): void => {
+      bits |= code << nbits;
+      nbits += w;
+      while (nbits >= 8) {
+        block[++blen] = bits & 0xff;
+        bits >>>= 8;
+        nbits -= 8;
+        if (blen === 255) {
+          block[0] = 255;
+          sink.bytes(block, 0, 256);
+          blen = 0;
+        }
+      }
+    };
+    const reset = (): void => {
+      for (let c = eoi + 1; c < nextCode; c++) child[parent[c] * 256 + pixel[c]] = 0;
+      firstChild.fill(0, 0, nextCode);
+      nextCode = eoi + 1;
+      width = minCodeSize + 1;
+    };
+    // Start from clean tables (a previous encode may have left entries).
+    firstChild.fill(0);
+    child.fill(0);
+    emit(clear, width);
+    if (n === 0) {
+      emit(eoi, width);
+    } else {
+      let cur = keep && keep[0] && T >= 0 ? T : index[0];
+      chosen[0] = cur;
+      for (let i = 1; i < n; i++) {
+        const p = index[i];
+        const canKeep = keep !== undefined && keep[i] === 1 && T >= 0;
+        let next = 0;
+        let pick = p;
+        if (canKeep) {
+          next = child[cur * 256 + T];
+          pick = T;
+        }
+        if (next === 0) {
+          next = child[cur * 256 + p];
+          pick = p;
+        }
+        if (next === 0 && lossy > 0 && truth) {
+          // Any continuation of the current string whose colour is close enough.
+          const ty = truth[i * 3];
+          const tu = truth[i * 3 + 1];
+          const tv = truth[i * 3 + 2];
+          let bd = lossy;
+          for (let c = firstChild[cur]; c !== 0; c = sibling[c]) {
+            const q = pixel[c];
+            if (q === T) continue;
+            const dy = pc[q * 3] - ty;
+            let d = dy * dy;
+            if (d > bd) continue;
+            const du = pc[q * 3 + 1] - tu;
+            const dv = pc[q * 3 + 2] - tv;
+            d += du * du + dv * dv;
+            if (d <= bd) {
+              bd = d;
+              next = c;
+              pick = q;
+            }
+          }
+        }
+        if (next !== 0) {
+          cur = next;
+          chosen[i] = pick;
+          continue;
+        }
+        // No continuation: write the string, add string+pixel, start over at this pixel.
+        const start = canKeep ? T : p;
+        chosen[i] = start;
+        emit(cur, width);
+        if (nextCode === MAX_CODES) {
+          emit(clear, width);
+          reset();
+        } else {
+          if (nextCode >= 1 << width) width++;
+          const c = nextCode++;
+          child[cur * 256 + start] = c;
+          parent[c] = cur;
+          pixel[c] = start;
+          sibling[c] = firstChild[cur];
+          firstChild[cur] = c;
+        }
+        cur = start;
+      }
+      emit(cur, width);
+      emit(eoi, width);
+    }
+    if (nbits > 0) {
+      block[++blen] = bits & 0xff;
+      if (blen === 255) {
+        block[0] = 255;
+        sink.bytes(block, 0, 256);
+        blen = 0;
+      }
+    }
+    if (blen > 0) {
+      block[0] = blen;
+      sink.bytes(block, 0, blen + 1);
+    }
+    sink.byte(0);
+  }
+}

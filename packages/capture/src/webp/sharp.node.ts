@@ -1,0 +1,133 @@
+/**
+ * Animated WebP stickers in Node through sharp (libvips + libwebp's animation encoder):
+ * the frames go in as one tall strip with `pageHeight`, one delay per frame, looping
+ * forever. {@link fitWebp} fits the result to a byte budget.
+ */
+import sharp from 'sharp';
+import { CaptureError } from '../errors';
+import type { RgbaImage } from '../types';
+import { OverBudgetError, throwIfCancelled, type StickerEncodeOptions, type StickerWriter } from '../writer';
+import { roundDelays } from './mux';
+import { fitLadder, type FrameScaler, type LadderOptions, type LadderResult } from './fit-ladder';
+
+export { roundDelays };
+
+/** Knobs of one WebP encode (passed as `StickerEncodeOptions.tuning`). */
+export interface WebpTuning {
+  /** libwebp effort 0–6 (default 4): higher is smaller and slower. */
+  effort?: number;
+  /** Near-lossless mode: keeps flat graphics crisp at a higher byte cost. */
+  nearLossless?: boolean;
+  /** Sharper chroma (libwebp's "sharp YUV"): better thin coloured edges, slightly bigger. */
+  smartSubsample?: boolean;
+  /** libwebp's content preset: default, photo, picture, drawing, icon, text. */
+  preset?: 'default' | 'photo' | 'picture' | 'drawing' | 'icon' | 'text';
+}
+
+/** True when every pixel of every frame is opaque (the alpha plane can be dropped). */
+export function allOpaque(frames: readonly RgbaImage[]): boolean {
+  for (const f of frames) {
+    const d = f.data;
+    for (let i = 3; i < d.length; i += 4) if (d[i] !== 255) return false;
+  }
+  return true;
+}
+
+/** Packs frames into one strip: RGB when all opaque (smaller files), else RGBA. */
+function strip(frames: readonly RgbaImage[], opaque: boolean): Buffer {
+  const { width, height } = frames[0]!;
+  const px = width * height;
+  const ch = opaque ? 3 : 4;
+  const out = Buffer.allocUnsafe(px * ch * frames.length);
+  let o = 0;
+  for (const f of frames) {
+    if (f.width !== width || f.height !== height) {
+      throw new CaptureError('ERR_FRAME_SIZE', `all frames must be ${width}×${height}, got ${f.width}×${f.height}`);
+    }
+    const d = f.data;
+    if (!opaque) {
+      out.set(d, o);
+      o += d.length;
+      continue;
+    }
+    for (let i = 0; i < d.length; i += 4) {
+      out[o++] = d[i]!;
+      out[o++] = d[i + 1]!;
+      out[o++] = d[i + 2]!;
+    }
+  }
+  return out;
+}
+
+/**
+ * Animated WebP writer over sharp. `quality` is libwebp's 1–100. Alpha is kept only when
+ * a frame has transparent pixels. Output over `maxBytes` throws {@link OverBudgetError}
+ * (libwebp writes the file in one go, so the try is measured whole).
+ */
+export class SharpWebpWriter implements StickerWriter {
+  readonly format = 'webp' as const;
+  readonly mime = 'image/webp';
+  readonly maxFps = 60;
+  private readonly defaults: WebpTuning;
+
+  constructor(defaults: WebpTuning = {}) {
+    this.defaults = defaults;
+  }
+
+  async encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array> {
+    if (!frames.length) throw new CaptureError('ERR_EMPTY', 'a sticker needs at least one frame');
+    if (delaysMs.length !== frames.length) {
+      throw new CaptureError('ERR_DELAYS', `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`);
+    }
+    throwIfCancelled(options.signal);
+    const t = { ...this.defaults, ...(options.tuning as WebpTuning | undefined) };
+    const { width, height } = frames[0]!;
+    const opaque = allOpaque(frames);
+    const img = sharp(strip(frames, opaque), {
+      raw: { width, height: height * frames.length, channels: opaque ? 3 : 4, pageHeight: height },
+      limitInputPixels: false,
+    });
+    const out = await img
+      .webp({
+        quality: Math.max(1, Math.min(100, Math.round(options.quality))),
+        effort: t.effort ?? 4,
+        loop: 0,
+        delay: roundDelays(delaysMs),
+        nearLossless: t.nearLossless ?? false,
+        smartSubsample: t.smartSubsample ?? false,
+        preset: t.preset ?? 'default',
+      })
+      .toBuffer();
+    throwIfCancelled(options.signal);
+    options.onProgress?.(1);
+    if (options.maxBytes !== undefined && out.length > options.maxBytes) throw new OverBudgetError(out.length, options.maxBytes);
+    return new Uint8Array(out.buffer, out.byteOffset, out.length);
+  }
+}
+
+/** Scales frames with sharp (lanczos3), for the size step of budget fitting. */
+export const sharpScaler: FrameScaler = async (frames, width, height) =>
+  Promise.all(
+    frames.map(async (f) => {
+      const data = await sharp(f.data, { raw: { width: f.width, height: f.height, channels: 4 } })
+        .resize(width, height, { kernel: 'lanczos3', fit: 'fill' })
+        .raw()
+        .toBuffer();
+      return { width, height, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length) };
+    }),
+  );
+
+/** Options of {@link fitWebp}: the fitting ladder's plus WebP knobs. */
+export interface FitWebpOptions extends Omit<LadderOptions, 'tuning'> {
+  tuning?: WebpTuning;
+}
+
+/**
+ * Encodes an animated WebP that never exceeds `maxBytes`: bisects quality (predicted from
+ * the sizes seen), then shrinks frames, then lowers the frame rate, reporting each change.
+ * @throws BudgetError when nothing sensible fits, with the smallest size reached.
+ */
+export async function fitWebp(frames: readonly RgbaImage[], delaysMs: readonly number[], options: FitWebpOptions): Promise<LadderResult> {
+  const tuning = { effort: 4, ...options.tuning };
+  return fitLadder(new SharpWebpWriter(tuning), frames, delaysMs, sharpScaler, { minQuality: 15, ...options, tuning: { ...tuning } });
+}

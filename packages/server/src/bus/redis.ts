@@ -6,6 +6,7 @@
 // 'resync' and the server tells its clients to sync.
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
+import type { Bus, BusEvent } from './types';
 
 /** Options of {@link createRedisBus}. */
 export interface RedisBusOptions {
@@ -36,7 +37,7 @@ interface Envelope<E> { o: string; e?: E; r?: 1 }
  *   dropped). The server answers it by asking its clients to sync.
  * - `close()` quits both connections; idempotent.
  */
-export class RedisBus<E = unknown> {
+export class RedisBus<E = BusEvent> {
   readonly nodeId: string;
   readonly channel: string;
   /** Events that reached local subscribers but could not be sent to Redis. */
@@ -115,7 +116,7 @@ export class RedisBus<E = unknown> {
   }
 
   /** Delivers `event` to this node's subscribers now and to other nodes via Redis. */
-  publish(event: E): void {
+  async publish(event: E): Promise<void> {
     if (this.closed) return;
     this.deliver(event);
     const envelope: Envelope<E> = { o: this.nodeId, e: event };
@@ -210,9 +211,9 @@ async function quit(r: Redis): Promise<void> {
   }
 }
 
-/** Creates and starts a {@link RedisBus}. */
-export async function createRedisBus<E = unknown>(options: RedisBusOptions): Promise<RedisBus<E>> {
-  const bus = new RedisBus<E>(options);
+/** Creates and starts the {@link Bus} of a node in a cluster (see {@link RedisBus}). */
+export async function createRedisBus(options: RedisBusOptions): Promise<RedisBus<BusEvent> & Bus> {
+  const bus = new RedisBus<BusEvent>(options);
   await bus.start();
   return bus;
 }

@@ -1,0 +1,241 @@
+/**
+ * Budget fitting: finds the best-looking sticker a `StickerWriter` can make within a hard
+ * byte limit. It spends quality knobs first (bisecting the writer's 1–100 quality, which
+ * drives palette size, dithering and lossiness), then frame size, then frame rate, and
+ * reports every adaptation. Every try writes through a counting sink that stops as soon
+ * as the try passes its limit, so hopeless tries cost little. The result never exceeds
+ * `maxBytes`; when even the smallest sensible output does not fit, a `BudgetError` says
+ * how many bytes would.
+ */
+import type { ProgressCallback, RgbaImage } from './types';
+import { BudgetError, CancelledError } from './errors';
+import type { CancelSignal, StickerWriter } from './writer';
+import { OverBudgetError, throwIfCancelled } from './writer';
+
+/** Frame size and rate of a try. */
+export interface FitShape {
+  width: number;
+  height: number;
+  fps: number;
+}
+
+/** Frames at one shape, with how long each stays on screen (ms; sum = clip length). */
+export interface FitFrames {
+  frames: readonly RgbaImage[];
+  delaysMs: readonly number[];
+}
+
+/** A change fitting made to what was asked. */
+export interface Change<T> {
+  from: T;
+  to: T;
+}
+
+/** Every adaptation fitting made; absent keys were left as asked. */
+export interface Adaptations {
+  quality?: Change<number>;
+  colors?: Change<number>;
+  dither?: Change<string>;
+  lossy?: Change<number>;
+  width?: Change<number>;
+  height?: Change<number>;
+  fps?: Change<number>;
+}
+
+/** What to fit. */
+export interface FitRequest {
+  writer: StickerWriter & { describe?(quality: number): object };
+  /** Hard limit in bytes. */
+  maxBytes: number;
+  /** Quality asked for (1–100): fitting never goes above it. */
+  quality: number;
+  /** Shape asked for. */
+  shape: FitShape;
+  /** Frames at a shape; called again whenever fitting changes the size or rate. */
+  frames(shape: FitShape, signal?: CancelSignal): Promise<FitFrames>;
+  /** Lowest quality worth sending (default 1). */
+  minQuality?: number;
+  /** Smallest longest side worth sending, in pixels (default 64, or the asked size if smaller). */
+  minSide?: number;
+  /** Lowest frame rate worth sending (default 4, or the asked rate if lower). */
+  minFps?: number;
+  signal?: CancelSignal;
+  onProgress?: ProgressCallback;
+}
+
+/** The fitted sticker. */
+export interface FitResult {
+  bytes: Uint8Array;
+  quality: number;
+  shape: FitShape;
+  frames: FitFrames;
+  adapted: Adaptations;
+  /** Encoding tries made. */
+  tries: number;
+  /** Time spent getting frames and encoding, in milliseconds. */
+  decodeMs: number;
+  encodeMs: number;
+}
+
+const now = (): number => Date.now();
+
+/** Scales `base` by `s` (keeps at least 1 px a side). */
+function scaled(base: FitShape, s: number, fps: number): FitShape {
+  if (s >= 1) return { width: base.width, height: base.height, fps };
+  return { width: Math.max(1, Math.round(base.width * s)), height: Math.max(1, Math.round(base.height * s)), fps };
+}
+
+/** Fits a sticker into `req.maxBytes`; see the module comment. */
+export async function fitSticker(req: FitRequest): Promise<FitResult> {
+  const { writer, maxBytes, shape: base } = req;
+  const signal = req.signal;
+  const qMax = Math.max(1, Math.min(100, Math.round(req.quality)));
+  const qMin = Math.max(1, Math.min(qMax, Math.round(req.minQuality ?? 1)));
+  const longest = Math.max(base.width, base.height);
+  const minScale = Math.min(1, Math.min(longest, req.minSide ?? 64) / longest);
+  const minFps = Math.min(base.fps, req.minFps ?? 4);
+  let tries = 0;
+  let decodeMs = 0;
+  let encodeMs = 0;
+  let progress = 0;
+
+  const report = (fraction: number, message: string): void => {
+    progress = Math.max(progress, Math.min(0.99, fraction));
+    if (req.onProgress?.({ stage: 'fit', fraction: progress, message }) === false) throw new CancelledError();
+    throwIfCancelled(signal);
+  };
+
+  const cache = new Map<string, FitFrames>();
+  const framesAt = async (shape: FitShape): Promise<FitFrames> => {
+    const key = `${shape.width}x${shape.height}@${shape.fps}`;
+    let f = cache.get(key);
+    if (!f) {
+      const t0 = now();
+      f = await req.frames(shape, signal);
+      decodeMs += now() - t0;
+      cache.clear(); // keep one shape in memory at a time
+      cache.set(key, f);
+    }
+    return f;
+  };
+
+  /** One try: bytes when it fits `limit`, else the count reached when it stopped. */
+  const attempt = async (quality: number, shape: FitShape, limit: number): Promise<{ bytes?: Uint8Array; size: number; complete: boolean }> => {
+    const f = await framesAt(shape);
+    tries++;
+    report(Math.min(0.95, tries / 12), `try ${tries}: quality ${quality}, ${shape.width}×${shape.height} at ${shape.fps} fps`);
+    const t0 = now();
+    try {
+      const bytes = await writer.encode(f.frames, f.delaysMs, {
+        quality,
+        maxBytes: limit,
+        signal,
+        onProgress: () => {
+          throwIfCancelled(signal);
+        },
+      });
+      return { bytes, size: bytes.length, complete: true };
+    } catch (e) {
+      if (e instanceof OverBudgetError) return { size: e.written, complete: false };
+      throw e;
+    } finally {
+      encodeMs += now() - t0;
+    }
+  };
+
+  const fits = (r: { bytes?: Uint8Array; size: number }): boolean => r.bytes !== undefined && r.size <= maxBytes;
+
+  /** Highest quality in (lo, hi] that fits at `shape`, given that `lo` fits with `loBytes`. */
+  const bisectQuality = async (shape: FitShape, lo: number, loBytes: Uint8Array, hi: number): Promise<{ q: number; bytes: Uint8Array }> => {
+    let best = { q: lo, bytes: loBytes };
+    let top = hi + 1; // smallest quality known not to fit
+    // Try the asked quality first: often it fits once the size is smaller.
+    if (hi > lo) {
+      const r = await attempt(hi, shape, maxBytes);
+      if (fits(r)) return { q: hi, bytes: r.bytes! };
+      top = hi;
+    }
+    while (top - best.q > 1) {
+      const mid = Math.floor((best.q + top) / 2);
+      const r = await attempt(mid, shape, maxBytes);
+      if (fits(r)) best = { q: mid, bytes: r.bytes! };
+      else top = mid;
+    }
+    return best;
+  };
+
+  const finish = (q: number, bytes: Uint8Array, shape: FitShape): FitResult => {
+    const adapted: Adaptations = {};
+    if (q !== qMax) {
+      adapted.quality = { from: qMax, to: q };
+      const a = writer.describe?.(qMax) as Record<string, unknown> | undefined;
+      const b = writer.describe?.(q) as Record<string, unknown> | undefined;
+      if (a && b) {
+        for (const k of ['colors', 'dither', 'lossy'] as const) {
+          if (a[k] !== undefined && a[k] !== b[k]) {
+            const from = typeof a[k] === 'number' ? Math.round((a[k] as number) * 10) / 10 : a[k];
+            const to = typeof b[k] === 'number' ? Math.round((b[k] as number) * 10) / 10 : b[k];
+            (adapted as Record<string, unknown>)[k] = { from, to };
+          }
+        }
+      }
+    }
+    if (shape.width !== base.width) adapted.width = { from: base.width, to: shape.width };
+    if (shape.height !== base.height) adapted.height = { from: base.height, to: shape.height };
+    if (shape.fps !== base.fps) adapted.fps = { from: base.fps, to: shape.fps };
+    report(1, 'fitted');
+    return { bytes, quality: q, shape, frames: cache.values().next().value as FitFrames, adapted, tries, decodeMs, encodeMs };
+  };
+
+  // 1. The asked quality at the asked shape.
+  const first = await attempt(qMax, base, maxBytes);
+  if (fits(first)) return finish(qMax, first.bytes!, base);
+
+  // 2. Quality knobs: lowest quality at the asked shape, then bisect.
+  const floor = await attempt(qMin, base, maxBytes * 4);
+  if (fits(floor)) {
+    const b = await bisectQuality(base, qMin, floor.bytes!, qMax - 1);
+    return finish(b.q, b.bytes, base);
+  }
+
+  // 3. Frame size, then 4. frame rate: at each rate find the largest scale that fits at
+  // the lowest quality (predicting from measured sizes), then raise quality again.
+  let fps = base.fps;
+  let known: { scale: number; size: number; complete: boolean } = { scale: 1, size: floor.size, complete: floor.complete };
+  for (;;) {
+    let sizeAt = known;
+    for (;;) {
+      // Bytes grow about with the pixel count: aim a little under the budget.
+      let next = sizeAt.complete ? sizeAt.scale * Math.sqrt(maxBytes / sizeAt.size) * 0.95 : sizeAt.scale * 0.75;
+      next = Math.min(next, sizeAt.scale * 0.95);
+      const s = Math.max(minScale, next);
+      const shape = scaled(base, s, fps);
+      const r = await attempt(qMin, shape, maxBytes * 4);
+      if (fits(r)) {
+        const b = await bisectQuality(shape, qMin, r.bytes!, qMax);
+        return finish(b.q, b.bytes, shape);
+      }
+      sizeAt = { scale: s, size: r.size, complete: r.complete };
+      if (s <= minScale) break;
+    }
+    if (fps <= minFps) {
+      // Nothing sensible fits: measure the smallest output to say what would.
+      const shape = scaled(base, minScale, fps);
+      const r = await attempt(qMin, shape, Infinity);
+      const seconds = (await framesAt(shape)).delaysMs.reduce((a, d) => a + d, 0) / 1000;
+      throw new BudgetError(
+        `maxStickerBytes ${maxBytes} is too small: even ${shape.width}×${shape.height} at ${shape.fps} fps and the lowest quality ` +
+          `needs ${r.size} bytes for ${seconds.toFixed(2)} s (${writer.format}); allow at least ${r.size} bytes or shorten the range`,
+        r.size,
+      );
+    }
+    fps = Math.max(minFps, Math.floor(fps * 0.7));
+    const r = await attempt(qMin, scaled(base, 1, fps), maxBytes * 4);
+    if (fits(r)) {
+      const shape = scaled(base, 1, fps);
+      const b = await bisectQuality(shape, qMin, r.bytes!, qMax);
+      return finish(b.q, b.bytes, shape);
+    }
+    known = { scale: 1, size: r.size, complete: r.complete };
+  }
+}

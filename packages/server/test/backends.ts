@@ -5,6 +5,7 @@
 import type { Store } from '../src/store/types';
 import type { Bus } from '../src/bus/types';
 import { SqliteStore } from '../src/store/sqlite';
+import { postgresBackend } from './pg-helpers';
 
 export interface Backend {
   name: string;
@@ -25,4 +26,6 @@ export const backends: Backend[] = [
       return s;
     },
   },
+  // PostgreSQL (a schema per test) + Redis: needs scripts/services.sh; CLIPCHAT_TEST_POSTGRES=0 skips it.
+  ...(process.env.CLIPCHAT_TEST_POSTGRES === '0' ? [] : [postgresBackend]),
 ];

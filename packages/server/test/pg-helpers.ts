@@ -2,9 +2,13 @@
 // database, so parallel runs never see each other's rows, and a private redis-server when
 // a test needs to stop and restart Redis without disturbing anyone else.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createNetServer } from 'node:net';
 import pg from 'pg';
+import { afterAll } from 'vitest';
+import { createRedisBus } from '../src/bus/redis';
+import { PostgresStore } from '../src/store/postgres';
+import type { Backend } from './backends';
 
 /** The database tests run against; override with CLIPCHAT_TEST_DATABASE_URL. */
 export const TEST_DATABASE_URL =
@@ -133,3 +137,62 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+// ---------------------------------------------------------------------------------------
+// The PostgreSQL + Redis backend of the parameterised server suite (see backends.ts).
+
+const backendSchemas = new Set<string>();
+const backendPrefix = testChannelPrefix();
+let cleanupRegistered = false;
+
+/** The schema a test's dataDir maps to: the same for the test's store and its child servers. */
+export function schemaForDataDir(dataDir: string): string {
+  return `t_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`;
+}
+
+async function dropSchema(name: string): Promise<void> {
+  if (!backendSchemas.delete(name)) return;
+  await adminQuery(`DROP SCHEMA IF EXISTS ${name} CASCADE`);
+}
+
+function trackSchema(name: string): void {
+  backendSchemas.add(name);
+  if (cleanupRegistered) return;
+  cleanupRegistered = true;
+  // Schemas only reached through env() (child servers) are dropped when the file ends.
+  afterAll(async () => {
+    for (const s of [...backendSchemas]) await dropSchema(s).catch(() => {});
+  });
+}
+
+/**
+ * PostgreSQL store (a schema per test, dropped when the store closes or the file ends)
+ * with the Redis bus (a channel prefix per test file).
+ */
+export const postgresBackend: Backend = {
+  name: 'postgres',
+  async makeStore(dataDir) {
+    const name = schemaForDataDir(dataDir);
+    trackSchema(name);
+    const store = new PostgresStore({ url: withSearchPath(TEST_DATABASE_URL, name), poolSize: 4 });
+    await store.init();
+    const close = store.close.bind(store);
+    store.close = async () => {
+      await close();
+      await dropSchema(name);
+    };
+    return store;
+  },
+  async makeBus() {
+    return createRedisBus({ url: TEST_REDIS_URL, prefix: backendPrefix });
+  },
+  env(dataDir) {
+    const name = schemaForDataDir(dataDir);
+    trackSchema(name);
+    return {
+      CLIPCHAT_DATABASE_URL: withSearchPath(TEST_DATABASE_URL, name),
+      CLIPCHAT_REDIS_URL: TEST_REDIS_URL,
+      CLIPCHAT_REDIS_PREFIX: backendPrefix,
+    };
+  },
+};

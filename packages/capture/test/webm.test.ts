@@ -1,0 +1,132 @@
+/**
+ * VP9 WebM stickers: every file is probed and decoded by ffmpeg/ffprobe and compared with
+ * the frames it was made from.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { BudgetError, CancelledError } from '../src/errors';
+import type { RgbaImage } from '../src/types';
+import { FfmpegWebmWriter, fitWebm } from '../src/webm/ffmpeg.node.ts';
+import { BIG_BUCK_BUNNY, readFrameNumber } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'clipchat-webm-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Frames of a video as ffmpeg decodes them (fps filter, lanczos scale), RGBA. */
+function decodeFrames(path: string, args: string[], width: number, height: number): RgbaImage[] {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', ...args.slice(0, -1), '-i', path, '-vf', `${args.at(-1)},scale=${width}:${height}:flags=lanczos`,
+    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+  const size = width * height * 4;
+  const out: RgbaImage[] = [];
+  for (let o = 0; o + size <= raw.length; o += size) out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
+  return out;
+}
+
+/** Every frame of a WebM as ffmpeg decodes it, RGBA, in order (no resampling). */
+function decodeWebm(bytes: Uint8Array, width: number, height: number): RgbaImage[] {
+  const file = join(dir, `d${Math.random().toString(36).slice(2)}.webm`);
+  writeFileSync(file, bytes);
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+  const size = width * height * 4;
+  const out: RgbaImage[] = [];
+  for (let o = 0; o + size <= raw.length; o += size) out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
+  return out;
+}
+
+/** ffmpeg's SSIM (All, on yuv444p) between two equal-length RGBA sequences. */
+function ssim(a: readonly RgbaImage[], b: readonly RgbaImage[]): number {
+  const { width, height } = a[0]!;
+  const fa = join(dir, 'a.raw');
+  const fb = join(dir, 'b.raw');
+  writeFileSync(fa, Buffer.concat(a.map((f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length))));
+  writeFileSync(fb, Buffer.concat(b.map((f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length))));
+  const raw = ['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-r', '12'];
+  const err = spawnSync('ffmpeg', ['-hide_banner', ...raw, '-i', fa, ...raw, '-i', fb,
+    '-lavfi', '[0]format=yuv444p[a];[1]format=yuv444p[b];[a][b]ssim', '-f', 'null', '-'], { encoding: 'utf8' }).stderr;
+  const m = /All:([\d.]+)/.exec(err);
+  if (!m) throw new Error(`no SSIM in ffmpeg output: ${err.slice(-500)}`);
+  return Number(m[1]);
+}
+
+function probe(bytes: Uint8Array): { codec: string; format: string; frames: number; duration: number; width: number; height: number; audio: number } {
+  const file = join(dir, `p${Math.random().toString(36).slice(2)}.webm`);
+  writeFileSync(file, bytes);
+  const j = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries',
+    'stream=codec_type,codec_name,width,height,nb_read_frames:format=format_name,duration', '-of', 'json', file], { encoding: 'utf8' })) as {
+    streams: Array<{ codec_type: string; codec_name: string; width: number; height: number; nb_read_frames: string }>;
+    format: { format_name: string; duration: string };
+  };
+  const v = j.streams.find((s) => s.codec_type === 'video')!;
+  return { codec: v.codec_name, format: j.format.format_name, frames: Number(v.nb_read_frames), duration: Number(j.format.duration),
+    width: v.width, height: v.height, audio: j.streams.filter((s) => s.codec_type === 'audio').length };
+}
+
+/** Frames carrying their index as the fixture script's stripes (readFrameNumber reads them). */
+function numberedFrames(n: number, width: number, height: number): RgbaImage[] {
+  return Array.from({ length: n }, (_, k) => {
+    const data = new Uint8ClampedArray(width * height * 4);
+    for (let y = 0; y < height; y++) {
+      for (let x = 0; x < width; x++) {
+        const bit = Math.floor(k / 2 ** (11 - Math.floor((x * 12) / width))) % 2;
+        const v = (y < height / 2 ? bit : 1 - bit) * 255;
+        const i = (y * width + x) * 4;
+        data[i] = data[i + 1] = data[i + 2] = v;
+        data[i + 3] = 255;
+      }
+    }
+    return { width, height, data };
+  });
+}
+
+describe('WebM (VP9) stickers', () => {
+  const W = 320, H = 180, FPS = 12;
+  const film = decodeFrames(BIG_BUCK_BUNNY, ['-ss', '20', '-t', '3', `fps=${FPS}`], W, H);
+  const delays = film.map(() => 1000 / FPS);
+
+  it('fits every budget, stays VP9/WebM with the right frames and duration, and looks like the source', async () => {
+    expect(film.length).toBe(36);
+    let prevSsim = 1;
+    for (const maxBytes of [256 * 1024, 64 * 1024, 24 * 1024]) {
+      const r = await fitWebm(film, delays, { maxBytes, quality: 80, fps: FPS });
+      expect(r.bytes.length).toBeLessThanOrEqual(maxBytes);
+      const p = probe(r.bytes);
+      expect(p).toMatchObject({ codec: 'vp9', audio: 0, width: r.width, height: r.height });
+      expect(p.format).toContain('webm');
+      expect(p.frames).toBe(r.frames);
+      expect(p.duration).toBeCloseTo(3, 1);
+      const decoded = decodeWebm(r.bytes, r.width, r.height);
+      expect(decoded.length).toBe(r.frames);
+      if (r.width === W) {
+        const s = ssim(film, decoded);
+        expect(s).toBeGreaterThan(maxBytes >= 64 * 1024 ? 0.9 : 0.8);
+        expect(s).toBeLessThanOrEqual(prevSsim + 1e-3); // less budget never looks better
+        prevSsim = s;
+      }
+    }
+  });
+
+  it('keeps frame order exactly (numbered frames read back after decoding)', async () => {
+    const frames = numberedFrames(24, 192, 108);
+    const bytes = await new FfmpegWebmWriter().encode(frames, frames.map(() => 1000 / 24), { quality: 80 });
+    const decoded = decodeWebm(bytes, 192, 108);
+    expect(decoded.map((f) => readFrameNumber(f.data, f.width, f.height))).toEqual(frames.map((_, k) => k));
+    expect(probe(bytes).duration).toBeCloseTo(1, 2);
+  });
+
+  it('shrinks, then lowers the frame rate, and fails with what would fit when nothing does', async () => {
+    const r = await fitWebm(film, delays, { maxBytes: 6000, quality: 80, fps: FPS });
+    expect(r.bytes.length).toBeLessThanOrEqual(6000);
+    expect(r.adapted.size ?? r.adapted.fps ?? r.adapted.bitrate).toBeTruthy();
+    await expect(fitWebm(film, delays, { maxBytes: 400, quality: 80, fps: FPS })).rejects.toBeInstanceOf(BudgetError);
+  });
+
+  it('stops on cancel', async () => {
+    const ac = new AbortController();
+    const p = fitWebm(film, delays, { maxBytes: 20_000, quality: 80, fps: FPS, signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    await expect(p).rejects.toBeInstanceOf(CancelledError);
+  });
+});

@@ -6,8 +6,9 @@
 import type { RgbaImage } from './types';
 import { CancelledError } from './errors';
 
-/** Sticker containers Clipchat writes. */
-export type StickerFormat = 'gif' | 'webp' | 'webm';
+import type { StickerFormat } from './config';
+
+export type { StickerFormat };
 
 /**
  * The part of an `AbortSignal` the engine reads. A real `AbortSignal` fits; the core

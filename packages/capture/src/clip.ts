@@ -1,0 +1,169 @@
+/**
+ * The sticker pipeline: a time range of a video → sampled frames (cropped and scaled by
+ * the source) → a sticker writer under budget fitting. Checks the request first, with
+ * errors that name the values at fault.
+ */
+import type { FrameSource, FrameShape, ProgressCallback, Rect, RgbaImage, Seconds } from './types';
+import type { CaptureSettings } from './config';
+import { CancelledError, InvalidSettingError, InvalidTimeError, TimeOutOfRangeError } from './errors';
+import type { CancelSignal, StickerFormat, StickerWriter } from './writer';
+import { throwIfCancelled } from './writer';
+import type { Adaptations, FitFrames, FitShape } from './fit';
+import { fitSticker } from './fit';
+import { gifWriter, readGifInfo } from './gif/index';
+
+/**
+ * Sample times of a clip [from, to) at `fps`: `from + k/fps` for k = 0 … ceil((to−from)·fps) − 1.
+ * Computed from k (not accumulated), so there is no drift.
+ */
+export function sampleTimes(from: Seconds, to: Seconds, fps: number): Seconds[] {
+  // A hair of tolerance so that 3 s × 12 fps is 36 samples despite float error.
+  const n = Math.max(1, Math.ceil((to - from) * fps - 1e-9));
+  const out: Seconds[] = [];
+  for (let k = 0; k < n; k++) out.push(from + k / fps);
+  return out;
+}
+
+/**
+ * How long each sample stays on screen, in ms: 1000/fps each, the last one until `to`,
+ * so the sum is exactly the range's length.
+ */
+export function sampleDelaysMs(from: Seconds, to: Seconds, fps: number): number[] {
+  const times = sampleTimes(from, to, fps);
+  return times.map((t, k) => ((k + 1 < times.length ? times[k + 1] : to) - t) * 1000);
+}
+
+/** A sticker request. */
+export interface StickerRequest {
+  /** Range start and end in player seconds; the clip covers [from, to). */
+  from: Seconds;
+  to: Seconds;
+  settings: CaptureSettings;
+  /** Overrides `settings.crop` (video pixels, after rotation). */
+  crop?: Rect | null;
+  /** Width asked for (honoured when smaller than what `maxSide` allows). */
+  width?: number;
+  /** Writers by format; GIF is built in. WebP/WebM writers are supplied by the platform. */
+  writers?: Partial<Record<StickerFormat, StickerWriter>>;
+  signal?: CancelSignal;
+  onProgress?: ProgressCallback;
+}
+
+/** A finished sticker. */
+export interface Sticker {
+  bytes: Uint8Array;
+  format: StickerFormat;
+  mime: string;
+  width: number;
+  height: number;
+  /** Frames in the file (identical neighbours may be merged). */
+  frames: number;
+  fps: number;
+  /** GIF only: each frame's delay in centiseconds. */
+  delaysCs?: number[];
+  /** The range's length in ms (the sum of the frame delays). */
+  durationMs: number;
+  adapted: Adaptations;
+  timings: { decodeMs: number; encodeMs: number; totalMs: number };
+}
+
+function checkRange(source: FrameSource, from: number, to: number, maxClipSeconds: number): void {
+  const dur = source.info.duration;
+  if (!Number.isFinite(from)) throw new InvalidTimeError(`from must be a time in seconds, got ${from}`, 'from');
+  if (!Number.isFinite(to)) throw new InvalidTimeError(`to must be a time in seconds, got ${to}`, 'to');
+  if (from < 0) throw new TimeOutOfRangeError(`from must be ≥ 0 s, got ${from} s`, 'from');
+  if (!(to > from)) throw new InvalidTimeError(`to (${to} s) must be after from (${from} s)`, 'to');
+  if (to - from > maxClipSeconds + 1e-9)
+    throw new TimeOutOfRangeError(`range ${from}–${to} s is ${+(to - from).toFixed(3)} s long; maxClipSeconds allows at most ${maxClipSeconds} s`, 'to');
+  if (from >= dur) throw new TimeOutOfRangeError(`from ${from} s is past the end of the video (duration ${dur.toFixed(3)} s)`, 'from');
+  if (to > dur + 1e-6) throw new TimeOutOfRangeError(`to ${to} s is past the end of the video (duration ${dur.toFixed(3)} s)`, 'to');
+}
+
+function checkCrop(crop: Rect, width: number, height: number): void {
+  const ok =
+    Number.isInteger(crop.x) && Number.isInteger(crop.y) && Number.isInteger(crop.width) && Number.isInteger(crop.height) &&
+    crop.x >= 0 && crop.y >= 0 && crop.width >= 1 && crop.height >= 1 &&
+    crop.x + crop.width <= width && crop.y + crop.height <= height;
+  if (!ok)
+    throw new InvalidSettingError('crop', `crop ${crop.x},${crop.y},${crop.width},${crop.height} must lie inside the ${width}×${height} frame`);
+}
+
+/**
+ * Makes a sticker of [from, to) from `source`: samples `from + k/fps`, crops and scales
+ * (longest side ≤ `settings.maxSide`, `width` when smaller), and fits the writer's output
+ * into `settings.maxStickerBytes`. Throws `InvalidTimeError`/`TimeOutOfRangeError` for a
+ * bad range, `InvalidSettingError` for a bad crop, format or fps, `BudgetError` when
+ * nothing sensible fits and `CancelledError` when cancelled.
+ */
+export async function makeSticker(source: FrameSource, req: StickerRequest): Promise<Sticker> {
+  const t0 = Date.now();
+  const s = req.settings;
+  const { from, to } = req;
+  checkRange(source, from, to, s.maxClipSeconds);
+  const format = s.stickerFormat;
+  const writer = format === 'gif' ? (req.writers?.gif ?? gifWriter) : req.writers?.[format];
+  if (!writer) throw new InvalidSettingError('stickerFormat', `no ${format} sticker writer is available here; use gif or supply a ${format} writer`);
+  if (writer.maxFps !== undefined && s.fps > writer.maxFps)
+    throw new InvalidSettingError('fps', `fps must be 1–${writer.maxFps} for ${format.toUpperCase()}, got ${s.fps}`);
+  if (!(s.fps > 0)) throw new InvalidSettingError('fps', `fps must be positive, got ${s.fps}`);
+
+  const info = source.info;
+  const crop = req.crop !== undefined ? req.crop : s.crop;
+  if (crop) checkCrop(crop, info.width, info.height);
+  const cw = crop ? crop.width : info.width;
+  const ch = crop ? crop.height : info.height;
+  let scale = Math.min(1, s.maxSide / Math.max(cw, ch));
+  if (req.width !== undefined) {
+    if (!(req.width >= 1)) throw new InvalidSettingError('width', `width must be a positive number of pixels, got ${req.width}`);
+    scale = Math.min(scale, req.width / cw);
+  }
+  const base: FitShape = { width: Math.max(1, Math.round(cw * scale)), height: Math.max(1, Math.round(ch * scale)), fps: s.fps };
+
+  const signal = req.signal;
+  const onProgress = req.onProgress;
+  const frames = async (shape: FitShape, sig?: CancelSignal): Promise<FitFrames> => {
+    const times = sampleTimes(from, to, shape.fps);
+    const fs: FrameShape = { width: shape.width, height: shape.height };
+    if (crop) fs.crop = crop;
+    const out: RgbaImage[] = [];
+    for await (const f of source.framesAt(times, fs, sig as Parameters<FrameSource['framesAt']>[2])) {
+      throwIfCancelled(sig);
+      out.push(f);
+      if (onProgress?.({ stage: 'decode', fraction: out.length / times.length, message: `frame ${out.length}/${times.length}` }) === false)
+        throw new CancelledError();
+    }
+    if (out.length !== times.length) throw new TimeOutOfRangeError(`the source gave ${out.length} of ${times.length} frames for ${from}–${to} s`, 'to');
+    return { frames: out, delaysMs: sampleDelaysMs(from, to, shape.fps) };
+  };
+
+  const fit = await fitSticker({
+    writer,
+    maxBytes: s.maxStickerBytes,
+    quality: s.stickerQuality,
+    shape: base,
+    frames,
+    signal,
+    onProgress,
+  });
+
+  let count = fit.frames.frames.length;
+  let delaysCs: number[] | undefined;
+  if (format === 'gif') {
+    const gi = readGifInfo(fit.bytes);
+    count = gi.frames;
+    delaysCs = gi.delaysCs;
+  }
+  return {
+    bytes: fit.bytes,
+    format,
+    mime: writer.mime,
+    width: fit.shape.width,
+    height: fit.shape.height,
+    frames: count,
+    fps: fit.shape.fps,
+    delaysCs,
+    durationMs: Math.round((to - from) * 1e6) / 1e3,
+    adapted: fit.adapted,
+    timings: { decodeMs: fit.decodeMs, encodeMs: fit.encodeMs, totalMs: Date.now() - t0 },
+  };
+}

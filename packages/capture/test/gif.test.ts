@@ -1,0 +1,179 @@
+/**
+ * Clipchat's GIF encoder, checked by decoders nobody here wrote: ffmpeg/ffprobe (pixels,
+ * frame count, delays) and sharp (pages, delays, loop).
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sharp from 'sharp';
+import { afterAll, describe, expect, it } from 'vitest';
+import { delaysToCentiseconds, encodeGif, encodeGifStill, readGifInfo } from '../src/gif/index';
+import type { RgbaImage } from '../src/types';
+import { BIG_BUCK_BUNNY } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'clipchat-gif-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let seq = 0;
+
+function save(bytes: Uint8Array): string {
+  const f = join(dir, `t${seq++}.gif`);
+  writeFileSync(f, bytes);
+  return f;
+}
+
+/** Every frame ffmpeg decodes from a GIF (composited, RGBA), without resampling. */
+function ffmpegFrames(bytes: Uint8Array, w: number, h: number): Uint8Array[] {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', save(bytes), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+  const out: Uint8Array[] = [];
+  for (let o = 0; o + w * h * 4 <= raw.length; o += w * h * 4) out.push(raw.subarray(o, o + w * h * 4));
+  return out;
+}
+
+/** Per-frame durations in centiseconds, as ffprobe reads them. */
+function ffprobeDurationsCs(bytes: Uint8Array): number[] {
+  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=duration_time,pkt_duration_time', '-of', 'json', save(bytes)], { encoding: 'utf8' });
+  const frames = (JSON.parse(out) as { frames: Array<{ duration_time?: string; pkt_duration_time?: string }> }).frames;
+  return frames.map((f) => Math.round(Number(f.duration_time ?? f.pkt_duration_time) * 100));
+}
+
+/** A pseudo-random generator (xorshift), so tests are repeatable. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+/** Frames whose pixels are drawn at random from `palette` (R,G,B triples). */
+function paletteNoise(palette: Uint8Array, w: number, h: number, n: number, seed: number): RgbaImage[] {
+  const r = rng(seed);
+  const k = palette.length / 3;
+  return Array.from({ length: n }, () => {
+    const data = new Uint8ClampedArray(w * h * 4);
+    for (let i = 0; i < w * h; i++) {
+      const c = Math.floor(r() * k);
+      data.set([palette[c * 3], palette[c * 3 + 1], palette[c * 3 + 2], 255], i * 4);
+    }
+    return { width: w, height: h, data };
+  });
+}
+
+function randomPalette(k: number, seed: number): Uint8Array {
+  const r = rng(seed);
+  const p = new Uint8Array(k * 3);
+  // Distinct colours: spread indices over the cube, jittered.
+  for (let i = 0; i < k; i++) {
+    p[i * 3] = (i * 37 + Math.floor(r() * 8)) & 255;
+    p[i * 3 + 1] = (i * 101 + 64) & 255;
+    p[i * 3 + 2] = (i * 13) & 255;
+  }
+  return p;
+}
+
+/** BBB 20–23 s at 12 fps, 320 px wide, lanczos: the reference frames issue 3 measures with. */
+function bbbFrames(from = 20, seconds = 3, fps = 12, width = 320, height = 180): RgbaImage[] {
+  const raw = execFileSync('ffmpeg', ['-v', 'error', '-ss', String(from), '-t', String(seconds), '-i', BIG_BUCK_BUNNY, '-vf', `fps=${fps},scale=${width}:${height}:flags=lanczos`, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+  const size = width * height * 4;
+  const out: RgbaImage[] = [];
+  for (let o = 0; o + size <= raw.length && out.length < Math.round(seconds * fps); o += size) out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
+  return out;
+}
+
+/** ffmpeg's SSIM (All, yuv444p) and PSNR between two equal-length RGBA sequences. */
+function ssimPsnr(a: ArrayLike<number>[], b: ArrayLike<number>[], w: number, h: number): { ssim: number; psnr: number } {
+  const cat = (fr: ArrayLike<number>[]) => Buffer.concat(fr.map((f) => Buffer.from(f as Uint8Array)));
+  const fa = join(dir, `a${seq}.rgba`);
+  const fb = join(dir, `b${seq++}.rgba`);
+  writeFileSync(fa, cat(a));
+  writeFileSync(fb, cat(b));
+  const inp = (f: string) => ['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${w}x${h}`, '-i', f];
+  const r = spawnSync('ffmpeg', ['-nostats', ...inp(fa), ...inp(fb), '-lavfi', '[0]format=yuv444p,split[a1][a2];[1]format=yuv444p,split[b1][b2];[a1][b1]ssim;[a2][b2]psnr', '-f', 'null', '-']);
+  const e = r.stderr.toString();
+  return { ssim: Number(/SSIM .*All:([\d.]+)/.exec(e)?.[1]), psnr: Number(/PSNR .*average:([\d.]+|inf)/.exec(e)?.[1].replace('inf', 'Infinity')) };
+}
+
+describe('GIF encoder', () => {
+  it('is lossless when the palette holds every colour: LZW code growth and clear codes decode in ffmpeg', async () => {
+    // 2, 3, 16 and 255 colours exercise minimum code sizes 2..8; 160×120 noise at 255
+    // colours fills the 4096-entry table many times (clear codes).
+    for (const k of [2, 3, 16, 255]) {
+      const pal = randomPalette(k, k);
+      const frames = paletteNoise(pal, 160, 120, 3, 7 * k);
+      const r = await encodeGif(frames, { delaysMs: [100, 100, 100], paletteRgb: pal, dither: 'none', lossy: 0, diffThreshold: 0 });
+      const decoded = ffmpegFrames(r.bytes, 160, 120);
+      expect(decoded.length, `${k} colours`).toBe(3);
+      for (let f = 0; f < 3; f++) expect(Buffer.compare(Buffer.from(decoded[f]), Buffer.from(frames[f].data)), `${k} colours, frame ${f}`).toBe(0);
+    }
+  });
+
+  it('writes 12 fps delays as 8,8,9 centiseconds adding up to the range, loops forever (ffprobe and sharp agree)', async () => {
+    expect(delaysToCentiseconds(Array(6).fill(1000 / 12))).toEqual([8, 8, 9, 8, 8, 9]);
+    expect(delaysToCentiseconds(Array(50).fill(20)).every((d) => d === 2)).toBe(true);
+    const frames = paletteNoise(randomPalette(8, 1), 48, 32, 36, 3); // every frame differs
+    const r = await encodeGif(frames, { delaysMs: frames.map(() => 1000 / 12), quality: 90 });
+    const probe = ffprobeDurationsCs(r.bytes);
+    expect(probe.length).toBe(36);
+    expect(probe.slice(0, 6)).toEqual([8, 8, 9, 8, 8, 9]);
+    expect(probe.reduce((a, b) => a + b, 0)).toBe(300);
+    const meta = await sharp(Buffer.from(r.bytes), { animated: true }).metadata();
+    expect(meta.format).toBe('gif');
+    expect(meta.pages).toBe(36);
+    expect(meta.loop).toBe(0);
+    expect(meta.delay?.reduce((a, b) => a + b, 0)).toBe(3000);
+    expect(readGifInfo(r.bytes)).toMatchObject({ width: 48, height: 32, frames: 36, loop: 0 });
+  });
+
+  it('merges identical consecutive frames and adds their delays', async () => {
+    const [a, b] = paletteNoise(randomPalette(16, 2), 40, 30, 2, 9);
+    const r = await encodeGif([a, a, a, b, b], { delaysMs: [100, 100, 100, 100, 100], quality: 100 });
+    expect(r.frames).toBe(2);
+    expect(r.delaysCs).toEqual([30, 20]);
+    expect(ffprobeDurationsCs(r.bytes)).toEqual([30, 20]);
+    const decoded = ffmpegFrames(r.bytes, 40, 30);
+    expect(decoded.length).toBe(2);
+  });
+
+  it('keeps Big Buck Bunny close to the source (SSIM ≥ 0.95) and decodes in ffmpeg and sharp', async () => {
+    const frames = bbbFrames();
+    expect(frames.length).toBe(36);
+    const r = await encodeGif(frames, { delaysMs: frames.map(() => 1000 / 12), quality: 80 });
+    const decoded = ffmpegFrames(r.bytes, 320, 180);
+    expect(decoded.length).toBe(r.frames);
+    // Map written frames back to the 36 samples through their delays.
+    const shown: Uint8Array[] = [];
+    let t = 0;
+    let j = 0;
+    let end = r.delaysCs[0];
+    for (let k = 0; k < 36; k++) {
+      t = ((k + 0.5) * 100) / 12;
+      while (t >= end && j + 1 < r.frames) end += r.delaysCs[++j];
+      shown.push(decoded[j]);
+    }
+    const q = ssimPsnr(frames.map((f) => f.data), shown, 320, 180);
+    expect(q.ssim).toBeGreaterThan(0.95);
+    expect(q.psnr).toBeGreaterThan(38);
+    const meta = await sharp(Buffer.from(r.bytes), { animated: true }).metadata();
+    expect(meta.pages).toBe(r.frames);
+    expect(meta.width).toBe(320);
+  });
+
+  it('writes a single-frame GIF for stills that sharp reads back close to the source', async () => {
+    const [frame] = bbbFrames(21, 0.1, 10, 320, 180);
+    const bytes = await encodeGifStill(frame, { quality: 90 });
+    const img = sharp(Buffer.from(bytes));
+    const meta = await img.metadata();
+    expect(meta).toMatchObject({ format: 'gif', width: 320, height: 180 });
+    expect(meta.pages ?? 1).toBe(1);
+    const { data } = await img.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    let err = 0;
+    for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) err += Math.abs(data[i + c] - frame.data[i + c]);
+    const mean = err / ((data.length / 4) * 3);
+    expect(mean).toBeLessThan(6); // mean absolute error per channel, 8-bit units
+  });
+});

@@ -196,3 +196,226 @@ export const postgresBackend: Backend = {
     };
   },
 };
+
+// ---------------------------------------------------------------------------------------
+// A chat client as the web app behaves: an outbox of unacknowledged sends that is resent
+// (same clientIds) after every reconnect, a sync from the highest gapless seq it holds,
+// failover to the next node when its node goes away, and de-duplication by seq.
+
+/** Messages one client holds for one conversation, by seq. */
+export interface Held { seq: number; clientId: string; text: string | null; sender: string }
+
+export interface ChatClientOptions {
+  /** Base URLs (`http://127.0.0.1:PORT`) of the nodes, tried in turn from `start`. */
+  nodes: string[];
+  token: string;
+  /** Index of the first node to use. */
+  start?: number;
+  /** Pause before reconnecting, ms (default 50). */
+  retryMs?: number;
+}
+
+type Frame = { type: string; [k: string]: unknown };
+
+export class ChatClient {
+  readonly held = new Map<string, Map<number, Held>>();
+  /** clientId → seq of every ack received. */
+  readonly acked = new Map<string, { conversationId: string; seq: number }>();
+  /** Sent but not acknowledged, in send order. */
+  readonly outbox = new Map<string, { conversationId: string; text: string }>();
+  /** Live or replayed messages whose seq we already held (harmless, counted for the record). */
+  redelivered = 0;
+  /** Times a sync was answered with `synced`. */
+  syncs = 0;
+  connects = 0;
+  node: number;
+  errors: Frame[] = [];
+  #ws: import('ws').WebSocket | undefined;
+  #closed = false;
+  #listeners = new Set<() => void>();
+
+  constructor(private readonly opts: ChatClientOptions) {
+    this.node = opts.start ?? 0;
+  }
+
+  /** Connects (and keeps reconnecting until {@link close}). Resolves after the first `hello`. */
+  async open(): Promise<void> {
+    this.#connect();
+    await this.until(() => this.connects > 0, 10_000);
+  }
+
+  #connect(): void {
+    if (this.#closed) return;
+    const base = this.opts.nodes[this.node % this.opts.nodes.length]!.replace(/^http/, 'ws');
+    void import('ws').then(({ WebSocket }) => {
+      if (this.#closed) return;
+      const ws = new WebSocket(`${base}/ws`, { headers: { authorization: `Bearer ${this.opts.token}` } });
+      this.#ws = ws;
+      ws.on('message', (data) => this.#onFrame(JSON.parse(String(data)) as Frame));
+      ws.on('error', () => {});
+      ws.on('close', () => {
+        if (this.#ws === ws) this.#ws = undefined;
+        if (this.#closed) return;
+        // Failover: the node we were on may be gone; try the next one.
+        this.node = (this.node + 1) % this.opts.nodes.length;
+        setTimeout(() => this.#connect(), this.opts.retryMs ?? 50);
+      });
+    });
+  }
+
+  #onFrame(f: Frame): void {
+    switch (f.type) {
+      case 'hello':
+        this.connects++;
+        this.sync();
+        for (const [clientId, m] of this.outbox) this.#sendFrame(clientId, m.conversationId, m.text);
+        break;
+      case 'ack': {
+        const clientId = f.clientId as string;
+        this.outbox.delete(clientId);
+        this.acked.set(clientId, { conversationId: f.conversationId as string, seq: f.seq as number });
+        break;
+      }
+      case 'message': {
+        const m = f.message as { conversationId: string; seq: number; clientId: string; text: string | null; sender: string };
+        let conv = this.held.get(m.conversationId);
+        if (!conv) { conv = new Map(); this.held.set(m.conversationId, conv); }
+        if (conv.has(m.seq)) { this.redelivered++; break; }
+        conv.set(m.seq, { seq: m.seq, clientId: m.clientId, text: m.text, sender: m.sender });
+        // A gap means live delivery missed something (a node died before publishing): fill it.
+        if (m.seq > 1 && !conv.has(m.seq - 1)) this.sync();
+        break;
+      }
+      case 'synced':
+        this.syncs++;
+        break;
+      case 'resync':
+        this.sync();
+        break;
+      case 'error':
+        this.errors.push(f);
+        break;
+    }
+    for (const l of this.#listeners) l();
+  }
+
+  /** Highest seq below which this client holds every message of `conversationId`. */
+  contiguous(conversationId: string): number {
+    const conv = this.held.get(conversationId);
+    let s = 0;
+    while (conv?.has(s + 1)) s++;
+    return s;
+  }
+
+  /** Asks for everything after the gapless prefix of each known conversation. */
+  sync(extra: string[] = []): void {
+    const since: Record<string, number> = {};
+    for (const id of new Set([...this.held.keys(), ...extra, ...this.#known])) since[id] = this.contiguous(id);
+    this.#ws?.readyState === 1 && this.#ws.send(JSON.stringify({ type: 'sync', since }));
+  }
+
+  #known = new Set<string>();
+
+  /** Queues a text message; it is (re)sent until acknowledged. Returns its clientId. */
+  send(conversationId: string, text: string, clientId = `c-${randomBytes(8).toString('hex')}`): string {
+    this.#known.add(conversationId);
+    this.outbox.set(clientId, { conversationId, text });
+    this.#sendFrame(clientId, conversationId, text);
+    return clientId;
+  }
+
+  #sendFrame(clientId: string, conversationId: string, text: string): void {
+    if (this.#ws?.readyState !== 1) return; // stays in the outbox; resent on hello
+    this.#ws.send(JSON.stringify({ type: 'send', clientId, conversationId, kind: 'text', text }));
+  }
+
+  /** Follows a conversation (so sync covers it even before its first message arrives). */
+  follow(conversationId: string): void {
+    this.#known.add(conversationId);
+  }
+
+  /** Drops the current socket without closing the client (it reconnects, to the next node). */
+  dropConnection(): void {
+    this.#ws?.terminate();
+  }
+
+  /** Resolves when `cond` holds (checked after every frame and every 50 ms). */
+  until(cond: () => boolean, ms = 15_000): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (cond()) return resolve();
+      const done = () => {
+        if (!cond()) return;
+        clearInterval(poll); clearTimeout(timer); this.#listeners.delete(done); resolve();
+      };
+      const poll = setInterval(done, 50);
+      const timer = setTimeout(() => {
+        clearInterval(poll); this.#listeners.delete(done);
+        reject(new Error(`condition not met within ${ms} ms`));
+      }, ms);
+      this.#listeners.add(done);
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    this.#ws?.close();
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// Server nodes as child processes (so a test can `kill -9` one).
+
+const SERVER_ENTRY = new URL('../src/index.ts', import.meta.url).pathname;
+
+export interface NodeProcess {
+  readonly url: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** SIGKILL: no goodbye, no flush; what a crash looks like. */
+  kill9(): Promise<void>;
+  /** SIGTERM, then SIGKILL after 5 s. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `createServer` in a child `node` process on a free port with `env` (e.g. the
+ * postgres backend's env) and waits until `/healthz` answers.
+ */
+export async function spawnNode(env: Record<string, string>, dataDir: string): Promise<NodeProcess> {
+  const port = await freePort();
+  const code = `
+    import { createServer } from ${JSON.stringify(SERVER_ENTRY)};
+    const server = await createServer({ dataDir: ${JSON.stringify(dataDir)}, logger: false, rateLimits: false });
+    await server.listen({ port: ${port}, host: '127.0.0.1' });
+    process.on('SIGTERM', () => { server.close().then(() => process.exit(0)); });
+  `;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`node on port ${port} exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(`${url}/healthz`);
+      if (r.ok) break;
+    } catch { /* not up yet */ }
+    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`node on port ${port} did not start`); }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const kill = async (sig: NodeJS.Signals) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+    await exited;
+  };
+  return {
+    url, port, child,
+    kill9: () => kill('SIGKILL'),
+    async stop() {
+      const t = setTimeout(() => child.kill('SIGKILL'), 5000);
+      await kill('SIGTERM');
+      clearTimeout(t);
+    },
+  };
+}

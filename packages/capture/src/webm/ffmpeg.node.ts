@@ -5,12 +5,11 @@
  * file to a byte budget, aiming the encoder's rate control at the budget first.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CaptureError } from '../errors';
+import { findFfmpeg } from '../ffmpeg.node.ts';
 import type { RgbaImage } from '../types';
 import { OverBudgetError, throwIfCancelled, type CancelSignal, type StickerEncodeOptions, type StickerWriter } from '../writer';
 import { allOpaque, sharpScaler } from '../webp/sharp.node.ts';
@@ -22,26 +21,14 @@ export interface WebmTuning {
   bitrate?: number;
   /** libvpx `-cpu-used` 0–8 (default 2): lower is slower and better. */
   cpuUsed?: number;
-  /** Path of the ffmpeg binary (default: CLIPCHAT_FFMPEG, PATH, then the bundled one). */
+  /** Path of the ffmpeg binary (default: `findFfmpeg()`). */
   ffmpeg?: string;
-}
-
-let cachedFfmpeg: string | undefined;
-
-/** Finds ffmpeg: `CLIPCHAT_FFMPEG`, then `ffmpeg` on PATH, then `@ffmpeg-installer/ffmpeg`. */
-export function webmFfmpegPath(): string {
-  if (cachedFfmpeg) return cachedFfmpeg;
-  const env = process.env.CLIPCHAT_FFMPEG;
-  if (env && existsSync(env)) return (cachedFfmpeg = env);
-  for (const dir of (process.env.PATH ?? '').split(':')) {
-    if (dir && existsSync(join(dir, 'ffmpeg'))) return (cachedFfmpeg = join(dir, 'ffmpeg'));
-  }
-  try {
-    const req = createRequire(import.meta.url);
-    return (cachedFfmpeg = (req('@ffmpeg-installer/ffmpeg') as { path: string }).path);
-  } catch {
-    throw new CaptureError('ERR_FFMPEG', 'ffmpeg not found: set CLIPCHAT_FFMPEG, put ffmpeg on PATH, or install @ffmpeg-installer/ffmpeg');
-  }
+  /**
+   * With `maxBytes`, when the constant-quality pass overshoots, aim two-pass rate control
+   * at the budget (a few tries corrected from real sizes) before giving up (default true).
+   * Budget fitting then rarely needs to lower quality, size or rate itself.
+   */
+  aimAtBudget?: boolean;
 }
 
 /** Maps Clipchat quality 1–100 to a VP9 CRF 4–63 (80 → 16, 50 → 34, 1 → 63). */
@@ -99,6 +86,8 @@ export class FfmpegWebmWriter implements StickerWriter {
   readonly mime = 'video/webm';
   readonly maxFps = 60;
   private readonly defaults: WebmTuning;
+  /** Average bits/s of the last output when rate control made it; undefined for constant quality. */
+  lastBitrate: number | undefined;
 
   constructor(defaults: WebmTuning = {}) {
     this.defaults = defaults;
@@ -109,16 +98,60 @@ export class FfmpegWebmWriter implements StickerWriter {
     if (delaysMs.length !== frames.length) {
       throw new CaptureError('ERR_DELAYS', `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`);
     }
-    throwIfCancelled(options.signal);
-    const t = { ...this.defaults, ...(options.tuning as WebmTuning | undefined) };
-    const ffmpeg = t.ffmpeg ?? webmFfmpegPath();
     const { width, height } = frames[0]!;
     if (width % 2 || height % 2) throw new CaptureError('ERR_FRAME_SIZE', `VP9 4:2:0 needs even sizes, got ${width}×${height}`);
+    throwIfCancelled(options.signal);
+    const t = { ...this.defaults, ...(options.tuning as WebmTuning | undefined) };
+    const max = options.maxBytes;
+    this.lastBitrate = undefined;
+    const once = (bitrate: number | undefined) => this.encodeOnce(frames, delaysMs, options.quality, bitrate, t, options.signal);
+    if (t.bitrate || max === undefined || t.aimAtBudget === false) {
+      const bytes = await once(t.bitrate);
+      options.onProgress?.(1);
+      if (max !== undefined && bytes.length > max) throw new OverBudgetError(bytes.length, max);
+      return bytes;
+    }
+    // Constant quality at the asked quality: kept when it fits (never better than asked).
+    const first = await once(undefined);
+    if (first.length <= max) {
+      options.onProgress?.(1);
+      return first;
+    }
+    // Two-pass rate control aimed at the budget, quality-capped by the same CRF; each try
+    // corrects the bitrate from the size it really gave. The biggest fitting try wins.
+    const seconds = delaysMs.reduce((a, d) => a + d, 0) / 1000 || 1;
+    const pixelRate = (width * height * frames.length) / seconds;
+    const floor = Math.max(4000, 0.006 * pixelRate); // below this VP9 turns to mush: let fitting shrink instead
+    let bitrate = Math.min(((max - 1200) * 8 * 0.93) / seconds, (first.length * 8 * 0.95) / seconds);
+    let best: Uint8Array | undefined;
+    let bestRate = 0;
+    let smallest = first.length;
+    for (let i = 0; i < 5 && bitrate >= floor; i++) {
+      const r = await once(bitrate);
+      if (options.onProgress?.(Math.min(0.95, (i + 2) / 7)) === false) throwIfCancelled({ aborted: true });
+      smallest = Math.min(smallest, r.length);
+      if (r.length > max) {
+        bitrate *= Math.min(0.9, (max / r.length) * 0.95);
+        continue;
+      }
+      if (!best || r.length > best.length) { best = r; bestRate = bitrate; }
+      if (r.length >= max * 0.9) break;
+      bitrate *= Math.min(1.25, (max / r.length) * 0.97);
+    }
+    if (!best) throw new OverBudgetError(smallest, max);
+    this.lastBitrate = Math.round(bestRate);
+    options.onProgress?.(1);
+    return best;
+  }
+
+  private async encodeOnce(frames: readonly RgbaImage[], delaysMs: readonly number[], quality: number, bitrate: number | undefined,
+    t: WebmTuning, signal?: CancelSignal): Promise<Uint8Array> {
+    const ffmpeg = t.ffmpeg ?? findFfmpeg();
+    const { width, height } = frames[0]!;
     const alpha = !allOpaque(frames);
     const input = frames.map((f) => new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength));
     const dir = await mkdtemp(join(tmpdir(), 'clipchat-webm-'));
     const out = join(dir, 'out.webm');
-    const crf = String(crfFor(options.quality));
     const common = [
       '-hide_banner', '-loglevel', 'error', '-y',
       '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-r', rateOf(delaysMs), '-i', 'pipe:0',
@@ -126,21 +159,18 @@ export class FfmpegWebmWriter implements StickerWriter {
       '-deadline', 'good', '-cpu-used', String(t.cpuUsed ?? 2), '-row-mt', '1', '-threads', '2',
       // One key frame: the clip is short, and every extra key frame costs budget.
       '-g', '9999', '-auto-alt-ref', '1', '-lag-in-frames', '25',
-      '-crf', crf,
+      '-crf', String(crfFor(quality)),
     ];
     try {
-      if (t.bitrate) {
-        const b = String(Math.max(1000, Math.round(t.bitrate)));
+      if (bitrate) {
+        const b = String(Math.max(1000, Math.round(bitrate)));
         const log = join(dir, 'pass');
-        await run(ffmpeg, [...common, '-b:v', b, '-pass', '1', '-passlogfile', log, '-f', 'webm', '/dev/null'], input, options.signal);
-        options.onProgress?.(0.5);
-        await run(ffmpeg, [...common, '-b:v', b, '-pass', '2', '-passlogfile', log, '-f', 'webm', out], input, options.signal);
+        await run(ffmpeg, [...common, '-b:v', b, '-pass', '1', '-passlogfile', log, '-f', 'webm', '/dev/null'], input, signal);
+        await run(ffmpeg, [...common, '-b:v', b, '-pass', '2', '-passlogfile', log, '-f', 'webm', out], input, signal);
       } else {
-        await run(ffmpeg, [...common, '-b:v', '0', '-f', 'webm', out], input, options.signal);
+        await run(ffmpeg, [...common, '-b:v', '0', '-f', 'webm', out], input, signal);
       }
       const bytes = await readFile(out);
-      options.onProgress?.(1);
-      if (options.maxBytes !== undefined && bytes.length > options.maxBytes) throw new OverBudgetError(bytes.length, options.maxBytes);
       return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -154,58 +184,16 @@ export interface FitWebmOptions extends Omit<LadderOptions, 'tuning'> {
 }
 
 /**
- * Encodes a VP9 WebM that never exceeds `maxBytes`. First a constant-quality pass at the
- * target quality (kept when it fits). Otherwise two-pass rate control aimed at the
- * budget, corrected from each try's real size (a few tries; the best fitting one wins).
- * Only when the lowest useful bitrate still overshoots does it fall back to the generic
- * ladder (quality, then size, then frame rate).
+ * Encodes a VP9 WebM that never exceeds `maxBytes`. The writer first tries constant
+ * quality at the target, then aims two-pass rate control at the budget; only when the
+ * lowest useful bitrate still overshoots does the ladder shrink the frames, then lower
+ * the frame rate. A rate-controlled result reports `adapted.bitrate` (its average bits/s).
  * @throws BudgetError when nothing sensible fits, with the smallest size reached.
  */
 export async function fitWebm(frames: readonly RgbaImage[], delaysMs: readonly number[], options: FitWebmOptions): Promise<LadderResult> {
   const writer = new FfmpegWebmWriter(options.tuning);
-  const quality = Math.max(1, Math.min(100, Math.round(options.quality)));
-  const { width, height } = frames[0] ?? { width: 0, height: 0 };
-  const seconds = delaysMs.reduce((a, b) => a + b, 0) / 1000 || 1;
-  const tries: LadderResult['tries'] = [];
-  const result = (bytes: Uint8Array, q: number, adapted: Adaptations): LadderResult => ({
-    bytes, quality: q, width, height, fps: options.fps, frames: frames.length, delaysMs: [...delaysMs], adapted, tries,
-  });
-  const attempt = async (bitrate?: number): Promise<Uint8Array | number> => {
-    throwIfCancelled(options.signal);
-    try {
-      const b = await writer.encode(frames, delaysMs, { quality, maxBytes: options.maxBytes, tuning: { bitrate }, signal: options.signal });
-      tries.push({ quality, width, height, fps: options.fps, bytes: b.length, fits: true });
-      return b;
-    } catch (e) {
-      if (!(e instanceof OverBudgetError)) throw e;
-      tries.push({ quality, width, height, fps: options.fps, bytes: e.written, fits: false });
-      return e.written;
-    }
-  };
-  if (frames.length && width % 2 === 0 && height % 2 === 0) {
-    const first = await attempt();
-    if (typeof first !== 'number') return result(first, quality, {});
-    // Container overhead is ~1 KB; aim a little under what is left.
-    let bitrate = Math.max(1000, ((options.maxBytes - 1200) * 8 * 0.93) / seconds);
-    let best: Uint8Array | undefined;
-    let bestRate = 0;
-    const floor = 8000; // bits/s below which VP9 output is mush: shrink instead
-    for (let i = 0; i < 5 && bitrate >= floor; i++) {
-      const r = await attempt(bitrate);
-      options.onProgress?.(Math.min(0.9, (i + 2) / 7));
-      if (typeof r === 'number') {
-        bitrate *= Math.min(0.9, (options.maxBytes / r) * 0.95);
-        continue;
-      }
-      if (!best || r.length > best.length) { best = r; bestRate = Math.round(bitrate); }
-      if (r.length >= options.maxBytes * 0.9) break;
-      bitrate *= Math.min(1.25, (options.maxBytes / r.length) * 0.97);
-    }
-    if (best) {
-      options.onProgress?.(1);
-      return result(best, quality, { bitrate: bestRate });
-    }
-  }
-  const ladder = await fitLadder(writer, frames, delaysMs, sharpScaler, { minQuality: 10, maxTriesPerStep: 6, ...options, tuning: { ...options.tuning } });
-  return { ...ladder, tries: [...tries, ...ladder.tries] };
+  // The writer spends quality itself (rate control), so the ladder needs one try per shape.
+  const r = await fitLadder(writer, frames, delaysMs, sharpScaler, { ...options, minQuality: options.quality, maxTriesPerStep: 1, tuning: { ...options.tuning } });
+  if (writer.lastBitrate !== undefined) r.adapted.bitrate = writer.lastBitrate;
+  return r;
 }

@@ -56,7 +56,13 @@ export async function openVideo(path: string, options: OpenVideoOptions = {}): P
   }
   if (/^image2$|_pipe$/.test(format)) throw new SourceError(`${name} is a still image (${facts.codec}), not a video`, 'ERR_NOT_VIDEO');
   const timeline = parseFramecrc(r.stdout.toString('latin1'));
-  if (!timeline) throw new SourceError(`${name} has no video frames (empty or truncated)`, 'ERR_EMPTY');
+  if (!timeline) {
+    // The index lists frames but ffmpeg could not make sense of their contents.
+    if (/Could not find codec parameters|unspecified pixel format/.test(stderr)) {
+      throw new SourceError(`cannot decode the ${facts.codec} video in ${name} (undecodable or encrypted stream)`, 'ERR_UNDECODABLE');
+    }
+    throw new SourceError(`${name} has no video frames (empty or truncated)`, 'ERR_EMPTY');
+  }
   return new FfmpegFrameSource(path, name, facts, timeline);
 }
 
@@ -283,7 +289,9 @@ class FfmpegFrameSource implements FrameSource {
         if (ended) {
           if (failure) throw failure;
           if (frames.length && pts.length <= i) throw new SourceError(`ffmpeg returned frames without timestamps for ${this.info.name}`, 'ERR_FFMPEG');
-          this.lastError = ffmpegErrorTail(errText, 1);
+          // The decoder's own complaint says more than ffmpeg's closing lines.
+          const decoderLine = errText.split('\n').find((l) => /invalid|corrupt|missing|decod/i.test(l) && !/^\s*(Stream|Input|Output)/.test(l));
+          this.lastError = decoderLine ? ffmpegErrorTail(decoderLine, 1) : ffmpegErrorTail(errText, 1);
           return;
         }
         await new Promise<void>((r) => { wake = r; });

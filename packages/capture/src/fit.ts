@@ -53,8 +53,10 @@ export interface FitRequest {
   shape: FitShape;
   /** Frames at a shape; called again whenever fitting changes the size or rate. */
   frames(shape: FitShape, signal?: CancelSignal): Promise<FitFrames>;
-  /** Lowest quality worth sending (default 1). */
+  /** Lowest quality spent before the size or rate is reduced (default 20). */
   minQuality?: number;
+  /** Lowest quality at all, used only at the smallest size and rate (default 1). */
+  floorQuality?: number;
   /** Smallest longest side worth sending, in pixels (default 64, or the asked size if smaller). */
   minSide?: number;
   /** Lowest frame rate worth sending (default 4, or the asked rate if lower). */
@@ -90,7 +92,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   const { writer, maxBytes, shape: base } = req;
   const signal = req.signal;
   const qMax = Math.max(1, Math.min(100, Math.round(req.quality)));
-  const qMin = Math.max(1, Math.min(qMax, Math.round(req.minQuality ?? 1)));
+  const qMin = Math.max(1, Math.min(qMax, Math.round(req.minQuality ?? 20)));
+  const qFloor = Math.max(1, Math.min(qMin, Math.round(req.floorQuality ?? 1)));
   const longest = Math.max(base.width, base.height);
   const minScale = Math.min(1, Math.min(longest, req.minSide ?? 64) / longest);
   const minFps = Math.min(base.fps, req.minFps ?? 4);
@@ -219,9 +222,14 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       if (s <= minScale) break;
     }
     if (fps <= minFps) {
-      // Nothing sensible fits: measure the smallest output to say what would.
+      // Last resort at the smallest size and rate: quality below the usual floor.
       const shape = scaled(base, minScale, fps);
-      const r = await attempt(qMin, shape, Infinity);
+      const r = await attempt(qFloor, shape, Infinity);
+      if (fits(r)) {
+        const b = await bisectQuality(shape, qFloor, r.bytes!, qMin - 1);
+        return finish(b.q, b.bytes, shape);
+      }
+      // Nothing sensible fits: say how many bytes the smallest output needs.
       const seconds = (await framesAt(shape)).delaysMs.reduce((a, d) => a + d, 0) / 1000;
       throw new BudgetError(
         `maxStickerBytes ${maxBytes} is too small: even ${shape.width}×${shape.height} at ${shape.fps} fps and the lowest quality ` +

@@ -1,0 +1,131 @@
+/**
+ * Budget fitting: every output is within its budget across budgets and content, is
+ * decoded by ffprobe, reports what it changed; BudgetError names a budget that works;
+ * cancellation stops it.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BudgetError, CancelledError } from '../src/errors';
+import type { FitFrames, FitShape } from '../src/fit';
+import { fitSticker } from '../src/fit';
+import { gifWriter } from '../src/gif/index';
+import type { RgbaImage } from '../src/types';
+import { BIG_BUCK_BUNNY, ensureFixtures } from './helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'clipchat-fit-test-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let files: Record<string, string> = {};
+beforeAll(async () => {
+  files = { ...(await ensureFixtures()), bbb: BIG_BUCK_BUNNY };
+});
+
+/** A frame provider over a video file: ffmpeg samples `fps` from `from` and scales with lanczos. */
+function provider(file: string, from: number, seconds: number) {
+  const calls: FitShape[] = [];
+  const frames = async (shape: FitShape): Promise<FitFrames> => {
+    calls.push(shape);
+    const { width: w, height: h, fps } = shape;
+    const raw = execFileSync('ffmpeg', ['-v', 'error', '-ss', String(from), '-t', String(seconds), '-i', file, '-vf', `fps=${fps},scale=${w}:${h}:flags=lanczos`, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+    const n = Math.ceil(seconds * fps - 1e-9);
+    const out: RgbaImage[] = [];
+    for (let k = 0; k < n; k++) {
+      const o = Math.min(k, raw.length / (w * h * 4) - 1) * w * h * 4;
+      out.push({ width: w, height: h, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, w * h * 4) });
+    }
+    const delaysMs = out.map((_, k) => (k + 1 < n ? 1000 / fps : (seconds - k / fps) * 1000));
+    return { frames: out, delaysMs };
+  };
+  return { frames, calls };
+}
+
+function probeFrames(bytes: Uint8Array): number {
+  const f = join(dir, `p${Math.random().toString(36).slice(2)}.gif`);
+  writeFileSync(f, bytes);
+  const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'json', f], { encoding: 'utf8' });
+  return Number((JSON.parse(out) as { streams: Array<{ nb_read_frames: string }> }).streams[0].nb_read_frames);
+}
+
+const KiB = 1024;
+
+describe('budget fitting', () => {
+  it('never exceeds the budget, 16 KiB … 4 MiB, on film, noise and flat graphics', async () => {
+    const contents = [
+      { name: 'bbb', from: 20 },
+      { name: 'noise', from: 0 },
+      { name: 'flat', from: 0 },
+    ];
+    const rows: string[] = [];
+    for (const c of contents) {
+      for (const budget of [16 * KiB, 64 * KiB, 256 * KiB, 1024 * KiB, 4096 * KiB]) {
+        const p = provider(files[c.name], c.from, 2);
+        try {
+          const r = await fitSticker({ writer: gifWriter, maxBytes: budget, quality: 80, shape: { width: 320, height: 180, fps: 12 }, frames: p.frames });
+          expect(r.bytes.length, `${c.name} @ ${budget}`).toBeLessThanOrEqual(budget);
+          expect(probeFrames(r.bytes)).toBeGreaterThan(0);
+          // What changed is reported, and nothing else.
+          expect(r.adapted.width !== undefined).toBe(r.shape.width !== 320);
+          expect(r.adapted.fps !== undefined).toBe(r.shape.fps !== 12);
+          expect(r.adapted.quality !== undefined).toBe(r.quality !== 80);
+          rows.push(`${c.name} ${budget} → ${r.bytes.length} q${r.quality} ${r.shape.width}×${r.shape.height}@${r.shape.fps} tries ${r.tries}`);
+        } catch (e) {
+          // Only the smallest budgets may be impossible, and the error says what would fit.
+          expect(e, `${c.name} @ ${budget}`).toBeInstanceOf(BudgetError);
+          expect(budget).toBeLessThanOrEqual(64 * KiB);
+          expect((e as BudgetError).minBytes).toBeGreaterThan(budget);
+          rows.push(`${c.name} ${budget} → BudgetError (needs ${(e as BudgetError).minBytes})`);
+        }
+      }
+    }
+    console.log(rows.join('\n'));
+  }, 240_000);
+
+  it('fails with a BudgetError naming the smallest budget that works, and that budget works', async () => {
+    const p = provider(files.bbb, 20, 3);
+    const shape = { width: 320, height: 180, fps: 12 };
+    let err: unknown;
+    try {
+      await fitSticker({ writer: gifWriter, maxBytes: 1000, quality: 80, shape, frames: p.frames });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(BudgetError);
+    const be = err as BudgetError;
+    expect(be.code).toBe('ERR_BUDGET');
+    expect(be.minBytes).toBeGreaterThan(1000);
+    expect(be.message).toContain(String(be.minBytes));
+    const ok = await fitSticker({ writer: gifWriter, maxBytes: be.minBytes!, quality: 80, shape, frames: p.frames });
+    expect(ok.bytes.length).toBeLessThanOrEqual(be.minBytes!);
+    expect(ok.adapted.width).toBeDefined();
+  }, 120_000);
+
+  it('spends quality before size: a mid budget lowers quality only, and re-requests no other shape', async () => {
+    const p = provider(files.bbb, 20, 3);
+    const r = await fitSticker({ writer: gifWriter, maxBytes: 160 * KiB, quality: 90, shape: { width: 320, height: 180, fps: 12 }, frames: p.frames });
+    expect(r.bytes.length).toBeLessThanOrEqual(160 * KiB);
+    expect(r.adapted.quality?.to).toBeLessThan(90);
+    expect(r.adapted.width).toBeUndefined();
+    expect(new Set(p.calls.map((s) => `${s.width}x${s.height}@${s.fps}`)).size).toBe(1);
+  }, 60_000);
+
+  it('stops on cancel: through the signal and through the progress callback', async () => {
+    const p = provider(files.noise, 0, 2);
+    const shape = { width: 320, height: 180, fps: 12 };
+    const ac = new AbortController();
+    let calls = 0;
+    await expect(
+      fitSticker({ writer: gifWriter, maxBytes: 16 * KiB, quality: 80, shape, frames: p.frames, signal: ac.signal, onProgress: () => { if (++calls === 2) ac.abort(); } }),
+    ).rejects.toBeInstanceOf(CancelledError);
+    await expect(
+      fitSticker({ writer: gifWriter, maxBytes: 16 * KiB, quality: 80, shape, frames: p.frames, onProgress: () => false }),
+    ).rejects.toBeInstanceOf(CancelledError);
+    // An abort from a timer while encoding is seen too.
+    const ac2 = new AbortController();
+    setTimeout(() => ac2.abort(), 30);
+    const t0 = Date.now();
+    await expect(fitSticker({ writer: gifWriter, maxBytes: 16 * KiB, quality: 80, shape, frames: p.frames, signal: ac2.signal })).rejects.toBeInstanceOf(CancelledError);
+    expect(Date.now() - t0).toBeLessThan(5000);
+  }, 60_000);
+});

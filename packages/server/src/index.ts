@@ -1,1 +1,22 @@
-export {};
+/**
+ * @clipchat/server — the Clipchat IM server as a library: `createServer(config)`, the
+ * storage and delivery contracts (Store, Bus) with their single-node implementations.
+ */
+export { createServer } from './server';
+export type { ClipchatServer } from './server';
+export { DEFAULT_MEDIA_LIMITS, DEFAULT_RATE_LIMITS } from './config';
+export type { ServerConfig, RateLimit, RateLimits, MediaLimits } from './config';
+export type {
+  Store, User, UserWithSecret, Session, Conversation, ConversationKind, ConversationSummary, Member, MessageSource, MessageKind,
+  MediaMeta, NewMessage, StoredMessage, AppendResult, Sticker,
+} from './store/types';
+export { SqliteStore } from './store/sqlite';
+export type { SqliteStoreOptions } from './store/sqlite';
+export { openStore } from './store/index';
+export { LocalBus } from './bus/types';
+export type { Bus, BusEvent, BusHandler } from './bus/types';
+export { ApiError } from './errors';
+export { CSP } from './http/security';
+export { MessageWriter } from './im/writer';
+export { validateMedia } from './media/validate';
+export type { ValidatedMedia } from './media/validate';

@@ -1,0 +1,82 @@
+/**
+ * The sockets this node holds, by user, and delivery of bus events to them. A message is
+ * serialised once and the same string goes to every socket of every member.
+ */
+import type { WebSocket } from 'ws';
+import type { Bus, BusEvent } from '../bus/types';
+import { messageToWire } from './wire';
+
+/** Close a socket whose unsent backlog passes this (a client that stopped reading). */
+const MAX_BUFFERED = 16 * 1024 * 1024;
+
+export class Hub {
+  #byUser = new Map<string, Set<WebSocket>>();
+  #unsubscribe: () => void;
+  delivered = 0;
+
+  constructor(bus: Bus) {
+    this.#unsubscribe = bus.subscribe((e) => this.#deliver(e));
+  }
+
+  add(userId: string, ws: WebSocket): void {
+    let set = this.#byUser.get(userId);
+    if (!set) { set = new Set(); this.#byUser.set(userId, set); }
+    set.add(ws);
+  }
+
+  remove(userId: string, ws: WebSocket): void {
+    const set = this.#byUser.get(userId);
+    if (!set) return;
+    set.delete(ws);
+    if (!set.size) this.#byUser.delete(userId);
+  }
+
+  get sockets(): number {
+    let n = 0;
+    for (const s of this.#byUser.values()) n += s.size;
+    return n;
+  }
+
+  /** Sends a frame to every socket of a user on this node. */
+  sendToUser(userId: string, data: string): void {
+    const set = this.#byUser.get(userId);
+    if (set) for (const ws of set) send(ws, data);
+  }
+
+  #deliver(e: BusEvent): void {
+    switch (e.type) {
+      case 'message': {
+        let data: string | undefined;
+        for (const uid of e.memberIds) {
+          const set = this.#byUser.get(uid);
+          if (!set) continue;
+          data ??= JSON.stringify({ type: 'message', message: messageToWire(e.message) });
+          for (const ws of set) { send(ws, data); this.delivered++; }
+        }
+        break;
+      }
+      case 'read':
+        this.sendToUser(e.userId, JSON.stringify({ type: 'read', conversationId: e.conversationId, seq: e.seq }));
+        break;
+      case 'conversation': {
+        const data = JSON.stringify({ type: 'conversation', conversationId: e.conversationId });
+        for (const uid of e.memberIds) this.sendToUser(uid, data);
+        break;
+      }
+    }
+  }
+
+  /** Closes every socket (server shutdown) with 1001 "going away". */
+  closeAll(): void {
+    this.#unsubscribe();
+    for (const set of this.#byUser.values()) for (const ws of set) ws.close(1001, 'server shutting down');
+    this.#byUser.clear();
+  }
+}
+
+/** Sends if open; drops a client whose backlog shows it stopped reading (it will resync). */
+export function send(ws: WebSocket, data: string): void {
+  if (ws.readyState !== 1) return;
+  if (ws.bufferedAmount > MAX_BUFFERED) { ws.close(1013, 'too slow; reconnect and sync'); return; }
+  ws.send(data);
+}

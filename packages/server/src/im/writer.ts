@@ -1,0 +1,67 @@
+/**
+ * Group commit: messages arriving in the same event-loop turn are written in one
+ * transaction, and each caller's promise resolves only after that commit. With an async
+ * store (PostgreSQL), messages arriving while a batch is in flight form the next batch.
+ */
+import type { AppendResult, NewMessage, Store } from '../store/types';
+
+interface Pending { msg: NewMessage; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }
+
+export class MessageWriter {
+  #queue: Pending[] = [];
+  #scheduled = false;
+  #running = false;
+  /** Committed batches and messages, for metrics. */
+  batches = 0;
+  written = 0;
+
+  constructor(private readonly store: Store, private readonly maxBatch = 2000) {}
+
+  /** Appends one message; resolves after its transaction committed. */
+  append(msg: NewMessage): Promise<AppendResult> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ msg, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#running) return;
+    this.#scheduled = true;
+    setImmediate(() => { this.#scheduled = false; void this.#flush(); });
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    try {
+      while (this.#queue.length) {
+        const batch = this.#queue.splice(0, this.maxBatch);
+        await this.#write(batch);
+      }
+    } finally {
+      this.#running = false;
+      if (this.#queue.length) this.#schedule();
+    }
+  }
+
+  async #write(batch: Pending[]): Promise<void> {
+    try {
+      const results = await this.store.appendMessages(batch.map((p) => p.msg));
+      this.batches++;
+      this.written += batch.length;
+      batch.forEach((p, i) => p.resolve(results[i]!));
+    } catch (err) {
+      if (batch.length === 1) { batch[0]!.reject(err); return; }
+      // One bad message must not sink its neighbours: retry them one by one.
+      for (const p of batch) {
+        try { p.resolve((await this.store.appendMessages([p.msg]))[0]!); } catch (e) { p.reject(e); }
+      }
+    }
+  }
+
+  /** Resolves when everything queued so far is written. */
+  async drain(): Promise<void> {
+    while (this.#queue.length || this.#running) await new Promise((r) => setTimeout(r, 5));
+  }
+}

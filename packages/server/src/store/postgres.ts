@@ -27,6 +27,9 @@ export interface PostgresStoreOptions {
 
 type Q = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
+/** Thrown inside the optimistic append when a clientId was already stored. */
+const RESEND = Symbol('resend');
+
 interface MessageRow {
   conversation_id: string; seq: string; id: string; sender_id: string; sender_name: string; client_id: string;
   kind: string; text: string | null; source: MessageSource | null; created_at: string;
@@ -273,79 +276,94 @@ export class PostgresStore implements Store {
 
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     if (!batch.length) return [];
-    return this.#tx(async (q) => {
-      const convIds = [...new Set(batch.map((m) => m.conversationId))].sort();
-      // Lock in a fixed order: two nodes appending to overlapping conversations never deadlock.
-      await q('SELECT id FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [convIds]);
-      // Under the lock, every earlier append to these conversations is committed and visible
-      // (READ COMMITTED takes a fresh snapshot per statement), so this lookup is race-free.
+    // Resends are rare: first try without looking clientIds up. If any insert meets an
+    // existing clientId, that attempt rolls back (seqs must stay gapless) and the batch
+    // is appended again with the lookup.
+    const fast = await this.#tx((q) => this.#append(q, batch, false)).catch((err: unknown) => {
+      if (err === RESEND) return null;
+      throw err;
+    });
+    return fast ?? this.#tx((q) => this.#append(q, batch, true));
+  }
+
+  async #append(q: Q, batch: NewMessage[], lookup: boolean): Promise<AppendResult[]> {
+    const convIds = [...new Set(batch.map((m) => m.conversationId))].sort();
+    // Lock in a fixed order: two nodes appending to overlapping conversations never deadlock.
+    await q('SELECT id FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [convIds]);
+    const key = (c: string, s: string, cl: string) => `${c}\u0000${s}\u0000${cl}`;
+    const existing = new Map<string, MessageRow>();
+    if (lookup) {
+      // Under the lock, every earlier append to these conversations is committed and
+      // visible (READ COMMITTED takes a fresh snapshot per statement): no race.
       const { rows } = await q(
         `${MESSAGE_SELECT} WHERE (msg.conversation_id, msg.sender_id, msg.client_id) IN
            (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
         [batch.map((m) => m.conversationId), batch.map((m) => m.senderId), batch.map((m) => m.clientId)],
       );
-      const key = (c: string, s: string, cl: string) => `${c}\u0000${s}\u0000${cl}`;
-      const existing = new Map((rows as MessageRow[]).map((r) => [key(r.conversation_id, r.sender_id, r.client_id), r]));
-      const fresh = new Map<string, NewMessage>();
-      const counts = new Map<string, number>();
-      for (const m of batch) {
-        const k = key(m.conversationId, m.senderId, m.clientId);
-        if (existing.has(k) || fresh.has(k)) continue;
-        fresh.set(k, m);
-        counts.set(m.conversationId, (counts.get(m.conversationId) ?? 0) + 1);
+      for (const r of rows as MessageRow[]) existing.set(key(r.conversation_id, r.sender_id, r.client_id), r);
+    }
+    const fresh = new Map<string, NewMessage>();
+    const counts = new Map<string, number>();
+    const activeAt = new Map<string, number>();
+    for (const m of batch) {
+      const k = key(m.conversationId, m.senderId, m.clientId);
+      if (existing.has(k) || fresh.has(k)) continue;
+      fresh.set(k, m);
+      counts.set(m.conversationId, (counts.get(m.conversationId) ?? 0) + 1);
+      activeAt.set(m.conversationId, Math.max(activeAt.get(m.conversationId) ?? 0, m.createdAt));
+    }
+    const seqOf = new Map<string, number>();
+    if (fresh.size) {
+      const cs = [...counts.keys()];
+      const up = await q(
+        `UPDATE conversations c SET last_seq = c.last_seq + v.n, active_at = GREATEST(c.active_at, v.at)
+         FROM unnest($1::text[], $2::int[], $3::bigint[]) AS v(id, n, at) WHERE c.id = v.id RETURNING c.id, c.last_seq`,
+        [cs, cs.map((c) => counts.get(c)!), cs.map((c) => activeAt.get(c)!)],
+      );
+      const next = new Map<string, number>();
+      for (const r of up.rows as { id: string; last_seq: string }[]) next.set(r.id, num(r.last_seq) - counts.get(r.id)! + 1);
+      for (const [k, m] of fresh) {
+        const s = next.get(m.conversationId);
+        if (s === undefined) throw new Error(`conversation ${m.conversationId} does not exist`);
+        seqOf.set(k, s);
+        next.set(m.conversationId, s + 1);
       }
-      const seqOf = new Map<string, number>();
-      if (fresh.size) {
-        const cs = [...counts.keys()];
-        const activeAt = cs.map((c) => Math.max(...[...fresh.values()].filter((m) => m.conversationId === c).map((m) => m.createdAt)));
-        const up = await q(
-          `UPDATE conversations c SET last_seq = c.last_seq + v.n, active_at = GREATEST(c.active_at, v.at)
-           FROM unnest($1::text[], $2::int[], $3::bigint[]) AS v(id, n, at) WHERE c.id = v.id RETURNING c.id, c.last_seq`,
-          [cs, cs.map((c) => counts.get(c)!), activeAt],
-        );
-        const next = new Map<string, number>();
-        for (const r of up.rows as { id: string; last_seq: string }[]) next.set(r.id, num(r.last_seq) - counts.get(r.id)! + 1);
-        for (const [k, m] of fresh) {
-          const s = next.get(m.conversationId);
-          if (s === undefined) throw new Error(`conversation ${m.conversationId} does not exist`);
-          seqOf.set(k, s);
-          next.set(m.conversationId, s + 1);
-        }
-        const ms = [...fresh.entries()];
+      const ms = [...fresh.entries()];
+      const ins = await q(
+        `INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, kind, text, media_id, source, created_at)
+         SELECT c, s, i, se, cl, k, t, md, src::jsonb, at
+         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
+           AS v(c, s, i, se, cl, k, t, md, src, at)
+         ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING`,
+        [
+          ms.map(([, m]) => m.conversationId), ms.map(([k]) => seqOf.get(k)!), ms.map(([, m]) => m.id),
+          ms.map(([, m]) => m.senderId), ms.map(([, m]) => m.clientId), ms.map(([, m]) => m.kind),
+          ms.map(([, m]) => m.text), ms.map(([, m]) => m.media?.id ?? null),
+          ms.map(([, m]) => (m.source ? JSON.stringify(m.source) : null)), ms.map(([, m]) => m.createdAt),
+        ],
+      );
+      if (ins.rowCount !== ms.length) throw RESEND;
+      const posts = ms.filter(([, m]) => m.media);
+      if (posts.length) {
         await q(
-          `INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, kind, text, media_id, source, created_at)
-           SELECT c, s, i, se, cl, k, t, md, src::jsonb, at
-           FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-             AS v(c, s, i, se, cl, k, t, md, src, at)`,
-          [
-            ms.map(([, m]) => m.conversationId), ms.map(([k]) => seqOf.get(k)!), ms.map(([, m]) => m.id),
-            ms.map(([, m]) => m.senderId), ms.map(([, m]) => m.clientId), ms.map(([, m]) => m.kind),
-            ms.map(([, m]) => m.text), ms.map(([, m]) => m.media?.id ?? null),
-            ms.map(([, m]) => (m.source ? JSON.stringify(m.source) : null)), ms.map(([, m]) => m.createdAt),
-          ],
+          `INSERT INTO media_posts (media_id, conversation_id) SELECT DISTINCT * FROM unnest($1::text[], $2::text[])
+           ON CONFLICT DO NOTHING`,
+          [posts.map(([, m]) => m.media!.id), posts.map(([, m]) => m.conversationId)],
         );
-        const posts = ms.filter(([, m]) => m.media);
-        if (posts.length) {
-          await q(
-            `INSERT INTO media_posts (media_id, conversation_id) SELECT DISTINCT * FROM unnest($1::text[], $2::text[])
-             ON CONFLICT DO NOTHING`,
-            [posts.map(([, m]) => m.media!.id), posts.map(([, m]) => m.conversationId)],
-          );
-        }
       }
-      return batch.map((m): AppendResult => {
-        const k = key(m.conversationId, m.senderId, m.clientId);
-        const old = existing.get(k);
-        if (old) return { message: messageFromRow(old), created: false };
-        const first = fresh.get(k)!;
-        const message: StoredMessage = {
-          id: first.id, conversationId: first.conversationId, seq: seqOf.get(k)!, senderId: first.senderId,
-          senderName: first.senderName, clientId: first.clientId, kind: first.kind, text: first.text, media: first.media,
-          source: first.source, createdAt: first.createdAt,
-        };
-        // A later copy in the same batch gets the first one, as a repeat.
-        return { message, created: first === m };
-      });
+    }
+    return batch.map((m): AppendResult => {
+      const k = key(m.conversationId, m.senderId, m.clientId);
+      const old = existing.get(k);
+      if (old) return { message: messageFromRow(old), created: false };
+      const first = fresh.get(k)!;
+      const message: StoredMessage = {
+        id: first.id, conversationId: first.conversationId, seq: seqOf.get(k)!, senderId: first.senderId,
+        senderName: first.senderName, clientId: first.clientId, kind: first.kind, text: first.text, media: first.media,
+        source: first.source, createdAt: first.createdAt,
+      };
+      // A later copy in the same batch gets the first one, as a repeat.
+      return { message, created: first === m };
     });
   }
 

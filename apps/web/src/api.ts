@@ -1,0 +1,111 @@
+/**
+ * The server's REST API as the web app uses it. Every call sends the session cookie and,
+ * on mutations, the CSRF token the server handed out at login (double-submit).
+ */
+import { CSRF_HEADER } from '@clipchat/protocol';
+import type { Conversation, MediaMeta, Message, MessagePage, MessageSource, SessionInfo, Sticker, User } from './types';
+
+/** An API failure with what the UI needs to explain it. */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  /** Setting or argument at fault, when the server names one. */
+  readonly field?: string;
+  /** Seconds to wait before retrying, from `Retry-After`. */
+  readonly retryAfter?: number;
+  constructor(status: number, code: string, message: string, field?: string, retryAfter?: number) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.field = field;
+    this.retryAfter = retryAfter;
+  }
+  /** True when the server could not be reached at all (offline, server down). */
+  get offline(): boolean {
+    return this.status === 0;
+  }
+}
+
+const CSRF_KEY = 'clipchat.csrf';
+
+function csrfToken(): string | null {
+  return localStorage.getItem(CSRF_KEY);
+}
+
+async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  const h: Record<string, string> = { accept: 'application/json', ...headers };
+  let payload: BodyInit | undefined;
+  if (body instanceof Blob || body instanceof Uint8Array) payload = body as BodyInit;
+  else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    h['content-type'] = 'application/json';
+  }
+  if (method !== 'GET') {
+    const t = csrfToken();
+    if (t) h[CSRF_HEADER] = t;
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin' });
+  } catch {
+    throw new ApiError(0, 'ERR_OFFLINE', 'Cannot reach the Clipchat server. Check your connection; nothing you typed is lost.');
+  }
+  if (res.status === 204) return undefined as T;
+  const text = await res.text();
+  let json: unknown = undefined;
+  try { json = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
+  if (!res.ok) {
+    const err = (json as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+    const ra = Number(res.headers.get('retry-after'));
+    throw new ApiError(res.status, err?.code ?? `HTTP_${res.status}`, err?.message ?? (text || res.statusText), err?.field,
+      Number.isFinite(ra) && ra > 0 ? ra : undefined);
+  }
+  return json as T;
+}
+
+function remember(r: SessionInfo): User {
+  if (r.csrfToken) localStorage.setItem(CSRF_KEY, r.csrfToken);
+  return r.user;
+}
+
+export const api = {
+  register: async (username: string, password: string) => remember(await request<SessionInfo>('POST', '/api/auth/register', { username, password })),
+  login: async (username: string, password: string) => remember(await request<SessionInfo>('POST', '/api/auth/login', { username, password })),
+  logout: async () => { await request('POST', '/api/auth/logout').catch(() => {}); localStorage.removeItem(CSRF_KEY); },
+  /** The signed-in user, or null when the session is gone. */
+  me: async (): Promise<User | null> => {
+    try {
+      return remember(await request<SessionInfo>('GET', '/api/auth/me'));
+    } catch (e) {
+      if (e instanceof ApiError && (e.status === 401 || e.status === 403 || e.status === 404)) return null;
+      throw e;
+    }
+  },
+  conversations: async () => unwrap<Conversation[]>(await request('GET', '/api/conversations'), 'conversations'),
+  createConversation: async (body: { kind?: 'direct' | 'group'; members: string[]; title?: string }) =>
+    unwrapOne<Conversation>(await request('POST', '/api/conversations', body), 'conversation'),
+  messages: async (conversationId: string, before?: number, limit = 50) =>
+    request<MessagePage>('GET', `/api/conversations/${encodeURIComponent(conversationId)}/messages?limit=${limit}${before ? `&before=${before}` : ''}`),
+  postMessage: async (conversationId: string, body: { clientId: string; kind: string; text?: string; mediaId?: string; stickerId?: string; source?: MessageSource }) =>
+    unwrapOne<Message>(await request('POST', `/api/conversations/${encodeURIComponent(conversationId)}/messages`, body), 'message'),
+  upload: (bytes: Blob | Uint8Array, mime: string) => request<MediaMeta>('POST', '/api/media', bytes, { 'content-type': mime }),
+  stickers: async () => unwrap<Sticker[]>(await request('GET', '/api/stickers'), 'stickers'),
+  addSticker: async (body: { mediaId: string; name?: string; tags?: string[] }) => unwrapOne<Sticker>(await request('POST', '/api/stickers', body), 'sticker'),
+  deleteSticker: (id: string) => request<void>('DELETE', `/api/stickers/${encodeURIComponent(id)}`),
+  getSettings: async () => unwrapOne<Record<string, unknown>>(await request('GET', '/api/settings/capture'), 'settings'),
+  putSettings: async (s: unknown) => unwrapOne<Record<string, unknown>>(await request('PUT', '/api/settings/capture', s), 'settings'),
+};
+
+/** Accepts both a bare array and `{key: [...]}`. */
+function unwrap<T>(r: unknown, key: string): T {
+  if (Array.isArray(r)) return r as T;
+  return ((r as Record<string, unknown>)?.[key] ?? (r as Record<string, unknown>)?.items ?? []) as T;
+}
+function unwrapOne<T>(r: unknown, key: string): T {
+  const v = (r as Record<string, unknown>)?.[key];
+  return (v && typeof v === 'object' ? v : r) as T;
+}
+
+/** URL of a media object (members only; the cookie authenticates). */
+export const mediaUrl = (id: string) => `/media/${encodeURIComponent(id)}`;

@@ -1,0 +1,156 @@
+/**
+ * Runs capture requests against one opened video. The same code runs inside
+ * `capture.worker.ts` and, when a worker cannot start (or the file needs the `<video>`
+ * element fallback), on the main thread; either way it speaks the messages of `shared.ts`.
+ */
+import type { CaptureSettings, FrameSource } from '@clipchat/capture';
+import { makeSticker } from '../../../../packages/capture/src/clip';
+import { gifWriter } from '../../../../packages/capture/src/gif/index';
+import type { StickerWriter } from '../../../../packages/capture/src/writer';
+import { encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
+import { BrowserWebmWriter } from '../../../../packages/capture/src/webm/writer.browser';
+import { BrowserWebpWriter } from '../../../../packages/capture/src/webp/writer.browser';
+import { encodeStill } from './stills';
+import type { FromWorker, StickerResult, ToWorker } from './shared';
+
+export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
+export type Opener = (file: Blob, name: string) => Promise<FrameSource>;
+
+interface Failure { code?: string; message?: string; field?: string; name?: string }
+
+/** Turns whatever a step threw into an `error` message. */
+export function errorMessage(id: number, e: unknown): FromWorker {
+  const f = (e ?? {}) as Failure;
+  const code = f.code ?? (f.name === 'AbortError' ? 'ERR_CANCELLED' : 'ERR_CAPTURE');
+  return { id, type: 'error', code, message: f.message ?? String(e), field: f.field };
+}
+
+/** Writers the browser adds to the engine's own (GIF is pure TypeScript in the engine). */
+export function browserWriters(): Partial<Record<'gif' | 'webp' | 'webm', StickerWriter>> {
+  return { webm: new BrowserWebmWriter(), webp: new BrowserWebpWriter() };
+}
+
+/** Output size of a sticker: the (cropped) frame scaled so its longest side is ≤ maxSide. */
+export function stickerSize(vw: number, vh: number, s: CaptureSettings): { width: number; height: number } {
+  const w = s.crop?.width ?? vw;
+  const h = s.crop?.height ?? vh;
+  const k = Math.min(1, s.maxSide / Math.max(w, h));
+  return { width: Math.max(2, Math.round(w * k)), height: Math.max(2, Math.round(h * k)) };
+}
+
+const KNOBS: Record<string, string> = {
+  quality: 'quality', colors: 'colours', dither: 'dithering', lossy: 'lossy compression', width: 'width', height: 'height', fps: 'frame rate',
+};
+
+/** Budget fitting's changes, in plain words: "frame rate 24 → 12". */
+export function describeAdaptations(adapted: Record<string, { from: unknown; to: unknown } | undefined>): string[] {
+  const out: string[] = [];
+  for (const [k, c] of Object.entries(adapted ?? {})) {
+    if (!c || k === 'height') continue;
+    if (k === 'width' && adapted.height) out.push(`size ${c.from}×${adapted.height.from} → ${c.to}×${adapted.height.to}`);
+    else out.push(`${KNOBS[k] ?? k} ${c.from} → ${c.to}`);
+  }
+  return out;
+}
+
+export class CaptureEngine {
+  private source: FrameSource | null = null;
+  private readonly jobs = new Map<number, AbortController>();
+  private readonly post: Post;
+  private readonly open: Opener;
+
+  constructor(post: Post, open: Opener) {
+    this.post = post;
+    this.open = open;
+  }
+
+  async handle(msg: ToWorker): Promise<void> {
+    if (msg.type === 'cancel') {
+      this.jobs.get(msg.id)?.abort();
+      return;
+    }
+    const ctrl = new AbortController();
+    this.jobs.set(msg.id, ctrl);
+    try {
+      switch (msg.type) {
+        case 'open': {
+          await this.source?.close();
+          this.source = null;
+          this.source = await this.open(msg.file, msg.name);
+          this.post({ id: msg.id, type: 'opened', info: { ...this.source.info } });
+          break;
+        }
+        case 'close':
+          await this.source?.close();
+          this.source = null;
+          this.post({ id: msg.id, type: 'closed' });
+          break;
+        case 'still': {
+          const t0 = performance.now();
+          const src = this.need();
+          const crop = msg.settings.crop ?? undefined;
+          const frame = await src.frameAt(msg.at, crop ? { crop } : undefined, ctrl.signal);
+          const { bytes, mime } = await encodeStill(frame, msg.settings.stillFormat, msg.settings.stillQuality);
+          this.post({
+            id: msg.id, type: 'still',
+            result: { bytes, mime, format: msg.settings.stillFormat, width: frame.width, height: frame.height, frameTime: frame.time, at: msg.at, ms: performance.now() - t0 },
+          }, [bytes.buffer as ArrayBuffer]);
+          break;
+        }
+        case 'sticker': {
+          const t0 = performance.now();
+          const src = this.need();
+          const { width, height } = stickerSize(src.info.width, src.info.height, msg.settings);
+          const r = await makeSticker(src, {
+            from: msg.from, to: msg.to, settings: msg.settings, crop: msg.settings.crop ?? undefined, width,
+            writers: browserWriters(), signal: ctrl.signal,
+            onProgress: (p: { stage: string; fraction: number }) => { this.post({ id: msg.id, type: 'progress', stage: p.stage, fraction: p.fraction }); },
+          });
+          const result: StickerResult = {
+            bytes: r.bytes, mime: r.mime, format: r.format, width: r.width, height: r.height, frames: r.frames, fps: r.fps,
+            durationMs: r.durationMs, from: msg.from, to: msg.to, budget: msg.settings.maxStickerBytes,
+            adapted: describeAdaptations(r.adapted as Record<string, { from: unknown; to: unknown } | undefined>), ms: performance.now() - t0,
+          };
+          this.post({ id: msg.id, type: 'sticker', result }, [r.bytes.buffer as ArrayBuffer]);
+          break;
+        }
+        case 'estimate': {
+          const bytes = await this.estimate(msg.from, msg.to, msg.settings, ctrl.signal);
+          this.post({ id: msg.id, type: 'estimate', bytes, budget: msg.settings.maxStickerBytes });
+          break;
+        }
+      }
+    } catch (e) {
+      this.post(errorMessage(msg.id, e));
+    } finally {
+      this.jobs.delete(msg.id);
+    }
+  }
+
+  private need(): FrameSource {
+    if (!this.source) throw Object.assign(new Error('open a video first'), { code: 'ERR_NO_VIDEO' });
+    return this.source;
+  }
+
+  /**
+   * A quick size estimate before the sticker is made: encodes two frames of the range at
+   * the sticker's size and extrapolates to the whole frame count.
+   */
+  private async estimate(from: number, to: number, s: CaptureSettings, signal: AbortSignal): Promise<number> {
+    const src = this.need();
+    const { width, height } = stickerSize(src.info.width, src.info.height, s);
+    const n = Math.max(1, Math.ceil((to - from) * s.fps - 1e-9));
+    const times = n > 1 ? [from, from + (to - from) / 2] : [from];
+    const frames = [];
+    for await (const f of src.framesAt(times, { crop: s.crop ?? undefined, width, height }, signal)) frames.push(f);
+    if (s.stickerFormat === 'gif') {
+      const b = await gifWriter.encode(frames, frames.map(() => 1000 / s.fps), { quality: s.stickerQuality });
+      // The first frame is full; later frames of a GIF store only what changed.
+      const per = frames.length > 1 ? Math.max(b.length / 4, b.length / 2) : b.length;
+      return Math.round(b.length + per * (n - frames.length));
+    }
+    const b = await encodeStillWithCanvas(frames[0]!, 'webp', s.stickerQuality);
+    const ratio = s.stickerFormat === 'webm' ? 0.25 : 0.7;
+    return Math.round(b.length + b.length * ratio * (n - 1));
+  }
+}

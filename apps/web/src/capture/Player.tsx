@@ -1,0 +1,163 @@
+/**
+ * The local video player with capture gestures: open by picker or drop (the file stays
+ * on this device), play/pause, seek, frame step, double-click to capture, drag to crop.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { Rect } from '@clipchat/capture';
+import { formatTime } from '../format';
+import { useStore } from '../store';
+import { clock } from './clock';
+import { cap, captureStill, markIn, markOut, openFile, playerFailed } from './state';
+
+/** Seconds one frame stays on screen (nominal). */
+export function frameDuration(): number {
+  const fps = cap.get().info?.frameRate;
+  return fps && fps > 0 ? 1 / fps : 1 / 30;
+}
+
+/** The capture gesture: a still in still mode; start, then end, in sticker mode. */
+export async function captureGesture(kind: 'still' | 'in' | 'out' | 'auto'): Promise<void> {
+  const s = cap.get();
+  if (!s.info) return;
+  const t = await clock.onScreen();
+  if (kind === 'still' || (kind === 'auto' && s.mode === 'still')) return captureStill(t);
+  if (kind === 'in') return markIn(t);
+  if (kind === 'out') return markOut(t, frameDuration());
+  // Double-click in sticker mode: first marks the start, the second the end.
+  if (!awaitingEnd) { markIn(t); awaitingEnd = true; } else { markOut(t, frameDuration()); awaitingEnd = false; }
+}
+let awaitingEnd = false;
+
+export function togglePlay(): void {
+  const v = document.querySelector<HTMLVideoElement>('video.player-video');
+  if (!v) return;
+  if (v.paused) void v.play(); else v.pause();
+}
+
+export function stepFrame(dir: 1 | -1): void {
+  const v = document.querySelector<HTMLVideoElement>('video.player-video');
+  if (!v) return;
+  v.pause();
+  const t = clock.now();
+  clock.seek(Math.max(0, t + dir * frameDuration()));
+}
+
+function toVideoRect(el: HTMLElement, video: HTMLVideoElement, a: { x: number; y: number }, b: { x: number; y: number }): Rect | null {
+  const vw = video.videoWidth, vh = video.videoHeight;
+  if (!vw || !vh) return null;
+  const r = el.getBoundingClientRect();
+  const k = Math.min(r.width / vw, r.height / vh);
+  const ox = (r.width - vw * k) / 2, oy = (r.height - vh * k) / 2;
+  const x0 = Math.max(0, Math.min(vw, (Math.min(a.x, b.x) - ox) / k));
+  const y0 = Math.max(0, Math.min(vh, (Math.min(a.y, b.y) - oy) / k));
+  const x1 = Math.max(0, Math.min(vw, (Math.max(a.x, b.x) - ox) / k));
+  const y1 = Math.max(0, Math.min(vh, (Math.max(a.y, b.y) - oy) / k));
+  const rect = { x: Math.floor(x0), y: Math.floor(y0), width: Math.round(x1 - x0), height: Math.round(y1 - y0) };
+  return rect.width >= 8 && rect.height >= 8 ? rect : null;
+}
+
+function cropStyle(el: HTMLElement | null, video: HTMLVideoElement | null, c: Rect) {
+  if (!el || !video?.videoWidth) return { display: 'none' };
+  const r = el.getBoundingClientRect();
+  const k = Math.min(r.width / video.videoWidth, r.height / video.videoHeight);
+  const ox = (r.width - video.videoWidth * k) / 2, oy = (r.height - video.videoHeight * k) / 2;
+  return { left: `${ox + c.x * k}px`, top: `${oy + c.y * k}px`, width: `${c.width * k}px`, height: `${c.height * k}px` };
+}
+
+export function Player() {
+  const s = useStore(cap);
+  const videoRef = useRef<HTMLVideoElement>(null);
+  const stageRef = useRef<HTMLDivElement>(null);
+  const inputRef = useRef<HTMLInputElement>(null);
+  const [now, setNow] = useState(0);
+  const [playing, setPlaying] = useState(false);
+  const [dragOver, setDragOver] = useState(false);
+  const [drag, setDrag] = useState<{ a: { x: number; y: number }; b: { x: number; y: number } } | null>(null);
+
+  useEffect(() => {
+    const v = videoRef.current;
+    if (!v || !s.url) return;
+    clock.attach(v);
+    clock.onFrame = (t) => setNow(t);
+    return () => clock.detach();
+  }, [s.url]);
+
+  const pick = (files: FileList | null | undefined) => {
+    const f = files?.[0];
+    if (f) void openFile(f);
+  };
+
+  const onDrop = (e: DragEvent) => {
+    e.preventDefault();
+    setDragOver(false);
+    pick(e.dataTransfer?.files);
+  };
+
+  const local = (e: PointerEvent | MouseEvent) => {
+    const r = stageRef.current!.getBoundingClientRect();
+    return { x: e.clientX - r.left, y: e.clientY - r.top };
+  };
+
+  const duration = s.info?.duration ?? videoRef.current?.duration ?? 0;
+
+  return (
+    <section class={`player ${dragOver ? 'drag-over' : ''}`} aria-label="Video player"
+      onDragOver={(e) => { e.preventDefault(); setDragOver(true); }} onDragLeave={() => setDragOver(false)} onDrop={onDrop}>
+      <input ref={inputRef} type="file" accept="video/*,.mkv,.webm,.mp4,.mov" class="visually-hidden" data-testid="video-input"
+        onChange={(e) => pick((e.currentTarget as HTMLInputElement).files)} />
+      {!s.url && (
+        <button class="drop-zone" onClick={() => inputRef.current?.click()}>
+          <strong>Open a video</strong>
+          <span>Choose a file or drop it here. It plays on this device and is never uploaded.</span>
+        </button>
+      )}
+      {s.url && (
+        <>
+          <div class="player-head">
+            <span class="video-name" title={s.name}>🎬 {s.name}</span>
+            <button class="link" onClick={() => inputRef.current?.click()}>Open another…</button>
+          </div>
+          <div class="stage" ref={stageRef}
+            onDblClick={(e) => { e.preventDefault(); void captureGesture('auto'); }}
+            onPointerDown={(e) => { if (e.button === 0) { setDrag({ a: local(e), b: local(e) }); (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId); } }}
+            onPointerMove={(e) => drag && setDrag({ a: drag.a, b: local(e) })}
+            onPointerUp={() => {
+              if (drag && videoRef.current && stageRef.current) {
+                const rect = toVideoRect(stageRef.current, videoRef.current, drag.a, drag.b);
+                if (rect) cap.set({ crop: rect });
+              }
+              setDrag(null);
+            }}>
+            <video ref={videoRef} class="player-video" src={s.url} preload="auto" playsInline muted data-testid="player"
+              onPlay={() => setPlaying(true)} onPause={() => setPlaying(false)}
+              onTimeUpdate={(e) => { if ((e.currentTarget as HTMLVideoElement).paused) setNow(clock.now()); }}
+              onSeeked={() => setNow(clock.now())}
+              onError={() => playerFailed()} />
+            {drag && Math.abs(drag.a.x - drag.b.x) > 4 && (
+              <div class="crop-box dragging" style={{
+                left: `${Math.min(drag.a.x, drag.b.x)}px`, top: `${Math.min(drag.a.y, drag.b.y)}px`,
+                width: `${Math.abs(drag.a.x - drag.b.x)}px`, height: `${Math.abs(drag.a.y - drag.b.y)}px`,
+              }} />
+            )}
+            {!drag && s.crop && <div class="crop-box" style={cropStyle(stageRef.current, videoRef.current, s.crop)} />}
+            {s.opening && <div class="stage-note">Reading the video…</div>}
+          </div>
+          <div class="transport">
+            <button class="icon" onClick={togglePlay} aria-label={playing ? 'Pause' : 'Play'} title="Play/pause (Space)">{playing ? '❚❚' : '▶'}</button>
+            <button class="icon" onClick={() => stepFrame(-1)} aria-label="Previous frame" title="Previous frame (,)">‹</button>
+            <button class="icon" onClick={() => stepFrame(1)} aria-label="Next frame" title="Next frame (.)">›</button>
+            <input class="seek" type="range" min={0} max={duration || 0} step="any" value={now} aria-label="Seek"
+              onInput={(e) => clock.seek(Number((e.currentTarget as HTMLInputElement).value))} />
+            <span class="time" data-testid="time">{formatTime(now)} / {formatTime(duration || 0)}</span>
+          </div>
+          {s.crop && (
+            <div class="crop-note">Crop {s.crop.width}×{s.crop.height} at {s.crop.x},{s.crop.y}
+              <button class="link" onClick={() => cap.set({ crop: null })}>Clear crop</button></div>
+          )}
+        </>
+      )}
+      {s.slowNotice && <p class="notice warn" role="status">{s.slowNotice}</p>}
+      {s.error && <p class="notice error" role="alert" data-testid="capture-error">{s.error}</p>}
+    </section>
+  );
+}

@@ -1,0 +1,74 @@
+/**
+ * The sticker range on a strip of the whole video: drag the handles to trim, drag the
+ * middle to move. The range never exceeds the longest allowed sticker, and the strip says
+ * so while dragging.
+ */
+import { useRef, useState } from 'preact/hooks';
+import { formatBytes, formatTime } from '../format';
+import { settings } from '../settings/state';
+import { useStore } from '../store';
+import { clock } from './clock';
+import { cap, setRange } from './state';
+
+export function Timeline() {
+  const s = useStore(cap);
+  const st = useStore(settings);
+  const strip = useRef<HTMLDivElement>(null);
+  const [dragging, setDragging] = useState<null | 'from' | 'to' | 'move'>(null);
+  const [grab, setGrab] = useState(0);
+  const dur = s.info?.duration ?? 0;
+  if (!s.info || !dur) return null;
+  const r = s.range;
+  const pct = (t: number) => `${(100 * t) / dur}%`;
+  const timeAt = (e: PointerEvent) => {
+    const b = strip.current!.getBoundingClientRect();
+    return Math.max(0, Math.min(dur, ((e.clientX - b.left) / b.width) * dur));
+  };
+  const onMove = (e: PointerEvent) => {
+    if (!dragging || !r) return;
+    const t = timeAt(e);
+    if (dragging === 'from') { setRange(t, r.to, 'from'); clock.seek(t); }
+    else if (dragging === 'to') { setRange(r.from, t, 'to'); clock.seek(Math.max(r.from, t - 1e-3)); }
+    else {
+      const len = r.to - r.from;
+      const from = Math.max(0, Math.min(dur - len, t - grab));
+      setRange(from, from + len, 'to');
+    }
+  };
+  const start = (which: 'from' | 'to' | 'move') => (e: PointerEvent) => {
+    e.stopPropagation();
+    (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
+    if (which === 'move' && r) setGrab(timeAt(e) - r.from);
+    setDragging(which);
+  };
+  const fps = st.capture.fps;
+  const frames = r ? Math.max(1, Math.ceil((r.to - r.from) * fps - 1e-9)) : 0;
+  return (
+    <div class="timeline">
+      <div class="strip" ref={strip} onPointerMove={onMove} onPointerUp={() => { setDragging(null); cap.set({ rangeNote: null }); }}
+        onClick={(e) => { if (!dragging && e.target === strip.current) clock.seek(timeAt(e as unknown as PointerEvent)); }}>
+        {r && (
+          <div class="range" style={{ left: pct(r.from), width: pct(r.to - r.from) }} onPointerDown={start('move')}>
+            <span class="handle from" role="slider" aria-label="Sticker start" aria-valuenow={r.from} onPointerDown={start('from')} />
+            <span class="handle to" role="slider" aria-label="Sticker end" aria-valuenow={r.to} onPointerDown={start('to')} />
+          </div>
+        )}
+        <div class="playhead" style={{ left: pct(clock.now()) }} />
+      </div>
+      {r ? (
+        <div class="range-info" data-testid="range">
+          <span>{formatTime(r.from)} – {formatTime(r.to)} · {(r.to - r.from).toFixed(2)} s · {frames} frames at {fps} fps</span>
+          {s.estimate && (
+            <span class={s.estimate.bytes > s.estimate.budget ? 'over' : ''}>
+              ≈ {formatBytes(s.estimate.bytes)} of {formatBytes(s.estimate.budget)}
+              {s.estimate.bytes > s.estimate.budget ? ' — will be reduced to fit' : ''}
+            </span>
+          )}
+        </div>
+      ) : (
+        <div class="range-info muted">Press I (or double-click) at the first frame, O at the last. Max {st.capture.maxClipSeconds} s.</div>
+      )}
+      {s.rangeNote && <div class="range-note" role="status">{s.rangeNote}</div>}
+    </div>
+  );
+}

@@ -1,0 +1,133 @@
+/**
+ * Capture settings (the video-capture management module), rendered from the engine's
+ * schema: presets, every field explained in plain words, errors shown at the field with
+ * the engine's own message. Saved to the server so they follow the user.
+ */
+import { useState } from 'preact/hooks';
+import { InvalidSettingError, PRESETS, SETTING_FIELDS, validateSettings, type CaptureSettings, type SettingField } from '@clipchat/capture';
+import { ApiError } from '../api';
+import { cap } from '../capture/state';
+import { useStore } from '../store';
+import { saveSettings, setAnimation, settings, type AnimationMode } from './state';
+
+type Form = Record<string, string>;
+
+function toForm(s: CaptureSettings): Form {
+  const f: Form = {};
+  for (const field of SETTING_FIELDS) {
+    const v = s[field.name];
+    f[field.name] = field.kind === 'rect' ? (v ? `${(v as { x: number }).x},${(v as { y: number }).y},${(v as { width: number }).width},${(v as { height: number }).height}` : '') : String(v);
+  }
+  return f;
+}
+
+function fromForm(f: Form): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const field of SETTING_FIELDS) {
+    const raw = (f[field.name] ?? '').trim();
+    if (field.kind === 'enum') out[field.name] = raw;
+    else if (field.kind === 'rect') {
+      if (!raw) out.crop = null;
+      else {
+        const [x, y, width, height] = raw.split(/[,\s]+/).map(Number);
+        out.crop = { x, y, width, height };
+      }
+    } else out[field.name] = raw === '' ? NaN : Number(raw);
+  }
+  return out;
+}
+
+function Field({ f, value, error, onChange }: { f: SettingField; value: string; error?: string; onChange: (v: string) => void }) {
+  const id = `setting-${f.name}`;
+  const input = (e: Event) => onChange((e.currentTarget as HTMLInputElement).value);
+  return (
+    <div class={`field ${error ? 'has-error' : ''}`}>
+      <label for={id}>{f.label}</label>
+      {f.kind === 'enum' ? (
+        <select id={id} name={f.name} value={value} onChange={input}>
+          {f.options!.map((o) => <option value={o}>{o.toUpperCase()}</option>)}
+        </select>
+      ) : f.kind === 'rect' ? (
+        <input id={id} name={f.name} value={value} placeholder="x, y, width, height — empty keeps the whole frame" onInput={input} />
+      ) : (
+        <span class="with-unit">
+          <input id={id} name={f.name} type="number" value={value} min={f.min} max={f.max} step={f.kind === 'int' ? 1 : 'any'} onInput={input} />
+          {f.unit && <span class="unit">{f.unit}</span>}
+        </span>
+      )}
+      <p class="help">{f.help}{f.min !== undefined ? ` (${f.min}–${f.max}${f.unit ? ` ${f.unit}` : ''})` : ''}</p>
+      {error && <p class="field-error" role="alert" data-testid={`error-${f.name}`}>{error}</p>}
+    </div>
+  );
+}
+
+export function SettingsPanel({ onClose }: { onClose: () => void }) {
+  const st = useStore(settings);
+  const [form, setForm] = useState<Form>(() => toForm(st.capture));
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [status, setStatus] = useState<string | null>(null);
+  const drawn = cap.get().crop;
+
+  const applyPreset = (id: string) => {
+    const p = PRESETS.find((x) => x.id === id)!;
+    try {
+      setForm(toForm(validateSettings(p.settings, validateSettings(fromForm(form)))));
+    } catch {
+      setForm(toForm(validateSettings(p.settings)));
+    }
+    setErrors({});
+  };
+  const save = async (e: Event) => {
+    e.preventDefault();
+    setStatus(null);
+    try {
+      const valid = validateSettings(fromForm(form));
+      await saveSettings(valid);
+      setErrors({});
+      setStatus('Saved. The next capture uses these settings.');
+    } catch (err) {
+      if (err instanceof InvalidSettingError || (err instanceof ApiError && err.field)) {
+        setErrors({ [(err as { field?: string }).field ?? 'settings']: err.message });
+      } else setStatus(`Could not save: ${(err as Error).message}`);
+    }
+  };
+  return (
+    <div class="modal-backdrop" onClick={(e) => { if (e.target === e.currentTarget) onClose(); }}>
+      <form class="settings" onSubmit={save} aria-label="Capture settings" data-testid="settings">
+        <header>
+          <h2>Capture settings</h2>
+          <button type="button" class="icon" aria-label="Close" onClick={onClose}>×</button>
+        </header>
+        <div class="presets">
+          <span class="muted">Presets:</span>
+          {PRESETS.map((p) => <button type="button" class="chip" title={p.description} onClick={() => applyPreset(p.id)}>{p.label}</button>)}
+        </div>
+        <div class="fields">
+          {SETTING_FIELDS.map((f) => (
+            <Field key={f.name} f={f} value={form[f.name] ?? ''} error={errors[f.name]} onChange={(v) => { setForm({ ...form, [f.name]: v }); setErrors({}); }} />
+          ))}
+          {drawn && (
+            <button type="button" class="link" onClick={() => setForm({ ...form, crop: `${drawn.x},${drawn.y},${drawn.width},${drawn.height}` })}>
+              Use the crop drawn on the video ({drawn.width}×{drawn.height})
+            </button>
+          )}
+          {errors.settings && <p class="field-error" role="alert">{errors.settings}</p>}
+        </div>
+        <div class="field">
+          <label for="setting-animation">Sticker animation</label>
+          <select id="setting-animation" value={st.animation} onChange={(e) => setAnimation((e.currentTarget as HTMLSelectElement).value as AnimationMode)}>
+            <option value="loop">Always animate</option>
+            <option value="few">Stop after a few loops</option>
+            <option value="hover">Play on hover only</option>
+          </select>
+          <p class="help">How stickers move in conversations (kept in this browser).</p>
+        </div>
+        <footer>
+          {status && <span class="status" role="status">{status}</span>}
+          <button type="button" onClick={onClose}>Close</button>
+          <button class="primary" type="submit">Save</button>
+        </footer>
+      </form>
+    </div>
+  );
+}

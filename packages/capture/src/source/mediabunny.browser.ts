@@ -1,0 +1,144 @@
+/**
+ * The browser's frame-exact {@link FrameSource}: decodes a local file (a `Blob`/`File`)
+ * with WebCodecs through mediabunny. Works on the main thread and in a worker.
+ *
+ * Player time 0 is the first presented frame: every time asked for is shifted by the
+ * track's first timestamp before it reaches mediabunny, whose sinks return "the last
+ * sample with a start timestamp ≤ t" — exactly the frame on screen at t.
+ */
+import { ALL_FORMATS, BlobSource, CanvasSink, Input, type InputVideoTrack } from 'mediabunny';
+import { CancelledError, SourceError, TimeOutOfRangeError } from '../errors';
+import type { Frame, FrameShape, FrameSource, Seconds, VideoInfo } from '../types';
+
+/**
+ * Timestamps in containers are integers over a timescale; once turned into seconds they
+ * carry float error. A frame at 1/30 s must still count as "≤ t" when t is that same
+ * 1/30, so times are nudged up by far less than any real frame interval.
+ */
+const EPSILON = 1e-6;
+
+type Canvas2D = OffscreenCanvas | HTMLCanvasElement;
+
+function imageOf(canvas: Canvas2D): Uint8ClampedArray {
+  const ctx = canvas.getContext('2d', { willReadFrequently: true } as CanvasRenderingContext2DSettings) as
+    | OffscreenCanvasRenderingContext2D
+    | CanvasRenderingContext2D
+    | null;
+  if (!ctx) throw new SourceError('this browser cannot read pixels back from a canvas', 'ERR_CANVAS');
+  return ctx.getImageData(0, 0, canvas.width, canvas.height).data;
+}
+
+function checkSignal(signal?: AbortSignal): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+/** Opens a local video file as a frame-exact source. */
+export class MediabunnyFrameSource implements FrameSource {
+  readonly info: VideoInfo;
+  private readonly input: Input;
+  private readonly track: InputVideoTrack;
+  /** Container timestamp of the first presented frame (seconds). */
+  private readonly first: number;
+  private readonly sinks = new Map<string, CanvasSink>();
+
+  private constructor(input: Input, track: InputVideoTrack, first: number, info: VideoInfo) {
+    this.input = input;
+    this.track = track;
+    this.first = first;
+    this.info = info;
+  }
+
+  /**
+   * Reads the file's header and checks that this browser can decode its video.
+   * @throws SourceError `ERR_NOT_VIDEO` for a file that is not a video container,
+   *   `ERR_NO_VIDEO` when it has no video track, `ERR_CODEC` when WebCodecs cannot decode it.
+   */
+  static async open(file: Blob, name?: string): Promise<MediabunnyFrameSource> {
+    const label = name ?? (file as File).name ?? 'the file';
+    const input = new Input({ source: new BlobSource(file), formats: ALL_FORMATS });
+    let track: InputVideoTrack | null;
+    try {
+      await input.getFormat();
+      track = await input.getPrimaryVideoTrack();
+    } catch {
+      input.dispose?.();
+      throw new SourceError(`${label} is not a playable video (no known video container inside)`, 'ERR_NOT_VIDEO');
+    }
+    if (!track) {
+      input.dispose?.();
+      throw new SourceError(`${label} has no video track`, 'ERR_NO_VIDEO');
+    }
+    const codec = track.codec ?? 'unknown';
+    if (!(await track.canDecode())) {
+      input.dispose?.();
+      throw new SourceError(`this browser cannot decode ${label}'s video codec (${codec})`, 'ERR_CODEC');
+    }
+    const first = await track.getFirstTimestamp();
+    const end = await track.computeDuration();
+    let frameRate: number | undefined;
+    try {
+      const stats = await track.computePacketStats(60);
+      frameRate = stats.averagePacketRate || undefined;
+    } catch { /* frame rate is informative only */ }
+    const info: VideoInfo = {
+      width: await track.getDisplayWidth(),
+      height: await track.getDisplayHeight(),
+      duration: Math.max(0, end - first),
+      frameRate,
+      codec,
+      rotation: await track.getRotation(),
+      name: label,
+    };
+    return new MediabunnyFrameSource(input, track, first, info);
+  }
+
+  private sink(shape?: FrameShape): CanvasSink {
+    const key = JSON.stringify(shape ?? {});
+    let sink = this.sinks.get(key);
+    if (!sink) {
+      const crop = shape?.crop;
+      sink = new CanvasSink(this.track, {
+        crop: crop ? { left: crop.x, top: crop.y, width: crop.width, height: crop.height } : undefined,
+        width: shape?.width,
+        height: shape?.height,
+        fit: shape?.width && shape?.height ? 'fill' : undefined,
+      });
+      this.sinks.set(key, sink);
+    }
+    return sink;
+  }
+
+  private check(t: number): void {
+    if (!(t >= 0 && t < this.info.duration)) {
+      throw new TimeOutOfRangeError(`time must be within 0–${this.info.duration.toFixed(3)} s of ${this.info.name}, got ${t}`);
+    }
+  }
+
+  async frameAt(t: Seconds, shape?: FrameShape, signal?: AbortSignal): Promise<Frame> {
+    this.check(t);
+    checkSignal(signal);
+    const wrapped = await this.sink(shape).getCanvas(this.first + t + EPSILON);
+    checkSignal(signal);
+    if (!wrapped) throw new TimeOutOfRangeError(`no frame at ${t} s in ${this.info.name}`);
+    const canvas = wrapped.canvas as Canvas2D;
+    return { width: canvas.width, height: canvas.height, data: imageOf(canvas), time: Math.max(0, wrapped.timestamp - this.first) };
+  }
+
+  async *framesAt(times: readonly Seconds[], shape?: FrameShape, signal?: AbortSignal): AsyncIterable<Frame> {
+    for (const t of times) this.check(t);
+    const shifted = times.map((t) => this.first + t + EPSILON);
+    let i = 0;
+    for await (const wrapped of this.sink(shape).canvasesAtTimestamps(shifted)) {
+      checkSignal(signal);
+      if (!wrapped) throw new TimeOutOfRangeError(`no frame at ${times[i]} s in ${this.info.name}`);
+      const canvas = wrapped.canvas as Canvas2D;
+      i++;
+      yield { width: canvas.width, height: canvas.height, data: imageOf(canvas), time: Math.max(0, wrapped.timestamp - this.first) };
+    }
+  }
+
+  async close(): Promise<void> {
+    this.sinks.clear();
+    this.input.dispose?.();
+  }
+}

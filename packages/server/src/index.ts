@@ -20,3 +20,4 @@ export { CSP } from './http/security';
 export { MessageWriter } from './im/writer';
 export { validateMedia } from './media/validate';
 export type { ValidatedMedia } from './media/validate';
+export { backendsFromEnv } from './env';

@@ -29,7 +29,7 @@ export async function start(backend: Backend, extra: Partial<ServerConfig> = {})
 export interface Res<T = any> { status: number; body: T; headers: Headers }
 
 /** JSON request; `token` goes as bearer. */
-export async function api<T = any>(url: string, method: string, path: string, opts: { token?: string; json?: unknown; body?: BodyInit; headers?: Record<string, string> } = {}): Promise<Res<T>> {
+export async function api<T = any>(url: string, method: string, path: string, opts: { token?: string; json?: unknown; body?: string | Uint8Array; headers?: Record<string, string> } = {}): Promise<Res<T>> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.token) headers.authorization = `Bearer ${opts.token}`;
   let body = opts.body;

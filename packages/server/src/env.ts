@@ -1,0 +1,24 @@
+/**
+ * Storage and delivery from the environment, for `clipchat serve`:
+ * `CLIPCHAT_DATABASE_URL` (PostgreSQL) and `CLIPCHAT_REDIS_URL` (Redis). Unset means the
+ * embedded SQLite store in the data folder and in-process delivery. The scale-out modules
+ * load only when their variable is set.
+ */
+import type { Store } from './store/types';
+import type { Bus } from './bus/types';
+
+export async function backendsFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): Promise<{ store?: Store; bus?: Bus; describe: string }> {
+  let store: Store | undefined;
+  let bus: Bus | undefined;
+  if (env.CLIPCHAT_DATABASE_URL?.trim()) {
+    const { postgresStoreFromEnv } = await import('./store/postgres-env');
+    store = postgresStoreFromEnv(env);
+  }
+  if (env.CLIPCHAT_REDIS_URL?.trim()) {
+    const { redisBusFromEnv } = await import('./bus/redis-env');
+    bus = await redisBusFromEnv(env);
+  }
+  return { store, bus, describe: `${store ? 'postgres' : 'sqlite'} + ${bus ? 'redis' : 'in-process'} delivery` };
+}

@@ -58,8 +58,17 @@ async function encodeInBrowser(frames: RgbaImage[], options: GifOptions): Promis
       async ({ code, payload, options }) => {
         const dec = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
         const frames = payload.map((p) => ({ width: p.width, height: p.height, data: dec(p.b64).buffer }));
-        const worker = new Worker(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
-        const res = await new Promise<{ bytes?: Uint8Array; error?: string }>((resolve) => {
+        type Reply = { bytes?: Uint8Array; error?: string };
+        // Browser globals, typed here because this file is checked with Node's typings.
+        const W = (globalThis as unknown as { Worker: new (url: string) => BrowserWorker }).Worker;
+        interface BrowserWorker {
+          onmessage: (e: { data: Reply }) => void;
+          onerror: (e: { message: string }) => void;
+          postMessage(m: unknown, transfer: ArrayBuffer[]): void;
+          terminate(): void;
+        }
+        const worker = new W(URL.createObjectURL(new Blob([code], { type: 'text/javascript' })));
+        const res = await new Promise<Reply>((resolve) => {
           worker.onmessage = (e) => resolve(e.data);
           worker.onerror = (e) => resolve({ error: e.message });
           worker.postMessage({ frames, options }, frames.map((f) => f.data));

@@ -61,9 +61,13 @@ export function spawnFfmpeg(args: readonly string[], signal?: AbortSignal): Ffmp
   if (signal) {
     const kill = () => { child.kill('SIGKILL'); };
     if (signal.aborted) kill();
-    else {
+    else if (typeof signal.addEventListener === 'function') {
       signal.addEventListener('abort', kill, { once: true });
       child.once('close', () => signal.removeEventListener('abort', kill));
+    } else {
+      // A bare `{aborted}` cancel flag (the engine's CancelSignal): poll it.
+      const timer = setInterval(() => { if (signal.aborted) kill(); }, 50);
+      child.once('close', () => clearInterval(timer));
     }
   }
   return child;

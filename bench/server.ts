@@ -1,0 +1,74 @@
+/**
+ * Server load benchmark (`npm run bench:server`): the server in one process, the load
+ * from another. N sockets (default 1000 = 500 two-person conversations) send at R msg/s
+ * for D seconds; prints accepted/delivered msg/s, send-to-receive latency percentiles,
+ * lost and duplicated counts as a table and one JSON line.
+ *
+ * usage: npm run bench:server -- [--sockets 1000] [--rate 10000] [--duration 10] [--sync full|normal]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import type { LoadPlan, LoadResult } from './server-load';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+}
+
+const sockets = Number(arg('sockets', '1000'));
+const rate = Number(arg('rate', '10000'));
+const duration = Number(arg('duration', '10'));
+const sync = arg('sync', 'full');
+if (sockets < 2 || sockets % 2) throw new Error('--sockets must be an even number ≥ 2');
+
+function tsx(file: string, args: string[]): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', join(HERE, file), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+}
+
+function firstLine(p: ChildProcess): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: p.stdout! });
+    rl.once('line', (l) => { rl.close(); resolve(l); });
+    p.once('exit', (code) => reject(new Error(`child exited with ${code} before answering`)));
+  });
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'clipchat-bench-'));
+const server = tsx('server-node.ts', ['--data', dataDir, '--port', '0', '--seed', String(sockets / 2), '--sync', sync]);
+try {
+  const { url, seed } = JSON.parse(await firstLine(server)) as { url: string; seed: { tokens: string[]; conversations: string[] } };
+  const planFile = join(dataDir, 'plan.json');
+  const plan: LoadPlan = { urls: [url], tokens: seed.tokens, conversations: seed.conversations, rate, duration };
+  writeFileSync(planFile, JSON.stringify(plan));
+  const load = tsx('server-load.ts', [planFile]);
+  const r = JSON.parse(await firstLine(load)) as LoadResult;
+
+  const rows: [string, string][] = [
+    ['backend', `sqlite (synchronous=${sync}), 1 node`],
+    ['sockets / conversations', `${r.sockets} / ${r.sockets / 2}`],
+    ['target rate', `${rate} msg/s for ${duration} s`],
+    ['sent', String(r.sent)],
+    ['accepted (acked)', `${r.accepted}  (${r.acceptedPerSec} msg/s)`],
+    ['delivered to peer', `${r.delivered}  (${r.deliveredPerSec} msg/s)`],
+    ['latency send→receive p50 / p95 / p99 / max', `${r.latencyMs.p50} / ${r.latencyMs.p95} / ${r.latencyMs.p99} / ${r.latencyMs.max} ms`],
+    ['ack latency p50 / p99', `${r.ackMs.p50} / ${r.ackMs.p99} ms`],
+    ['errors', String(r.errors)],
+    ['lost', String(r.lost)],
+    ['duplicated', String(r.duplicated)],
+  ];
+  const w = Math.max(...rows.map(([k]) => k.length));
+  process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
+  const goal = r.acceptedPerSec >= 10_000 && r.latencyMs.p99 <= 50 && r.lost === 0 && r.duplicated === 0;
+  process.stdout.write(`goal (≥10000 msg/s, p99 ≤ 50 ms, none lost or duplicated): ${goal ? 'met' : 'NOT met'}\n`);
+  process.stdout.write(JSON.stringify({ bench: 'server', backend: 'sqlite', nodes: 1, sync, rate, duration, ...r, goal }) + '\n');
+} finally {
+  server.kill('SIGTERM');
+  await new Promise((r) => server.once('exit', r));
+  rmSync(dataDir, { recursive: true, force: true });
+}

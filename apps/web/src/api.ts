@@ -29,8 +29,10 @@ export class ApiError extends Error {
 
 const CSRF_KEY = 'clipchat.csrf';
 
+/** The session's CSRF token: the readable `clipchat_csrf` cookie, else the one from login. */
 function csrfToken(): string | null {
-  return localStorage.getItem(CSRF_KEY);
+  const fromCookie = /(?:^|;\s*)clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1];
+  return fromCookie ? decodeURIComponent(fromCookie) : localStorage.getItem(CSRF_KEY);
 }
 
 async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {

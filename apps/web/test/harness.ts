@@ -1,0 +1,145 @@
+/**
+ * End-to-end harness: builds the web app once, runs the real Clipchat server on a free
+ * port with a temporary data folder, and drives Debian's Chromium with playwright-core.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { createServer, SqliteStore, type ClipchatServer } from '@clipchat/server';
+
+export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+export const DIST = join(WEB_DIR, 'dist');
+
+export const CHROMIUM_ARGS = [
+  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run',
+];
+
+let built = false;
+/** Builds apps/web into dist/ (once per process). */
+export function buildWeb(): void {
+  if (built) return;
+  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
+  const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: WEB_DIR, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
+  built = true;
+}
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** A real server with its own data folder; `restart()` keeps the data and the port. */
+export class TestServer {
+  server: ClipchatServer | null = null;
+  url = '';
+  port = 0;
+  readonly dataDir = mkdtempSync(join(tmpdir(), 'clipchat-web-'));
+
+  async start(): Promise<string> {
+    this.server = await createServer({ dataDir: this.dataDir, store: await readableStore(this.dataDir), webRoot: DIST, logger: process.env.CLIPCHAT_E2E_LOG ? { level: 'warn' } : false, rateLimits: false });
+    this.url = await this.server.listen({ port: this.port, host: '127.0.0.1' });
+    this.port = Number(new URL(this.url).port);
+    return this.url;
+  }
+
+  async stop(): Promise<void> {
+    await this.server?.close();
+    this.server = null;
+  }
+
+  async dispose(): Promise<void> {
+    await this.stop();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The SQLite store, with `canReadMedia` asked through positional parameters: the store's
+ * own statement binds numbered parameters, which this better-sqlite3 refuses.
+ */
+async function readableStore(dataDir: string): Promise<SqliteStore> {
+  const store = new SqliteStore({ dataDir, synchronous: 'normal' });
+  let probe = true;
+  try { await store.init(); await store.canReadMedia('u', 'm'); } catch { probe = false; }
+  if (!probe) {
+    const q = store.db.prepare(`SELECT 1 WHERE EXISTS (SELECT 1 FROM media_uploaders WHERE media_id = ? AND user_id = ?)
+      OR EXISTS (SELECT 1 FROM media_posts p JOIN members m ON m.conversation_id = p.conversation_id WHERE p.media_id = ? AND m.user_id = ?)
+      OR EXISTS (SELECT 1 FROM stickers WHERE media_id = ? AND user_id = ?)`);
+    store.canReadMedia = async (userId: string, mediaId: string) => q.get(mediaId, userId, mediaId, userId, mediaId, userId) !== undefined;
+  }
+  return store;
+}
+
+/** A signed-up user in their own browser context. */
+export interface Person {
+  name: string;
+  context: BrowserContext;
+  page: Page;
+}
+
+export async function signUp(browser: Browser, base: string, name: string, password = 'correct horse'): Promise<Person> {
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message));
+  await page.goto(base);
+  await page.getByRole('button', { name: 'New here? Create an account' }).click();
+  await page.fill('input[name=username]', name);
+  await page.fill('input[name=password]', password);
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
+  return { name, context, page };
+}
+
+/** Starts (or opens) a direct conversation with `other`. */
+export async function startConversation(p: Person, other: string): Promise<void> {
+  await p.page.getByRole('button', { name: 'New conversation' }).click();
+  await p.page.getByLabel('Usernames').fill(other);
+  await p.page.getByRole('button', { name: 'Start' }).click();
+  await p.page.locator('.chat-title').filter({ hasText: other }).waitFor();
+}
+
+/** Opens the first conversation in the list. */
+export async function openFirstConversation(p: Person): Promise<void> {
+  await p.page.getByTestId('conversation').first().click();
+  await p.page.locator('.chat-title').waitFor();
+}
+
+/** Opens a local video in the player and waits until capture is ready. */
+export async function openVideo(p: Person, path: string): Promise<void> {
+  await p.page.getByTestId('video-input').setInputFiles(path);
+  await p.page.locator('.stage-note').waitFor({ state: 'detached' });
+}
+
+/** Seeks the player to player time `t` (through the seek bar, as a user would). */
+export async function seek(p: Person, t: number): Promise<void> {
+  await p.page.evaluate(async (t) => {
+    const seekBar = document.querySelector<HTMLInputElement>('input.seek')!;
+    seekBar.value = String(t);
+    seekBar.dispatchEvent(new Event('input', { bubbles: true }));
+    const v = document.querySelector<HTMLVideoElement>('video.player-video')!;
+    if (v.seeking) await new Promise((r) => v.addEventListener('seeked', r, { once: true }));
+  }, t);
+}
+
+/**
+ * Decodes the media of the last message in the page with Chromium's own decoders and
+ * returns its RGBA pixels (first frame for animations).
+ */
+export async function lastMediaPixels(page: Page): Promise<{ width: number; height: number; data: number[]; frames: number; mime: string }> {
+  return page.evaluate(async () => {
+    const media = [...document.querySelectorAll<HTMLElement>('[data-testid=messages] [data-testid=media]')].at(-1)!;
+    const img = media.querySelector('img')!;
+    const blob = await (await fetch(img.src)).blob();
+    const bmp = await createImageBitmap(blob);
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(bmp, 0, 0);
+    const data = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
+    return { width: bmp.width, height: bmp.height, data: Array.from(data), frames: Number(media.dataset.frames), mime: String(media.dataset.mime) };
+  });
+}

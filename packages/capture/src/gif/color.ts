@@ -6,7 +6,7 @@
  */
 
 /** Weight of each chroma axis relative to luma in distances. */
-export const CHROMA_WEIGHT = 0.5;
+export const CHROMA_WEIGHT = 2.0;
 const CW = Math.sqrt(CHROMA_WEIGHT);
 
 /** Luma of an sRGB colour (0–255). */

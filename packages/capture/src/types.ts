@@ -2,6 +2,7 @@
  * The small contracts the capture pipeline is built from. Everything here is pure data:
  * no DOM, no Node built-ins, so the same engine runs in Node and in a browser worker.
  */
+import type { CancelSignal } from './writer';
 
 /** Seconds of player time (0 = the first presented frame). */
 export type Seconds = number & { readonly __unit?: 'seconds' };
@@ -66,12 +67,12 @@ export interface FrameShape {
 export interface FrameSource {
   readonly info: VideoInfo;
   /** The frame on screen at `t`. Throws `TimeOutOfRangeError` when t is outside [0, duration). */
-  frameAt(t: Seconds, shape?: FrameShape, signal?: AbortSignal): Promise<Frame>;
+  frameAt(t: Seconds, shape?: FrameShape, signal?: CancelSignal): Promise<Frame>;
   /**
    * The frames on screen at each of `times` (ascending), in order. A source decodes the
    * stretch once; the same frame may be returned for several times.
    */
-  framesAt(times: readonly Seconds[], shape?: FrameShape, signal?: AbortSignal): AsyncIterable<Frame>;
+  framesAt(times: readonly Seconds[], shape?: FrameShape, signal?: CancelSignal): AsyncIterable<Frame>;
   close(): Promise<void>;
 }
 

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ensureFixtures, FIXTURE_FACTS, readFrameNumber } from '../../../packages/capture/test/helpers';
-import { buildWeb, lastMediaPixels, launchChromium, openFirstConversation, openVideo, seek, signUp, startConversation, TestServer, type Person } from './harness';
+import { blur, buildWeb, imagePixels, lastMediaPixels, launchChromium, openFirstConversation, openVideo, seek, signUp, startConversation, TestServer, type Person } from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -57,5 +57,74 @@ describe('capture beside a conversation', () => {
     }
     // The origin of the capture is shown with it.
     await expect.poll(() => bob.page.locator('.origin').last().textContent()).toContain('h264-bframes-29.97.mp4');
+  });
+
+  it('makes a sticker under budget, keeps it in the library across a reload, sends it; bob saves it without re-uploading', async () => {
+    const { page } = alice;
+    await page.getByRole('button', { name: 'Sticker', exact: true }).click();
+    await seek(alice, midFrame(10));
+    await page.locator('.stage').dblclick();
+    await seek(alice, midFrame(40));
+    await page.locator('.stage').dblclick();
+    await page.getByTestId('range').waitFor();
+    // 31 video frames (10…40) at 12 fps.
+    const expected = Math.ceil((31 / H264_FPS) * 12);
+    await blur(page);
+    await page.keyboard.press('Enter');
+    const preview = page.getByTestId('preview');
+    await preview.waitFor({ timeout: 20_000 });
+    expect(await preview.getAttribute('data-kind')).toBe('sticker');
+    expect(Number(await preview.getAttribute('data-frames'))).toBe(expected);
+    expect(Number(await preview.getAttribute('data-bytes'))).toBeLessThanOrEqual(1_048_576);
+    const first = await imagePixels(page, '[data-testid=preview] img');
+    expect(readFrameNumber(first.data, first.width, first.height)).toBe(10);
+    await preview.getByPlaceholder('Tags for your library (optional)').fill('numbers test');
+    await preview.getByRole('button', { name: 'Save to library' }).click();
+    await preview.getByText('Saved to your stickers.').waitFor();
+
+    await page.reload();
+    await openFirstConversation(alice);
+    await page.getByRole('button', { name: 'Sticker library' }).click();
+    await page.getByLabel('Search stickers by tag').fill('numbers');
+    const tile = page.getByTestId('library-item');
+    await expect.poll(() => tile.count()).toBe(1);
+    await tile.locator('.tile-send').click();
+
+    const bobSticker = bob.page.locator('[data-testid=messages] [data-kind=sticker] [data-testid=media]');
+    await expect.poll(() => bobSticker.count(), { timeout: 10_000 }).toBe(1);
+    expect(Number(await bobSticker.getAttribute('data-frames'))).toBe(expected);
+    expect(await bobSticker.getAttribute('data-mime')).toBe('image/gif');
+
+    // Bob keeps it: the server already has the bytes, so nothing is uploaded again.
+    const uploads: string[] = [];
+    bob.page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/api/media')) uploads.push(r.url()); });
+    await bob.page.locator('[data-kind=sticker]').last().getByRole('button', { name: 'Save to my stickers' }).click();
+    await bob.page.getByRole('button', { name: 'Saved ✓' }).waitFor();
+    await bob.page.getByRole('button', { name: 'Sticker library' }).click();
+    await expect.poll(() => bob.page.getByTestId('library-item').count()).toBe(1);
+    expect(uploads).toEqual([]);
+  });
+
+  it('works from the keyboard alone: frame step, S, I, O, Enter', async () => {
+    const { page } = alice;
+    await openVideo(alice, fixtures.h264);
+    await blur(page);
+    for (let i = 0; i < 3; i++) await page.keyboard.press('.');
+    await page.keyboard.press('s');
+    const preview = page.getByTestId('preview');
+    await preview.and(page.locator('[data-kind=still]')).waitFor();
+    const still = await imagePixels(page, '[data-testid=preview] img');
+    expect(readFrameNumber(still.data, still.width, still.height)).toBe(3);
+
+    await page.keyboard.press('i');
+    for (let i = 0; i < 12; i++) await page.keyboard.press('.');
+    await page.keyboard.press('o');
+    await page.getByTestId('range').waitFor();
+    await page.keyboard.press('Enter');
+    await preview.and(page.locator('[data-kind=sticker]')).waitFor({ timeout: 20_000 });
+    // Frames 3…15 (13 video frames) at 12 fps.
+    expect(Number(await preview.getAttribute('data-frames'))).toBe(Math.ceil((13 / H264_FPS) * 12));
+    const first = await imagePixels(page, '[data-testid=preview] img');
+    expect(readFrameNumber(first.data, first.width, first.height)).toBe(3);
   });
 });

@@ -143,3 +143,20 @@ export async function lastMediaPixels(page: Page): Promise<{ width: number; heig
     return { width: bmp.width, height: bmp.height, data: Array.from(data), frames: Number(media.dataset.frames), mime: String(media.dataset.mime) };
   });
 }
+
+/** Decodes the image matched by `selector` (last match) with Chromium and returns its RGBA pixels. */
+export async function imagePixels(page: Page, selector: string): Promise<{ width: number; height: number; data: number[] }> {
+  return page.evaluate(async (selector) => {
+    const img = [...document.querySelectorAll<HTMLImageElement>(selector)].at(-1)!;
+    const bmp = await createImageBitmap(await (await fetch(img.src)).blob());
+    const c = new OffscreenCanvas(bmp.width, bmp.height);
+    const ctx = c.getContext('2d')!;
+    ctx.drawImage(bmp, 0, 0);
+    return { width: bmp.width, height: bmp.height, data: Array.from(ctx.getImageData(0, 0, bmp.width, bmp.height).data) };
+  }, selector);
+}
+
+/** Moves keyboard focus off any control, as after clicking on the page background. */
+export async function blur(page: Page): Promise<void> {
+  await page.evaluate(() => (document.activeElement as HTMLElement | null)?.blur());
+}

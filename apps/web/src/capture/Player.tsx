@@ -2,6 +2,7 @@
  * The local video player with capture gestures: open by picker or drop (the file stays
  * on this device), play/pause, seek, frame step, double-click to capture, drag to crop.
  */
+import { FilmIcon } from '../icons';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Rect } from '@clipchat/capture';
 import { formatTime } from '../format';
@@ -114,7 +115,7 @@ export function Player() {
       {s.url && (
         <>
           <div class="player-head">
-            <span class="video-name" title={s.name}>🎬 {s.name}</span>
+            <span class="video-name" title={s.name}><FilmIcon /> {s.name}</span>
             <button class="link" onClick={() => inputRef.current?.click()}>Open another…</button>
           </div>
           <div class="stage" ref={stageRef}

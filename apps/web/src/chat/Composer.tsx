@@ -1,4 +1,5 @@
 /** Type and press Enter to send (Shift+Enter for a new line). A draft survives reloads. */
+import { SmileIcon } from '../icons';
 import { useEffect, useState } from 'preact/hooks';
 import { useStore } from '../store';
 import { chat, send } from './state';
@@ -23,7 +24,7 @@ export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: ()
   };
   return (
     <div class="composer">
-      <button class={`icon ${libraryOpen ? 'on' : ''}`} onClick={onToggleLibrary} aria-label="Sticker library" aria-pressed={libraryOpen} title="My stickers">☺</button>
+      <button class={`icon ${libraryOpen ? 'on' : ''}`} onClick={onToggleLibrary} aria-label="Sticker library" aria-pressed={libraryOpen} title="My stickers"><SmileIcon /></button>
       <textarea rows={1} placeholder="Message" value={text} aria-label="Message" data-testid="composer"
         onInput={(e) => update((e.currentTarget as HTMLTextAreaElement).value)}
         onKeyDown={(e) => {

@@ -1,4 +1,5 @@
 /** Conversations, most recent first, with unread counts; start a new one by username(s). */
+import { PlusIcon } from '../icons';
 import { useState } from 'preact/hooks';
 import { api } from '../api';
 import { clockTime } from '../format';
@@ -15,7 +16,7 @@ export function titleOf(c: Conversation, meId?: string): string {
 function preview(m: Message | null): string {
   if (!m) return 'No messages yet';
   if (m.kind === 'text') return `${m.sender}: ${m.text ?? ''}`;
-  return `${m.sender}: ${m.kind === 'still' ? '📷 Still' : '✨ Sticker'}`;
+  return `${m.sender}: ${m.kind === 'still' ? 'Still' : 'Sticker'}`;
 }
 
 export function ConversationList() {
@@ -43,7 +44,7 @@ export function ConversationList() {
     <nav class="conversations" aria-label="Conversations">
       <div class="conv-head">
         <h2>Chats</h2>
-        <button class="icon" aria-label="New conversation" title="New conversation" onClick={() => setOpen(!open)}>＋</button>
+        <button class="icon" aria-label="New conversation" title="New conversation" onClick={() => setOpen(!open)}><PlusIcon /></button>
       </div>
       {open && (
         <form class="new-conv" onSubmit={create}>
@@ -71,7 +72,7 @@ export function ConversationList() {
             </button>
           </li>
         ))}
-        {!s.conversations.length && <li class="muted empty">No conversations yet. Press ＋ and type a username.</li>}
+        {!s.conversations.length && <li class="muted empty">No conversations yet. Press + and type a username.</li>}
       </ul>
     </nav>
   );

@@ -3,6 +3,7 @@
  * My messages show their delivery state: sending, sent, or failed (with Retry).
  * Text is always rendered as text, never as HTML.
  */
+import { FilmIcon } from '../icons';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { clockTime, describeSource } from '../format';
 import { saveMedia } from '../library/state';
@@ -37,7 +38,7 @@ function Bubble({ m, mine }: { m: Message; mine: boolean }) {
       <div class="bubble">
         {m.media && <Media media={m.media} alt={m.source ? describeSource(m.source) : m.kind} />}
         {m.text && <p class="text">{m.text}</p>}
-        {m.source && <span class="origin" title="Captured from">🎬 {describeSource(m.source)}</span>}
+        {m.source && <span class="origin" title="Captured from"><FilmIcon /> {describeSource(m.source)}</span>}
         <span class="meta">{clockTime(m.createdAt)}{mine && <span class="tick" aria-label="sent"> ✓</span>}</span>
       </div>
       {m.media && <SaveButton m={m} />}
@@ -54,7 +55,7 @@ function Pending({ o }: { o: OutboxItem }) {
         {url && <img class="media" src={url} alt="" style={{ maxWidth: '200px' }} />}
         {o.media && !url && <Media media={o.media} alt={o.kind} />}
         {o.text && <p class="text">{o.text}</p>}
-        {o.source && <span class="origin">🎬 {describeSource(o.source)}</span>}
+        {o.source && <span class="origin"><FilmIcon /> {describeSource(o.source)}</span>}
         <span class="meta">{o.state === 'sending' ? 'Sending…' : 'Not sent'}</span>
       </div>
       {o.state === 'failed' && (
@@ -94,7 +95,7 @@ export function MessageList() {
     }
   };
 
-  if (!id) return <div class="empty-chat muted">Pick a conversation or start one with ＋.</div>;
+  if (!id) return <div class="empty-chat muted">Pick a conversation or start one with +.</div>;
   return (
     <ol class="messages" ref={ref} onScroll={onScroll} aria-live="polite" data-testid="messages">
       {s.hasMore[id] && <li class="older"><button class="link small" onClick={() => void loadOlder(id)}>Load older messages</button></li>}

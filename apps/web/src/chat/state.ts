@@ -182,7 +182,7 @@ function connect(): void {
     socket = null;
     if (stopped) return;
     chat.set({ connection: 'offline', notice: 'Connection lost. Messages you send are kept and will go out when it is back.' });
-    const delay = Math.min(10_000, 500 * 2 ** retry++);
+    const delay = Math.min(4000, 400 * 2 ** retry++);
     retryTimer = setTimeout(connect, delay);
   };
 }

@@ -225,12 +225,15 @@ export class ChatClient {
   readonly outbox = new Map<string, { conversationId: string; text: string }>();
   /** Live or replayed messages whose seq we already held (harmless, counted for the record). */
   redelivered = 0;
+  /** Acks saying the clientId was already stored (a resend of a message whose ack was lost). */
+  duplicateAcks = 0;
   /** Times a sync was answered with `synced`. */
   syncs = 0;
   connects = 0;
   node: number;
   errors: Frame[] = [];
   #ws: import('ws').WebSocket | undefined;
+  #ready = false;
   #closed = false;
   #listeners = new Set<() => void>();
 
@@ -254,7 +257,7 @@ export class ChatClient {
       ws.on('message', (data) => this.#onFrame(JSON.parse(String(data)) as Frame));
       ws.on('error', () => {});
       ws.on('close', () => {
-        if (this.#ws === ws) this.#ws = undefined;
+        if (this.#ws === ws) { this.#ws = undefined; this.#ready = false; }
         if (this.#closed) return;
         // Failover: the node we were on may be gone; try the next one.
         this.node = (this.node + 1) % this.opts.nodes.length;
@@ -267,12 +270,14 @@ export class ChatClient {
     switch (f.type) {
       case 'hello':
         this.connects++;
+        this.#ready = true;
         this.sync();
         for (const [clientId, m] of this.outbox) this.#sendFrame(clientId, m.conversationId, m.text);
         break;
       case 'ack': {
         const clientId = f.clientId as string;
         this.outbox.delete(clientId);
+        if (f.duplicate) this.duplicateAcks++;
         this.acked.set(clientId, { conversationId: f.conversationId as string, seq: f.seq as number });
         break;
       }
@@ -325,7 +330,9 @@ export class ChatClient {
   }
 
   #sendFrame(clientId: string, conversationId: string, text: string): void {
-    if (this.#ws?.readyState !== 1) return; // stays in the outbox; resent on hello
+    // Until `hello`, new sends wait in the outbox: resent there in order, they never
+    // overtake older unacknowledged ones.
+    if (!this.#ready || this.#ws?.readyState !== 1) return;
     this.#ws.send(JSON.stringify({ type: 'send', clientId, conversationId, kind: 'text', text }));
   }
 
@@ -365,7 +372,7 @@ export class ChatClient {
 // ---------------------------------------------------------------------------------------
 // Server nodes as child processes (so a test can `kill -9` one).
 
-const SERVER_ENTRY = new URL('../src/index.ts', import.meta.url).pathname;
+const SRC = new URL('../src/', import.meta.url).pathname;
 
 export interface NodeProcess {
   readonly url: string;
@@ -383,9 +390,15 @@ export interface NodeProcess {
  */
 export async function spawnNode(env: Record<string, string>, dataDir: string): Promise<NodeProcess> {
   const port = await freePort();
+  // Store and bus come from CLIPCHAT_DATABASE_URL / CLIPCHAT_REDIS_URL, as in production.
   const code = `
-    import { createServer } from ${JSON.stringify(SERVER_ENTRY)};
-    const server = await createServer({ dataDir: ${JSON.stringify(dataDir)}, logger: false, rateLimits: false });
+    import { createServer } from ${JSON.stringify(SRC + 'index.ts')};
+    import { postgresStoreFromEnv } from ${JSON.stringify(SRC + 'store/postgres-env.ts')};
+    import { redisBusFromEnv } from ${JSON.stringify(SRC + 'bus/redis-env.ts')};
+    const server = await createServer({
+      dataDir: ${JSON.stringify(dataDir)}, logger: false, rateLimits: false,
+      store: postgresStoreFromEnv(), bus: await redisBusFromEnv(),
+    });
     await server.listen({ port: ${port}, host: '127.0.0.1' });
     process.on('SIGTERM', () => { server.close().then(() => process.exit(0)); });
   `;

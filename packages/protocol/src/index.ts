@@ -15,5 +15,5 @@ export type {
 export { FrameError, parseClientFrame, checkSend, checkSource } from './ws';
 export type {
   SendFrame, SyncFrame, ReadFrame, PingFrame, ClientFrame, HelloFrame, AckFrame, MessageFrame, SyncedFrame,
-  ReadUpdateFrame, ConversationFrame, PongFrame, ErrorFrame, ServerFrame,
+  ReadUpdateFrame, ConversationFrame, PongFrame, ResyncFrame, ErrorFrame, ServerFrame,
 } from './ws';

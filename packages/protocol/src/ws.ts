@@ -85,6 +85,14 @@ export interface PongFrame {
   type: 'pong';
 }
 
+/**
+ * Live delivery may have missed messages (delivery between server nodes was interrupted
+ * and is back): send `sync` from what you hold. Harmless when nothing was missed.
+ */
+export interface ResyncFrame {
+  type: 'resync';
+}
+
 /** A refused frame. `clientId` is set when it answers a `send`. */
 export interface ErrorFrame extends ErrorBody {
   type: 'error';
@@ -92,7 +100,7 @@ export interface ErrorFrame extends ErrorBody {
 }
 
 export type ServerFrame =
-  | HelloFrame | AckFrame | MessageFrame | SyncedFrame | ReadUpdateFrame | ConversationFrame | PongFrame | ErrorFrame;
+  | HelloFrame | AckFrame | MessageFrame | SyncedFrame | ReadUpdateFrame | ConversationFrame | PongFrame | ResyncFrame | ErrorFrame;
 
 /** A client frame that failed validation. */
 export class FrameError extends Error {

@@ -227,6 +227,8 @@ export class ChatClient {
   redelivered = 0;
   /** Acks saying the clientId was already stored (a resend of a message whose ack was lost). */
   duplicateAcks = 0;
+  /** `resync` hints from the server (its delivery between nodes was interrupted). */
+  resyncHints = 0;
   /** Times a sync was answered with `synced`. */
   syncs = 0;
   connects = 0;
@@ -295,6 +297,7 @@ export class ChatClient {
         this.syncs++;
         break;
       case 'resync':
+        this.resyncHints++;
         this.sync();
         break;
       case 'error':

@@ -16,6 +16,14 @@ export class Hub {
 
   constructor(bus: Bus) {
     this.#unsubscribe = bus.subscribe((e) => this.#deliver(e));
+    // A bus between nodes (Redis) that lost events while disconnected asks, once back,
+    // for every client to sync; the in-process bus never does.
+    (bus as { onResync?: (fn: () => void) => unknown }).onResync?.(() => this.broadcast('{"type":"resync"}'));
+  }
+
+  /** Sends a frame to every socket on this node. */
+  broadcast(data: string): void {
+    for (const set of this.#byUser.values()) for (const ws of set) send(ws, data);
   }
 
   add(userId: string, ws: WebSocket): void {
@@ -74,9 +82,25 @@ export class Hub {
   }
 }
 
+// Frames sent in one event-loop turn (a committed batch's acks and fan-out) go out in one
+// write per socket: the socket is corked at its first frame and uncorked after the turn.
+const corked = new Set<{ uncork(): void }>();
+let uncorkScheduled = false;
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (const s of corked) s.uncork();
+  corked.clear();
+}
+
 /** Sends if open; drops a client whose backlog shows it stopped reading (it will resync). */
 export function send(ws: WebSocket, data: string): void {
   if (ws.readyState !== 1) return;
   if (ws.bufferedAmount > MAX_BUFFERED) { ws.close(1013, 'too slow; reconnect and sync'); return; }
+  const raw = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  if (raw && !corked.has(raw)) {
+    raw.cork();
+    corked.add(raw);
+    if (!uncorkScheduled) { uncorkScheduled = true; setImmediate(uncorkAll); }
+  }
   ws.send(data);
 }

@@ -3,6 +3,12 @@
 // `npm install` with no build step.
 import { register } from 'tsx/esm/api';
 register();
-const { main } = await import('../src/main.ts');
-const code = await main(process.argv.slice(2));
-process.exitCode = code;
+try {
+  const { main } = await import('../src/main.ts');
+  process.exitCode = await main(process.argv.slice(2));
+} catch (e) {
+  // Only a broken installation gets here; keep it to one line unless debugging.
+  if (process.env.CLIPCHAT_DEBUG) console.error(e);
+  process.stderr.write(`clipchat: cannot start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+  process.exitCode = 1;
+}

@@ -141,16 +141,30 @@ class FfmpegFrameSource implements FrameSource {
     const size = shapeSize(shape, this.info.width, this.info.height);
     const targets = times.map((t) => frameIndexAt(this.tl, t));
 
-    // Seek to the keyframe before the first wanted frame; if the demuxer lands past it
-    // (rare index quirks), decode again from an earlier keyframe, finally from the start.
+    // First try: seek to the keyframe before the first wanted frame and let ffmpeg's
+    // select filter pass on only the wanted frames (the others are decoded but never
+    // converted or piped). Anything unexpected (a frame the decoder dropped, a seek that
+    // landed late) switches to the careful path, which looks at every decoded frame.
+    let next = 0; // next entry of `targets` to hand out
+    let selective = true;
     let key = keyframeBefore(this.tl, targets[0]!);
     for (;;) {
-      const frames = this.decode(key, shape, size, signal);
-      let next = 0; // next entry of `targets` to hand out
+      if (selective) {
+        let ok = true;
+        for await (const d of this.decode(key, shape, size, signal, this.selectExpr(targets.slice(next)))) {
+          if (d.pts !== this.tl.pts[targets[next]!]) { ok = false; break; }
+          while (next < targets.length && this.tl.pts[targets[next]!] === d.pts) yield this.frame(d, targets[next++]!, size);
+          if (next === targets.length) break;
+        }
+        if (ok && next === targets.length) return;
+        selective = false;
+        key = keyframeBefore(this.tl, targets[next]!);
+        continue;
+      }
       let prev: Decoded | undefined;
       let missed = false;
-      for await (const d of frames) {
-        if (next === 0 && !prev && d.pts > this.tl.pts[targets[0]!]! && key > 0) { missed = true; break; }
+      for await (const d of this.decode(key, shape, size, signal)) {
+        if (!prev && d.pts > this.tl.pts[targets[next]!]! && key > 0) { missed = true; break; }
         while (next < targets.length) {
           const want = this.tl.pts[targets[next]!]!;
           if (d.pts === want) yield this.frame(d, targets[next]!, size);
@@ -163,6 +177,7 @@ class FfmpegFrameSource implements FrameSource {
         prev = d;
         if (next === targets.length) break;
       }
+      // The seek landed past the wanted frame: start from the keyframe before.
       if (missed) { key = Math.max(0, this.tl.keyframes[this.tl.keyframes.indexOf(key) - 1] ?? 0); continue; }
       if (next < targets.length) {
         if (!prev) throw this.undecodable();
@@ -171,6 +186,20 @@ class FfmpegFrameSource implements FrameSource {
       }
       return;
     }
+  }
+
+  /** A select-filter expression passing exactly the frames `targets` (ascending indices). */
+  private selectExpr(targets: readonly number[]): string {
+    const idx = [...new Set(targets)];
+    const terms: string[] = [];
+    for (let i = 0; i < idx.length;) {
+      let j = i;
+      while (j + 1 < idx.length && idx[j + 1] === idx[j]! + 1) j++;
+      const a = this.tl.pts[idx[i]!]!, b = this.tl.pts[idx[j]!]!;
+      terms.push(a === b ? `eq(pts,${a})` : `between(pts,${a},${b})`);
+      i = j + 1;
+    }
+    return terms.join('+');
   }
 
   async close(): Promise<void> {
@@ -211,7 +240,7 @@ class FfmpegFrameSource implements FrameSource {
   }
 
   /** Decodes from keyframe `key` on, yielding frames with their pts in the timeline's time base. */
-  private async *decode(key: number, shape: FrameShape | undefined, size: { width: number; height: number }, signal?: AbortSignal): AsyncGenerator<Decoded> {
+  private async *decode(key: number, shape: FrameShape | undefined, size: { width: number; height: number }, signal?: AbortSignal, select?: string): AsyncGenerator<Decoded> {
     if (signal?.aborted) throw new CancelledError();
     const args = ['-copyts'];
     if (key > 0) {
@@ -224,6 +253,7 @@ class FfmpegFrameSource implements FrameSource {
       if (ss > 0) args.push('-noaccurate_seek', '-ss', ss.toFixed(6));
     }
     const filters: string[] = [];
+    if (select) filters.push(`select='${select}'`);
     if (shape?.crop) { const c = shape.crop; filters.push(`crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1`); }
     const cw = shape?.crop?.width ?? this.info.width, ch = shape?.crop?.height ?? this.info.height;
     if (size.width !== cw || size.height !== ch) filters.push(`scale=${size.width}:${size.height}:flags=lanczos+accurate_rnd+full_chroma_int`);

@@ -1,0 +1,71 @@
+/**
+ * `clipchat grab <video> --at <time> [-f fmt] [-q 1-100] [--width N] [--crop x,y,w,h] -o <file> [--json]`:
+ * writes the frame on screen at a time point as a still.
+ */
+import { extname } from 'node:path';
+import { CancelledError, grab, openVideo, parseTime, STILL_FORMATS, validateSettings, type FrameSource } from '@clipchat/capture/node';
+import { num, parseArgs, parseCrop, str, UsageError } from '../args.ts';
+import { onInterrupt } from '../cancel.ts';
+import { checkOutputPath, writeAtomic } from '../output.ts';
+import { progressBar } from '../progress.ts';
+import { printReport } from '../report.ts';
+
+export const USAGE = `usage: clipchat grab <video> --at <time> [-f ${STILL_FORMATS.join('|')}] [-q 1-100] [--width N] [--crop x,y,w,h] -o <file> [--json]
+  --at TIME         time of the frame: 90, 90.5, 1:30, 1:30.5 or 01:01:30.250
+  -f, --format F    image format (default: from the output's extension, else png)
+  -q, --quality Q   quality of lossy formats, 1-100 (default 90)
+  --width N         output width in pixels (height keeps the aspect)
+  --crop x,y,w,h    keep this region (video pixels, after rotation)
+  -o, --output F    file to write ('-' for stdout)
+  --json            print one JSON line describing the result`;
+
+const ALIASES: Record<string, string> = { jpg: 'jpeg', tif: 'tiff' };
+
+/** The still format an output name implies, if any. */
+function formatFromName(file: string): string | undefined {
+  const ext = extname(file).slice(1).toLowerCase();
+  const f = ALIASES[ext] ?? ext;
+  return (STILL_FORMATS as readonly string[]).includes(f) ? f : undefined;
+}
+
+export async function run(args: string[]): Promise<number> {
+  const p = parseArgs(args, [
+    { name: 'at' }, { name: 'format', short: 'f' }, { name: 'quality', short: 'q' }, { name: 'width' },
+    { name: 'crop' }, { name: 'output', short: 'o' }, { name: 'json', switch: true }, { name: 'help', short: 'h', switch: true },
+  ]);
+  if (p.flags.has('help')) { process.stdout.write(USAGE + '\n'); return 0; }
+  if (p.positionals.length !== 1) throw new UsageError(p.positionals.length ? `grab takes one video, got ${p.positionals.length} arguments` : 'missing the video to grab from');
+  const video = p.positionals[0]!;
+  const at = str(p, 'at');
+  if (at === undefined) throw new UsageError('missing --at <time>');
+  const out = str(p, 'output');
+  if (out === undefined) throw new UsageError('missing -o <file>');
+
+  const fmtFlag = str(p, 'format');
+  const format = fmtFlag !== undefined ? (ALIASES[fmtFlag.toLowerCase()] ?? fmtFlag.toLowerCase()) : (formatFromName(out) ?? 'png');
+  const settings = validateSettings({ stillFormat: format, stillQuality: num(p, 'quality', '-q'), crop: parseCrop(str(p, 'crop')) });
+  const width = num(p, 'width');
+  const time = parseTime(at, '--at');
+  await checkOutputPath(out);
+
+  const interrupt = onInterrupt();
+  const bar = progressBar('grab');
+  let source: FrameSource | undefined;
+  try {
+    source = await openVideo(video, { signal: interrupt.signal });
+    const still = await grab(source, { at: time, settings, width, signal: interrupt.signal, onProgress: (pr) => bar.update(pr) });
+    if (interrupt.signal.aborted) throw new CancelledError();
+    await writeAtomic(out, still.bytes);
+    bar.done();
+    printReport({
+      file: out, format: still.format, width: still.width, height: still.height, frames: 1, fps: null,
+      bytes: still.bytes.length, durationMs: 0, adapted: {}, timings: still.timings,
+      time: still.time, frameIndex: still.frameIndex, passthrough: still.passthrough,
+    }, p.flags.has('json'));
+    return 0;
+  } finally {
+    bar.done();
+    interrupt.dispose();
+    await source?.close();
+  }
+}

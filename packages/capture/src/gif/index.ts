@@ -8,7 +8,7 @@ import type { RgbaImage } from '../types';
 import { CancelledError } from '../errors';
 import type { CancelSignal, StickerWriter } from '../writer';
 import { CountingSink, throwIfCancelled, yieldToEventLoop } from '../writer';
-import { Palette, toPerceptual } from './color';
+import { Palette, colorDistance, toPerceptual } from './color';
 import { Histogram, buildPalette } from './palette';
 import type { DitherMode, Area } from './dither';
 import { remap } from './dither';
@@ -32,6 +32,12 @@ export interface GifTuning {
   lossy: number;
   /** Largest change (perceptual 8-bit units) still treated as "unchanged". */
   diffThreshold: number;
+  /**
+   * Give each frame after the first its own palette, built from the pixels it changes.
+   * Pixels the screen already shows at least as well stay, so over a few frames the
+   * picture holds far more than 256 colours; costs up to 768 bytes a frame.
+   */
+  localPalettes: boolean;
 }
 
 /**
@@ -50,6 +56,7 @@ export function gifTuning(quality: number): GifTuning {
     ditherStrength: 0,
     lossy: q >= 60 ? 0 : (60 - q) * 0.3,
     diffThreshold: q >= 50 ? loss * 0.1 : 5 + (50 - q) * 0.25,
+    localPalettes: q >= 40,
   };
 }
 
@@ -106,6 +113,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     ditherStrength: options.ditherStrength ?? base.ditherStrength,
     lossy: options.lossy ?? base.lossy,
     diffThreshold: options.diffThreshold ?? base.diffThreshold,
+    localPalettes: options.localPalettes ?? base.localPalettes,
   };
   const { width, height } = frames[0];
   for (const f of frames)
@@ -116,9 +124,15 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     throwIfCancelled(signal);
   };
   const animated = frames.length > 1;
-  const palette = options.paletteRgb ? new Palette(options.paletteRgb) : paletteFor(frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)));
-  const T = animated ? palette.size : -1; // transparent index just after the colours
+  const wantLocal = animated && t.localPalettes && !options.paletteRgb;
+  // With per-frame palettes the first frame's palette is its own; otherwise all frames share one.
+  let palette = options.paletteRgb
+    ? new Palette(options.paletteRgb)
+    : paletteFor(wantLocal ? frames.slice(0, 1) : frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)));
+  let T = animated ? palette.size : -1; // transparent index just after the colours
   const entries = palette.size + (animated ? 1 : 0);
+  const local = wantLocal;
+  const colorsWanted = Math.max(2, Math.min(255, t.colors));
   const bits = Math.max(2, tableBits(entries));
   const globalRgb = new Uint8Array(entries * 3);
   globalRgb.set(palette.rgb);
@@ -147,6 +161,24 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
       written[written.length - 1] += csDelays[k];
       sink.setU16(delayAt, written[written.length - 1]);
     } else {
+      let localRgb: Uint8Array | undefined;
+      let frameBits = bits;
+      if (local && k > 0) {
+        const hist = new Histogram();
+        hist.addArea(frames[k], area, keepFull);
+        // Frames that change few pixels get small tables: cheaper to store, shorter codes.
+        let changed = 0;
+        for (let y = area.y; y < area.y + area.height; y++)
+          for (let x = area.x; x < area.x + area.width; x++) changed += keepFull[y * width + x] ? 0 : 1;
+        let want = 15;
+        while (want < colorsWanted && want * 32 < changed) want = want * 2 + 1;
+        want = Math.min(want, colorsWanted);
+        palette = buildPalette(hist, { colors: want, kmeansIterations: 3 });
+        T = palette.size;
+        frameBits = Math.max(2, tableBits(T + 1));
+        localRgb = new Uint8Array((T + 1) * 3);
+        localRgb.set(palette.rgb);
+      }
       remap(data, width, area, palette, t.dither, t.ditherStrength, index);
       const n = area.width * area.height;
       for (let y = 0; y < area.height; y++) {
@@ -154,18 +186,23 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
           const i = y * area.width + x;
           const p = (area.y + y) * width + area.x + x;
           keep[i] = k > 0 ? keepFull[p] : 0;
-          // A pixel whose new colour is exactly what the screen shows may be transparent too.
+          // A pixel the screen already shows at least as well as the new colour would
+          // stays (transparent): no quality lost, long transparent runs won.
           if (k > 0 && !keep[i]) {
             const c = index[i] * 3;
             const rgb = palette.rgb;
             const sh = canvas.shown;
-            if (rgb[c] === sh[p * 3] && rgb[c + 1] === sh[p * 3 + 1] && rgb[c + 2] === sh[p * 3 + 2]) keep[i] = 1;
+            const r = data[p * 4];
+            const g = data[p * 4 + 1];
+            const b = data[p * 4 + 2];
+            const dNew = colorDistance(rgb[c], rgb[c + 1], rgb[c + 2], r, g, b);
+            if (colorDistance(sh[p * 3], sh[p * 3 + 1], sh[p * 3 + 2], r, g, b) <= dNew) keep[i] = 1;
           }
           if (truth) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], truth, i * 3);
         }
       }
-      delayAt = writeFrameHeader(sink, { ...area, transparent: k > 0 ? T : -1, disposal: 1 });
-      lzw.encode(sink, bits, { index, length: n, keep: k > 0 ? keep : undefined, transparent: k > 0 ? T : -1, lossy: lossy2, truth, palette, chosen });
+      delayAt = writeFrameHeader(sink, { ...area, transparent: k > 0 ? T : -1, disposal: 1, localRgb });
+      lzw.encode(sink, frameBits, { index, length: n, keep: k > 0 ? keep : undefined, transparent: k > 0 ? T : -1, lossy: lossy2, truth, palette, chosen });
       canvas.draw(area, chosen, k > 0 ? T : -1, palette, data);
       written.push(csDelays[k]);
       sink.setU16(delayAt, csDelays[k]);

@@ -9,6 +9,23 @@ import { Palette, toPerceptual } from './color';
 
 /** Colour histogram: one cell per 15-bit colour with its weight and RGB sums. */
 export class Histogram {
+  /** Adds the pixels of `area` of `img` whose `keep` flag (whole-frame mask) is 0. */
+  addArea(img: RgbaImage, area: { x: number; y: number; width: number; height: number }, keep: Uint8Array): void {
+    const d = img.data;
+    for (let y = area.y; y < area.y + area.height; y++) {
+      for (let x = area.x; x < area.x + area.width; x++) {
+        const i = y * img.width + x;
+        if (keep[i]) continue;
+        const o = i * 4;
+        const k = ((d[o] >> 3) << 10) | ((d[o + 1] >> 3) << 5) | (d[o + 2] >> 3);
+        this.weight[k] += 1;
+        this.sum[k * 3] += d[o];
+        this.sum[k * 3 + 1] += d[o + 1];
+        this.sum[k * 3 + 2] += d[o + 2];
+      }
+    }
+  }
+
   readonly weight = new Float64Array(1 << 15);
   readonly sum = new Float64Array((1 << 15) * 3);
 
@@ -91,7 +108,31 @@ function splitBox(c: Cells, box: Box): [Box, Box] | null {
   const idx = box.idx;
   if (idx.length < 2) return null;
   let best: { gain: number; axis: number; at: number; order: Int32Array } | null = null;
-  for (let axis = 0; axis < 3; axis++) {
+  // Cut along the axis with the largest weighted variance.
+  let axis = 0;
+  {
+    let w = 0;
+    const m = [0, 0, 0];
+    const q = [0, 0, 0];
+    for (let t = 0; t < idx.length; t++) {
+      const i = idx[t];
+      w += c.w[i];
+      for (let a = 0; a < 3; a++) {
+        const v = c.pc[i * 3 + a];
+        m[a] += c.w[i] * v;
+        q[a] += c.w[i] * v * v;
+      }
+    }
+    let bv = -1;
+    for (let a = 0; a < 3; a++) {
+      const v = q[a] - (m[a] * m[a]) / w;
+      if (v > bv) {
+        bv = v;
+        axis = a;
+      }
+    }
+  }
+  {
     const order = Int32Array.from(idx).sort((a, b) => c.pc[a * 3 + axis] - c.pc[b * 3 + axis] || a - b);
     // Prefix sums of weight and of weighted coordinates over all three axes.
     let wl = 0;
@@ -164,6 +205,23 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
     for (let a = 0; a < 3; a++) cent[b * 3 + a] /= w;
   }
   kmeans(c, cent, k, opts.kmeansIterations ?? 6);
+  const rgb = new Uint8Array(k * 3);
+  for (let i = 0; i < k * 3; i++) rgb[i] = Math.max(0, Math.min(255, Math.round(cent[i])));
+  return new Palette(rgb);
+}
+
+/**
+ * A palette for the next frame of an animation: `previous` moved towards the colours in
+ * `hist` by k-means. Entries no new colour needs stay where they were, so the palettes
+ * of neighbouring frames stay close (fast to build, and what is already on screen keeps
+ * matching).
+ */
+export function refinePalette(hist: Histogram, previous: Palette, iterations = 2): Palette {
+  const c = cellsOf(hist);
+  const k = previous.size;
+  const cent = new Float64Array(k * 3);
+  for (let i = 0; i < k * 3; i++) cent[i] = previous.rgb[i];
+  if (c.n > 0) kmeans(c, cent, k, iterations);
   const rgb = new Uint8Array(k * 3);
   for (let i = 0; i < k * 3; i++) rgb[i] = Math.max(0, Math.min(255, Math.round(cent[i])));
   return new Palette(rgb);

@@ -5,6 +5,7 @@
  * lost and duplicated counts as a table and one JSON line.
  *
  * usage: npm run bench:server -- [--sockets 1000] [--rate 10000] [--duration 10] [--sync full|normal]
+ *        npm run bench:server -- --nodes 2 --backend postgres [same options]   (see server-cluster.ts)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -19,6 +20,14 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 function arg(name: string, def: string): string {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 ? process.argv[i + 1]! : def;
+}
+
+// `--nodes N` / `--backend postgres`: the scale-out comparison, one SQLite node and N
+// nodes on PostgreSQL + Redis side by side under this same load (bench/server-cluster.ts).
+if (process.argv.includes('--nodes') || process.argv.includes('--backend')) {
+  const { runClusterBench } = await import('./server-cluster');
+  await runClusterBench(process.argv.slice(2));
+  process.exit(0);
 }
 
 const sockets = Number(arg('sockets', '1000'));

@@ -7,6 +7,8 @@ import Database from 'better-sqlite3';
 import { mkdirSync, existsSync, writeFileSync, renameSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
 import type {
   AppendResult, Conversation, ConversationKind, ConversationSummary, MediaMeta, Member, NewMessage,
   Session, Sticker, Store, StoredMessage, User, UserWithSecret, MessageSource, MessageKind,
@@ -38,7 +40,7 @@ const MIGRATIONS: string[] = [
      frames INTEGER NOT NULL, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL);
    CREATE TABLE media_uploaders (media_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (media_id, user_id)) WITHOUT ROWID;
    CREATE TABLE media_posts (media_id TEXT NOT NULL, conversation_id TEXT NOT NULL, PRIMARY KEY (media_id, conversation_id)) WITHOUT ROWID;
-   CREATE TABLE messages (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL UNIQUE, sender_id TEXT NOT NULL,
+   CREATE TABLE messages (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, sender_id TEXT NOT NULL,
      client_id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT, media_id TEXT REFERENCES media(id), source TEXT, created_at INTEGER NOT NULL,
      PRIMARY KEY (conversation_id, seq), UNIQUE (conversation_id, sender_id, client_id)) WITHOUT ROWID;
    CREATE TABLE stickers (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, media_id TEXT NOT NULL REFERENCES media(id), name TEXT NOT NULL,
@@ -46,6 +48,23 @@ const MIGRATIONS: string[] = [
    CREATE INDEX stickers_user ON stickers(user_id, created_at);
    CREATE TABLE capture_settings (user_id TEXT PRIMARY KEY, settings TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
 ];
+
+// Runs PASSIVE checkpoints every 200 ms on its own connection: it never blocks writers.
+const CHECKPOINTER = `
+const { workerData } = require('node:worker_threads');
+const Database = require(workerData.module);
+const db = new Database(workerData.file);
+db.pragma('busy_timeout = 1000');
+setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 200);
+`;
+
+function startCheckpointer(file: string): Worker {
+  const module = createRequire(import.meta.url).resolve('better-sqlite3');
+  const w = new Worker(CHECKPOINTER, { eval: true, workerData: { module, file } });
+  w.unref();
+  w.on('error', () => { /* the connection's autocheckpoint remains */ });
+  return w;
+}
 
 interface MessageRow {
   conversation_id: string; seq: number; id: string; sender_id: string; sender_name: string; client_id: string;
@@ -88,6 +107,7 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   readonly #mediaDir: string;
   #s!: ReturnType<SqliteStore['prepare']>;
+  #checkpointer: Worker | undefined;
 
   constructor(opts: SqliteStoreOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
@@ -98,6 +118,12 @@ export class SqliteStore implements Store {
     this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
+    // A big page cache keeps a batch's dirty pages in memory until commit. Checkpoints
+    // (copying the WAL back into the database) run on a background thread so a commit never
+    // waits for one; the connection's own automatic checkpoint is only a backstop.
+    this.db.pragma('cache_size = -65536');
+    this.db.pragma('wal_autocheckpoint = 50000');
+    this.#checkpointer = startCheckpointer(join(opts.dataDir, 'clipchat.db'));
   }
 
   async init(): Promise<void> {
@@ -131,7 +157,9 @@ export class SqliteStore implements Store {
           (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.sender_id <> m.user_id) AS unread
         FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ? ORDER BY c.active_at DESC, c.id`),
       existingMsg: d.prepare(`${MESSAGE_SELECT} WHERE msg.conversation_id = ? AND msg.sender_id = ? AND msg.client_id = ?`),
-      bumpSeq: d.prepare('UPDATE conversations SET last_seq = last_seq + 1, active_at = ? WHERE id = ? RETURNING last_seq'),
+      seenClientId: d.prepare('SELECT 1 FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_id = ?'),
+      lastSeq: d.prepare('SELECT last_seq FROM conversations WHERE id = ?'),
+      setLastSeq: d.prepare('UPDATE conversations SET last_seq = ?, active_at = ? WHERE id = ?'),
       insertMsg: d.prepare(`INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, kind, text, media_id, source, created_at)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertPost: d.prepare('INSERT OR IGNORE INTO media_posts (media_id, conversation_id) VALUES (?, ?)'),
@@ -164,6 +192,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#checkpointer?.terminate();
+    this.#checkpointer = undefined;
     if (this.db.open) this.db.close();
   }
 
@@ -256,21 +286,37 @@ export class SqliteStore implements Store {
 
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     const s = this.#s;
-    return this.db.transaction(() => batch.map((m): AppendResult => {
-      const existing = s.existingMsg.get(m.conversationId, m.senderId, m.clientId) as MessageRow | undefined;
-      if (existing) return { message: messageFromRow(existing), created: false };
-      const { last_seq: seq } = s.bumpSeq.get(m.createdAt, m.conversationId) as { last_seq: number };
-      s.insertMsg.run(m.conversationId, seq, m.id, m.senderId, m.clientId, m.kind, m.text, m.media?.id ?? null,
-        m.source ? JSON.stringify(m.source) : null, m.createdAt);
-      if (m.media) s.insertPost.run(m.media.id, m.conversationId);
-      return {
-        message: {
-          id: m.id, conversationId: m.conversationId, seq, senderId: m.senderId, senderName: m.senderName, clientId: m.clientId,
-          kind: m.kind, text: m.text, media: m.media, source: m.source, createdAt: m.createdAt,
-        },
-        created: true,
-      };
-    })).immediate();
+    return this.db.transaction(() => {
+      // Seqs are tracked per batch and conversations updated once per batch: the rows a
+      // commit dirties (and so the WAL bytes) grow with conversations touched, not messages.
+      const last = new Map<string, { seq: number; at: number }>();
+      const out = batch.map((m): AppendResult => {
+        if (s.seenClientId.get(m.conversationId, m.senderId, m.clientId) !== undefined) {
+          return { message: messageFromRow(s.existingMsg.get(m.conversationId, m.senderId, m.clientId) as MessageRow), created: false };
+        }
+        let l = last.get(m.conversationId);
+        if (!l) {
+          const r = s.lastSeq.get(m.conversationId) as { last_seq: number } | undefined;
+          if (!r) throw new Error(`conversation ${m.conversationId} does not exist`);
+          l = { seq: r.last_seq, at: m.createdAt };
+          last.set(m.conversationId, l);
+        }
+        const seq = ++l.seq;
+        l.at = m.createdAt;
+        s.insertMsg.run(m.conversationId, seq, m.id, m.senderId, m.clientId, m.kind, m.text, m.media?.id ?? null,
+          m.source ? JSON.stringify(m.source) : null, m.createdAt);
+        if (m.media) s.insertPost.run(m.media.id, m.conversationId);
+        return {
+          message: {
+            id: m.id, conversationId: m.conversationId, seq, senderId: m.senderId, senderName: m.senderName, clientId: m.clientId,
+            kind: m.kind, text: m.text, media: m.media, source: m.source, createdAt: m.createdAt,
+          },
+          created: true,
+        };
+      });
+      for (const [cid, l] of last) s.setLastSeq.run(l.seq, l.at, cid);
+      return out;
+    }).immediate();
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {

@@ -84,6 +84,7 @@ export interface Person {
 
 export async function signUp(browser: Browser, base: string, name: string, password = 'correct horse'): Promise<Person> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message));
   await page.goto(base);

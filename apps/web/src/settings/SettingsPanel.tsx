@@ -93,7 +93,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
   };
   return (
     <div class="modal-backdrop" onClick={(e) => { if (e.target === e.currentTarget) onClose(); }}>
-      <form class="settings" onSubmit={save} aria-label="Capture settings" data-testid="settings">
+      <form class="settings" noValidate onSubmit={save} aria-label="Capture settings" data-testid="settings">
         <header>
           <h2>Capture settings</h2>
           <button type="button" class="icon" aria-label="Close" onClick={onClose}>×</button>

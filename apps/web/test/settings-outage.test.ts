@@ -1,0 +1,88 @@
+/**
+ * Settings that follow the user, and the errors a person must be told about: a file that
+ * is not a video, and a server that goes away while they type (the message waits in the
+ * outbox and is delivered once, when the server is back).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Browser } from 'playwright-core';
+import { ensureFixtures } from '../../../packages/capture/test/helpers';
+import { buildWeb, launchChromium, openFirstConversation, openVideo, signUp, startConversation, TestServer, type Person } from './harness';
+
+let server: TestServer;
+let browser: Browser;
+let fixtures: Awaited<ReturnType<typeof ensureFixtures>>;
+let alice: Person;
+let bob: Person;
+
+beforeAll(async () => {
+  fixtures = await ensureFixtures();
+  buildWeb();
+  server = new TestServer();
+  await server.start();
+  browser = await launchChromium();
+  alice = await signUp(browser, server.url, 'alice');
+  bob = await signUp(browser, server.url, 'bob');
+  await startConversation(alice, 'bob');
+  await openFirstConversation(bob);
+}, 120_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+describe('settings and errors', () => {
+  it('validates settings at the field, keeps them across a reload, and uses them for the next capture', async () => {
+    const { page } = alice;
+    await page.getByTestId('open-settings').click();
+    const panel = page.getByTestId('settings');
+    await panel.getByLabel('Largest side').fill('10');
+    await panel.getByRole('button', { name: 'Save' }).click();
+    if (process.env.CLIPCHAT_E2E_SHOTS) await page.screenshot({ path: '/tmp/e2e-settings.png' });
+    await expect.poll(() => panel.getByTestId('error-maxSide').textContent()).toMatch(/maxSide must be .*64.*1920.*got 10/);
+
+    await panel.getByLabel('Largest side').fill('320');
+    await panel.getByLabel('Still format').selectOption('jpeg');
+    await panel.getByRole('button', { name: 'Save' }).click();
+    await panel.getByText('Saved.', { exact: false }).waitFor();
+
+    await page.reload();
+    await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
+    await page.getByTestId('open-settings').click();
+    expect(await page.getByTestId('settings').getByLabel('Still format').inputValue()).toBe('jpeg');
+    expect(await page.getByTestId('settings').getByLabel('Largest side').inputValue()).toBe('320');
+    await page.getByTestId('settings').getByRole('button', { name: 'Close' }).first().click();
+
+    await openVideo(alice, fixtures.vp9);
+    await page.locator('.stage').dblclick();
+    const preview = page.getByTestId('preview');
+    await preview.waitFor();
+    expect(await preview.getAttribute('data-mime')).toBe('image/jpeg');
+    await preview.getByRole('button', { name: 'Discard' }).click();
+  });
+
+  it('says clearly when a file is not a video, and delivers what was typed while the server was down', async () => {
+    const { page } = alice;
+    await page.getByTestId('video-input').setInputFiles(fixtures.text);
+    await expect.poll(() => page.getByTestId('capture-error').textContent()).toMatch(/not a playable video/i);
+
+    await openFirstConversation(alice);
+    await server.stop();
+    await page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    await page.getByTestId('composer').fill('typed while the server was away');
+    await page.getByTestId('composer').press('Enter');
+    const pending = page.locator('[data-testid=message][data-state=sending]');
+    await pending.waitFor();
+    expect(await page.getByTestId('composer').inputValue()).toBe('');
+
+    await server.start();
+    const bobsCopy = bob.page.locator('[data-testid=message]', { hasText: 'typed while the server was away' });
+    await expect.poll(() => bobsCopy.count(), { timeout: 20_000 }).toBe(1);
+    await expect.poll(() => pending.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => page.locator('[data-testid=message][data-state=sent]', { hasText: 'typed while the server was away' }).count()).toBe(1);
+    // Reconnects and resends never make a second copy.
+    await bob.page.reload();
+    await openFirstConversation(bob);
+    await expect.poll(() => bobsCopy.count()).toBe(1);
+  });
+});

@@ -1,0 +1,284 @@
+/**
+ * Scale-out benchmark (`npm run bench:server -- --nodes 2 --backend postgres`): the same
+ * load as the single-node benchmark (bench/server-load.ts, bench/server-node.ts), run
+ * first against one SQLite node, then against N nodes sharing PostgreSQL and Redis, and
+ * printed side by side. Conversations are split across nodes (socket 2p on one node, its
+ * peer 2p+1 on the next), so every message crosses Redis: the hard case.
+ *
+ * While each load runs it samples CPU time of every part — each node, the load generator,
+ * all PostgreSQL processes, Redis — and the whole machine, to say where the limit is.
+ *
+ * usage: npm run bench:server -- --nodes 2 --backend postgres [--sockets 1000] [--rate 10000[,15000…]]
+ *          [--duration 10] [--sync full|normal] [--database-url postgres://…] [--redis-url redis://…]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+import type { LoadPlan, LoadResult } from './server-load';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const TICK = 100; // USER_HZ: /proc CPU times are in 1/100 s on Linux
+
+interface Opts {
+  nodes: number; backend: string; sockets: number; rates: number[]; duration: number; sync: string;
+  databaseUrl: string; redisUrl: string;
+}
+
+function parse(argv: string[]): Opts {
+  const arg = (name: string, def: string) => {
+    const i = argv.indexOf(`--${name}`);
+    return i >= 0 && argv[i + 1] !== undefined ? argv[i + 1]! : def;
+  };
+  const o: Opts = {
+    nodes: Number(arg('nodes', '2')),
+    backend: arg('backend', 'postgres'),
+    sockets: Number(arg('sockets', '1000')),
+    rates: arg('rate', '10000').split(',').map(Number),
+    duration: Number(arg('duration', '10')),
+    sync: arg('sync', 'full'),
+    databaseUrl: arg('database-url', process.env.CLIPCHAT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'),
+    redisUrl: arg('redis-url', process.env.CLIPCHAT_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'),
+  };
+  if (o.backend !== 'postgres') throw new Error(`--backend must be postgres (the scale-out backend), got ${o.backend}`);
+  if (!(o.nodes >= 1 && o.nodes <= 16)) throw new Error(`--nodes must be 1–16, got ${o.nodes}`);
+  if (o.sockets < 2 || o.sockets % 2) throw new Error('--sockets must be an even number ≥ 2');
+  if (o.rates.some((r) => !(r > 0))) throw new Error('--rate must be positive numbers, comma-separated');
+  return o;
+}
+
+// ---- processes ------------------------------------------------------------------------
+
+interface Proc { child: ChildProcess; stderr: string[] }
+
+function tsx(file: string, args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, file), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+  });
+  const stderr: string[] = [];
+  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
+  return { child, stderr };
+}
+
+function firstLine(p: Proc): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: p.child.stdout! });
+    rl.once('line', (l) => { rl.close(); resolve(l); });
+    p.child.once('exit', (code) => reject(new Error(`child exited with ${code}: ${p.stderr.slice(-5).join(' | ')}`)));
+  });
+}
+
+async function stop(p: Proc): Promise<void> {
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
+  const exited = new Promise((r) => p.child.once('exit', r));
+  p.child.kill('SIGTERM');
+  const t = setTimeout(() => p.child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(t);
+}
+
+// ---- CPU accounting -------------------------------------------------------------------
+
+function procTicks(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return Number(f[11]) + Number(f[12]); // utime + stime
+  } catch {
+    return 0;
+  }
+}
+
+function pidsNamed(name: string): number[] {
+  const out: number[] = [];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try { if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === name) out.push(Number(d)); } catch { /* gone */ }
+  }
+  return out;
+}
+
+function machineTicks(): { busy: number; total: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const idle = f[3]! + f[4]!;
+  const total = f.reduce((a, b) => a + b, 0);
+  return { busy: total - idle, total };
+}
+
+/** CPU used (in cores) by named groups of processes between start() and stop(). */
+function cpuMeter(groups: Record<string, () => number[]>) {
+  const snap = () => ({
+    at: performance.now(),
+    m: machineTicks(),
+    g: Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, new Map(pids().map((p) => [p, procTicks(p)]))])),
+  });
+  let a = snap();
+  return {
+    start() { a = snap(); },
+    stop(): Record<string, number> {
+      const b = snap();
+      const secs = (b.at - a.at) / 1000;
+      const out: Record<string, number> = {};
+      for (const k of Object.keys(groups)) {
+        let ticks = 0;
+        for (const [pid, t] of b.g[k]!) ticks += t - (a.g[k]!.get(pid) ?? t);
+        out[k] = ticks / TICK / secs;
+      }
+      const cores = (b.m.total - a.m.total) / TICK / secs;
+      out.machineBusy = (b.m.busy - a.m.busy) / Math.max(1, b.m.total - a.m.total);
+      out.cores = cores;
+      return out;
+    },
+  };
+}
+
+// ---- one configuration ----------------------------------------------------------------
+
+export interface ConfigResult {
+  label: string;
+  load: LoadResult;
+  cpu: Record<string, number>;
+  written: number;
+  batches: number;
+  commitsPerSec?: number;
+}
+
+async function runConfig(label: string, o: Opts, rate: number, nodeCount: number, env: Record<string, string> | null): Promise<ConfigResult> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'clipchat-bench-'));
+  const nodes: Proc[] = [];
+  try {
+    const first = tsx('server-node.ts', ['--data', dataDir, '--port', '0', '--seed', String(o.sockets / 2), '--sync', o.sync], env ?? {});
+    nodes.push(first);
+    const { url, seed } = JSON.parse(await firstLine(first)) as { url: string; seed: { tokens: string[]; conversations: string[] } };
+    const urls = [url];
+    // The other nodes start once the first has migrated and seeded the shared database.
+    const rest = Array.from({ length: nodeCount - 1 }, () => tsx('server-node.ts', ['--data', dataDir, '--port', '0'], env ?? {}));
+    nodes.push(...rest);
+    for (const p of rest) urls.push((JSON.parse(await firstLine(p)) as { url: string }).url);
+
+    const planFile = join(dataDir, 'plan.json');
+    const plan: LoadPlan = { urls, tokens: seed.tokens, conversations: seed.conversations, rate, duration: o.duration };
+    writeFileSync(planFile, JSON.stringify(plan));
+    const groups: Record<string, () => number[]> = {};
+    nodes.forEach((n, i) => { groups[`node${i + 1}`] = () => [n.child.pid!]; });
+    let loadPid = 0;
+    groups.load = () => (loadPid ? [loadPid] : []);
+    if (env) {
+      groups.postgres = () => pidsNamed('postgres');
+      groups.redis = () => pidsNamed('redis-server');
+    }
+    const db = env ? new pg.Client({ connectionString: env.CLIPCHAT_DATABASE_URL }) : null;
+    await db?.connect();
+    const commits = async () =>
+      db ? Number((await db.query(`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`)).rows[0].xact_commit) : 0;
+
+    const load = tsx('server-load.ts', [planFile]);
+    loadPid = load.child.pid!;
+    const meter = cpuMeter(groups);
+    // Skip the connection phase: measure from the moment the load starts sending.
+    await new Promise((r) => setTimeout(r, Math.min(3000, 200 + o.sockets * 1.5)));
+    meter.start();
+    const c0 = await commits();
+    const t0 = performance.now();
+    const resultLine = firstLine(load);
+    await new Promise((r) => setTimeout(r, o.duration * 1000 * 0.8));
+    const cpu = meter.stop();
+    const c1 = await commits();
+    const commitSecs = (performance.now() - t0) / 1000;
+    const r = JSON.parse(await resultLine) as LoadResult;
+    await db?.end();
+
+    let written = 0; let batches = 0;
+    await Promise.all(nodes.map(stop));
+    for (const n of nodes) {
+      const m = n.stderr.join('\n').match(/written (\d+) in (\d+) batches/);
+      if (m) { written += Number(m[1]); batches += Number(m[2]); }
+    }
+    return { label, load: r, cpu, written, batches, commitsPerSec: env ? (c1 - c0) / commitSecs : undefined };
+  } finally {
+    await Promise.all(nodes.map(stop));
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+// ---- report ---------------------------------------------------------------------------
+
+function withSchema(url: string, schema: string): string {
+  const u = new URL(url);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+const f0 = (n: number) => (Number.isFinite(n) ? String(Math.round(n)) : '—');
+const f2 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? '—' : n.toFixed(2));
+
+function report(rate: number, a: ConfigResult, b: ConfigResult, o: Opts): { lines: string; verdict: Record<string, unknown> } {
+  const rows: [string, (c: ConfigResult) => string][] = [
+    ['accepted msg/s', (c) => f0(c.load.acceptedPerSec)],
+    ['delivered msg/s', (c) => f0(c.load.deliveredPerSec)],
+    ['latency p50 / p95 / p99 ms', (c) => `${f0(c.load.latencyMs.p50)} / ${f0(c.load.latencyMs.p95)} / ${f0(c.load.latencyMs.p99)}`],
+    ['ack p50 / p99 ms', (c) => `${f0(c.load.ackMs.p50)} / ${f0(c.load.ackMs.p99)}`],
+    ['lost / duplicated / errors', (c) => `${c.load.lost} / ${c.load.duplicated} / ${c.load.errors}`],
+    ['msgs per commit', (c) => f0(c.written / Math.max(1, c.batches))],
+    ['CPU nodes (cores)', (c) => Object.entries(c.cpu).filter(([k]) => k.startsWith('node')).map(([, v]) => f2(v)).join(' + ')],
+    ['CPU load generator', (c) => f2(c.cpu.load)],
+    ['CPU postgres / redis', (c) => (c.cpu.postgres === undefined ? '—' : `${f2(c.cpu.postgres)} / ${f2(c.cpu.redis)}`)],
+    ['machine busy (of cores)', (c) => `${f0(c.cpu.machineBusy! * 100)} % of ${f0(c.cpu.cores!)}`],
+  ];
+  const w0 = Math.max(...rows.map(([k]) => k.length), 22);
+  const cols = [a, b].map((c) => [c.label, ...rows.map(([, fn]) => fn(c))]);
+  const w = cols.map((c) => Math.max(...c.map((s) => s.length)));
+  const line = (k: string, cells: string[]) => `| ${k.padEnd(w0)} | ${cells.map((s, i) => s.padEnd(w[i]!)).join(' | ')} |`;
+  const out = [
+    `offered ${rate} msg/s for ${o.duration} s over ${o.sockets} sockets (${o.sockets / 2} two-person conversations)`,
+    line('', cols.map((c) => c[0]!)),
+    `| ${'-'.repeat(w0)} | ${w.map((n) => '-'.repeat(n)).join(' | ')} |`,
+    ...rows.map(([k], i) => line(k, cols.map((c) => c[i + 1]!))),
+  ];
+  const ratio = b.load.acceptedPerSec / Math.max(1, a.load.acceptedPerSec);
+  const met = ratio >= 1.5 && b.load.latencyMs.p99 <= 100 && b.load.lost === 0 && b.load.duplicated === 0;
+  // Where the limit is: the busiest part, against what the machine had to give.
+  const parts = Object.entries(b.cpu).filter(([k]) => !['machineBusy', 'cores'].includes(k));
+  const nodeSum = parts.filter(([k]) => k.startsWith('node')).reduce((s, [, v]) => s + v, 0);
+  const byPart: [string, number][] = [['nodes', nodeSum], ['postgres', b.cpu.postgres ?? 0], ['redis', b.cpu.redis ?? 0], ['load generator', b.cpu.load ?? 0]];
+  byPart.sort((x, y) => y[1] - x[1]);
+  const saturated = (b.cpu.machineBusy ?? 0) > 0.9;
+  const limit = saturated
+    ? `the machine's ${f0(b.cpu.cores!)} cores are saturated (${f0(b.cpu.machineBusy! * 100)} % busy): ${byPart.map(([k, v]) => `${k} ${f2(v)}`).join(', ')} cores`
+    : `CPU is not saturated (${f0(b.cpu.machineBusy! * 100)} % busy); busiest: ${byPart.map(([k, v]) => `${k} ${f2(v)}`).join(', ')} cores`;
+  out.push(`${b.label} / ${a.label}: ${ratio.toFixed(2)}× accepted msg/s; goal (≥ 1.5×, p99 ≤ 100 ms, none lost or duplicated): ${met ? 'met' : 'NOT met'}`);
+  out.push(`limit: ${limit}`);
+  return { lines: out.join('\n'), verdict: { rate, ratio: +ratio.toFixed(2), goal: met, limit, sqlite: a, cluster: b } };
+}
+
+/** Runs the comparison for every requested rate and prints tables and JSON lines. */
+export async function runClusterBench(argv: string[]): Promise<void> {
+  const o = parse(argv);
+  const schema = `bench_${randomBytes(5).toString('hex')}`;
+  const env = {
+    CLIPCHAT_DATABASE_URL: withSchema(o.databaseUrl, schema),
+    CLIPCHAT_REDIS_URL: o.redisUrl,
+    CLIPCHAT_REDIS_PREFIX: `clipchat-bench-${schema}:`,
+  };
+  const admin = new pg.Client({ connectionString: o.databaseUrl });
+  await admin.connect();
+  try {
+    for (const rate of o.rates) {
+      const a = await runConfig(`sqlite, 1 node`, o, rate, 1, null);
+      // A fresh schema per rate so every run starts from the same empty database.
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      const b = await runConfig(`postgres + redis, ${o.nodes} nodes`, o, rate, o.nodes, env);
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      const { lines, verdict } = report(rate, a, b, o);
+      process.stdout.write(`\n${lines}\n`);
+      process.stdout.write(JSON.stringify({ bench: 'server-cluster', nodes: o.nodes, backend: o.backend, sync: o.sync, ...verdict }) + '\n');
+    }
+  } finally {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});
+    await admin.end();
+  }
+}

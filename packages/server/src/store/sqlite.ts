@@ -171,9 +171,9 @@ export class SqliteStore implements Store {
       insertMedia: d.prepare('INSERT OR IGNORE INTO media (id, mime, width, height, frames, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
       insertUploader: d.prepare('INSERT OR IGNORE INTO media_uploaders (media_id, user_id) VALUES (?, ?)'),
       media: d.prepare('SELECT * FROM media WHERE id = ?'),
-      canRead: d.prepare(`SELECT 1 WHERE EXISTS (SELECT 1 FROM media_uploaders WHERE media_id = ?1 AND user_id = ?2)
-        OR EXISTS (SELECT 1 FROM media_posts p JOIN members m ON m.conversation_id = p.conversation_id WHERE p.media_id = ?1 AND m.user_id = ?2)
-        OR EXISTS (SELECT 1 FROM stickers WHERE media_id = ?1 AND user_id = ?2)`),
+      canRead: d.prepare(`SELECT 1 WHERE EXISTS (SELECT 1 FROM media_uploaders WHERE media_id = @m AND user_id = @u)
+        OR EXISTS (SELECT 1 FROM media_posts p JOIN members m ON m.conversation_id = p.conversation_id WHERE p.media_id = @m AND m.user_id = @u)
+        OR EXISTS (SELECT 1 FROM stickers WHERE media_id = @m AND user_id = @u)`),
       insertSticker: d.prepare('INSERT INTO stickers (id, user_id, media_id, name, tags, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
       stickers: d.prepare(`SELECT s.*, md.mime, md.width, md.height, md.frames, md.bytes, md.created_at AS m_created_at
         FROM stickers s JOIN media md ON md.id = s.media_id WHERE s.user_id = ? ORDER BY s.created_at DESC, s.rowid DESC`),
@@ -364,7 +364,7 @@ export class SqliteStore implements Store {
   }
 
   async canReadMedia(userId: string, mediaId: string): Promise<boolean> {
-    return this.#s.canRead.get(mediaId, userId) !== undefined;
+    return this.#s.canRead.get({ m: mediaId, u: userId }) !== undefined;
   }
 
   #sticker(r: StickerRow): Sticker {

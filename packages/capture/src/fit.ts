@@ -81,6 +81,9 @@ export interface FitResult {
 
 const now = (): number => Date.now();
 
+/** A fitting try that uses this share of the budget ends the quality search. */
+const GOOD_ENOUGH = 0.97;
+
 /** Scales `base` by `s` (keeps at least 1 px a side). */
 function scaled(base: FitShape, s: number, fps: number): FitShape {
   if (s >= 1) return { width: base.width, height: base.height, fps };
@@ -148,21 +151,39 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
 
   const fits = (r: { bytes?: Uint8Array; size: number }): boolean => r.bytes !== undefined && r.size <= maxBytes;
 
-  /** Highest quality in (lo, hi] that fits at `shape`, given that `lo` fits with `loBytes`. */
-  const bisectQuality = async (shape: FitShape, lo: number, loBytes: Uint8Array, hi: number): Promise<{ q: number; bytes: Uint8Array }> => {
+  /**
+   * Highest quality in (lo, hi] that fits at `shape`, given that `lo` fits with `loBytes`.
+   * `hiSize` is what `hi + 1` measured when known. Interpolates log(size) between the
+   * nearest fitting and failing tries (sizes grow about exponentially with quality),
+   * and stops early once a fitting try uses nearly all of the budget.
+   */
+  const searchQuality = async (
+    shape: FitShape,
+    lo: number,
+    loBytes: Uint8Array,
+    hi: number,
+    hiSize?: number,
+  ): Promise<{ q: number; bytes: Uint8Array }> => {
     let best = { q: lo, bytes: loBytes };
     let top = hi + 1; // smallest quality known not to fit
-    // Try the asked quality first: often it fits once the size is smaller.
-    if (hi > lo) {
-      const r = await attempt(hi, shape, maxBytes);
-      if (fits(r)) return { q: hi, bytes: r.bytes! };
-      top = hi;
-    }
-    while (top - best.q > 1) {
-      const mid = Math.floor((best.q + top) / 2);
-      const r = await attempt(mid, shape, maxBytes);
-      if (fits(r)) best = { q: mid, bytes: r.bytes! };
-      else top = mid;
+    let topSize = hiSize; // its size, when the try ran to the end
+    while (top - best.q > 1 && best.bytes.length < maxBytes * GOOD_ENOUGH) {
+      let q: number;
+      if (topSize !== undefined && topSize > maxBytes) {
+        const a = Math.log(best.bytes.length);
+        const b = Math.log(topSize);
+        const f = (Math.log(maxBytes * 0.985) - a) / Math.max(1e-9, b - a);
+        q = Math.round(best.q + f * (top - best.q));
+      } else {
+        q = Math.floor((best.q + top) / 2);
+      }
+      q = Math.max(best.q + 1, Math.min(top - 1, q));
+      const r = await attempt(q, shape, maxBytes * 1.25);
+      if (fits(r)) best = { q, bytes: r.bytes! };
+      else {
+        top = q;
+        topSize = r.complete ? r.size : undefined;
+      }
     }
     return best;
   };
@@ -191,13 +212,13 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   };
 
   // 1. The asked quality at the asked shape.
-  const first = await attempt(qMax, base, maxBytes);
+  const first = await attempt(qMax, base, maxBytes * 1.25);
   if (fits(first)) return finish(qMax, first.bytes!, base);
 
   // 2. Quality knobs: lowest quality at the asked shape, then bisect.
   const floor = await attempt(qMin, base, maxBytes * 4);
   if (fits(floor)) {
-    const b = await bisectQuality(base, qMin, floor.bytes!, qMax - 1);
+    const b = await searchQuality(base, qMin, floor.bytes!, qMax - 1, first.complete ? first.size : undefined);
     return finish(b.q, b.bytes, base);
   }
 
@@ -215,7 +236,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       const shape = scaled(base, s, fps);
       const r = await attempt(qMin, shape, maxBytes * 4);
       if (fits(r)) {
-        const b = await bisectQuality(shape, qMin, r.bytes!, qMax);
+        const b = await searchQuality(shape, qMin, r.bytes!, qMax);
         return finish(b.q, b.bytes, shape);
       }
       sizeAt = { scale: s, size: r.size, complete: r.complete };
@@ -226,7 +247,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       const shape = scaled(base, minScale, fps);
       const r = await attempt(qFloor, shape, Infinity);
       if (fits(r)) {
-        const b = await bisectQuality(shape, qFloor, r.bytes!, qMin - 1);
+        const b = await searchQuality(shape, qFloor, r.bytes!, qMin - 1);
         return finish(b.q, b.bytes, shape);
       }
       // Nothing sensible fits: say how many bytes the smallest output needs.
@@ -241,7 +262,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     const r = await attempt(qMin, scaled(base, 1, fps), maxBytes * 4);
     if (fits(r)) {
       const shape = scaled(base, 1, fps);
-      const b = await bisectQuality(shape, qMin, r.bytes!, qMax);
+      const b = await searchQuality(shape, qMin, r.bytes!, qMax);
       return finish(b.q, b.bytes, shape);
     }
     known = { scale: 1, size: r.size, complete: r.complete };

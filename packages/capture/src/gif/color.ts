@@ -43,37 +43,25 @@ export class Palette {
   /** Weighted Y'CbCr per entry (3 floats). */
   readonly pc: Float64Array;
   private readonly cache: Int16Array;
+  private readonly search: NearestSearch;
 
   constructor(rgb: Uint8Array) {
     this.size = rgb.length / 3;
     this.rgb = rgb;
     this.pc = new Float64Array(this.size * 3);
     for (let i = 0; i < this.size; i++) toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3);
+    this.search = new NearestSearch(this.pc, this.size);
     // Nearest-entry cache over 6 bits a channel (262 144 cells), filled lazily.
     this.cache = new Int16Array(1 << 18).fill(-1);
   }
 
   /** Exact nearest entry to (r, g, b) in the perceptual space. */
   nearestExact(r: number, g: number, b: number): number {
-    const y = 0.299 * r + 0.587 * g + 0.114 * b;
-    const cb = CW * (-0.168736 * r - 0.331264 * g + 0.5 * b);
-    const cr = CW * (0.5 * r - 0.418688 * g - 0.081312 * b);
-    const pc = this.pc;
-    let best = 0;
-    let bestD = Infinity;
-    for (let i = 0, o = 0; i < this.size; i++, o += 3) {
-      const dy = pc[o] - y;
-      let d = dy * dy;
-      if (d >= bestD) continue;
-      const d1 = pc[o + 1] - cb;
-      const d2 = pc[o + 2] - cr;
-      d += d1 * d1 + d2 * d2;
-      if (d < bestD) {
-        bestD = d;
-        best = i;
-      }
-    }
-    return best;
+    return this.search.nearest(
+      0.299 * r + 0.587 * g + 0.114 * b,
+      CW * (-0.168736 * r - 0.331264 * g + 0.5 * b),
+      CW * (0.5 * r - 0.418688 * g - 0.081312 * b),
+    );
   }
 
   /** Nearest entry through the cache (colour rounded to 6 bits a channel first). */
@@ -85,5 +73,78 @@ export class Palette {
       this.cache[key] = v;
     }
     return v;
+  }
+}
+
+/**
+ * Nearest point among `n` points (3 floats each, first coordinate luma) by scanning
+ * outwards from the query's luma in luma order and stopping once the luma gap alone
+ * exceeds the best distance: exact, and a few times faster than a full scan.
+ */
+export class NearestSearch {
+  private readonly order: Int32Array;
+  private readonly ys: Float64Array;
+  private readonly pts: Float64Array;
+
+  constructor(pts: Float64Array, n: number) {
+    this.pts = pts;
+    const order = new Int32Array(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    order.sort((a, b) => pts[a * 3] - pts[b * 3] || a - b);
+    this.order = order;
+    this.ys = new Float64Array(n);
+    for (let i = 0; i < n; i++) this.ys[i] = pts[order[i] * 3];
+  }
+
+  /** Index of the point nearest to (y, u, v); ties go to the lowest index. */
+  nearest(y: number, u: number, v: number): number {
+    const { order, ys, pts } = this;
+    const n = ys.length;
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ys[mid] < y) lo = mid + 1;
+      else hi = mid;
+    }
+    let best = -1;
+    let bestD = Infinity;
+    let up = lo;
+    let down = lo - 1;
+    while (up < n || down >= 0) {
+      if (up < n) {
+        const dy = ys[up] - y;
+        const d0 = dy * dy;
+        if (d0 > bestD) up = n;
+        else {
+          const i = order[up];
+          const du = pts[i * 3 + 1] - u;
+          const dv = pts[i * 3 + 2] - v;
+          const d = d0 + du * du + dv * dv;
+          if (d < bestD || (d === bestD && i < best)) {
+            bestD = d;
+            best = i;
+          }
+          up++;
+        }
+      }
+      if (down >= 0) {
+        const dy = ys[down] - y;
+        const d0 = dy * dy;
+        if (d0 > bestD) down = -1;
+        else {
+          const i = order[down];
+          const du = pts[i * 3 + 1] - u;
+          const dv = pts[i * 3 + 2] - v;
+          const d = d0 + du * du + dv * dv;
+          if (d < bestD || (d === bestD && i < best)) {
+            bestD = d;
+            best = i;
+          }
+          down--;
+        }
+      }
+    }
+    return best;
   }
 }

@@ -5,7 +5,7 @@
  * refined by k-means (Lloyd) iterations. Deterministic: same pixels, same palette.
  */
 import type { RgbaImage } from '../types';
-import { Palette, toPerceptual } from './color';
+import { NearestSearch, Palette, toPerceptual } from './color';
 
 /** Colour histogram: one cell per 15-bit colour with its weight and RGB sums. */
 export class Histogram {
@@ -234,24 +234,9 @@ function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number): vo
   for (let it = 0; it < iterations; it++) {
     for (let j = 0; j < k; j++) toPerceptual(cent[j * 3], cent[j * 3 + 1], cent[j * 3 + 2], cpc, j * 3);
     acc.fill(0);
+    const search = new NearestSearch(cpc, k);
     for (let i = 0; i < c.n; i++) {
-      const y = c.pc[i * 3];
-      const u = c.pc[i * 3 + 1];
-      const v = c.pc[i * 3 + 2];
-      let best = 0;
-      let bd = Infinity;
-      for (let j = 0; j < k; j++) {
-        const dy = cpc[j * 3] - y;
-        let d = dy * dy;
-        if (d >= bd) continue;
-        const du = cpc[j * 3 + 1] - u;
-        const dv = cpc[j * 3 + 2] - v;
-        d += du * du + dv * dv;
-        if (d < bd) {
-          bd = d;
-          best = j;
-        }
-      }
+      const best = search.nearest(c.pc[i * 3], c.pc[i * 3 + 1], c.pc[i * 3 + 2]);
       const w = c.w[i];
       acc[best * 4] += w;
       acc[best * 4 + 1] += w * c.rgb[i * 3];

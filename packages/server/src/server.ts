@@ -78,6 +78,8 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
     return reply.code(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
   });
 
+  // JSON only (uploads have their own parser): no text/plain bodies, which browsers send cross-site without preflight.
+  app.removeContentTypeParser('text/plain');
   securityHeaders(app);
   const openapi = collectOpenApi(app);
   await app.register(websocket, { options: { maxPayload: 128 * 1024 } });

@@ -28,6 +28,7 @@ export const FIXTURE_FACTS = {
   vfr: { width: 320, height: 240, frames: 60, codec: 'h264', vfr: true },
   rotated: { width: 320, height: 240, frames: 45, fps: 30, codec: 'h264', rotation: 270 },
   noise: { width: 640, height: 360, frames: 75, fps: 25, codec: 'h264' },
+  noiseLong: { width: 320, height: 180, frames: 250, fps: 25, codec: 'h264' },
   flat: { width: 640, height: 360, frames: 100, fps: 25, codec: 'h264' },
 };
 
@@ -77,6 +78,10 @@ const RECIPES = {
   noise: { file: 'noise-640x360.mp4', ff: (out) => [
     '-f', 'lavfi', '-i', 'color=gray:s=640x360:r=25', '-frames:v', '75', '-vf', 'noise=alls=90:allf=t+u,format=yuv420p',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', out] },
+  // Long, small noise: no sensible sticker of it fits the smallest budget.
+  noiseLong: { file: 'noise-long-320x180.mp4', ff: (out) => [
+    '-f', 'lavfi', '-i', 'color=gray:s=320x180:r=25', '-frames:v', '250', '-vf', 'noise=alls=90:allf=t+u,format=yuv420p',
+    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', out] },
   flat: { file: 'flat-640x360.mp4', ff: (out) => [
     '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=25', '-frames:v', '100', ...X264, out] },
   // Bad inputs.
@@ -124,7 +129,7 @@ function readManifest() {
 
 /**
  * Makes sure every fixture exists (generating what is missing or stale) and returns
- * `{name: absolutePath}` for h264, vp9, offset, vfr, rotated, noise, flat, text, empty,
+ * `{name: absolutePath}` for h264, vp9, offset, vfr, rotated, noise, noiseLong, flat, text, empty,
  * truncated, garbled.
  */
 export async function ensureFixtures() {

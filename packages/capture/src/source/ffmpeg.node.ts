@@ -52,7 +52,8 @@ export async function openVideo(path: string, options: OpenVideoOptions = {}): P
     if (/matches no streams|does not contain any stream/.test(stderr) || format) {
       throw new SourceError(`${name} has no video stream`, 'ERR_NOT_VIDEO');
     }
-    throw new SourceError(`${name} is not a video ffmpeg can read (${ffmpegErrorTail(stderr, 1) || 'unknown format'})`, 'ERR_NOT_VIDEO');
+    const why = ffmpegErrorTail(stderr, 1).split(`${path}: `).join('') || 'unknown format';
+    throw new SourceError(`${name} is not a video ffmpeg can read (${why})`, 'ERR_NOT_VIDEO');
   }
   if (/^image2$|_pipe$/.test(format)) throw new SourceError(`${name} is a still image (${facts.codec}), not a video`, 'ERR_NOT_VIDEO');
   const timeline = parseFramecrc(r.stdout.toString('latin1'));

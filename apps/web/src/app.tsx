@@ -5,7 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from './api';
 import { CapturePanel } from './capture/CapturePanel';
-import { Player, captureGesture, stepFrame, togglePlay } from './capture/Player';
+import { Player, captureGesture, gesturesDone, stepFrame, togglePlay } from './capture/Player';
 import { cap, makeStickerNow } from './capture/state';
 import { Auth } from './chat/Auth';
 import { Composer } from './chat/Composer';
@@ -34,7 +34,10 @@ function onKey(e: KeyboardEvent): void {
     case 'i': case 'I': e.preventDefault(); cap.set({ mode: 'sticker' }); void captureGesture('in'); break;
     case 'o': case 'O': e.preventDefault(); cap.set({ mode: 'sticker' }); void captureGesture('out'); break;
     case 'Enter':
-      if (s.mode === 'sticker' && s.range && !s.job && !(e.target as HTMLElement | null)?.closest?.('button, a')) { e.preventDefault(); void makeStickerNow(); }
+      if (s.mode === 'sticker' && !s.job && !(e.target as HTMLElement | null)?.closest?.('button, a')) {
+        e.preventDefault();
+        void gesturesDone().then(() => makeStickerNow());
+      }
       break;
     case ',': e.preventDefault(); stepFrame(-1); break;
     case '.': e.preventDefault(); stepFrame(1); break;

@@ -11,7 +11,7 @@ import { BridgeError, type FromWorker, type Request, type StickerResult, type St
 type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void; onProgress?: (fraction: number, stage: string) => void };
 
 interface Port {
-  post(msg: ToWorker): void;
+  post(msg: ToWorker, transfer?: Transferable[]): void;
   terminate(): void;
 }
 
@@ -48,7 +48,7 @@ export class CaptureClient {
       for (const [, p] of this.pending) p.reject(err);
       this.pending.clear();
     };
-    return { post: (msg) => worker.postMessage(msg), terminate: () => worker.terminate() };
+    return { post: (msg, transfer) => worker.postMessage(msg, transfer ?? []), terminate: () => worker.terminate() };
   }
 
   private async mainPort(slow: boolean): Promise<Port> {
@@ -67,7 +67,8 @@ export class CaptureClient {
     const promise = new Promise<T>((resolve, reject) => {
       if (!this.port) return reject(new BridgeError('ERR_NO_VIDEO', 'open a video first'));
       this.pending.set(id, { resolve: resolve as (m: FromWorker) => void, reject, onProgress });
-      this.port.post({ ...req, id } as ToWorker);
+      const picture = (req as { picture?: ImageBitmap }).picture;
+      this.port.post({ ...req, id } as ToWorker, picture ? [picture] : []);
     });
     return {
       promise,
@@ -114,8 +115,8 @@ export class CaptureClient {
     }
   }
 
-  still(at: number, settings: CaptureSettings): Job<StillResult> {
-    const job = this.call<Extract<FromWorker, { type: 'still' }>>({ type: 'still', at, settings });
+  still(at: number, settings: CaptureSettings, picture?: ImageBitmap): Job<StillResult> {
+    const job = this.call<Extract<FromWorker, { type: 'still' }>>({ type: 'still', at, settings, picture });
     return { promise: job.promise.then((m) => m.result), cancel: job.cancel };
   }
 

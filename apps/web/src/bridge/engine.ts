@@ -10,7 +10,7 @@ import type { StickerWriter } from '../../../../packages/capture/src/writer';
 import { encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
 import { BrowserWebmWriter } from '../../../../packages/capture/src/webm/writer.browser';
 import { BrowserWebpWriter } from '../../../../packages/capture/src/webp/writer.browser';
-import { encodeStill } from './stills';
+import { encodePicture, encodeStill } from './stills';
 import type { FromWorker, StickerResult, ToWorker } from './shared';
 
 export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
@@ -87,14 +87,19 @@ export class CaptureEngine {
           break;
         case 'still': {
           const t0 = performance.now();
-          const src = this.need();
           const crop = msg.settings.crop ?? undefined;
-          const frame = await src.frameAt(msg.at, crop ? { crop } : undefined, ctrl.signal);
-          const { bytes, mime } = await encodeStill(frame, msg.settings.stillFormat, msg.settings.stillQuality);
+          let out: { bytes: Uint8Array; mime: string; width: number; height: number; frameTime: number; via: 'player' | 'decoder' };
+          if (msg.picture) {
+            out = { ...(await encodePicture(msg.picture, crop ?? null, msg.settings.stillFormat, msg.settings.stillQuality)), frameTime: msg.at, via: 'player' };
+          } else {
+            const frame = await this.need().frameAt(msg.at, crop ? { crop } : undefined, ctrl.signal);
+            const enc = await encodeStill(frame, msg.settings.stillFormat, msg.settings.stillQuality);
+            out = { ...enc, width: frame.width, height: frame.height, frameTime: frame.time, via: 'decoder' };
+          }
           this.post({
             id: msg.id, type: 'still',
-            result: { bytes, mime, format: msg.settings.stillFormat, width: frame.width, height: frame.height, frameTime: frame.time, at: msg.at, ms: performance.now() - t0 },
-          }, [bytes.buffer as ArrayBuffer]);
+            result: { ...out, format: msg.settings.stillFormat, at: msg.at, ms: performance.now() - t0 },
+          }, [out.bytes.buffer as ArrayBuffer]);
           break;
         }
         case 'sticker': {
@@ -110,6 +115,7 @@ export class CaptureEngine {
             bytes: r.bytes, mime: r.mime, format: r.format, width: r.width, height: r.height, frames: r.frames, fps: r.fps,
             durationMs: r.durationMs, from: msg.from, to: msg.to, budget: msg.settings.maxStickerBytes,
             adapted: describeAdaptations(r.adapted as Record<string, { from: unknown; to: unknown } | undefined>), ms: performance.now() - t0,
+            decodeMs: r.timings.decodeMs, encodeMs: r.timings.encodeMs,
           };
           this.post({ id: msg.id, type: 'sticker', result }, [r.bytes.buffer as ArrayBuffer]);
           break;

@@ -18,6 +18,8 @@ export interface StillResult {
   at: number;
   /** Milliseconds from request to bytes. */
   ms: number;
+  /** Where the frame came from: the player's own picture, or decoding the file. */
+  via: 'player' | 'decoder';
 }
 
 /** A finished sticker, always within `budget` bytes. */
@@ -36,11 +38,18 @@ export interface StickerResult {
   /** What budget fitting changed, in plain words (empty when nothing). */
   adapted: string[];
   ms: number;
+  /** Where the time went: decoding frames, encoding tries (ms). */
+  decodeMs: number;
+  encodeMs: number;
 }
 
 export type ToWorker =
   | { id: number; type: 'open'; file: Blob; name: string }
-  | { id: number; type: 'still'; at: number; settings: CaptureSettings }
+  | {
+      id: number; type: 'still'; at: number; settings: CaptureSettings;
+      /** The paused player's own picture of the frame at `at`, when it has one (skips decoding). */
+      picture?: ImageBitmap;
+    }
   | { id: number; type: 'sticker'; from: number; to: number; settings: CaptureSettings }
   | { id: number; type: 'estimate'; from: number; to: number; settings: CaptureSettings }
   | { id: number; type: 'cancel' }

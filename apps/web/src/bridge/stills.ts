@@ -20,3 +20,23 @@ export async function encodeStill(image: RgbaImage, format: string, quality: num
   }
   throw Object.assign(new Error(`${format.toUpperCase()} stills cannot be written in this browser; choose PNG, JPEG, WebP or GIF`), { code: 'ERR_UNSUPPORTED_FORMAT', field: 'stillFormat' });
 }
+
+/**
+ * Encodes the player's own picture of the frame on screen (an `ImageBitmap` taken while
+ * paused), cropped to `crop`. Browser formats are written straight from the canvas.
+ */
+export async function encodePicture(picture: ImageBitmap, crop: { x: number; y: number; width: number; height: number } | null, format: string, quality: number):
+  Promise<{ bytes: Uint8Array; mime: string; width: number; height: number }> {
+  const r = crop ?? { x: 0, y: 0, width: picture.width, height: picture.height };
+  const canvas = new OffscreenCanvas(r.width, r.height);
+  const ctx = canvas.getContext('2d', { willReadFrequently: !canvasCanTry(format) })!;
+  ctx.drawImage(picture, r.x, r.y, r.width, r.height, 0, 0, r.width, r.height);
+  picture.close();
+  const mime = MIME[format] ?? 'application/octet-stream';
+  if (canvasCanTry(format) && format !== 'avif') {
+    const blob = await canvas.convertToBlob({ type: mime, quality: Math.min(1, Math.max(0.01, quality / 100)) });
+    return { bytes: new Uint8Array(await blob.arrayBuffer()), mime, width: r.width, height: r.height };
+  }
+  const image = { width: r.width, height: r.height, data: ctx.getImageData(0, 0, r.width, r.height).data };
+  return { ...(await encodeStill(image, format, quality)), width: r.width, height: r.height };
+}

@@ -16,18 +16,49 @@ export function frameDuration(): number {
   return fps && fps > 0 ? 1 / fps : 1 / 30;
 }
 
-/** The capture gesture: a still in still mode; start, then end, in sticker mode. */
-export async function captureGesture(kind: 'still' | 'in' | 'out' | 'auto'): Promise<void> {
+let gestures: Promise<void> = Promise.resolve();
+
+/**
+ * The capture gesture: a still in still mode; start, then end, in sticker mode. Gestures
+ * run in the order they were made (each waits for a pending seek to land), so a fast
+ * `I`, `.`, `.`, `O`, `Enter` means what it says.
+ */
+export function captureGesture(kind: 'still' | 'in' | 'out' | 'auto'): Promise<void> {
+  gestures = gestures.then(() => gesture(kind)).catch(() => {});
+  return gestures;
+}
+
+/** Resolves when every gesture made so far has taken effect. */
+export function gesturesDone(): Promise<void> {
+  return gestures;
+}
+
+async function gesture(kind: 'still' | 'in' | 'out' | 'auto'): Promise<void> {
   const s = cap.get();
   if (!s.info) return;
   const t = await clock.onScreen();
-  if (kind === 'still' || (kind === 'auto' && s.mode === 'still')) return captureStill(t);
+  if (kind === 'still' || (kind === 'auto' && s.mode === 'still')) return captureStill(t, await pausedPicture());
   if (kind === 'in') return markIn(t);
   if (kind === 'out') return markOut(t, frameDuration());
   // Double-click in sticker mode: first marks the start, the second the end.
   if (!awaitingEnd) { markIn(t); awaitingEnd = true; } else { markOut(t, frameDuration()); awaitingEnd = false; }
 }
 let awaitingEnd = false;
+
+/**
+ * While paused, the player's own picture is the frame on screen: taking it skips decoding
+ * from the previous key frame. While playing, the picture moves on before it could be
+ * taken, so the frame is decoded from the file at the presented frame's time instead.
+ */
+async function pausedPicture(): Promise<ImageBitmap | undefined> {
+  const v = document.querySelector<HTMLVideoElement>('video.player-video');
+  if (!v || !v.paused || v.seeking || v.readyState < 2 || !v.videoWidth) return undefined;
+  try {
+    return await createImageBitmap(v);
+  } catch {
+    return undefined;
+  }
+}
 
 export function togglePlay(): void {
   const v = document.querySelector<HTMLVideoElement>('video.player-video');

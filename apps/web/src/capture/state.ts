@@ -101,11 +101,11 @@ function setPreview(p: Preview | null): void {
 }
 
 /** Captures the frame on screen at player time `t` as a still. */
-export async function captureStill(t: number): Promise<void> {
+export async function captureStill(t: number, picture?: ImageBitmap): Promise<void> {
   const s = cap.get();
-  if (!s.info || s.job) return;
+  if (!s.info || s.job) { picture?.close(); return; }
   const at = Math.min(Math.max(0, t), Math.max(0, s.info.duration - 1e-6));
-  const job = capture.still(at, effectiveSettings());
+  const job = capture.still(at, effectiveSettings(), picture);
   cap.set({ job: { kind: 'still', fraction: 0, stage: 'capture', cancel: job.cancel }, error: null });
   try {
     const result = await job.promise;

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ensureFixtures } from '../../../packages/capture/test/helpers';
-import { buildWeb, launchChromium, openFirstConversation, openVideo, signUp, startConversation, TestServer, type Person } from './harness';
+import { blur, buildWeb, launchChromium, openFirstConversation, openVideo, seek, signUp, startConversation, TestServer, type Person } from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -59,6 +59,29 @@ describe('settings and errors', () => {
     await preview.waitFor();
     expect(await preview.getAttribute('data-mime')).toBe('image/jpeg');
     await preview.getByRole('button', { name: 'Discard' }).click();
+
+    // WebM (WebCodecs VP9) and animated WebP stickers, each under a tight budget.
+    for (const [format, mime, budget] of [['webm', 'video/webm', 40_000], ['webp', 'image/webp', 60_000]] as const) {
+      await page.getByTestId('open-settings').click();
+      const panel = page.getByTestId('settings');
+      await panel.getByLabel('Sticker format').selectOption(format);
+      await panel.getByLabel('Sticker size limit').fill(String(budget));
+      await panel.getByRole('button', { name: 'Save' }).click();
+      await panel.getByText('Saved.', { exact: false }).waitFor();
+      await panel.getByRole('button', { name: 'Close' }).first().click();
+      await page.getByRole('button', { name: 'Sticker', exact: true }).click();
+      await blur(page);
+      await seek(alice, 0.5);
+      await page.keyboard.press('i');
+      await seek(alice, 1.5);
+      await page.keyboard.press('o');
+      await page.keyboard.press('Enter');
+      await page.locator(`[data-testid=preview][data-mime="${mime}"], [data-testid=capture-error]`).first().waitFor({ timeout: 15_000 })
+        .catch(async (e) => { if (process.env.CLIPCHAT_E2E_SHOTS) await page.screenshot({ path: '/tmp/e2e-sticker.png' }); throw e; });
+      if (await page.getByTestId('capture-error').count()) throw new Error(String(await page.getByTestId('capture-error').textContent()));
+      expect(Number(await preview.getAttribute('data-bytes'))).toBeLessThanOrEqual(budget);
+      await preview.getByRole('button', { name: 'Discard' }).click();
+    }
   });
 
   it('says clearly when a file is not a video, and delivers what was typed while the server was down', async () => {

@@ -50,6 +50,8 @@ export const chat = new Store<ChatState>({
 });
 
 const PAGE = 50;
+/** The open conversation, restored after a reload of this tab. */
+const ACTIVE_KEY = 'clipchat.active';
 let socket: WebSocket | null = null;
 let retry = 0;
 let retryTimer: ReturnType<typeof setTimeout> | null = null;
@@ -110,6 +112,7 @@ export async function refreshConversations(): Promise<void> {
 
 /** Opens a conversation: loads its latest page and marks it read. */
 export async function openConversation(id: string): Promise<void> {
+  sessionStorage.setItem(ACTIVE_KEY, id);
   chat.set((s) => ({ activeId: id, conversations: s.conversations.map((c) => (c.id === id ? { ...c, unread: 0 } : c)) }));
   const page = await api.messages(id, undefined, PAGE);
   chat.set((s) => ({ messages: { ...s.messages, [id]: mergeMessages(s.messages[id], page.messages) }, hasMore: { ...s.hasMore, [id]: page.before !== null } }));
@@ -210,6 +213,8 @@ export async function startChat(me: User): Promise<void> {
   const saved = (await idb.all<OutboxItem & { owner?: string }>()).filter((o) => !o.owner || o.owner === me.id);
   chat.set({ me, outbox: saved.sort((a, b) => a.createdAt - b.createdAt) });
   await refreshConversations().catch(() => {});
+  const last = sessionStorage.getItem(ACTIVE_KEY);
+  if (last && chat.get().conversations.some((c) => c.id === last)) void openConversation(last).catch(() => {});
   connect();
 }
 

@@ -10,7 +10,7 @@
 import type { ProgressCallback, RgbaImage } from './types';
 import { BudgetError, CancelledError } from './errors';
 import type { CancelSignal, StickerWriter } from './writer';
-import { OverBudgetError, throwIfCancelled } from './writer';
+import { OverBudgetError, throwIfCancelled, yieldToEventLoop } from './writer';
 
 /** Frame size and rate of a try. */
 export interface FitShape {
@@ -82,7 +82,9 @@ export interface FitResult {
 const now = (): number => Date.now();
 
 /** A fitting try that uses this share of the budget ends the quality search. */
-const GOOD_ENOUGH = 0.97;
+const GOOD_ENOUGH = 0.95;
+/** Quality steps over which a writer's output grows about e-fold (a first guess only). */
+const QUALITY_PER_EFOLD = 60;
 
 /** Scales `base` by `s` (keeps at least 1 px a side). */
 function scaled(base: FitShape, s: number, fps: number): FitShape {
@@ -128,6 +130,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   /** One try: bytes when it fits `limit`, else the count reached when it stopped. */
   const attempt = async (quality: number, shape: FitShape, limit: number): Promise<{ bytes?: Uint8Array; size: number; complete: boolean }> => {
     const f = await framesAt(shape);
+    // Let a Cancel (a timer, a worker message) be seen between tries.
+    await yieldToEventLoop(signal);
     tries++;
     report(Math.min(0.95, tries / 12), `try ${tries}: quality ${quality}, ${shape.width}×${shape.height} at ${shape.fps} fps`);
     const t0 = now();
@@ -215,32 +219,50 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   const first = await attempt(qMax, base, maxBytes * 1.25);
   if (fits(first)) return finish(qMax, first.bytes!, base);
 
-  // 2. Quality knobs: lowest quality at the asked shape, then bisect.
+  // 2. Quality knobs. When the first try's size is known, predict the quality that fits
+  // (size grows about e-fold per QUALITY_PER_EFOLD steps) and search up from there.
+  let top = qMax;
+  let topSize = first.complete ? first.size : undefined;
+  if (topSize !== undefined) {
+    const guess = Math.round(qMax - QUALITY_PER_EFOLD * Math.log(topSize / (maxBytes * 0.985)));
+    if (guess > qMin && guess < qMax) {
+      const r = await attempt(guess, base, maxBytes * 1.25);
+      if (fits(r)) {
+        const b = await searchQuality(base, guess, r.bytes!, top - 1, topSize);
+        return finish(b.q, b.bytes, base);
+      }
+      top = guess;
+      topSize = r.complete ? r.size : undefined;
+    }
+  }
   const floor = await attempt(qMin, base, maxBytes * 4);
   if (fits(floor)) {
-    const b = await searchQuality(base, qMin, floor.bytes!, qMax - 1, first.complete ? first.size : undefined);
+    const b = await searchQuality(base, qMin, floor.bytes!, top - 1, topSize);
     return finish(b.q, b.bytes, base);
   }
 
   // 3. Frame size, then 4. frame rate: at each rate find the largest scale that fits at
-  // the lowest quality (predicting from measured sizes), then raise quality again.
+  // quality `qMin` (bytes grow about with pixels and with frames; a stopped try gives a
+  // lower bound), then raise quality again at that scale.
   let fps = base.fps;
-  let known: { scale: number; size: number; complete: boolean } = { scale: 1, size: floor.size, complete: floor.complete };
+  // Size at scale 1 for the current rate, measured or predicted.
+  let full = { size: floor.size, complete: floor.complete };
   for (;;) {
-    let sizeAt = known;
+    let at = { scale: 1, size: full.size };
+    let smallest = at.size;
     for (;;) {
-      // Bytes grow about with the pixel count: aim a little under the budget.
-      let next = sizeAt.complete ? sizeAt.scale * Math.sqrt(maxBytes / sizeAt.size) * 0.95 : sizeAt.scale * 0.75;
-      next = Math.min(next, sizeAt.scale * 0.95);
-      const s = Math.max(minScale, next);
+      const s = Math.max(minScale, Math.min(at.scale * 0.95, at.scale * Math.sqrt(maxBytes / at.size) * 0.95));
       const shape = scaled(base, s, fps);
       const r = await attempt(qMin, shape, maxBytes * 4);
       if (fits(r)) {
         const b = await searchQuality(shape, qMin, r.bytes!, qMax);
         return finish(b.q, b.bytes, shape);
       }
-      sizeAt = { scale: s, size: r.size, complete: r.complete };
-      if (s <= minScale) break;
+      at = { scale: s, size: r.size };
+      if (s <= minScale) {
+        smallest = r.size;
+        break;
+      }
     }
     if (fps <= minFps) {
       // Last resort at the smallest size and rate: quality below the usual floor.
@@ -258,13 +280,11 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
         r.size,
       );
     }
-    fps = Math.max(minFps, Math.floor(fps * 0.7));
-    const r = await attempt(qMin, scaled(base, 1, fps), maxBytes * 4);
-    if (fits(r)) {
-      const shape = scaled(base, 1, fps);
-      const b = await searchQuality(shape, qMin, r.bytes!, qMax);
-      return finish(b.q, b.bytes, shape);
-    }
-    known = { scale: 1, size: r.size, complete: r.complete };
+    // Lower the rate; skip rates that cannot fit even at the smallest size.
+    let next = fps;
+    do next = Math.max(minFps, Math.floor(next * 0.7));
+    while (next > minFps && (smallest * next) / fps > maxBytes * 1.1);
+    full = { size: (full.size * next) / fps, complete: full.complete };
+    fps = next;
   }
 }

@@ -54,8 +54,8 @@ export function gifTuning(quality: number): GifTuning {
     colors: q >= 30 ? 256 : Math.max(16, Math.round(16 + (240 * (q - 1)) / 29)),
     dither: 'none',
     ditherStrength: 0,
-    lossy: q >= 60 ? 0 : (60 - q) * 0.3,
-    diffThreshold: q >= 50 ? loss * 0.1 : 5 + (50 - q) * 0.25,
+    lossy: q >= 60 ? 0 : (60 - q) * 0.6,
+    diffThreshold: q >= 50 ? loss * 0.1 : 5 + (50 - q) * 0.2,
     localPalettes: q >= 40,
   };
 }

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
+import { SqliteWriter, type WriterRow } from './sqlite-writer';
 import type {
   AppendResult, Conversation, ConversationKind, ConversationSummary, MediaMeta, Member, NewMessage,
   Session, Sticker, Store, StoredMessage, User, UserWithSecret, MessageSource, MessageKind,
@@ -27,11 +28,12 @@ export interface SqliteStoreOptions {
 
 // Each entry runs once, in order; the applied count lives in user_version.
 const MIGRATIONS: string[] = [
-  `CREATE TABLE users (id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL, created_at INTEGER NOT NULL);
+  `CREATE TABLE users (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+     created_at INTEGER NOT NULL);
    CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), csrf_token TEXT NOT NULL,
      created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
    CREATE INDEX sessions_user ON sessions(user_id);
-   CREATE TABLE conversations (id TEXT PRIMARY KEY, kind TEXT NOT NULL, title TEXT, created_by TEXT NOT NULL,
+   CREATE TABLE conversations (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, title TEXT, created_by TEXT NOT NULL,
      created_at INTEGER NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0, direct_key TEXT UNIQUE, active_at INTEGER NOT NULL);
    CREATE TABLE members (conversation_id TEXT NOT NULL REFERENCES conversations(id), user_id TEXT NOT NULL REFERENCES users(id),
      read_seq INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (conversation_id, user_id)) WITHOUT ROWID;
@@ -40,9 +42,12 @@ const MIGRATIONS: string[] = [
      frames INTEGER NOT NULL, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL);
    CREATE TABLE media_uploaders (media_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (media_id, user_id)) WITHOUT ROWID;
    CREATE TABLE media_posts (media_id TEXT NOT NULL, conversation_id TEXT NOT NULL, PRIMARY KEY (media_id, conversation_id)) WITHOUT ROWID;
-   CREATE TABLE messages (conversation_id TEXT NOT NULL, seq INTEGER NOT NULL, id TEXT NOT NULL, sender_id TEXT NOT NULL,
-     client_id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT, media_id TEXT REFERENCES media(id), source TEXT, created_at INTEGER NOT NULL,
-     PRIMARY KEY (conversation_id, seq), UNIQUE (conversation_id, sender_id, client_id)) WITHOUT ROWID;
+   -- Messages are appended in rowid order and keyed by small integers (conversations.n,
+   -- users.n): a commit then dirties few pages, which is what bounds write throughput.
+   CREATE TABLE messages (n INTEGER PRIMARY KEY, conv INTEGER NOT NULL REFERENCES conversations(n), seq INTEGER NOT NULL,
+     sender INTEGER NOT NULL REFERENCES users(n), client_id TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT,
+     media_id TEXT REFERENCES media(id), source TEXT, created_at INTEGER NOT NULL,
+     UNIQUE (conv, seq), UNIQUE (conv, sender, client_id));
    CREATE TABLE stickers (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, media_id TEXT NOT NULL REFERENCES media(id), name TEXT NOT NULL,
      tags TEXT NOT NULL, created_at INTEGER NOT NULL);
    CREATE INDEX stickers_user ON stickers(user_id, created_at);
@@ -73,10 +78,11 @@ interface MessageRow {
   m_bytes: number | null; m_created_at: number | null;
 }
 
-const MESSAGE_SELECT = `SELECT msg.conversation_id, msg.seq, msg.id, msg.sender_id, u.username AS sender_name, msg.client_id,
+export const MESSAGE_SELECT = `SELECT c.id AS conversation_id, msg.seq, msg.id, u.id AS sender_id, u.username AS sender_name, msg.client_id,
   msg.kind, msg.text, msg.source, msg.created_at, md.id AS m_id, md.mime AS m_mime, md.width AS m_width, md.height AS m_height,
   md.frames AS m_frames, md.bytes AS m_bytes, md.created_at AS m_created_at
-  FROM messages msg JOIN users u ON u.id = msg.sender_id LEFT JOIN media md ON md.id = msg.media_id`;
+  FROM messages msg JOIN conversations c ON c.n = msg.conv JOIN users u ON u.n = msg.sender LEFT JOIN media md ON md.id = msg.media_id`;
+const CONV_N = '(SELECT n FROM conversations WHERE id = ?)';
 
 function mediaFromRow(r: { id: string; mime: string; width: number; height: number; frames: number; bytes: number; created_at: number }): MediaMeta {
   return { id: r.id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: r.bytes, createdAt: r.created_at };
@@ -108,12 +114,17 @@ export class SqliteStore implements Store {
   readonly #mediaDir: string;
   #s!: ReturnType<SqliteStore['prepare']>;
   #checkpointer: Worker | undefined;
+  #writer: SqliteWriter | undefined;
+  readonly #file: string;
+  readonly #opts: SqliteStoreOptions;
 
   constructor(opts: SqliteStoreOptions) {
     mkdirSync(opts.dataDir, { recursive: true });
     this.#mediaDir = join(opts.dataDir, 'media');
     mkdirSync(this.#mediaDir, { recursive: true });
-    this.db = new Database(join(opts.dataDir, 'clipchat.db'));
+    this.#opts = opts;
+    this.#file = join(opts.dataDir, 'clipchat.db');
+    this.db = new Database(this.#file);
     this.db.pragma('journal_mode = WAL');
     this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
     this.db.pragma('foreign_keys = ON');
@@ -135,6 +146,10 @@ export class SqliteStore implements Store {
       })();
     }
     this.#s = this.prepare();
+    // The writer opens its own connection only after migrations created the tables.
+    if (!this.#writer) {
+      this.#writer = new SqliteWriter(this.#file, this.#opts.synchronous === 'normal' ? 'NORMAL' : 'FULL', MESSAGE_SELECT);
+    }
   }
 
   private prepare() {
@@ -154,18 +169,12 @@ export class SqliteStore implements Store {
       members: d.prepare('SELECT u.id, u.username FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? ORDER BY u.username'),
       isMember: d.prepare('SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?'),
       myConvs: d.prepare(`SELECT c.*, m.read_seq,
-          (SELECT COUNT(*) FROM messages x WHERE x.conversation_id = c.id AND x.seq > m.read_seq AND x.sender_id <> m.user_id) AS unread
+          (SELECT COUNT(*) FROM messages x WHERE x.conv = c.n AND x.seq > m.read_seq
+             AND x.sender <> (SELECT n FROM users WHERE id = m.user_id)) AS unread
         FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ? ORDER BY c.active_at DESC, c.id`),
-      existingMsg: d.prepare(`${MESSAGE_SELECT} WHERE msg.conversation_id = ? AND msg.sender_id = ? AND msg.client_id = ?`),
-      seenClientId: d.prepare('SELECT 1 FROM messages WHERE conversation_id = ? AND sender_id = ? AND client_id = ?'),
-      lastSeq: d.prepare('SELECT last_seq FROM conversations WHERE id = ?'),
-      setLastSeq: d.prepare('UPDATE conversations SET last_seq = ?, active_at = ? WHERE id = ?'),
-      insertMsg: d.prepare(`INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, kind, text, media_id, source, created_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-      insertPost: d.prepare('INSERT OR IGNORE INTO media_posts (media_id, conversation_id) VALUES (?, ?)'),
-      msgBySeq: d.prepare(`${MESSAGE_SELECT} WHERE msg.conversation_id = ? AND msg.seq = ?`),
-      after: d.prepare(`${MESSAGE_SELECT} WHERE msg.conversation_id = ? AND msg.seq > ? ORDER BY msg.seq ASC LIMIT ?`),
-      before: d.prepare(`${MESSAGE_SELECT} WHERE msg.conversation_id = ? AND msg.seq < ? ORDER BY msg.seq DESC LIMIT ?`),
+      msgBySeq: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq = ?`),
+      after: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq > ? ORDER BY msg.seq ASC LIMIT ?`),
+      before: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq < ? ORDER BY msg.seq DESC LIMIT ?`),
       markRead: d.prepare(`UPDATE members SET read_seq = MAX(read_seq, MIN(?, (SELECT last_seq FROM conversations WHERE id = ?)))
         WHERE conversation_id = ? AND user_id = ? RETURNING read_seq`),
       insertMedia: d.prepare('INSERT OR IGNORE INTO media (id, mime, width, height, frames, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -192,6 +201,8 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
+    await this.#writer?.close();
+    this.#writer = undefined;
     await this.#checkpointer?.terminate();
     this.#checkpointer = undefined;
     if (this.db.open) this.db.close();
@@ -285,38 +296,24 @@ export class SqliteStore implements Store {
   }
 
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
-    const s = this.#s;
-    return this.db.transaction(() => {
-      // Seqs are tracked per batch and conversations updated once per batch: the rows a
-      // commit dirties (and so the WAL bytes) grow with conversations touched, not messages.
-      const last = new Map<string, { seq: number; at: number }>();
-      const out = batch.map((m): AppendResult => {
-        if (s.seenClientId.get(m.conversationId, m.senderId, m.clientId) !== undefined) {
-          return { message: messageFromRow(s.existingMsg.get(m.conversationId, m.senderId, m.clientId) as MessageRow), created: false };
-        }
-        let l = last.get(m.conversationId);
-        if (!l) {
-          const r = s.lastSeq.get(m.conversationId) as { last_seq: number } | undefined;
-          if (!r) throw new Error(`conversation ${m.conversationId} does not exist`);
-          l = { seq: r.last_seq, at: m.createdAt };
-          last.set(m.conversationId, l);
-        }
-        const seq = ++l.seq;
-        l.at = m.createdAt;
-        s.insertMsg.run(m.conversationId, seq, m.id, m.senderId, m.clientId, m.kind, m.text, m.media?.id ?? null,
-          m.source ? JSON.stringify(m.source) : null, m.createdAt);
-        if (m.media) s.insertPost.run(m.media.id, m.conversationId);
+    if (this.#writer) {
+      const results = await this.#writer.append(batch.map((m): WriterRow => [
+        m.conversationId, m.senderId, m.clientId, m.id, m.kind, m.text, m.media?.id ?? null,
+        m.source ? JSON.stringify(m.source) : null, m.createdAt,
+      ]));
+      return results.map((r, i): AppendResult => {
+        if ('existing' in r) return { message: messageFromRow(r.existing as unknown as MessageRow), created: false };
+        const m = batch[i]!;
         return {
           message: {
-            id: m.id, conversationId: m.conversationId, seq, senderId: m.senderId, senderName: m.senderName, clientId: m.clientId,
+            id: m.id, conversationId: m.conversationId, seq: r.seq, senderId: m.senderId, senderName: m.senderName, clientId: m.clientId,
             kind: m.kind, text: m.text, media: m.media, source: m.source, createdAt: m.createdAt,
           },
           created: true,
         };
       });
-      for (const [cid, l] of last) s.setLastSeq.run(l.seq, l.at, cid);
-      return out;
-    }).immediate();
+    }
+    throw new Error('the SQLite store is closed');
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {

@@ -128,25 +128,32 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   };
 
   /** One try: bytes when it fits `limit`, else the count reached when it stopped. */
-  const attempt = async (quality: number, shape: FitShape, limit: number): Promise<{ bytes?: Uint8Array; size: number; complete: boolean }> => {
+  const attempt = async (
+    quality: number,
+    shape: FitShape,
+    limit: number,
+  ): Promise<{ bytes?: Uint8Array; size: number; complete: boolean; estimate: number }> => {
     const f = await framesAt(shape);
     // Let a Cancel (a timer, a worker message) be seen between tries.
     await yieldToEventLoop(signal);
     tries++;
     report(Math.min(0.95, tries / 12), `try ${tries}: quality ${quality}, ${shape.width}×${shape.height} at ${shape.fps} fps`);
     const t0 = now();
+    let done = 0;
     try {
       const bytes = await writer.encode(f.frames, f.delaysMs, {
         quality,
         maxBytes: limit,
         signal,
-        onProgress: () => {
+        onProgress: (fraction) => {
+          done = fraction;
           throwIfCancelled(signal);
         },
       });
-      return { bytes, size: bytes.length, complete: true };
+      return { bytes, size: bytes.length, complete: true, estimate: bytes.length };
     } catch (e) {
-      if (e instanceof OverBudgetError) return { size: e.written, complete: false };
+      // A stopped try still tells roughly how big it would have been.
+      if (e instanceof OverBudgetError) return { size: e.written, complete: false, estimate: e.written / Math.max(0.1, done) };
       throw e;
     } finally {
       encodeMs += now() - t0;
@@ -223,8 +230,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   // (size grows about e-fold per QUALITY_PER_EFOLD steps) and search up from there.
   let top = qMax;
   let topSize = first.complete ? first.size : undefined;
-  if (topSize !== undefined) {
-    const guess = Math.round(qMax - QUALITY_PER_EFOLD * Math.log(topSize / (maxBytes * 0.985)));
+  {
+    const guess = Math.round(qMax - QUALITY_PER_EFOLD * Math.log(first.estimate / (maxBytes * 0.985)));
     if (guess > qMin && guess < qMax) {
       const r = await attempt(guess, base, maxBytes * 1.25);
       if (fits(r)) {

@@ -57,7 +57,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
   }, []);
   const active = c.conversations.find((x) => x.id === c.activeId);
   return (
-    <div class={`app tab-${tab}`}>
+    <div class={`app tab-${tab} ${c.activeId ? 'has-active' : ''}`}>
       <header class="topbar">
         <span class="brand"><span class="logo">▶</span> Clipchat</span>
         <span class={`conn ${c.connection}`} data-testid="connection" role="status">
@@ -75,7 +75,12 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
       {c.notice && <div class="banner" role="alert" data-testid="notice">{c.notice}<button class="link" onClick={() => chat.set({ notice: null })}>Dismiss</button></div>}
       <ConversationList />
       <main class="chat" aria-label="Conversation">
-        {active && <h2 class="chat-title">{titleOf(active, me.id)}<span class="muted small">{active.members.length} members</span></h2>}
+        {active && (
+          <h2 class="chat-title">
+            <button class="link back" onClick={() => chat.set({ activeId: null })} aria-label="Back to chats">‹ Chats</button>
+            {titleOf(active, me.id)}<span class="muted small">{active.members.length} members</span>
+          </h2>
+        )}
         <MessageList />
         <div class="composer-row">
           {showLibrary && c.activeId && <LibraryPanel />}

@@ -126,11 +126,20 @@ async function probeWebm(buf: Buffer, limits: MediaLimits): Promise<{ width: num
     }
     if (!['vp8', 'vp9', 'av1'].includes(codec)) throw new ApiError('ERR_UNSUPPORTED_MEDIA', `WebM with ${codec || 'no'} video is not accepted; use VP8, VP9 or AV1`);
     checkLimits('WebM', width, height, 1, limits);
-    // Decode every frame (bounded by time); framecrc prints one line per frame.
-    const dec = await run(ffmpeg ?? ffprobe!, ['-hide_banner', '-nostdin', '-v', 'error', '-xerror', '-f', 'webm', '-i', file,
-      '-map', '0:v:0', '-f', 'framecrc', '-'], limits.probeTimeoutMs);
-    if (dec.code !== 0) throw corrupt(dec.stderr.trim().split('\n')[0] || `decoder exit ${dec.code}`);
-    const frames = dec.stdout.split('\n').filter((l) => /^\s*\d+,/.test(l)).length;
+    // Decode every frame (bounded by time) and count them: ffmpeg's framecrc prints one
+    // line per frame; without ffmpeg, ffprobe -count_frames decodes too.
+    let frames: number;
+    if (ffmpeg) {
+      const dec = await run(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-xerror', '-f', 'webm', '-i', file,
+        '-map', '0:v:0', '-f', 'framecrc', '-'], limits.probeTimeoutMs);
+      if (dec.code !== 0) throw corrupt(dec.stderr.trim().split('\n')[0] || `decoder exit ${dec.code}`);
+      frames = dec.stdout.split('\n').filter((l) => /^\s*\d+,/.test(l)).length;
+    } else {
+      const dec = await run(ffprobe!, ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames',
+        '-of', 'csv=p=0', '-f', 'webm', file], limits.probeTimeoutMs);
+      if (dec.code !== 0 || dec.stderr.trim()) throw corrupt(dec.stderr.trim().split('\n')[0] || `decoder exit ${dec.code}`);
+      frames = Number.parseInt(dec.stdout.trim(), 10) || 0;
+    }
     if (!frames) throw corrupt('no frames');
     checkLimits('WebM', width, height, frames, limits);
     return { width, height, frames };

@@ -101,7 +101,9 @@ try {
   await page.getByRole('button', { name: 'Sticker', exact: true }).click();
   const stickers: number[] = [];
   for (let i = 0; i < RUNS; i++) stickers.push(await timed('sticker', Math.min(duration - 4, ((i + 1) * (duration - 4)) / (RUNS + 1))));
-  const facts = await page.getByTestId('preview').evaluate((el) => ({ frames: Number(el.dataset.frames), bytes: Number(el.dataset.bytes) }));
+  const facts = await page.getByTestId('preview').evaluate((el) => ({
+    frames: Number(el.dataset.frames), bytes: Number(el.dataset.bytes), decodeMs: Number(el.dataset.decodeMs), encodeMs: Number(el.dataset.encodeMs),
+  }));
 
   const rows: Array<[string, string, string]> = [
     ['double-click → still preview', `${median(stills).toFixed(0)} ms`, '≤ 150 ms'],
@@ -111,7 +113,7 @@ try {
   console.log(`\nClipchat web — ${VIDEO.split('/').at(-1)}, ${RUNS} runs each, headless Chromium\n`);
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
   for (const r of rows) console.log(`${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}   target ${r[2]}`);
-  console.log(`(last sticker: ${facts.frames} frames, ${facts.bytes} bytes; stills ms: ${stills.map((x) => x.toFixed(0)).join(' ')}; stickers ms: ${stickers.map((x) => x.toFixed(0)).join(' ')})`);
+  console.log(`(last sticker: ${facts.frames} frames, ${facts.bytes} bytes, decode ${facts.decodeMs} ms + encode ${facts.encodeMs} ms; stills ms: ${stills.map((x) => x.toFixed(0)).join(' ')}; stickers ms: ${stickers.map((x) => x.toFixed(0)).join(' ')})`);
   console.log(JSON.stringify({
     bench: 'web', video: VIDEO.split('/').at(-1), runs: RUNS, stillPreviewMs: median(stills), stickerPreviewMs: median(stickers),
     firstLoadJsBytes: firstLoadJs, firstLoadJsGzipBytes: firstLoadGzip,

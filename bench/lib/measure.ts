@@ -7,7 +7,7 @@
  *   `(k + 0.5)/fps`, scaled to the reference size with lanczos if it was shrunk;
  * - score: ffmpeg's `ssim` on yuv444p (the `All:` value) and `psnr` (`average:`).
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { FFMPEG, WORK, must } from './proc';
@@ -73,7 +73,7 @@ function onScreen(times: readonly number[], t: number): number {
 export async function referenceFrames(req: Request): Promise<Seq> {
   const { width, height } = await referenceSize(req);
   const start = Math.max(0, req.from - 1);
-  const d = await decodeTimed(['-ss', String(start)], req.src, width, height, ['-t', String(req.to - start + 0.5)]);
+  const d = await decodeTimed(['-ss', String(start), '-t', String(req.to - start + 0.5)], req.src, width, height);
   const n = Math.max(1, Math.ceil((req.to - req.from) * req.fps - 1e-9));
   const frames: Buffer[] = [];
   for (let k = 0; k < n; k++) frames.push(d.frames[onScreen(d.times.map((t) => t + start), req.from + k / req.fps)]!);
@@ -86,7 +86,9 @@ export async function stickerFrames(file: string, format: 'gif' | 'webp' | 'webm
   let frames: Buffer[];
   let times: number[];
   if (format === 'webp') {
-    const img = sharp(file, { pages: -1 });
+    // From bytes, not the path: libvips caches decoded files by name, and the benchmark
+    // rewrites files of the same name.
+    const img = sharp(await readFile(file), { pages: -1 });
     const meta = await img.metadata();
     const ph = meta.pageHeight ?? meta.height!;
     const { data, info } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });

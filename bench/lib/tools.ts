@@ -6,9 +6,9 @@
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp from 'sharp';
-// gifenc ships no type declarations.
+// gifenc is CommonJS with no type declarations.
 // @ts-expect-error — plain JS module
-import { GIFEncoder, applyPalette, quantize } from 'gifenc';
+import gifencModule from 'gifenc';
 import { makeSticker } from '../../packages/capture/src/clip';
 import { validateSettings } from '../../packages/capture/src/config';
 import { openVideo } from '../../packages/capture/src/node';
@@ -115,6 +115,13 @@ export async function ffmpegPalette(req: Request, ref: Seq, out: string): Promis
 }
 
 /** gifenc (JS): a 256-colour palette per frame, as its README shows; no size control. */
+type GifencApi = {
+  GIFEncoder(): { writeFrame(index: Uint8Array, w: number, h: number, o: object): void; finish(): void; bytes(): Uint8Array };
+  quantize(rgba: Uint8Array, n: number): number[][];
+  applyPalette(rgba: Uint8Array, palette: number[][]): Uint8Array;
+};
+const { GIFEncoder, applyPalette, quantize } = gifencModule as GifencApi;
+
 export async function gifenc(req: Request, ref: Seq, out: string): Promise<Made> {
   const t0 = performance.now();
   const gif = GIFEncoder();

@@ -10,6 +10,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { BudgetError, CancelledError } from '../src/errors';
 import type { RgbaImage } from '../src/types';
 import { FfmpegWebmWriter, fitWebm } from '../src/webm/ffmpeg.node.ts';
+import { makeSticker } from '../src/clip';
+import { validateSettings } from '../src/config';
+import { openVideo } from '../src/node';
+import { SharpWebpWriter } from '../src/webp/sharp.node.ts';
 import { BIG_BUCK_BUNNY, readFrameNumber } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-webm-test-'));
@@ -121,6 +125,21 @@ describe('WebM (VP9) stickers', () => {
     expect(r.bytes.length).toBeLessThanOrEqual(6000);
     expect(r.adapted.size ?? r.adapted.fps ?? r.adapted.bitrate).toBeTruthy();
     await expect(fitWebm(film, delays, { maxBytes: 400, quality: 80, fps: FPS })).rejects.toBeInstanceOf(BudgetError);
+  });
+
+  it('plugs into the sticker pipeline (makeSticker) for WebM and WebP, within budget', async () => {
+    const source = await openVideo(BIG_BUCK_BUNNY);
+    try {
+      for (const stickerFormat of ['webm', 'webp'] as const) {
+        const settings = validateSettings({ stickerFormat, maxStickerBytes: 96 * 1024, fps: 12, maxSide: 320 });
+        const s = await makeSticker(source, { from: 20, to: 23, settings, writers: { webm: new FfmpegWebmWriter(), webp: new SharpWebpWriter() } });
+        expect(s.bytes.length).toBeLessThanOrEqual(96 * 1024);
+        expect(s.mime).toBe(stickerFormat === 'webm' ? 'video/webm' : 'image/webp');
+        if (stickerFormat === 'webm') expect(probe(s.bytes)).toMatchObject({ codec: 'vp9', frames: 36 });
+      }
+    } finally {
+      await source.close();
+    }
   });
 
   it('stops on cancel', async () => {

@@ -78,6 +78,8 @@ describe('animated WebP through sharp', () => {
     expect(out.delay.reduce((a, b) => a + b, 0)).toBe(2500);
     expect(out.delay).toEqual(roundDelays(d));
     expect(Math.max(...out.delay) - Math.min(...out.delay)).toBeLessThanOrEqual(1);
+    // Two colours: the writer chose lossless frames, so every pixel comes back exactly.
+    expect(out.frames.every((f, k) => Buffer.from(f.data).equals(Buffer.from(frames[k]!.data)))).toBe(true);
   });
 
   it('fits every budget and reports what it changed; looks like the source', async () => {

@@ -19,14 +19,14 @@ import { fitLadder, type Adaptations, type LadderOptions, type LadderResult } fr
 export interface WebmTuning {
   /** Target average bitrate in bits/s; with it the encode is two-pass, quality-capped by `quality`. */
   bitrate?: number;
-  /** libvpx `-cpu-used` 0–8 (default 2): lower is slower and better. */
+  /** libvpx `-cpu-used` 0–8 (default 4: on noisy content 2 is ~15× slower for ~1% SSIM). */
   cpuUsed?: number;
   /** Path of the ffmpeg binary (default: `findFfmpeg()`). */
   ffmpeg?: string;
   /**
-   * With `maxBytes`, when the constant-quality pass overshoots, aim two-pass rate control
-   * at the budget (a few tries corrected from real sizes) before giving up (default true).
-   * Budget fitting then rarely needs to lower quality, size or rate itself.
+   * With `maxBytes`, aim two-pass rate control at the budget (a few tries corrected from
+   * real sizes) before giving up (default true). Budget fitting then rarely needs to lower
+   * quality, size or rate itself.
    */
   aimAtBudget?: boolean;
 }
@@ -76,10 +76,12 @@ function rateOf(delaysMs: readonly number[]): string {
 }
 
 /**
- * VP9 WebM writer over ffmpeg. Without `tuning.bitrate` it is one constant-quality pass
- * (`-crf` from `quality`, `-b:v 0`); with it, two passes of constrained quality aiming at
- * that bitrate but never better than `quality` asks. Frames are constant-rate at the mean
- * of `delaysMs`. Output over `maxBytes` throws {@link OverBudgetError}.
+ * VP9 WebM writer over ffmpeg. With `maxBytes` (and `aimAtBudget`, the default) it runs
+ * two-pass constrained quality: `-crf` from `quality` caps the quality, the bitrate aims
+ * at the budget and is corrected from each try's size (up to 4 tries). Without a budget,
+ * one constant-quality pass (`-crf`, `-b:v 0`), or two passes at `tuning.bitrate`.
+ * Frames are constant-rate at the mean of `delaysMs`. When no try fits it throws
+ * {@link OverBudgetError} with the smallest size reached.
  */
 export class FfmpegWebmWriter implements StickerWriter {
   readonly format = 'webm' as const;
@@ -99,47 +101,43 @@ export class FfmpegWebmWriter implements StickerWriter {
       throw new CaptureError('ERR_DELAYS', `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`);
     }
     const { width, height } = frames[0]!;
-    if (width % 2 || height % 2) throw new CaptureError('ERR_FRAME_SIZE', `VP9 4:2:0 needs even sizes, got ${width}×${height}`);
     throwIfCancelled(options.signal);
     const t = { ...this.defaults, ...(options.tuning as WebmTuning | undefined) };
     const max = options.maxBytes;
     this.lastBitrate = undefined;
     const once = (bitrate: number | undefined) => this.encodeOnce(frames, delaysMs, options.quality, bitrate, t, options.signal);
     if (t.bitrate || max === undefined || t.aimAtBudget === false) {
+      // One encode: constant quality, or the bitrate asked for.
       const bytes = await once(t.bitrate);
       options.onProgress?.(1);
       if (max !== undefined && bytes.length > max) throw new OverBudgetError(bytes.length, max);
       return bytes;
     }
-    // Constant quality at the asked quality: kept when it fits (never better than asked).
-    const first = await once(undefined);
-    if (first.length <= max) {
-      options.onProgress?.(1);
-      return first;
-    }
-    // Two-pass rate control aimed at the budget, quality-capped by the same CRF; each try
-    // corrects the bitrate from the size it really gave. The biggest fitting try wins.
+    // Two-pass constrained quality: the CRF of the asked quality caps quality (never better
+    // than asked), the bitrate aims at the budget. Each try corrects the bitrate from the
+    // size it really gave; the biggest fitting try wins.
     const seconds = delaysMs.reduce((a, d) => a + d, 0) / 1000 || 1;
     const pixelRate = (width * height * frames.length) / seconds;
     const floor = Math.max(4000, 0.006 * pixelRate); // below this VP9 turns to mush: let fitting shrink instead
-    let bitrate = Math.min(((max - 1200) * 8 * 0.93) / seconds, (first.length * 8 * 0.95) / seconds);
+    let bitrate = ((max - 1200) * 8 * 0.93) / seconds;
     let best: Uint8Array | undefined;
     let bestRate = 0;
-    let smallest = first.length;
-    for (let i = 0; i < 5 && bitrate >= floor; i++) {
+    let smallest = Infinity;
+    for (let i = 0; i < 4 && bitrate >= floor; i++) {
       const r = await once(bitrate);
-      if (options.onProgress?.(Math.min(0.95, (i + 2) / 7)) === false) throwIfCancelled({ aborted: true });
+      if (options.onProgress?.(Math.min(0.95, (i + 1) / 4)) === false) throwIfCancelled({ aborted: true });
       smallest = Math.min(smallest, r.length);
       if (r.length > max) {
         bitrate *= Math.min(0.9, (max / r.length) * 0.95);
         continue;
       }
       if (!best || r.length > best.length) { best = r; bestRate = bitrate; }
-      if (r.length >= max * 0.9) break;
+      // Near the budget, or far under it: then the quality cap, not the rate, decided.
+      if (r.length >= max * 0.9 || r.length < max * 0.7) break;
       bitrate *= Math.min(1.25, (max / r.length) * 0.97);
     }
-    if (!best) throw new OverBudgetError(smallest, max);
-    this.lastBitrate = Math.round(bestRate);
+    if (!best) throw new OverBudgetError(Number.isFinite(smallest) ? smallest : max + 1, max);
+    if (best.length >= max * 0.7) this.lastBitrate = Math.round(bestRate);
     options.onProgress?.(1);
     return best;
   }
@@ -156,7 +154,7 @@ export class FfmpegWebmWriter implements StickerWriter {
       '-hide_banner', '-loglevel', 'error', '-y',
       '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-r', rateOf(delaysMs), '-i', 'pipe:0',
       '-an', '-c:v', 'libvpx-vp9', '-pix_fmt', alpha ? 'yuva420p' : 'yuv420p',
-      '-deadline', 'good', '-cpu-used', String(t.cpuUsed ?? 2), '-row-mt', '1', '-threads', '2',
+      '-deadline', 'good', '-cpu-used', String(t.cpuUsed ?? 4), '-row-mt', '1', '-threads', '2',
       // One key frame: the clip is short, and every extra key frame costs budget.
       '-g', '9999', '-auto-alt-ref', '1', '-lag-in-frames', '25',
       '-crf', String(crfFor(quality)),

@@ -22,6 +22,25 @@ export interface WebpTuning {
   smartSubsample?: boolean;
   /** libwebp's content preset: default, photo, picture, drawing, icon, text. */
   preset?: 'default' | 'photo' | 'picture' | 'drawing' | 'icon' | 'text';
+  /**
+   * Lossless frames: `true` always, `false` never, `'auto'` (default) first tries lossless
+   * when the clip has at most 256 colours (graphics, pixel art, cellular automata), where
+   * it is both exact and smaller than lossy, and keeps it when it fits the budget.
+   */
+  lossless?: boolean | 'auto';
+}
+
+/** True when the frames hold at most `limit` distinct colours (alpha included). */
+export function fewColours(frames: readonly RgbaImage[], limit = 256): boolean {
+  const seen = new Set<number>();
+  for (const f of frames) {
+    const d = f.data;
+    for (let i = 0; i < d.length; i += 4) {
+      seen.add(((d[i]! << 16) | (d[i + 1]! << 8) | d[i + 2]!) + d[i + 3]! * 16777216);
+      if (seen.size > limit) return false;
+    }
+  }
+  return true;
 }
 
 /** True when every pixel of every frame is opaque (the alpha plane can be dropped). */
@@ -69,9 +88,17 @@ export class SharpWebpWriter implements StickerWriter {
   readonly mime = 'image/webp';
   readonly maxFps = 60;
   private readonly defaults: WebpTuning;
+  /** The last frames whose lossless encode overshot, so fitting's next tries skip it. */
+  private losslessTooBig: { frames: readonly RgbaImage[]; size: number } | undefined;
 
   constructor(defaults: WebpTuning = {}) {
     this.defaults = defaults;
+  }
+
+  private losslessFits(frames: readonly RgbaImage[], maxBytes: number | undefined): boolean {
+    const known = this.losslessTooBig;
+    if (known && known.frames === frames && maxBytes !== undefined && known.size > maxBytes) return false;
+    return fewColours(frames);
   }
 
   async encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array> {
@@ -83,21 +110,29 @@ export class SharpWebpWriter implements StickerWriter {
     const t = { ...this.defaults, ...(options.tuning as WebpTuning | undefined) };
     const { width, height } = frames[0]!;
     const opaque = allOpaque(frames);
-    const img = sharp(strip(frames, opaque), {
-      raw: { width, height: height * frames.length, channels: opaque ? 3 : 4, pageHeight: height },
-      limitInputPixels: false,
-    });
-    const out = await img
-      .webp({
-        quality: Math.max(1, Math.min(100, Math.round(options.quality))),
-        effort: t.effort ?? 4,
-        loop: 0,
-        delay: roundDelays(delaysMs),
-        nearLossless: t.nearLossless ?? false,
-        smartSubsample: t.smartSubsample ?? false,
-        preset: t.preset ?? 'default',
-      })
-      .toBuffer();
+    const pixels = strip(frames, opaque);
+    const run = (lossless: boolean) =>
+      sharp(pixels, { raw: { width, height: height * frames.length, channels: opaque ? 3 : 4, pageHeight: height }, limitInputPixels: false })
+        .webp({
+          quality: Math.max(1, Math.min(100, Math.round(options.quality))),
+          lossless,
+          effort: t.effort ?? 4,
+          loop: 0,
+          delay: roundDelays(delaysMs),
+          nearLossless: t.nearLossless ?? false,
+          smartSubsample: t.smartSubsample ?? false,
+          preset: t.preset ?? 'default',
+        })
+        .toBuffer();
+    let out: Buffer | undefined;
+    const mode = t.lossless ?? 'auto';
+    if (mode === true) out = await run(true);
+    else if (mode === 'auto' && this.losslessFits(frames, options.maxBytes)) {
+      const l = await run(true);
+      if (options.maxBytes === undefined || l.length <= options.maxBytes) out = l;
+      else this.losslessTooBig = { frames, size: l.length };
+    }
+    out ??= await run(false);
     throwIfCancelled(options.signal);
     options.onProgress?.(1);
     if (options.maxBytes !== undefined && out.length > options.maxBytes) throw new OverBudgetError(out.length, options.maxBytes);

@@ -39,6 +39,8 @@ export interface LoadResult {
   acceptedPerSec: number;
   deliveredPerSec: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** CPU the load process spent per accepted message (sending, receiving, bookkeeping), µs. */
+  cpuPerMessageUs: number;
   ackMs: { p50: number; p99: number };
 }
 
@@ -91,6 +93,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, k) => connect(i + k)));
   }
 
+  const cpu0 = process.cpuUsage();
   const tickMs = 5;
   const perTick = (plan.rate * tickMs) / 1000;
   const counters = new Int32Array(n);
@@ -122,6 +125,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   while (performance.now() < graceEnd && (delivered < acked.size || acked.size + errors < sent)) await new Promise((r) => setTimeout(r, 50));
   const seconds = sendSeconds;
 
+  const cpu = process.cpuUsage(cpu0);
   let lost = 0;
   for (const cid of acked) {
     const i = Number(cid.slice(0, cid.indexOf('-')));
@@ -136,6 +140,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     acceptedPerSec: Math.round(acked.size / seconds), deliveredPerSec: Math.round(delivered / seconds),
     latencyMs: { p50: r2(pct(l, 50)), p95: r2(pct(l, 95)), p99: r2(pct(l, 99)), max: r2(l[l.length - 1] ?? NaN) },
     ackMs: { p50: r2(pct(a, 50)), p99: r2(pct(a, 99)) },
+    cpuPerMessageUs: Math.round((cpu.user + cpu.system) / Math.max(1, acked.size)),
   };
 }
 

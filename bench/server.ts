@@ -40,23 +40,35 @@ function tsx(file: string, args: string[]): ChildProcess {
   return spawn(process.execPath, ['--import', 'tsx', join(HERE, file), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
 }
 
-function firstLine(p: ChildProcess): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: p.stdout! });
-    rl.once('line', (l) => { rl.close(); resolve(l); });
-    p.once('exit', (code) => reject(new Error(`child exited with ${code} before answering`)));
+/** Yields the lines a child prints on stdout, in order. */
+function lines(p: ChildProcess): () => Promise<string> {
+  const queue: string[] = [];
+  const waiting: ((l: string) => void)[] = [];
+  let failed: Error | null = null;
+  const rejecters: ((e: Error) => void)[] = [];
+  createInterface({ input: p.stdout! }).on('line', (l) => { const w = waiting.shift(); rejecters.shift(); if (w) w(l); else queue.push(l); });
+  p.once('exit', (code) => { failed = new Error(`child exited with ${code} before answering`); for (const r of rejecters) r(failed); });
+  return () => new Promise((resolve, reject) => {
+    const l = queue.shift();
+    if (l !== undefined) return resolve(l);
+    if (failed) return reject(failed);
+    waiting.push(resolve); rejecters.push(reject);
   });
 }
 
 const dataDir = mkdtempSync(join(tmpdir(), 'clipchat-bench-'));
 const server = tsx('server-node.ts', ['--data', dataDir, '--port', '0', '--seed', String(sockets / 2), '--sync', sync]);
+const serverLine = lines(server);
 try {
-  const { url, seed } = JSON.parse(await firstLine(server)) as { url: string; seed: { tokens: string[]; conversations: string[] } };
+  const { url, seed } = JSON.parse(await serverLine()) as { url: string; seed: { tokens: string[]; conversations: string[] } };
   const planFile = join(dataDir, 'plan.json');
   const plan: LoadPlan = { urls: [url], tokens: seed.tokens, conversations: seed.conversations, rate, duration };
   writeFileSync(planFile, JSON.stringify(plan));
   const load = tsx('server-load.ts', [planFile]);
-  const r = JSON.parse(await firstLine(load)) as LoadResult;
+  const r = JSON.parse(await lines(load)()) as LoadResult;
+  server.kill('SIGTERM');
+  const sv = JSON.parse(await serverLine()) as { perCommit: number; batches: number; mainThreadBusyMs: number; processCpuMs: number; wallMs: number };
+  const perMsg = (ms: number) => Math.round((ms * 1000) / Math.max(1, r.accepted));
 
   const rows: [string, string][] = [
     ['backend', `sqlite (synchronous=${sync}), 1 node`],
@@ -68,6 +80,8 @@ try {
     ['latency send→receive p50 / p95 / p99 / max', `${r.latencyMs.p50} / ${r.latencyMs.p95} / ${r.latencyMs.p99} / ${r.latencyMs.max} ms`],
     ['ack latency p50 / p99', `${r.ackMs.p50} / ${r.ackMs.p99} ms`],
     ['errors', String(r.errors)],
+    ['server: commits, messages per commit', `${sv.batches}, ${sv.perCommit}`],
+    ['CPU per message: server / load generator', `${perMsg(sv.processCpuMs)} / ${r.cpuPerMessageUs} µs (server event loop busy ${Math.round(sv.mainThreadBusyMs / 10) / 100} s of ${Math.round(sv.wallMs / 10) / 100} s)`],
     ['lost', String(r.lost)],
     ['duplicated', String(r.duplicated)],
   ];
@@ -75,9 +89,14 @@ try {
   process.stdout.write(rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n') + '\n');
   const goal = r.acceptedPerSec >= 10_000 && r.latencyMs.p99 <= 50 && r.lost === 0 && r.duplicated === 0;
   process.stdout.write(`goal (≥10000 msg/s, p99 ≤ 50 ms, none lost or duplicated): ${goal ? 'met' : 'NOT met'}\n`);
-  process.stdout.write(JSON.stringify({ bench: 'server', backend: 'sqlite', nodes: 1, sync, rate, duration, ...r, goal }) + '\n');
+  process.stdout.write(JSON.stringify({
+    bench: 'server', backend: 'sqlite', nodes: 1, sync, rate, duration, ...r, goal,
+    server: { commits: sv.batches, perCommit: sv.perCommit, cpuUsPerMsg: perMsg(sv.processCpuMs), loopBusyMs: sv.mainThreadBusyMs, wallMs: sv.wallMs },
+  }) + '\n');
 } finally {
-  server.kill('SIGTERM');
-  await new Promise((r) => server.once('exit', r));
+  if (server.exitCode === null) {
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
   rmSync(dataDir, { recursive: true, force: true });
 }

@@ -4,12 +4,13 @@
  * element fallback), on the main thread; either way it speaks the messages of `shared.ts`.
  */
 import type { CaptureSettings, FrameSource } from '@clipchat/capture';
-import { makeSticker } from '../../../../packages/capture/src/clip';
+import { makeSticker, sampleTimes } from '../../../../packages/capture/src/clip';
 import { gifWriter } from '../../../../packages/capture/src/gif/index';
 import type { StickerWriter } from '../../../../packages/capture/src/writer';
 import { encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
 import { BrowserWebmWriter } from '../../../../packages/capture/src/webm/writer.browser';
 import { BrowserWebpWriter } from '../../../../packages/capture/src/webp/writer.browser';
+import { CachedFrameSource } from './frame-cache';
 import { encodePicture, encodeStill } from './stills';
 import type { FromWorker, StickerResult, ToWorker } from './shared';
 
@@ -30,12 +31,15 @@ export function browserWriters(): Partial<Record<'gif' | 'webp' | 'webm', Sticke
   return { webm: new BrowserWebmWriter(), webp: new BrowserWebpWriter() };
 }
 
-/** Output size of a sticker: the (cropped) frame scaled so its longest side is ≤ maxSide. */
+/**
+ * Output size of a sticker before fitting: the (cropped) frame scaled so its longest side
+ * is ≤ maxSide — the same arithmetic as `makeSticker`, so estimates decode the same frames.
+ */
 export function stickerSize(vw: number, vh: number, s: CaptureSettings): { width: number; height: number } {
   const w = s.crop?.width ?? vw;
   const h = s.crop?.height ?? vh;
   const k = Math.min(1, s.maxSide / Math.max(w, h));
-  return { width: Math.max(2, Math.round(w * k)), height: Math.max(2, Math.round(h * k)) };
+  return { width: Math.max(1, Math.round(w * k)), height: Math.max(1, Math.round(h * k)) };
 }
 
 const KNOBS: Record<string, string> = {
@@ -76,7 +80,7 @@ export class CaptureEngine {
         case 'open': {
           await this.source?.close();
           this.source = null;
-          this.source = await this.open(msg.file, msg.name);
+          this.source = new CachedFrameSource(await this.open(msg.file, msg.name));
           this.post({ id: msg.id, type: 'opened', info: { ...this.source.info } });
           break;
         }
@@ -105,9 +109,8 @@ export class CaptureEngine {
         case 'sticker': {
           const t0 = performance.now();
           const src = this.need();
-          const { width, height } = stickerSize(src.info.width, src.info.height, msg.settings);
           const r = await makeSticker(src, {
-            from: msg.from, to: msg.to, settings: msg.settings, crop: msg.settings.crop ?? undefined, width,
+            from: msg.from, to: msg.to, settings: msg.settings, crop: msg.settings.crop ?? undefined,
             writers: browserWriters(), signal: ctrl.signal,
             onProgress: (p: { stage: string; fraction: number }) => { this.post({ id: msg.id, type: 'progress', stage: p.stage, fraction: p.fraction }); },
           });
@@ -139,16 +142,19 @@ export class CaptureEngine {
   }
 
   /**
-   * A quick size estimate before the sticker is made: encodes two frames of the range at
-   * the sticker's size and extrapolates to the whole frame count.
+   * A quick size estimate while the range is being chosen. It decodes the range's frames
+   * exactly as the sticker will ask for them (so making it right after reuses them), then
+   * encodes a few and extrapolates to the whole frame count.
    */
   private async estimate(from: number, to: number, s: CaptureSettings, signal: AbortSignal): Promise<number> {
     const src = this.need();
     const { width, height } = stickerSize(src.info.width, src.info.height, s);
-    const n = Math.max(1, Math.ceil((to - from) * s.fps - 1e-9));
-    const times = n > 1 ? [from, from + (to - from) / 2] : [from];
-    const frames = [];
-    for await (const f of src.framesAt(times, { crop: s.crop ?? undefined, width, height }, signal)) frames.push(f);
+    const times = sampleTimes(from, to, s.fps);
+    const n = times.length;
+    const shape = s.crop ? { width, height, crop: s.crop } : { width, height };
+    const all = [];
+    for await (const f of src.framesAt(times, shape, signal)) all.push(f);
+    const frames = n > 2 ? [all[0]!, all[Math.floor(n / 2)]!] : all;
     if (s.stickerFormat === 'gif') {
       const b = await gifWriter.encode(frames, frames.map(() => 1000 / s.fps), { quality: s.stickerQuality });
       // The first frame is full; later frames of a GIF store only what changed.

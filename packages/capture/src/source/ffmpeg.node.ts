@@ -260,7 +260,9 @@ class FfmpegFrameSource implements FrameSource {
     if (size.width !== cw || size.height !== ch) filters.push(`scale=${size.width}:${size.height}:flags=lanczos+accurate_rnd+full_chroma_int`);
     filters.push('format=rgba', 'showinfo');
     args.push('-i', this.path, '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', filters.join(','),
-      '-vsync', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-');
+      // One encoder thread: ffmpeg 5+ frame-threads even rawvideo, which holds finished
+      // frames back until several are queued (or the file ends).
+      '-threads', '1', '-vsync', 'passthrough', '-flush_packets', '1', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-');
 
     const child = spawnFfmpeg(args, signal);
     this.children.add(child);

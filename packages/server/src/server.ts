@@ -63,6 +63,11 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
     // Refuse wrong types and unknown fields instead of coercing or silently dropping them.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
     return503OnClosing: true,
+    // Malformed URLs are answered before routing; keep them in the catalogue too.
+    frameworkErrors: (err, _req, reply) => {
+      const r = reply as unknown as { code(n: number): { send(b: unknown): void } };
+      r.code(400).send({ error: { code: 'ERR_VALIDATION', message: err.message } });
+    },
   });
 
   app.setErrorHandler((err, req, reply) => {

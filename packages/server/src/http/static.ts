@@ -20,7 +20,9 @@ export function staticHandler(root: string) {
   const base = resolve(root);
   return async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
-    const path = decodeURIComponent(req.url.split('?')[0]!);
+    let path: string;
+    try { path = decodeURIComponent(req.url.split('?')[0]!); } catch { return false; }
+    if (path.includes('\0')) return false;
     if (API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))) return false;
     const file = resolve(join(base, normalize(path)));
     if (file !== base && !file.startsWith(base + sep)) return false;

@@ -53,6 +53,45 @@ export const MIGRATIONS: readonly string[] = [
      media_id text NOT NULL REFERENCES media(id), name text NOT NULL, tags text[] NOT NULL, created_at bigint NOT NULL);
    CREATE INDEX stickers_user ON stickers(user_id, created_at DESC, ord DESC);
    CREATE TABLE capture_settings (user_id text PRIMARY KEY, settings jsonb NOT NULL, updated_at bigint NOT NULL);`,
+
+  // Appending a batch in one round trip: lock the conversations in id order (two nodes
+  // never deadlock), bump each last_seq by its count, number the messages in input order,
+  // insert them. Raises 'clipchat:resend' when a clientId was already stored, so that the
+  // caller rolls back (seqs stay gapless) and appends with a lookup instead. Returns the
+  // seqs in input order. The batch must hold no (conversation, sender, clientId) twice.
+  `CREATE FUNCTION clipchat_append(p_conv text[], p_id text[], p_sender text[], p_client text[], p_kind text[],
+       p_text text[], p_media text[], p_source text[], p_at bigint[]) RETURNS bigint[] LANGUAGE plpgsql AS $fn$
+   DECLARE
+     inserted bigint;
+     seqs bigint[];
+   BEGIN
+     PERFORM 1 FROM conversations WHERE id = ANY(p_conv) ORDER BY id FOR UPDATE;
+     WITH v AS (
+       SELECT * FROM unnest(p_conv, p_id, p_sender, p_client, p_kind, p_text, p_media, p_source, p_at)
+         WITH ORDINALITY AS v(c, id, se, cl, k, t, md, src, at, i)
+     ), n AS (
+       SELECT c, count(*) AS n, max(at) AS at FROM v GROUP BY c
+     ), up AS (
+       UPDATE conversations x SET last_seq = x.last_seq + n.n, active_at = GREATEST(x.active_at, n.at)
+       FROM n WHERE x.id = n.c RETURNING x.id, x.last_seq - n.n AS base
+     ), numbered AS (
+       SELECT v.*, up.base + row_number() OVER (PARTITION BY v.c ORDER BY v.i) AS seq FROM v JOIN up ON up.id = v.c
+     ), ins AS (
+       INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, kind, text, media_id, source, created_at)
+       SELECT c, seq, id, se, cl, k, t, md, src::jsonb, at FROM numbered
+       ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING RETURNING 1
+     ), posts AS (
+       INSERT INTO media_posts (media_id, conversation_id) SELECT DISTINCT md, c FROM v WHERE md IS NOT NULL
+       ON CONFLICT DO NOTHING RETURNING 1
+     )
+     SELECT (SELECT count(*) FROM ins), (SELECT array_agg(seq ORDER BY i) FROM numbered), (SELECT count(*) FROM posts) * 0
+       INTO inserted, seqs;
+     IF inserted <> cardinality(p_conv) THEN
+       RAISE EXCEPTION 'clipchat:resend' USING ERRCODE = 'CC001';
+     END IF;
+     RETURN seqs;
+   END
+   $fn$;`,
 ];
 
 /** Quotes an identifier for SQL (double quotes, doubled inside). */

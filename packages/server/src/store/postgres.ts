@@ -27,8 +27,7 @@ export interface PostgresStoreOptions {
 
 type Q = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
-/** Thrown inside the optimistic append when a clientId was already stored. */
-const RESEND = Symbol('resend');
+
 
 interface MessageRow {
   conversation_id: string; seq: string; id: string; sender_id: string; sender_name: string; client_id: string;
@@ -276,14 +275,39 @@ export class PostgresStore implements Store {
 
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     if (!batch.length) return [];
-    // Resends are rare: first try without looking clientIds up. If any insert meets an
-    // existing clientId, that attempt rolls back (seqs must stay gapless) and the batch
-    // is appended again with the lookup.
-    const fast = await this.#tx((q) => this.#append(q, batch, false)).catch((err: unknown) => {
-      if (err === RESEND) return null;
-      throw err;
-    });
+    // Resends are rare: first append in one round trip without looking clientIds up
+    // (clipchat_append, see postgres-schema.ts). If it meets a stored clientId, it rolls
+    // back as a whole (seqs stay gapless) and the batch is appended with the lookup.
+    const fast = await this.#appendFast(batch);
     return fast ?? this.#tx((q) => this.#append(q, batch, true));
+  }
+
+  async #appendFast(batch: NewMessage[]): Promise<AppendResult[] | null> {
+    const key = (m: NewMessage) => `${m.conversationId}\u0000${m.senderId}\u0000${m.clientId}`;
+    const firstOf = new Map<string, NewMessage>();
+    for (const m of batch) if (!firstOf.has(key(m))) firstOf.set(key(m), m);
+    const fresh = [...firstOf.values()];
+    let seqs: string[];
+    try {
+      const { rows } = await this.#q('SELECT clipchat_append($1, $2, $3, $4, $5, $6, $7, $8, $9) AS seqs', [
+        fresh.map((m) => m.conversationId), fresh.map((m) => m.id), fresh.map((m) => m.senderId), fresh.map((m) => m.clientId),
+        fresh.map((m) => m.kind), fresh.map((m) => m.text), fresh.map((m) => m.media?.id ?? null),
+        fresh.map((m) => (m.source ? JSON.stringify(m.source) : null)), fresh.map((m) => m.createdAt),
+      ]);
+      seqs = (rows[0] as { seqs: string[] }).seqs;
+    } catch (err) {
+      if ((err as { code?: string }).code === 'CC001') return null;
+      throw err;
+    }
+    const stored = new Map<string, StoredMessage>();
+    fresh.forEach((m, i) => {
+      stored.set(key(m), {
+        id: m.id, conversationId: m.conversationId, seq: num(seqs[i]!), senderId: m.senderId, senderName: m.senderName,
+        clientId: m.clientId, kind: m.kind, text: m.text, media: m.media, source: m.source, createdAt: m.createdAt,
+      });
+    });
+    // A later copy in the same batch gets the first one, as a repeat.
+    return batch.map((m) => ({ message: stored.get(key(m))!, created: firstOf.get(key(m)) === m }));
   }
 
   async #append(q: Q, batch: NewMessage[], lookup: boolean): Promise<AppendResult[]> {
@@ -342,7 +366,8 @@ export class PostgresStore implements Store {
           ms.map(([, m]) => (m.source ? JSON.stringify(m.source) : null)), ms.map(([, m]) => m.createdAt),
         ],
       );
-      if (ins.rowCount !== ms.length) throw RESEND;
+      // Under the lock and after the lookup, no conflict can remain.
+      if (ins.rowCount !== ms.length) throw new Error('clientId conflict under the conversation lock');
       const posts = ms.filter(([, m]) => m.media);
       if (posts.length) {
         await q(

@@ -35,6 +35,13 @@ export interface LzwInput {
 }
 
 const MAX_CODES = 4096;
+/** Share of a pixel's colour error carried to the next pixel in lossy mode (1: all of it). */
+const CARRY = 1;
+const CARRY_LIMIT = 24;
+
+function clampCarry(v: number): number {
+  return v < -CARRY_LIMIT ? -CARRY_LIMIT : v > CARRY_LIMIT ? CARRY_LIMIT : v;
+}
 
 /** Reusable LZW tables (a 4096×256 child table is ~2 MB: allocate once per encoder). */
 export class LzwEncoder {
@@ -93,6 +100,9 @@ export class LzwEncoder {
     } else {
       let cur = keep && keep[0] && T >= 0 ? T : index[0];
       chosen[0] = cur;
+      let ey = 0;
+      let eu = 0;
+      let ev = 0;
       for (let i = 1; i < n; i++) {
         const p = index[i];
         const canKeep = keep !== undefined && keep[i] === 1 && T >= 0;
@@ -107,10 +117,12 @@ export class LzwEncoder {
           pick = p;
         }
         if (next === 0 && lossy > 0 && truth) {
-          // Any continuation of the current string whose colour is close enough.
-          const ty = truth[i * 3];
-          const tu = truth[i * 3 + 1];
-          const tv = truth[i * 3 + 2];
+          // Any continuation of the current string whose colour is close enough to the
+          // true colour plus the error carried from the pixel before (so substitutions
+          // average out along a run instead of drifting one way).
+          const ty = truth[i * 3] + ey;
+          const tu = truth[i * 3 + 1] + eu;
+          const tv = truth[i * 3 + 2] + ev;
           let bd = lossy;
           for (let c = firstChild[cur]; c !== 0; c = sibling[c]) {
             const q = pixel[c];
@@ -126,6 +138,16 @@ export class LzwEncoder {
               next = c;
               pick = q;
             }
+          }
+        }
+        if (truth && lossy > 0) {
+          const q = next !== 0 ? pick : canKeep ? T : p;
+          if (q === T) {
+            ey = eu = ev = 0;
+          } else {
+            ey = clampCarry((truth[i * 3] + ey - pc[q * 3]) * CARRY);
+            eu = clampCarry((truth[i * 3 + 1] + eu - pc[q * 3 + 1]) * CARRY);
+            ev = clampCarry((truth[i * 3 + 2] + ev - pc[q * 3 + 2]) * CARRY);
           }
         }
         if (next !== 0) {

@@ -55,6 +55,19 @@ describe('capture beside a conversation', () => {
       const px = await lastMediaPixels(bob.page);
       expect(readFrameNumber(px.data, px.width, px.height)).toBe(k);
     }
+    // While playing, the frame is decoded from the file at the presented frame's time.
+    await seek(alice, 1);
+    await alice.page.getByRole('button', { name: 'Play' }).click();
+    await alice.page.waitForTimeout(400);
+    await alice.page.locator('.stage').dblclick();
+    const playing = alice.page.getByTestId('preview');
+    await playing.waitFor();
+    await alice.page.getByRole('button', { name: 'Pause' }).click();
+    expect(await playing.getAttribute('data-via')).toBe('decoder');
+    const shown = await imagePixels(alice.page, '[data-testid=preview] img');
+    expect(readFrameNumber(shown.data, shown.width, shown.height)).toBe(Math.round(Number(await playing.getAttribute('data-frame-time')) * H264_FPS));
+    await playing.getByRole('button', { name: 'Discard' }).click();
+
     // The origin of the capture is shown with it.
     await expect.poll(() => bob.page.locator('.origin').last().textContent()).toContain('h264-bframes-29.97.mp4');
   });

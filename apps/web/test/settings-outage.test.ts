@@ -23,7 +23,6 @@ beforeAll(async () => {
   alice = await signUp(browser, server.url, 'alice');
   bob = await signUp(browser, server.url, 'bob');
   await startConversation(alice, 'bob');
-  await openFirstConversation(bob);
 }, 120_000);
 
 afterAll(async () => {
@@ -32,6 +31,32 @@ afterAll(async () => {
 });
 
 describe('settings and errors', () => {
+  it('counts unread messages and pages back through history', async () => {
+    // Sixty messages from alice while bob looks elsewhere.
+    await alice.page.evaluate(async () => {
+      const csrf = decodeURIComponent(/clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '');
+      const list = await (await fetch('/api/conversations')).json();
+      const id = (list.conversations ?? list)[0].id;
+      for (let i = 1; i <= 60; i++) {
+        const r = await fetch(`/api/conversations/${id}/messages`, {
+          method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+          body: JSON.stringify({ clientId: `history-${i}`, kind: 'text', text: `history ${i}` }),
+        });
+        if (!r.ok) throw new Error(await r.text());
+      }
+    });
+    await bob.page.reload();
+    await expect.poll(() => bob.page.getByTestId('unread').textContent(), { timeout: 10_000 }).toBe('60');
+    await openFirstConversation(bob);
+    await expect.poll(() => bob.page.getByTestId('unread').count()).toBe(0);
+    const texts = bob.page.locator('[data-testid=messages] .text');
+    await expect.poll(() => texts.last().textContent()).toBe('history 60');
+    expect(await texts.count()).toBeLessThan(60);
+    await bob.page.getByTestId('messages').evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+    await expect.poll(() => texts.count(), { timeout: 10_000 }).toBe(60);
+    expect(await texts.first().textContent()).toBe('history 1');
+  });
+
   it('validates settings at the field, keeps them across a reload, and uses them for the next capture', async () => {
     const { page } = alice;
     await page.getByTestId('open-settings').click();

@@ -82,7 +82,7 @@ function PreviewCard({ p }: { p: Preview }) {
   const budget = p.kind === 'sticker' ? p.result.budget : 0;
 
   return (
-    <div class="preview" data-testid="preview" data-kind={p.kind} data-mime={r.mime} data-ms={Math.round(r.ms)}
+    <div class="preview" data-testid="preview" data-kind={p.kind} data-mime={r.mime} data-ms={Math.round(r.ms)} data-frame-time={p.kind === 'still' ? p.result.frameTime : undefined} data-via={p.kind === 'still' ? p.result.via : undefined}
       data-decode-ms={p.kind === 'sticker' ? Math.round(p.result.decodeMs) : undefined} data-encode-ms={p.kind === 'sticker' ? Math.round(p.result.encodeMs) : undefined} data-bytes={r.bytes.length} data-frames={p.kind === 'sticker' ? p.result.frames : 1}>
       <div class="preview-media">
         {r.mime.startsWith('video/') ? <video src={p.url} autoplay loop muted playsInline /> : <img src={p.url} alt={`Preview of the ${p.kind}`} />}

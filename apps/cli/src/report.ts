@@ -20,6 +20,11 @@ export interface JsonReport {
   [extra: string]: unknown;
 }
 
+/** Engine timings with opening the video counted as decoding, and the total from `start`. */
+export function withOpen(t: { decodeMs: number; encodeMs: number }, openMs: number, start: number): JsonReport['timings'] {
+  return { decodeMs: t.decodeMs + openMs, encodeMs: t.encodeMs, totalMs: Math.round(performance.now() - start) };
+}
+
 export function printReport(r: JsonReport, json: boolean): void {
   if (json) { process.stdout.write(JSON.stringify(r) + '\n'); return; }
   const what = r.frames > 1 || r.fps

@@ -11,7 +11,7 @@ import { num, parseArgs, parseCrop, str, UsageError } from '../args.ts';
 import { onInterrupt } from '../cancel.ts';
 import { checkOutputPath, writeAtomic } from '../output.ts';
 import { progressBar } from '../progress.ts';
-import { printReport } from '../report.ts';
+import { printReport, withOpen } from '../report.ts';
 
 export const USAGE = `usage: clipchat clip <video> --from <time> --to <time> [options] -o <file> [--json]
   --from TIME, --to TIME   the range [from, to): 90, 90.5, 1:30, 1:30.5 or 01:01:30.250
@@ -72,7 +72,9 @@ export async function run(args: string[]): Promise<number> {
   const bar = progressBar('clip');
   let source: FrameSource | undefined;
   try {
+    const t0 = performance.now();
     source = await openVideo(video, { signal: interrupt.signal });
+    const openMs = Math.round(performance.now() - t0);
     const sticker = await makeSticker(source, {
       from, to, settings, width, signal: interrupt.signal,
       writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() },
@@ -84,7 +86,7 @@ export async function run(args: string[]): Promise<number> {
     printReport({
       file: out, format: sticker.format, width: sticker.width, height: sticker.height, frames: sticker.frames,
       fps: sticker.fps, bytes: sticker.bytes.length, durationMs: sticker.durationMs,
-      adapted: sticker.adapted as Record<string, unknown>, timings: sticker.timings,
+      adapted: sticker.adapted as Record<string, unknown>, timings: withOpen(sticker.timings, openMs, t0),
       maxBytes: settings.maxStickerBytes,
     }, p.flags.has('json'));
     return 0;

@@ -8,7 +8,7 @@ import { num, parseArgs, parseCrop, str, UsageError } from '../args.ts';
 import { onInterrupt } from '../cancel.ts';
 import { checkOutputPath, writeAtomic } from '../output.ts';
 import { progressBar } from '../progress.ts';
-import { printReport } from '../report.ts';
+import { printReport, withOpen } from '../report.ts';
 
 export const USAGE = `usage: clipchat grab <video> --at <time> [-f ${STILL_FORMATS.join('|')}] [-q 1-100] [--width N] [--crop x,y,w,h] -o <file> [--json]
   --at TIME         time of the frame: 90, 90.5, 1:30, 1:30.5 or 01:01:30.250
@@ -52,14 +52,16 @@ export async function run(args: string[]): Promise<number> {
   const bar = progressBar('grab');
   let source: FrameSource | undefined;
   try {
+    const t0 = performance.now();
     source = await openVideo(video, { signal: interrupt.signal });
+    const openMs = Math.round(performance.now() - t0);
     const still = await grab(source, { at: time, settings, width, signal: interrupt.signal, onProgress: (pr) => bar.update(pr) });
     if (interrupt.signal.aborted) throw new CancelledError();
     await writeAtomic(out, still.bytes);
     bar.done();
     printReport({
       file: out, format: still.format, width: still.width, height: still.height, frames: 1, fps: null,
-      bytes: still.bytes.length, durationMs: 0, adapted: {}, timings: still.timings,
+      bytes: still.bytes.length, durationMs: 0, adapted: {}, timings: withOpen(still.timings, openMs, t0),
       time: still.time, frameIndex: still.frameIndex, passthrough: still.passthrough,
     }, p.flags.has('json'));
     return 0;

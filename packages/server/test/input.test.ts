@@ -138,8 +138,15 @@ describe.each(backends)('bad input, auth and security over $name', (backend) => 
     await own1.next((f) => f.type === 'hello');
     await own1.close();
 
-    // Logout ends that session only.
+    // Logout ends that session only, and closes its sockets.
+    const sock = await Client.open(s.url, ok.body.token);
+    const other = await Client.open(s.url, alice.token);
+    const closedWith = new Promise<number>((r) => sock.ws.once('close', (code) => r(code)));
     expect((await api(s.url, 'POST', '/api/auth/logout', { token: ok.body.token })).status).toBe(204);
+    expect(await closedWith).toBe(4001);
+    other.send({ type: 'ping' });
+    await other.next((f) => f.type === 'pong');
+    await other.close();
     expect((await api(s.url, 'GET', '/api/conversations', { token: ok.body.token })).status).toBe(401);
     expect((await api(s.url, 'GET', '/api/conversations', { token: alice.token })).status).toBe(200);
   });

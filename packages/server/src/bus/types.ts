@@ -11,7 +11,9 @@ import type { StoredMessage } from '../store/types';
 export type BusEvent =
   | { type: 'message'; memberIds: string[]; message: StoredMessage }
   | { type: 'read'; userId: string; conversationId: string; seq: number }
-  | { type: 'conversation'; memberIds: string[]; conversationId: string };
+  | { type: 'conversation'; memberIds: string[]; conversationId: string }
+  /** A session ended (logout): its sockets on every node are closed. */
+  | { type: 'logout'; userId: string; tokenHash: string };
 
 export type BusHandler = (event: BusEvent) => void;
 
@@ -21,6 +23,11 @@ export interface Bus {
   /** Registers a handler; returns a function that removes it. */
   subscribe(handler: BusHandler): () => void;
   close(): Promise<void>;
+  /**
+   * Optional: registers a callback for when this node may have missed events from other
+   * nodes (e.g. the link to Redis was down). The server then asks its clients to sync.
+   */
+  onResync?(handler: () => void): () => void;
 }
 
 /** In-process bus for a single node: publish calls every handler synchronously. */

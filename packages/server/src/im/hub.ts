@@ -11,14 +11,16 @@ const MAX_BUFFERED = 16 * 1024 * 1024;
 
 export class Hub {
   #byUser = new Map<string, Set<WebSocket>>();
+  #session = new WeakMap<WebSocket, string>();
   #unsubscribe: () => void;
+  #unresync: (() => void) | undefined;
   delivered = 0;
 
   constructor(bus: Bus) {
     this.#unsubscribe = bus.subscribe((e) => this.#deliver(e));
     // A bus between nodes (Redis) that lost events while disconnected asks, once back,
     // for every client to sync; the in-process bus never does.
-    (bus as { onResync?: (fn: () => void) => unknown }).onResync?.(() => this.broadcast('{"type":"resync"}'));
+    this.#unresync = bus.onResync?.(() => this.broadcast('{"type":"resync"}'));
   }
 
   /** Sends a frame to every socket on this node. */
@@ -26,7 +28,9 @@ export class Hub {
     for (const set of this.#byUser.values()) for (const ws of set) send(ws, data);
   }
 
-  add(userId: string, ws: WebSocket): void {
+  /** Registers a socket of a user; `tokenHash` lets a logout close exactly that session's sockets. */
+  add(userId: string, ws: WebSocket, tokenHash?: string): void {
+    if (tokenHash) this.#session.set(ws, tokenHash);
     let set = this.#byUser.get(userId);
     if (!set) { set = new Set(); this.#byUser.set(userId, set); }
     set.add(ws);
@@ -71,12 +75,18 @@ export class Hub {
         for (const uid of e.memberIds) this.sendToUser(uid, data);
         break;
       }
+      case 'logout': {
+        const set = this.#byUser.get(e.userId);
+        if (set) for (const ws of set) if (this.#session.get(ws) === e.tokenHash) ws.close(4001, 'logged out');
+        break;
+      }
     }
   }
 
   /** Closes every socket (server shutdown) with 1001 "going away". */
   closeAll(): void {
     this.#unsubscribe();
+    this.#unresync?.();
     for (const set of this.#byUser.values()) for (const ws of set) ws.close(1001, 'server shutting down');
     this.#byUser.clear();
   }

@@ -72,6 +72,7 @@ export default async function authRoutes(app: FastifyInstance, ctx: Ctx): Promis
   app.post('/api/auth/logout', { schema: { summary: 'End this session (cookie or bearer)' } }, async (req, reply) => {
     const auth = await requireAuth(ctx, req);
     await ctx.store.deleteSession(hashToken(auth.token));
+    await ctx.im.bus.publish({ type: 'logout', userId: auth.user.id, tokenHash: hashToken(auth.token) });
     reply.header('set-cookie', [
       serializeCookie(SESSION_COOKIE, '', { httpOnly: true, secure: ctx.secureCookies, maxAgeSec: 0 }),
       serializeCookie(CSRF_COOKIE, '', { secure: ctx.secureCookies, maxAgeSec: 0 }),

@@ -20,7 +20,7 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
 
   app.get('/ws', {
     websocket: true,
-    schema: { summary: 'WebSocket upgrade: send/sync/read/ping in, hello/ack/message/synced/read/conversation/error/pong out' },
+    schema: { summary: 'WebSocket upgrade: send/sync/read/ping in, hello/ack/message/synced/read/conversation/resync/error/pong out' },
     preValidation: async (req) => {
       const auth = await authenticate(ctx.store, req);
       if (auth.via === 'cookie' && req.headers.origin) {
@@ -34,7 +34,7 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
   }, (socket: WebSocket, req: FastifyRequest) => {
     const auth = auths.get(req)!;
     const user = auth.user;
-    hub.add(user.id, socket);
+    hub.add(user.id, socket, auth.session.tokenHash);
     send(socket, JSON.stringify({ type: 'hello', user: { id: user.id, username: user.username } }));
     // Pre-write work (membership, media) is chained so writes queue in arrival order.
     let chain: Promise<unknown> = Promise.resolve();

@@ -186,7 +186,9 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
         const f = (Math.log(maxBytes * 0.985) - a) / Math.max(1e-9, b - a);
         q = Math.round(best.q + f * (top - best.q));
       } else {
-        q = Math.floor((best.q + top) / 2);
+        // Only the fitting side is known: step by the usual growth rate, at most halfway.
+        const step = QUALITY_PER_EFOLD * Math.log((maxBytes * 0.985) / best.bytes.length);
+        q = Math.min(Math.floor((best.q + top) / 2), Math.round(best.q + Math.max(1, step)));
       }
       q = Math.max(best.q + 1, Math.min(top - 1, q));
       const r = await attempt(q, shape, maxBytes * 1.25);

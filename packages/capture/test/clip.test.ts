@@ -14,6 +14,8 @@ import { DEFAULT_SETTINGS, type CaptureSettings } from '../src/config';
 import { CancelledError, CaptureError } from '../src/errors';
 import { openVideo } from '../src/source/ffmpeg.node.ts';
 import type { FrameSource } from '../src/types';
+import { SharpWebpWriter } from '../src/webp/sharp.node.ts';
+import { FfmpegWebmWriter } from '../src/webm/ffmpeg.node.ts';
 import { BIG_BUCK_BUNNY, ensureFixtures, frameIndexAt, probeFrameTimes, readFrameNumber } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-clip-test-'));
@@ -97,6 +99,23 @@ describe('makeSticker', () => {
       expect(st.adapted.quality?.from).toBe(90);
       if (st.width !== 320) expect(st.adapted.width).toEqual({ from: 320, to: st.width });
     }
+  }, 120_000);
+
+  it('fits WebP and WebM writers through the same pipeline and budget', async () => {
+    const src = await source(BIG_BUCK_BUNNY);
+    const writers = { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() };
+    const budget = 48 * 1024;
+    const webp = await makeSticker(src, { from: 20, to: 22, settings: settings({ stickerFormat: 'webp', maxSide: 240, maxStickerBytes: budget }), writers });
+    expect(webp).toMatchObject({ format: 'webp', mime: 'image/webp' });
+    expect(webp.bytes.length).toBeLessThanOrEqual(budget);
+    const meta = await sharp(Buffer.from(webp.bytes), { animated: true }).metadata();
+    expect(meta).toMatchObject({ format: 'webp', pages: 24 });
+    const webm = await makeSticker(src, { from: 20, to: 22, settings: settings({ stickerFormat: 'webm', maxSide: 240, maxStickerBytes: budget }), writers });
+    expect(webm.bytes.length).toBeLessThanOrEqual(budget);
+    const f = save(webm.bytes).replace(/\.gif$/, '.webm');
+    writeFileSync(f, webm.bytes);
+    const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_name,width', '-of', 'csv=p=0', f], { encoding: 'utf8' }).trim();
+    expect(probe).toBe(`vp9,${webm.width}`);
   }, 120_000);
 
   it('refuses bad requests with errors naming the values', async () => {

@@ -173,7 +173,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
         let want = 15;
         while (want < colorsWanted && want * 32 < changed) want = want * 2 + 1;
         want = Math.min(want, colorsWanted);
-        palette = buildPalette(hist, { colors: want, kmeansIterations: 3 });
+        palette = buildPalette(hist, { colors: want, kmeansIterations: 6 });
         T = palette.size;
         frameBits = Math.max(2, tableBits(T + 1));
         localRgb = new Uint8Array((T + 1) * 3);

@@ -133,7 +133,16 @@ function splitBox(c: Cells, box: Box): [Box, Box] | null {
     }
   }
   {
-    const order = Int32Array.from(idx).sort((a, b) => c.pc[a * 3 + axis] - c.pc[b * 3 + axis] || a - b);
+    // Sort by the axis through packed numeric keys (coordinate in 1/64 steps, then the
+    // cell number): a native numeric sort, far faster than a comparator, same order.
+    const keys = new Float64Array(idx.length);
+    for (let t = 0; t < idx.length; t++) {
+      const i = idx[t];
+      keys[t] = Math.round((c.pc[i * 3 + axis] + 512) * 64) * 32768 + i;
+    }
+    keys.sort();
+    const order = new Int32Array(idx.length);
+    for (let t = 0; t < idx.length; t++) order[t] = keys[t] % 32768;
     // Prefix sums of weight and of weighted coordinates over all three axes.
     let wl = 0;
     const sl = [0, 0, 0];

@@ -41,6 +41,8 @@ export interface LoadResult {
   latencyMs: { p50: number; p95: number; p99: number; max: number };
   /** CPU the load process spent per accepted message (sending, receiving, bookkeeping), µs. */
   cpuPerMessageUs: number;
+  /** p99 latency of the messages sent in each second of the run (shows stalls over time). */
+  p99BySecondMs: number[];
   ackMs: { p50: number; p99: number };
 }
 
@@ -55,6 +57,8 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const sentAt = new Map<string, number>();
   const ackLat: number[] = [];
   const lat: number[] = [];
+  const latBySecond: number[][] = [];
+  let tStart = 0;
   const seen: Set<string>[] = Array.from({ length: n }, () => new Set());
   const acked = new Set<string>();
   let delivered = 0; let duplicated = 0; let errors = 0;
@@ -76,7 +80,10 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         seen[i]!.add(cid);
         delivered++;
         const t = sentAt.get(cid);
-        if (t !== undefined) lat.push(now - t);
+        if (t !== undefined) {
+          lat.push(now - t);
+          (latBySecond[Math.floor((t - tStart) / 1000)] ??= []).push(now - t);
+        }
       } else if (f.type === 'ack') {
         acked.add(f.clientId);
         const t = sentAt.get(f.clientId);
@@ -99,6 +106,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const counters = new Int32Array(n);
   let carry = 0; let next = 0; let sent = 0;
   const t0 = performance.now();
+  tStart = t0;
   const end = t0 + plan.duration * 1000;
   await new Promise<void>((resolve) => {
     const tick = () => {
@@ -141,6 +149,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     latencyMs: { p50: r2(pct(l, 50)), p95: r2(pct(l, 95)), p99: r2(pct(l, 99)), max: r2(l[l.length - 1] ?? NaN) },
     ackMs: { p50: r2(pct(a, 50)), p99: r2(pct(a, 99)) },
     cpuPerMessageUs: Math.round((cpu.user + cpu.system) / Math.max(1, acked.size)),
+    p99BySecondMs: latBySecond.map((xs) => r2(pct(Float64Array.from(xs).sort(), 99))),
   };
 }
 

@@ -79,6 +79,7 @@ try {
     ['delivered to peer', `${r.delivered}  (${r.deliveredPerSec} msg/s)`],
     ['latency send→receive p50 / p95 / p99 / max', `${r.latencyMs.p50} / ${r.latencyMs.p95} / ${r.latencyMs.p99} / ${r.latencyMs.max} ms`],
     ['ack latency p50 / p99', `${r.ackMs.p50} / ${r.ackMs.p99} ms`],
+    ['p99 latency by second of the run', r.p99BySecondMs.map((x) => Math.round(x)).join(' ') + ' ms'],
     ['errors', String(r.errors)],
     ['server: commits, messages per commit', `${sv.batches}, ${sv.perCommit}`],
     ['CPU per message: server / load generator', `${perMsg(sv.processCpuMs)} / ${r.cpuPerMessageUs} µs (server event loop busy ${Math.round(sv.mainThreadBusyMs / 10) / 100} s of ${Math.round(sv.wallMs / 10) / 100} s)`],

@@ -163,6 +163,25 @@ describe('GIF encoder', () => {
     expect(meta.width).toBe(320);
   });
 
+  it('handles edge cases: 1×1 frames, a single solid colour, identical frames only, odd sizes', async () => {
+    const solid = (w: number, h: number, r: number, g: number, b: number): RgbaImage => {
+      const data = new Uint8ClampedArray(w * h * 4);
+      for (let i = 0; i < w * h; i++) data.set([r, g, b, 255], i * 4);
+      return { width: w, height: h, data };
+    };
+    const one = await encodeGif([solid(1, 1, 200, 10, 10), solid(1, 1, 10, 200, 10)], { delaysMs: [500, 500] });
+    expect(ffmpegFrames(one.bytes, 1, 1).map((f) => Array.from(f.subarray(0, 3)))).toEqual([[200, 10, 10], [10, 200, 10]]);
+    const same = await encodeGif([solid(33, 17, 9, 99, 199), solid(33, 17, 9, 99, 199), solid(33, 17, 9, 99, 199)], { delaysMs: [100, 100, 100] });
+    expect(same.frames).toBe(1);
+    expect(ffprobeDurationsCs(same.bytes)).toEqual([30]);
+    const f = ffmpegFrames(same.bytes, 33, 17);
+    expect(f.length).toBe(1);
+    expect(Array.from(f[0].subarray(0, 4))).toEqual([9, 99, 199, 255]);
+    const odd = paletteNoise(randomPalette(40, 5), 101, 7, 4, 11);
+    const r = await encodeGif(odd, { delaysMs: [40, 40, 40, 40], quality: 60 });
+    expect(ffmpegFrames(r.bytes, 101, 7).length).toBe(4);
+  });
+
   it('writes a single-frame GIF for stills that sharp reads back close to the source', async () => {
     const [frame] = bbbFrames(21, 0.1, 10, 320, 180);
     const bytes = await encodeGifStill(frame, { quality: 90 });

@@ -22,12 +22,12 @@ db.pragma('foreign_keys = ON');
 db.pragma('busy_timeout = 5000');
 db.pragma('cache_size = -65536');
 db.pragma('wal_autocheckpoint = 50000');
-const seen = db.prepare('SELECT 1 FROM messages WHERE conv = ? AND sender = ? AND client_id = ?');
 const existing = db.prepare(workerData.messageSelect + ' WHERE msg.conv = ? AND msg.sender = ? AND msg.client_id = ?');
 const convRow = db.prepare('SELECT n, last_seq FROM conversations WHERE id = ?');
 const userN = db.prepare('SELECT n FROM users WHERE id = ?').pluck();
 const setLastSeq = db.prepare('UPDATE conversations SET last_seq = ?, active_at = ? WHERE n = ?');
-const insertMsg = db.prepare('INSERT INTO messages (conv, seq, sender, client_id, id, kind, text, media_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+// A repeated clientId is found by the unique index itself: no separate lookup per message.
+const insertMsg = db.prepare('INSERT INTO messages (conv, seq, sender, client_id, id, kind, text, media_id, source, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (conv, sender, client_id) DO NOTHING');
 const insertPost = db.prepare('INSERT OR IGNORE INTO media_posts (media_id, conversation_id) VALUES (?, ?)');
 // Ids never change their integer keys, so they are cached for the life of the thread.
 const users = new Map();
@@ -48,11 +48,13 @@ const append = db.transaction((rows) => {
       if (users.size > 100000) users.clear();
       users.set(sender, u);
     }
-    if (seen.get(c.n, u, clientId) !== undefined) return { existing: existing.get(c.n, u, clientId) };
-    const seq = ++c.seq;
+    const seq = c.seq + 1;
+    if (insertMsg.run(c.n, seq, u, clientId, id, kind, text, mediaId, source, at).changes === 0) {
+      return { existing: existing.get(c.n, u, clientId) };
+    }
+    c.seq = seq;
     c.at = at;
     c.dirty = true;
-    insertMsg.run(c.n, seq, u, clientId, id, kind, text, mediaId, source, at);
     if (mediaId) insertPost.run(mediaId, cid);
     return { seq };
   });

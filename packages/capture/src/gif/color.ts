@@ -9,11 +9,6 @@
 export const CHROMA_WEIGHT = 2.0;
 const CW = Math.sqrt(CHROMA_WEIGHT);
 
-/** Luma of an sRGB colour (0–255). */
-export function lumaOf(r: number, g: number, b: number): number {
-  return 0.299 * r + 0.587 * g + 0.114 * b;
-}
-
 /**
  * Writes the weighted Y'CbCr coordinates of (r, g, b) into `out` at `o`; Euclidean distance
  * between such points is the perceptual distance used everywhere.

@@ -219,23 +219,6 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
   return new Palette(rgb);
 }
 
-/**
- * A palette for the next frame of an animation: `previous` moved towards the colours in
- * `hist` by k-means. Entries no new colour needs stay where they were, so the palettes
- * of neighbouring frames stay close (fast to build, and what is already on screen keeps
- * matching).
- */
-export function refinePalette(hist: Histogram, previous: Palette, iterations = 2): Palette {
-  const c = cellsOf(hist);
-  const k = previous.size;
-  const cent = new Float64Array(k * 3);
-  for (let i = 0; i < k * 3; i++) cent[i] = previous.rgb[i];
-  if (c.n > 0) kmeans(c, cent, k, iterations);
-  const rgb = new Uint8Array(k * 3);
-  for (let i = 0; i < k * 3; i++) rgb[i] = Math.max(0, Math.min(255, Math.round(cent[i])));
-  return new Palette(rgb);
-}
-
 /** Lloyd iterations over the histogram cells, in the perceptual space. */
 function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number): void {
   const cpc = new Float64Array(k * 3);

@@ -98,7 +98,10 @@ describe('budget fitting', () => {
     expect(be.message).toContain(String(be.minBytes));
     const ok = await fitSticker({ writer: gifWriter, maxBytes: be.minBytes!, quality: 80, shape, frames: p.frames });
     expect(ok.bytes.length).toBeLessThanOrEqual(be.minBytes!);
-    expect(ok.adapted.width).toBeDefined();
+    // Quality, then size, then frame rate were all spent, and each is reported.
+    expect(ok.adapted.quality?.to).toBeLessThan(20);
+    expect(ok.adapted.width?.to).toBeLessThanOrEqual(64);
+    expect(ok.adapted.fps).toEqual({ from: 12, to: 4 });
   }, 120_000);
 
   it('spends quality before size: a mid budget lowers quality only, and re-requests no other shape', async () => {

@@ -25,6 +25,8 @@ export interface LoadPlan {
   duration: number;
   /** Wait after the last send for deliveries, ms (default 5000). */
   graceMs?: number;
+  /** Seconds of sending at the rate before measuring (JIT, caches); still checked for loss. Default 2. */
+  warmup?: number;
 }
 
 export interface LoadResult {
@@ -39,6 +41,8 @@ export interface LoadResult {
   acceptedPerSec: number;
   deliveredPerSec: number;
   latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** Messages sent after the warm-up (the rates and latencies are over these). */
+  measuredSent: number;
   /** CPU the load process spent per accepted message (sending, receiving, bookkeeping), µs. */
   cpuPerMessageUs: number;
   /** p99 latency of the messages sent in each second of the run (shows stalls over time). */
@@ -88,7 +92,8 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         seen[i]!.add(cid);
         delivered++;
         const t = sentAt.get(cid);
-        if (t !== undefined) {
+        if (t !== undefined && t >= tStart) {
+          measuredDelivered++;
           lat.push(now - t);
           (latBySecond[Math.floor((t - tStart) / 1000)] ??= []).push(now - t);
         }
@@ -96,7 +101,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         const cid = clientIdOf(text);
         acked.add(cid);
         const t = sentAt.get(cid);
-        if (t !== undefined) ackLat.push(now - t);
+        if (t !== undefined && t >= tStart) { measuredAcked++; ackLat.push(now - t); }
       } else if (text.startsWith('{"type":"hello"')) {
         resolve();
       } else if (text.startsWith('{"type":"error"')) {
@@ -110,13 +115,15 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   }
 
   const cpu0 = process.cpuUsage();
+  const warmupMs = (plan.warmup ?? 2) * 1000;
+  let measuredSent = 0; let measuredAcked = 0; let measuredDelivered = 0;
   const tickMs = 5;
   const perTick = (plan.rate * tickMs) / 1000;
   const counters = new Int32Array(n);
   let carry = 0; let next = 0; let sent = 0;
   const t0 = performance.now();
-  tStart = t0;
-  const end = t0 + plan.duration * 1000;
+  tStart = t0 + warmupMs;
+  const end = tStart + plan.duration * 1000;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
@@ -126,7 +133,9 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       for (let k = 0; k < due; k++) {
         const i = next; next = (next + 1) % n;
         const clientId = `${i}-${counters[i]++}`;
-        sentAt.set(clientId, performance.now());
+        const at = performance.now();
+        sentAt.set(clientId, at);
+        if (at >= tStart) measuredSent++;
         sockets[i]!.send(`{"type":"send","clientId":"${clientId}","conversationId":"${plan.conversations[i >> 1]}","kind":"text","text":"load ${clientId}"}`);
         sent++;
       }
@@ -134,7 +143,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
     };
     tick();
   });
-  const sendSeconds = (performance.now() - t0) / 1000;
+  const sendSeconds = (performance.now() - tStart) / 1000;
   carry = 0;
 
   // Wait for deliveries to settle.
@@ -154,10 +163,11 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
     sockets: n, sent, accepted: acked.size, delivered, errors, lost, duplicated, seconds: r2(seconds),
-    acceptedPerSec: Math.round(acked.size / seconds), deliveredPerSec: Math.round(delivered / seconds),
+    acceptedPerSec: Math.round(measuredAcked / seconds), deliveredPerSec: Math.round(measuredDelivered / seconds),
     latencyMs: { p50: r2(pct(l, 50)), p95: r2(pct(l, 95)), p99: r2(pct(l, 99)), max: r2(l[l.length - 1] ?? NaN) },
     ackMs: { p50: r2(pct(a, 50)), p99: r2(pct(a, 99)) },
     cpuPerMessageUs: Math.round((cpu.user + cpu.system) / Math.max(1, acked.size)),
+    measuredSent,
     p99BySecondMs: latBySecond.map((xs) => r2(pct(Float64Array.from(xs).sort(), 99))),
   };
 }

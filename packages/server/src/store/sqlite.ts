@@ -54,13 +54,13 @@ const MIGRATIONS: string[] = [
    CREATE TABLE capture_settings (user_id TEXT PRIMARY KEY, settings TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
 ];
 
-// Runs PASSIVE checkpoints every 200 ms on its own connection: it never blocks writers.
+// Runs PASSIVE checkpoints every second on its own connection: it never blocks writers.
 const CHECKPOINTER = `
 const { workerData } = require('node:worker_threads');
 const Database = require(workerData.module);
 const db = new Database(workerData.file);
 db.pragma('busy_timeout = 1000');
-setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 200);
+setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 1000);
 `;
 
 function startCheckpointer(file: string): Worker {

@@ -54,7 +54,15 @@ export async function run(args: string[]): Promise<number> {
     dataDir: resolve(parsed.data), store, bus, webRoot,
     logger: { level: process.env.CLIPCHAT_LOG_LEVEL ?? 'info' },
   });
-  const url = await server.listen({ port: parsed.port, host: parsed.host });
+  let url: string;
+  try {
+    url = await server.listen({ port: parsed.port, host: parsed.host });
+  } catch (e) {
+    await server.close().catch(() => undefined);
+    const err = e as NodeJS.ErrnoException;
+    process.stderr.write(`clipchat serve: cannot listen on ${parsed.host}:${parsed.port}: ${err.code === 'EADDRINUSE' ? 'the port is in use' : err.message}\n`);
+    return 1;
+  }
   const shown = parsed.host === '0.0.0.0' || parsed.host === '::' ? url.replace(/\/\/[^:/]+|\/\/\[[^\]]+\]/, '//localhost') : url;
   process.stdout.write(`Clipchat is running at ${shown} (data: ${store ? 'database' : resolve(parsed.data)}; ${describe}; web app: ${webRoot ?? 'not built, API only'})\n`);
 

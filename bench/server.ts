@@ -13,7 +13,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,7 @@ function lines(p: ChildProcess): () => Promise<string> {
   });
 }
 
+const load0 = loadavg()[0]!;
 const dataDir = mkdtempSync(join(tmpdir(), 'clipchat-bench-'));
 const server = tsx('server-node.ts', ['--data', dataDir, '--port', '0', '--seed', String(sockets / 2), '--sync', sync]);
 const serverLine = lines(server);
@@ -77,6 +78,7 @@ try {
 
   const rows: [string, string][] = [
     ['backend', `sqlite (synchronous=${sync}), 1 node`],
+    ['machine', `${cpus().length} cores; load average ${load0.toFixed(1)} before, ${loadavg()[0]!.toFixed(1)} after (others' work skews latency)`],
     ['sockets / conversations', `${r.sockets} / ${r.sockets / 2}`],
     ['target rate', `${rate} msg/s for ${duration} s (after ${warmup} s of warm-up)`],
     ['sent (measured)', `${r.sent} (${r.measuredSent})`],
@@ -96,7 +98,8 @@ try {
   const goal = r.acceptedPerSec >= 10_000 && r.latencyMs.p99 <= 50 && r.lost === 0 && r.duplicated === 0;
   process.stdout.write(`goal (≥10000 msg/s, p99 ≤ 50 ms, none lost or duplicated): ${goal ? 'met' : 'NOT met'}\n`);
   process.stdout.write(JSON.stringify({
-    bench: 'server', backend: 'sqlite', nodes: 1, sync, rate, duration, warmup, ...r, goal,
+    bench: 'server', backend: 'sqlite', nodes: 1, sync, rate, duration, warmup, cores: cpus().length, loadavgBefore: load0, loadavgAfter: loadavg()[0],
+    ...r, goal,
     server: { commits: sv.batches, perCommit: sv.perCommit, cpuUsPerMsg: perMsg(sv.processCpuMs), loopBusyMs: sv.mainThreadBusyMs, wallMs: sv.wallMs },
   }) + '\n');
 } finally {

@@ -53,7 +53,7 @@ export interface FitRequest {
   shape: FitShape;
   /** Frames at a shape; called again whenever fitting changes the size or rate. */
   frames(shape: FitShape, signal?: CancelSignal): Promise<FitFrames>;
-  /** Lowest quality spent before the size or rate is reduced (default 20). */
+  /** Lowest quality spent before the size or rate is reduced (default 35: measured on film, below it a smaller frame at higher quality scores better). */
   minQuality?: number;
   /** Lowest quality at all, used only at the smallest size and rate (default 1). */
   floorQuality?: number;
@@ -97,7 +97,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   const { writer, maxBytes, shape: base } = req;
   const signal = req.signal;
   const qMax = Math.max(1, Math.min(100, Math.round(req.quality)));
-  const qMin = Math.max(1, Math.min(qMax, Math.round(req.minQuality ?? 20)));
+  const qMin = Math.max(1, Math.min(qMax, Math.round(req.minQuality ?? 35)));
   const qFloor = Math.max(1, Math.min(qMin, Math.round(req.floorQuality ?? 1)));
   const longest = Math.max(base.width, base.height);
   const minScale = Math.min(1, Math.min(longest, req.minSide ?? 64) / longest);

@@ -111,6 +111,7 @@ export class FrameError extends Error {
   }
 }
 
+const SEND_FIELDS = new Set(['type', 'clientId', 'conversationId', 'kind', 'text', 'mediaId', 'stickerId', 'source']);
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isStr = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max;
 const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -166,9 +167,9 @@ export function parseClientFrame(raw: string): ClientFrame {
   const clientId = typeof v.clientId === 'string' ? v.clientId : undefined;
   switch (v.type) {
     case 'send': {
-      const allowed = ['type', 'clientId', 'conversationId', 'kind', 'text', 'mediaId', 'stickerId', 'source'];
-      const extra = Object.keys(v).find((k) => !allowed.includes(k));
-      if (extra) throw new FrameError('ERR_VALIDATION', `send has unknown field ${JSON.stringify(extra)}`, extra, clientId);
+      for (const k in v) {
+        if (!SEND_FIELDS.has(k)) throw new FrameError('ERR_VALIDATION', `send has unknown field ${JSON.stringify(k)}`, k, clientId);
+      }
       if (!isStr(v.conversationId, 1, 100)) throw new FrameError('ERR_VALIDATION', 'conversationId must be a string', 'conversationId', clientId);
       const e = checkSend(v);
       if (e) throw new FrameError('ERR_VALIDATION', e[0], e[1], clientId);

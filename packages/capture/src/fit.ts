@@ -113,15 +113,19 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     throwIfCancelled(signal);
   };
 
+  // Frames of the asked shape stay in memory (they are the reference for scoring); of
+  // the other shapes only the latest is kept.
+  const keyOf = (shape: FitShape): string => `${shape.width}x${shape.height}@${shape.fps}`;
+  const baseKey = keyOf(base);
   const cache = new Map<string, FitFrames>();
   const framesAt = async (shape: FitShape): Promise<FitFrames> => {
-    const key = `${shape.width}x${shape.height}@${shape.fps}`;
+    const key = keyOf(shape);
     let f = cache.get(key);
     if (!f) {
       const t0 = now();
       f = await req.frames(shape, signal);
       decodeMs += now() - t0;
-      cache.clear(); // keep one shape in memory at a time
+      for (const k of [...cache.keys()]) if (k !== baseKey) cache.delete(k);
       cache.set(key, f);
     }
     return f;
@@ -221,7 +225,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     if (shape.height !== base.height) adapted.height = { from: base.height, to: shape.height };
     if (shape.fps !== base.fps) adapted.fps = { from: base.fps, to: shape.fps };
     report(1, 'fitted');
-    return { bytes, quality: q, shape, frames: cache.values().next().value as FitFrames, adapted, tries, decodeMs, encodeMs };
+    return { bytes, quality: q, shape, frames: cache.get(keyOf(shape))!, adapted, tries, decodeMs, encodeMs };
   };
 
   // 1. The asked quality at the asked shape.
@@ -250,50 +254,80 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     return finish(b.q, b.bytes, base);
   }
 
-  // 3. Frame size, then 4. frame rate: at each rate find the largest scale that fits at
-  // quality `qMin` (bytes grow about with pixels and with frames; a stopped try gives a
-  // lower bound), then raise quality again at that scale.
-  let fps = base.fps;
-  // Size at scale 1 for the current rate, measured or predicted.
-  let full = { size: floor.size, complete: floor.complete };
-  for (;;) {
-    let at = { scale: 1, size: full.size };
-    let smallest = at.size;
+  // 3. Frame size, then 4. frame rate. When the writer can score its output, first see
+  // what the lowest qualities give at full size: on some content (noise, fine texture) that
+  // looks better than a smaller frame, and the better of the two is kept.
+  let fullSize: { q: number; bytes: Uint8Array } | undefined;
+  if (writer.score && qFloor < qMin) {
+    const r = await attempt(qFloor, base, maxBytes * 1.25);
+    if (fits(r)) fullSize = await searchQuality(base, qFloor, r.bytes!, qMin - 1, floor.complete ? floor.size : undefined);
+  }
+  let smaller: { q: number; bytes: Uint8Array; shape: FitShape } | undefined;
+  try {
+    smaller = await shrink(floor);
+  } catch (e) {
+    if (!(e instanceof BudgetError) || !fullSize) throw e;
+  }
+  if (fullSize && smaller && writer.score) {
+    const ref = await framesAt(base);
+    const a = writer.score(fullSize.bytes, ref.frames, ref.delaysMs);
+    const b = writer.score(smaller.bytes, ref.frames, ref.delaysMs);
+    if (a >= b) smaller = undefined;
+  }
+  if (smaller) {
+    await framesAt(smaller.shape);
+    return finish(smaller.q, smaller.bytes, smaller.shape);
+  }
+  return finish(fullSize!.q, fullSize!.bytes, base);
+
+  /**
+   * At each rate, the largest scale that fits at quality `qMin` (bytes grow about with
+   * pixels and with frames; a stopped try gives a lower bound), then quality raised again
+   * at that scale. Throws `BudgetError` when even the smallest output does not fit.
+   */
+  async function shrink(floorTry: { size: number; complete: boolean }): Promise<{ q: number; bytes: Uint8Array; shape: FitShape }> {
+    let fps = base.fps;
+    // Size at scale 1 for the current rate, measured or predicted.
+    let full = { size: floorTry.size, complete: floorTry.complete };
     for (;;) {
-      const s = Math.max(minScale, Math.min(at.scale * 0.95, at.scale * Math.sqrt(maxBytes / at.size) * 0.95));
-      const shape = scaled(base, s, fps);
-      const r = await attempt(qMin, shape, maxBytes * 4);
-      if (fits(r)) {
-        const b = await searchQuality(shape, qMin, r.bytes!, qMax);
-        return finish(b.q, b.bytes, shape);
+      let at = { scale: 1, size: full.size };
+      let smallest = at.size;
+      for (;;) {
+        const s = Math.max(minScale, Math.min(at.scale * 0.95, at.scale * Math.sqrt(maxBytes / at.size) * 0.95));
+        const shape = scaled(base, s, fps);
+        const r = await attempt(qMin, shape, maxBytes * 4);
+        if (fits(r)) {
+          const b = await searchQuality(shape, qMin, r.bytes!, qMax);
+          return { ...b, shape };
+        }
+        at = { scale: s, size: r.size };
+        if (s <= minScale) {
+          smallest = r.size;
+          break;
+        }
       }
-      at = { scale: s, size: r.size };
-      if (s <= minScale) {
-        smallest = r.size;
-        break;
+      if (fps <= minFps) {
+        // Last resort at the smallest size and rate: quality below the usual floor.
+        const shape = scaled(base, minScale, fps);
+        const r = await attempt(qFloor, shape, Infinity);
+        if (fits(r)) {
+          const b = await searchQuality(shape, qFloor, r.bytes!, qMin - 1);
+          return { ...b, shape };
+        }
+        // Nothing sensible fits: say how many bytes the smallest output needs.
+        const seconds = (await framesAt(shape)).delaysMs.reduce((a, d) => a + d, 0) / 1000;
+        throw new BudgetError(
+          `maxStickerBytes ${maxBytes} is too small: even ${shape.width}×${shape.height} at ${shape.fps} fps and the lowest quality ` +
+            `needs ${r.size} bytes for ${seconds.toFixed(2)} s (${writer.format}); allow at least ${r.size} bytes or shorten the range`,
+          r.size,
+        );
       }
+      // Lower the rate; skip rates that cannot fit even at the smallest size.
+      let next = fps;
+      do next = Math.max(minFps, Math.floor(next * 0.7));
+      while (next > minFps && (smallest * next) / fps > maxBytes * 1.1);
+      full = { size: (full.size * next) / fps, complete: full.complete };
+      fps = next;
     }
-    if (fps <= minFps) {
-      // Last resort at the smallest size and rate: quality below the usual floor.
-      const shape = scaled(base, minScale, fps);
-      const r = await attempt(qFloor, shape, Infinity);
-      if (fits(r)) {
-        const b = await searchQuality(shape, qFloor, r.bytes!, qMin - 1);
-        return finish(b.q, b.bytes, shape);
-      }
-      // Nothing sensible fits: say how many bytes the smallest output needs.
-      const seconds = (await framesAt(shape)).delaysMs.reduce((a, d) => a + d, 0) / 1000;
-      throw new BudgetError(
-        `maxStickerBytes ${maxBytes} is too small: even ${shape.width}×${shape.height} at ${shape.fps} fps and the lowest quality ` +
-          `needs ${r.size} bytes for ${seconds.toFixed(2)} s (${writer.format}); allow at least ${r.size} bytes or shorten the range`,
-        r.size,
-      );
-    }
-    // Lower the rate; skip rates that cannot fit even at the smallest size.
-    let next = fps;
-    do next = Math.max(minFps, Math.floor(next * 0.7));
-    while (next > minFps && (smallest * next) / fps > maxBytes * 1.1);
-    full = { size: (full.size * next) / fps, complete: full.complete };
-    fps = next;
   }
 }

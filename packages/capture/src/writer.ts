@@ -43,6 +43,12 @@ export interface StickerWriter {
   /** Largest frame rate the container's players honour (GIF: 50). */
   readonly maxFps?: number;
   encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array>;
+  /**
+   * Optional: how close `bytes` looks to `frames` (0..1, like SSIM; the output may be
+   * smaller than the frames). With it, fitting picks between a full-size output at low
+   * quality and a smaller one at higher quality by how they look, not by rule.
+   */
+  score?(bytes: Uint8Array, frames: readonly RgbaImage[], delaysMs: readonly number[]): number;
 }
 
 /** Thrown inside a try whose output already passed its byte limit; fitting catches it. */

@@ -14,10 +14,14 @@ import type { DitherMode, Area } from './dither';
 import { remap } from './dither';
 import { Canvas, diffFrame } from './diff';
 import { LzwEncoder } from './lzw';
+import { scoreGif } from './score';
 import { delaysToCentiseconds, tableBits, writeFrameHeader, writeHeader, writeTrailer } from './gif89a';
 
 export { delaysToCentiseconds } from './gif89a';
 export { readGifInfo } from './inspect';
+export { decodeGif } from './decode';
+export type { DecodedGif } from './decode';
+export { scoreGif, blockSsim } from './score';
 export type { GifInfo } from './inspect';
 export type { DitherMode } from './dither';
 
@@ -242,6 +246,7 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
   mime: 'image/gif',
   maxFps: 50,
   describe: gifTuning,
+  score: scoreGif,
   async encode(frames, delaysMs, options) {
     const tuning = (options.tuning ?? {}) as Partial<GifTuning>;
     const r = await encodeGif(frames, {

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { delaysToCentiseconds, encodeGif, encodeGifStill, readGifInfo } from '../src/gif/index';
+import { decodeGif, delaysToCentiseconds, encodeGif, encodeGifStill, readGifInfo, scoreGif } from '../src/gif/index';
 import type { RgbaImage } from '../src/types';
 import { BIG_BUCK_BUNNY } from './helpers';
 
@@ -161,6 +161,16 @@ describe('GIF encoder', () => {
     const meta = await sharp(Buffer.from(r.bytes), { animated: true }).metadata();
     expect(meta.pages).toBe(r.frames);
     expect(meta.width).toBe(320);
+    // Our own decoder (used to score fitting candidates) sees exactly what ffmpeg sees,
+    // and its block SSIM tracks ffmpeg's within 0.01.
+    const mine = decodeGif(r.bytes);
+    expect(mine.frames.length).toBe(decoded.length);
+    let mismatched = 0;
+    mine.frames.forEach((f, i) => {
+      for (let p = 0; p < f.data.length; p += 4) if (f.data[p] !== decoded[i][p] || f.data[p + 1] !== decoded[i][p + 1] || f.data[p + 2] !== decoded[i][p + 2]) mismatched++;
+    });
+    expect(mismatched).toBe(0);
+    expect(Math.abs(scoreGif(r.bytes, frames, frames.map(() => 1000 / 12)) - q.ssim)).toBeLessThan(0.01);
   });
 
   it('handles edge cases: 1×1 frames, a single solid colour, identical frames only, odd sizes', async () => {

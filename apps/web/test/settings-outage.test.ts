@@ -85,6 +85,33 @@ describe('settings and errors', () => {
     expect(await preview.getAttribute('data-mime')).toBe('image/jpeg');
     await preview.getByRole('button', { name: 'Discard' }).click();
 
+    // A rectangle dragged on the video crops the next capture to it.
+    const box = (await page.locator('.stage').boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.3);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.6, box.y + box.height * 0.7, { steps: 5 });
+    await page.mouse.up();
+    const crop = /Crop (\d+)×(\d+)/.exec(String(await page.locator('.crop-note').textContent()))!;
+    expect(Number(crop[1])).toBeLessThan(320);
+    await page.keyboard.press('s');
+    await preview.waitFor();
+    await expect.poll(() => preview.locator('.facts').textContent()).toContain(`${crop[1]}×${crop[2]}`);
+
+    // An upload the server refuses is said in the page; the capture stays, ready to retry.
+    await page.route('**/api/media', (route) => route.fulfill({
+      status: 415, contentType: 'application/json',
+      body: JSON.stringify({ error: { code: 'ERR_UNSUPPORTED_MEDIA', message: 'not an image this server accepts' } }),
+    }));
+    await preview.getByRole('button', { name: 'Send' }).click();
+    const failed = page.locator('[data-testid=message][data-state=failed]');
+    await expect.poll(() => failed.textContent()).toContain('Upload refused: not an image this server accepts');
+    await expect.poll(() => page.getByTestId('notice').textContent()).toContain('Upload refused');
+    await page.unroute('**/api/media');
+    await failed.getByRole('button', { name: 'Retry' }).click();
+    await expect.poll(() => failed.count(), { timeout: 10_000 }).toBe(0);
+    await expect.poll(() => page.locator('[data-testid=message][data-kind=still][data-state=sent]').count()).toBe(1);
+    await page.getByRole('button', { name: 'Clear crop' }).click();
+
     // WebM (WebCodecs VP9) and animated WebP stickers, each under a tight budget.
     for (const [format, mime, budget] of [['webm', 'video/webm', 40_000], ['webp', 'image/webp', 60_000]] as const) {
       await page.getByTestId('open-settings').click();

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
-import { createServer, SqliteStore, type ClipchatServer } from '@clipchat/server';
+import { createServer, type ClipchatServer } from '@clipchat/server';
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const DIST = join(WEB_DIR, 'dist');
@@ -41,7 +41,7 @@ export class TestServer {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'clipchat-web-'));
 
   async start(): Promise<string> {
-    this.server = await createServer({ dataDir: this.dataDir, store: await readableStore(this.dataDir), webRoot: DIST, logger: process.env.CLIPCHAT_E2E_LOG ? { level: 'warn' } : false, rateLimits: false });
+    this.server = await createServer({ dataDir: this.dataDir, webRoot: DIST, logger: process.env.CLIPCHAT_E2E_LOG ? { level: 'warn' } : false, rateLimits: false });
     this.url = await this.server.listen({ port: this.port, host: '127.0.0.1' });
     this.port = Number(new URL(this.url).port);
     return this.url;
@@ -56,23 +56,6 @@ export class TestServer {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
   }
-}
-
-/**
- * The SQLite store, with `canReadMedia` asked through positional parameters: the store's
- * own statement binds numbered parameters, which this better-sqlite3 refuses.
- */
-async function readableStore(dataDir: string): Promise<SqliteStore> {
-  const store = new SqliteStore({ dataDir, synchronous: 'normal' });
-  let probe = true;
-  try { await store.init(); await store.canReadMedia('u', 'm'); } catch { probe = false; }
-  if (!probe) {
-    const q = store.db.prepare(`SELECT 1 WHERE EXISTS (SELECT 1 FROM media_uploaders WHERE media_id = ? AND user_id = ?)
-      OR EXISTS (SELECT 1 FROM media_posts p JOIN members m ON m.conversation_id = p.conversation_id WHERE p.media_id = ? AND m.user_id = ?)
-      OR EXISTS (SELECT 1 FROM stickers WHERE media_id = ? AND user_id = ?)`);
-    store.canReadMedia = async (userId: string, mediaId: string) => q.get(mediaId, userId, mediaId, userId, mediaId, userId) !== undefined;
-  }
-  return store;
 }
 
 /** A signed-up user in their own browser context. */

@@ -28,6 +28,7 @@ export const FIXTURE_FACTS = {
   vfr: { width: 320, height: 240, frames: 60, codec: 'h264', vfr: true },
   rotated: { width: 320, height: 240, frames: 45, fps: 30, codec: 'h264', rotation: 270 },
   noise: { width: 640, height: 360, frames: 75, fps: 25, codec: 'h264' },
+  ts: { width: 320, height: 240, frames: 120, fps: 30000 / 1001, codec: 'h264', bframes: true },
   noiseLong: { width: 320, height: 180, frames: 250, fps: 25, codec: 'h264' },
   flat: { width: 640, height: 360, frames: 100, fps: 25, codec: 'h264' },
 };
@@ -78,6 +79,8 @@ const RECIPES = {
   noise: { file: 'noise-640x360.mp4', ff: (out) => [
     '-f', 'lavfi', '-i', 'color=gray:s=640x360:r=25', '-frames:v', '75', '-vf', 'noise=alls=90:allf=t+u,format=yuv420p',
     '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', out] },
+  // The B-frame clip in MPEG-TS: no index, a 1.4 s start, 90 kHz timestamps.
+  ts: { file: 'h264-bframes.ts', deps: ['h264'], ff: (out, p) => ['-i', p.h264, '-c', 'copy', '-f', 'mpegts', out] },
   // Long, small noise: no sensible sticker of it fits the smallest budget.
   noiseLong: { file: 'noise-long-320x180.mp4', ff: (out) => [
     '-f', 'lavfi', '-i', 'color=gray:s=320x180:r=25', '-frames:v', '250', '-vf', 'noise=alls=90:allf=t+u,format=yuv420p',
@@ -129,7 +132,7 @@ function readManifest() {
 
 /**
  * Makes sure every fixture exists (generating what is missing or stale) and returns
- * `{name: absolutePath}` for h264, vp9, offset, vfr, rotated, noise, noiseLong, flat, text, empty,
+ * `{name: absolutePath}` for h264, vp9, offset, vfr, rotated, ts, noise, noiseLong, flat, text, empty,
  * truncated, garbled.
  */
 export async function ensureFixtures() {

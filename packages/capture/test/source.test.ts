@@ -8,7 +8,7 @@ import { FIXTURE_FACTS, ensureFixtures, frameIndexAt, probeFrameTimes, readFrame
 let fx: Record<FixtureName, string>;
 beforeAll(async () => { fx = await ensureFixtures(); });
 
-const NUMBERED = ['h264', 'vp9', 'offset', 'vfr', 'rotated'] as const;
+const NUMBERED = ['h264', 'vp9', 'offset', 'vfr', 'rotated', 'ts'] as const;
 
 /** Boundary times of every frame: just before it, exactly at it, and halfway to the next. */
 function boundaryTimes(times: number[], duration: number): number[] {

@@ -64,7 +64,9 @@ export async function openVideo(path: string, options: OpenVideoOptions = {}): P
     }
     throw new SourceError(`${name} has no video frames (empty or truncated)`, 'ERR_EMPTY');
   }
-  return new FfmpegFrameSource(path, name, facts, timeline);
+  // MPEG transport/program streams have no index: ffmpeg's seek there lands near, not before.
+  const roughSeek = /^(mpegts|mpeg|mpegvideo|h264|hevc)$/.test(format) ? 1 : 0;
+  return new FfmpegFrameSource(path, name, facts, timeline, roughSeek);
 }
 
 async function looksLikeMp4(path: string): Promise<boolean> {
@@ -106,7 +108,11 @@ class FfmpegFrameSource implements FrameSource {
   private readonly children = new Set<FfmpegChild>();
   private closed = false;
 
-  constructor(private readonly path: string, name: string, private readonly facts: StreamFacts, private readonly tl: Timeline) {
+  constructor(
+    private readonly path: string, name: string, private readonly facts: StreamFacts, private readonly tl: Timeline,
+    /** Seconds to seek before a keyframe for containers whose seeking is approximate. */
+    private readonly roughSeek = 0,
+  ) {
     const turned = facts.rotation === 90 || facts.rotation === 270;
     this.info = {
       width: turned ? facts.height : facts.width,
@@ -142,30 +148,34 @@ class FfmpegFrameSource implements FrameSource {
     const size = shapeSize(shape, this.info.width, this.info.height);
     const targets = times.map((t) => frameIndexAt(this.tl, t));
 
-    // First try: seek to the keyframe before the first wanted frame and let ffmpeg's
-    // select filter pass on only the wanted frames (the others are decoded but never
-    // converted or piped). Anything unexpected (a frame the decoder dropped, a seek that
-    // landed late) switches to the careful path, which looks at every decoded frame.
+    // Seek to the keyframe before the next wanted frame and let ffmpeg's select filter
+    // pass on only the wanted frames (the others are decoded but never converted or
+    // piped). Some demuxers (MPEG-TS) seek only roughly: when the first frame out is
+    // already past the wanted one, seek again further back. Anything else unexpected (a
+    // frame the decoder dropped) switches to the careful path, which sees every frame.
     let next = 0; // next entry of `targets` to hand out
     let selective = true;
-    let key = keyframeBefore(this.tl, targets[0]!);
+    let backoff = this.roughSeek; // seconds to seek before the keyframe
+    const further = () => { backoff = backoff ? backoff * 4 : 1; };
     for (;;) {
+      const ss = this.seekTime(keyframeBefore(this.tl, targets[next]!), backoff);
       if (selective) {
-        let ok = true;
-        for await (const d of this.decode(key, shape, size, signal, this.selectExpr(targets.slice(next)))) {
-          if (d.pts !== this.tl.pts[targets[next]!]) { ok = false; break; }
+        let ok = true, first = true, late = false;
+        for await (const d of this.decode(ss, shape, size, signal, this.selectExpr(targets.slice(next)))) {
+          if (d.pts !== this.tl.pts[targets[next]!]) { ok = false; late = first && d.pts > this.tl.pts[targets[next]!]!; break; }
+          first = false;
           while (next < targets.length && this.tl.pts[targets[next]!] === d.pts) yield this.frame(d, targets[next++]!, size);
           if (next === targets.length) break;
         }
         if (ok && next === targets.length) return;
-        selective = false;
-        key = keyframeBefore(this.tl, targets[next]!);
+        if ((late || (ok && first)) && ss !== null) further();
+        else selective = false;
         continue;
       }
       let prev: Decoded | undefined;
       let missed = false;
-      for await (const d of this.decode(key, shape, size, signal)) {
-        if (!prev && d.pts > this.tl.pts[targets[next]!]! && key > 0) { missed = true; break; }
+      for await (const d of this.decode(ss, shape, size, signal)) {
+        if (!prev && d.pts > this.tl.pts[targets[next]!]! && ss !== null) { missed = true; break; }
         while (next < targets.length) {
           const want = this.tl.pts[targets[next]!]!;
           if (d.pts === want) yield this.frame(d, targets[next]!, size);
@@ -178,8 +188,8 @@ class FfmpegFrameSource implements FrameSource {
         prev = d;
         if (next === targets.length) break;
       }
-      // The seek landed past the wanted frame: start from the keyframe before.
-      if (missed) { key = Math.max(0, this.tl.keyframes[this.tl.keyframes.indexOf(key) - 1] ?? 0); continue; }
+      // The seek landed past the wanted frame (or past everything): seek further back.
+      if (missed || (!prev && ss !== null)) { further(); continue; }
       if (next < targets.length) {
         if (!prev) throw this.undecodable();
         // The stream ended early (e.g. cut short): the last decoded frame stays on screen.
@@ -187,6 +197,21 @@ class FfmpegFrameSource implements FrameSource {
       }
       return;
     }
+  }
+
+  /**
+   * The -ss (seconds from the file's start) that lands on keyframe `key`, `backoff`
+   * seconds earlier; null to decode from the start.
+   */
+  private seekTime(key: number, backoff: number): number | null {
+    if (key === 0) return null;
+    const keyAbs = (this.tl.pts[key]! * this.tl.num) / this.tl.den;
+    const k2 = this.tl.keyframes[this.tl.keyframes.indexOf(key) + 1];
+    const gap = k2 !== undefined ? ((this.tl.pts[k2]! - this.tl.pts[key]!) * this.tl.num) / this.tl.den : 1;
+    // A little past the keyframe: ffmpeg seeks to the keyframe at or before -ss (and
+    // pulls back 3/23 s itself for streams with B-frames).
+    const ss = keyAbs - this.facts.start + Math.min(0.14, gap / 2) - backoff;
+    return ss > 0 ? ss : null;
   }
 
   /** A select-filter expression passing exactly the frames `targets` (ascending indices). */
@@ -240,19 +265,11 @@ class FfmpegFrameSource implements FrameSource {
     return { width: size.width, height: size.height, data, time: frameTime(this.tl, index), index };
   }
 
-  /** Decodes from keyframe `key` on, yielding frames with their pts in the timeline's time base. */
-  private async *decode(key: number, shape: FrameShape | undefined, size: { width: number; height: number }, signal?: AbortSignal, select?: string): AsyncGenerator<Decoded> {
+  /** Decodes from `ss` seconds (null: from the start) on, yielding frames with their pts in the timeline's time base. */
+  private async *decode(ss: number | null, shape: FrameShape | undefined, size: { width: number; height: number }, signal?: AbortSignal, select?: string): AsyncGenerator<Decoded> {
     if (signal?.aborted) throw new CancelledError();
     const args = ['-copyts'];
-    if (key > 0) {
-      const keyAbs = (this.tl.pts[key]! * this.tl.num) / this.tl.den;
-      const k2 = this.tl.keyframes[this.tl.keyframes.indexOf(key) + 1];
-      const gap = k2 !== undefined ? ((this.tl.pts[k2]! - this.tl.pts[key]!) * this.tl.num) / this.tl.den : 1;
-      // A little past the keyframe: ffmpeg seeks to the keyframe at or before -ss (and
-      // pulls back 3/23 s itself for streams with B-frames).
-      const ss = keyAbs - this.facts.start + Math.min(0.14, gap / 2);
-      if (ss > 0) args.push('-noaccurate_seek', '-ss', ss.toFixed(6));
-    }
+    if (ss !== null) args.push('-noaccurate_seek', '-ss', ss.toFixed(6));
     const filters: string[] = [];
     if (select) filters.push(`select='${select}'`);
     if (shape?.crop) { const c = shape.crop; filters.push(`crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1`); }

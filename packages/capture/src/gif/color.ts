@@ -5,29 +5,61 @@
  * browsers produce identical bytes.
  */
 
-/** Weight of each chroma axis relative to luma in distances. */
-export const CHROMA_WEIGHT = 2.0;
-const CW = Math.sqrt(CHROMA_WEIGHT);
+/**
+ * Default weight of each chroma axis relative to luma in distances. SSIM on Y'CbCr counts
+ * each plane alike, and natural video has little chroma detail, so errors there show:
+ * weighting chroma up measured best on film. Content whose chroma is as busy as its luma
+ * (noise) does better at 1 (see `chromaWeightFor`).
+ */
+export const CHROMA_WEIGHT = 2;
 
 /**
  * Writes the weighted Y'CbCr coordinates of (r, g, b) into `out` at `o`; Euclidean distance
  * between such points is the perceptual distance used everywhere.
  */
-export function toPerceptual(r: number, g: number, b: number, out: Float32Array | Float64Array, o: number): void {
+export function toPerceptual(r: number, g: number, b: number, out: Float32Array | Float64Array, o: number, chromaWeight = CHROMA_WEIGHT): void {
+  const CW = Math.sqrt(chromaWeight);
   out[o] = 0.299 * r + 0.587 * g + 0.114 * b;
   out[o + 1] = CW * (-0.168736 * r - 0.331264 * g + 0.5 * b);
   out[o + 2] = CW * (0.5 * r - 0.418688 * g - 0.081312 * b);
 }
 
 /** Squared perceptual distance between two sRGB colours. */
-export function colorDistance(r1: number, g1: number, b1: number, r2: number, g2: number, b2: number): number {
+export function colorDistance(r1: number, g1: number, b1: number, r2: number, g2: number, b2: number, chromaWeight = CHROMA_WEIGHT): number {
   const dr = r1 - r2;
   const dg = g1 - g2;
   const db = b1 - b2;
   const y = 0.299 * dr + 0.587 * dg + 0.114 * db;
   const cb = -0.168736 * dr - 0.331264 * dg + 0.5 * db;
   const cr = 0.5 * dr - 0.418688 * dg - 0.081312 * db;
-  return y * y + CHROMA_WEIGHT * (cb * cb + cr * cr);
+  return y * y + chromaWeight * (cb * cb + cr * cr);
+}
+
+/**
+ * The chroma weight to use for some frames: 1 when their luma is noise-like (neighbouring
+ * pixels differ about as much as any two pixels do), else `CHROMA_WEIGHT`. Deterministic.
+ */
+export function chromaWeightFor(img: { width: number; height: number; data: Uint8ClampedArray }): number {
+  const { width: w, height: h, data: d } = img;
+  if (w < 2 || h < 1) return CHROMA_WEIGHT;
+  let n = 0;
+  let s = 0;
+  let ss = 0;
+  let g = 0;
+  const step = Math.max(1, Math.floor((w * h) / 20000));
+  for (let i = 0; i < w * h - 1; i += step) {
+    if ((i + 1) % w === 0) continue;
+    const a = 0.299 * d[i * 4] + 0.587 * d[i * 4 + 1] + 0.114 * d[i * 4 + 2];
+    const b = 0.299 * d[i * 4 + 4] + 0.587 * d[i * 4 + 5] + 0.114 * d[i * 4 + 6];
+    s += a;
+    ss += a * a;
+    g += (a - b) * (a - b);
+    n++;
+  }
+  if (n === 0) return CHROMA_WEIGHT;
+  const variance = ss / n - (s / n) * (s / n);
+  // White noise: E[(a − b)²] = 2σ². Film and graphics are far below.
+  return variance > 1 && g / n / (2 * variance) > 0.3 ? 1 : CHROMA_WEIGHT;
 }
 
 /** A palette: `colors` entries of packed RGB plus their perceptual coordinates. */
@@ -40,11 +72,17 @@ export class Palette {
   private readonly cache: Int16Array;
   private readonly search: NearestSearch;
 
-  constructor(rgb: Uint8Array) {
+  /** Chroma weight of the space the entries are measured in. */
+  readonly chromaWeight: number;
+  private readonly cw: number;
+
+  constructor(rgb: Uint8Array, chromaWeight = CHROMA_WEIGHT) {
     this.size = rgb.length / 3;
     this.rgb = rgb;
+    this.chromaWeight = chromaWeight;
+    this.cw = Math.sqrt(chromaWeight);
     this.pc = new Float64Array(this.size * 3);
-    for (let i = 0; i < this.size; i++) toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3);
+    for (let i = 0; i < this.size; i++) toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3, chromaWeight);
     this.search = new NearestSearch(this.pc, this.size);
     // Nearest-entry cache over 6 bits a channel (262 144 cells), filled lazily.
     this.cache = new Int16Array(1 << 18).fill(-1);
@@ -52,6 +90,7 @@ export class Palette {
 
   /** Exact nearest entry to (r, g, b) in the perceptual space. */
   nearestExact(r: number, g: number, b: number): number {
+    const CW = this.cw;
     return this.search.nearest(
       0.299 * r + 0.587 * g + 0.114 * b,
       CW * (-0.168736 * r - 0.331264 * g + 0.5 * b),

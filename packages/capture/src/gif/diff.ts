@@ -52,7 +52,7 @@ export class Canvas {
  * with `threshold` the largest perceptual distance (8-bit units) tolerated. Returns the
  * rectangle of pixels that must change, or null when none must (a duplicate frame).
  */
-export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: number, keep: Uint8Array): Area | null {
+export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: number, keep: Uint8Array, chromaWeight: number): Area | null {
   const { width: w, height: h, shown, source } = canvas;
   const t2 = threshold * threshold;
   let x0 = w;
@@ -69,8 +69,8 @@ export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: nu
       let k = source[s] === r && source[s + 1] === g && source[s + 2] === b;
       if (!k && t2 > 0) {
         k =
-          colorDistance(source[s], source[s + 1], source[s + 2], r, g, b) <= t2 ||
-          colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b) <= t2;
+          colorDistance(source[s], source[s + 1], source[s + 2], r, g, b, chromaWeight) <= t2 ||
+          colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight) <= t2;
       }
       keep[p] = k ? 1 : 0;
       if (!k) {

@@ -8,7 +8,7 @@ import type { RgbaImage } from '../types';
 import { CancelledError } from '../errors';
 import type { CancelSignal, StickerWriter } from '../writer';
 import { CountingSink, throwIfCancelled, yieldToEventLoop } from '../writer';
-import { Palette, colorDistance, toPerceptual } from './color';
+import { Palette, chromaWeightFor, colorDistance, toPerceptual } from './color';
 import { Histogram, buildPalette } from './palette';
 import type { DitherMode, Area } from './dither';
 import { remap } from './dither';
@@ -79,6 +79,8 @@ export interface GifOptions extends Partial<GifTuning> {
   onProgress?: (fraction: number) => void | boolean;
   /** A palette to use instead of building one (R,G,B per entry). */
   paletteRgb?: Uint8Array;
+  /** Chroma weight of colour distances (default: chosen from the first frame by `chromaWeightFor`). */
+  chromaWeight?: number;
 }
 
 /** What `encodeGif` produced. */
@@ -95,12 +97,12 @@ export interface GifResult {
 const now = (): number => Date.now();
 
 /** Builds the palette shared by all frames from a sample of their pixels. */
-export function paletteFor(frames: readonly RgbaImage[], colors: number): Palette {
+export function paletteFor(frames: readonly RgbaImage[], colors: number, chromaWeight?: number): Palette {
   const hist = new Histogram();
   const total = frames.reduce((s, f) => s + f.width * f.height, 0);
   const step = Math.max(1, Math.floor(total / 1_500_000));
   for (const f of frames) hist.add(f, 1, step);
-  return buildPalette(hist, { colors });
+  return buildPalette(hist, { colors, chromaWeight });
 }
 
 /**
@@ -130,9 +132,10 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const animated = frames.length > 1;
   const wantLocal = animated && t.localPalettes && !options.paletteRgb;
   // With per-frame palettes the first frame's palette is its own; otherwise all frames share one.
+  const cw = options.chromaWeight ?? chromaWeightFor(frames[0]);
   let palette = options.paletteRgb
-    ? new Palette(options.paletteRgb)
-    : paletteFor(wantLocal ? frames.slice(0, 1) : frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)));
+    ? new Palette(options.paletteRgb, cw)
+    : paletteFor(wantLocal ? frames.slice(0, 1) : frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)), cw);
   let T = animated ? palette.size : -1; // transparent index just after the colours
   const entries = palette.size + (animated ? 1 : 0);
   const local = wantLocal;
@@ -159,7 +162,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   for (let k = 0; k < frames.length; k++) {
     const data = frames[k].data;
     let area: Area | null = { x: 0, y: 0, width, height };
-    if (k > 0) area = diffFrame(canvas, data, t.diffThreshold, keepFull);
+    if (k > 0) area = diffFrame(canvas, data, t.diffThreshold, keepFull, cw);
     if (area === null) {
       // Nothing to draw: the previous frame stays on screen for this one's time too.
       written[written.length - 1] += csDelays[k];
@@ -177,7 +180,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
         let want = 15;
         while (want < colorsWanted && want * 32 < changed) want = want * 2 + 1;
         want = Math.min(want, colorsWanted);
-        palette = buildPalette(hist, { colors: want, kmeansIterations: 6 });
+        palette = buildPalette(hist, { colors: want, kmeansIterations: 6, chromaWeight: cw });
         T = palette.size;
         frameBits = Math.max(2, tableBits(T + 1));
         localRgb = new Uint8Array((T + 1) * 3);
@@ -199,10 +202,10 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
             const r = data[p * 4];
             const g = data[p * 4 + 1];
             const b = data[p * 4 + 2];
-            const dNew = colorDistance(rgb[c], rgb[c + 1], rgb[c + 2], r, g, b);
-            if (colorDistance(sh[p * 3], sh[p * 3 + 1], sh[p * 3 + 2], r, g, b) <= dNew) keep[i] = 1;
+            const dNew = colorDistance(rgb[c], rgb[c + 1], rgb[c + 2], r, g, b, cw);
+            if (colorDistance(sh[p * 3], sh[p * 3 + 1], sh[p * 3 + 2], r, g, b, cw) <= dNew) keep[i] = 1;
           }
-          if (truth) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], truth, i * 3);
+          if (truth) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], truth, i * 3, cw);
         }
       }
       delayAt = writeFrameHeader(sink, { ...area, transparent: k > 0 ? T : -1, disposal: 1, localRgb });

@@ -5,7 +5,7 @@
  * refined by k-means (Lloyd) iterations. Deterministic: same pixels, same palette.
  */
 import type { RgbaImage } from '../types';
-import { NearestSearch, Palette, toPerceptual } from './color';
+import { CHROMA_WEIGHT, NearestSearch, Palette, toPerceptual } from './color';
 
 /** Colour histogram: one cell per 15-bit colour with its weight and RGB sums. */
 export class Histogram {
@@ -60,7 +60,7 @@ interface Cells {
   pc: Float64Array;
 }
 
-function cellsOf(h: Histogram): Cells {
+function cellsOf(h: Histogram, chromaWeight: number): Cells {
   let n = 0;
   for (let k = 0; k < h.weight.length; k++) if (h.weight[k] > 0) n++;
   const w = new Float64Array(n);
@@ -74,7 +74,7 @@ function cellsOf(h: Histogram): Cells {
     rgb[j * 3] = h.sum[k * 3] / wk;
     rgb[j * 3 + 1] = h.sum[k * 3 + 1] / wk;
     rgb[j * 3 + 2] = h.sum[k * 3 + 2] / wk;
-    toPerceptual(rgb[j * 3], rgb[j * 3 + 1], rgb[j * 3 + 2], pc, j * 3);
+    toPerceptual(rgb[j * 3], rgb[j * 3 + 1], rgb[j * 3 + 2], pc, j * 3, chromaWeight);
     j++;
   }
   return { n, w, rgb, pc };
@@ -184,13 +184,16 @@ export interface PaletteOptions {
   colors: number;
   /** k-means refinement passes (default 6). */
   kmeansIterations?: number;
+  /** Chroma weight of the perceptual space (default `CHROMA_WEIGHT`). */
+  chromaWeight?: number;
 }
 
 /** Builds a palette of at most `colors` entries for the colours in `hist`. */
 export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
-  const c = cellsOf(hist);
+  const cw = opts.chromaWeight ?? CHROMA_WEIGHT;
+  const c = cellsOf(hist, cw);
   const want = Math.max(1, Math.min(256, Math.floor(opts.colors)));
-  if (c.n === 0) return new Palette(new Uint8Array(3));
+  if (c.n === 0) return new Palette(new Uint8Array(3), cw);
   const all = new Int32Array(c.n);
   for (let i = 0; i < c.n; i++) all[i] = i;
   const boxes: Box[] = [{ idx: all, sse: boxSse(c, all) }];
@@ -213,18 +216,18 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
     }
     for (let a = 0; a < 3; a++) cent[b * 3 + a] /= w;
   }
-  kmeans(c, cent, k, opts.kmeansIterations ?? 6);
+  kmeans(c, cent, k, opts.kmeansIterations ?? 6, cw);
   const rgb = new Uint8Array(k * 3);
   for (let i = 0; i < k * 3; i++) rgb[i] = Math.max(0, Math.min(255, Math.round(cent[i])));
-  return new Palette(rgb);
+  return new Palette(rgb, cw);
 }
 
 /** Lloyd iterations over the histogram cells, in the perceptual space. */
-function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number): void {
+function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chromaWeight: number): void {
   const cpc = new Float64Array(k * 3);
   const acc = new Float64Array(k * 4);
   for (let it = 0; it < iterations; it++) {
-    for (let j = 0; j < k; j++) toPerceptual(cent[j * 3], cent[j * 3 + 1], cent[j * 3 + 2], cpc, j * 3);
+    for (let j = 0; j < k; j++) toPerceptual(cent[j * 3], cent[j * 3 + 1], cent[j * 3 + 2], cpc, j * 3, chromaWeight);
     acc.fill(0);
     const search = new NearestSearch(cpc, k);
     for (let i = 0; i < c.n; i++) {

@@ -48,7 +48,8 @@ export async function clipchat(req: Request, format: StickerFormat, out: string)
     });
     const s = await makeSticker(source, {
       from: req.from, to: req.to, settings, width: req.width,
-      writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() },
+      // The WebM writer aims its rate control at the real budget (fitting's tries pass looser limits).
+      writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter({ targetBytes: req.maxBytes }) },
     });
     await writeFile(out, s.bytes);
     const a = Object.entries(s.adapted).map(([k, v]) => `${k} ${(v as { to: unknown }).to}`).join(', ');

@@ -132,7 +132,7 @@ describe('WebM (VP9) stickers', () => {
     try {
       for (const stickerFormat of ['webm', 'webp'] as const) {
         const settings = validateSettings({ stickerFormat, maxStickerBytes: 96 * 1024, fps: 12, maxSide: 320 });
-        const s = await makeSticker(source, { from: 20, to: 23, settings, writers: { webm: new FfmpegWebmWriter(), webp: new SharpWebpWriter() } });
+        const s = await makeSticker(source, { from: 20, to: 23, settings, writers: { webm: new FfmpegWebmWriter({ targetBytes: 96 * 1024 }), webp: new SharpWebpWriter() } });
         expect(s.bytes.length).toBeLessThanOrEqual(96 * 1024);
         expect(s.mime).toBe(stickerFormat === 'webm' ? 'video/webm' : 'image/webp');
         if (stickerFormat === 'webm') expect(probe(s.bytes)).toMatchObject({ codec: 'vp9', frames: 36 });

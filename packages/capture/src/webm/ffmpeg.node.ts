@@ -29,6 +29,11 @@ export interface WebmTuning {
    * quality, size or rate itself.
    */
   aimAtBudget?: boolean;
+  /**
+   * The sticker's real budget in bytes, when fitting hands the writer a looser abort
+   * limit (`maxBytes`) to learn sizes: rate control aims here, capped by `maxBytes`.
+   */
+  targetBytes?: number;
 }
 
 /** Maps Clipchat quality 1–100 to a VP9 CRF 4–63 (80 → 16, 50 → 34, 1 → 63). */
@@ -103,14 +108,16 @@ export class FfmpegWebmWriter implements StickerWriter {
     const { width, height } = frames[0]!;
     throwIfCancelled(options.signal);
     const t = { ...this.defaults, ...(options.tuning as WebmTuning | undefined) };
-    const max = options.maxBytes;
+    const limit = options.maxBytes;
+    const wanted = (options as StickerEncodeOptions & { targetBytes?: number }).targetBytes ?? t.targetBytes;
+    const max = limit === undefined ? undefined : Math.min(limit, wanted ?? limit);
     this.lastBitrate = undefined;
     const once = (bitrate: number | undefined) => this.encodeOnce(frames, delaysMs, options.quality, bitrate, t, options.signal);
     if (t.bitrate || max === undefined || t.aimAtBudget === false) {
       // One encode: constant quality, or the bitrate asked for.
       const bytes = await once(t.bitrate);
       options.onProgress?.(1);
-      if (max !== undefined && bytes.length > max) throw new OverBudgetError(bytes.length, max);
+      if (limit !== undefined && bytes.length > limit) throw new OverBudgetError(bytes.length, limit);
       return bytes;
     }
     // Two-pass constrained quality: the CRF of the asked quality caps quality (never better
@@ -122,11 +129,11 @@ export class FfmpegWebmWriter implements StickerWriter {
     let bitrate = ((max - 1200) * 8 * 0.93) / seconds;
     let best: Uint8Array | undefined;
     let bestRate = 0;
-    let smallest = Infinity;
+    let smallest: Uint8Array | undefined;
     for (let i = 0; i < 4 && bitrate >= floor; i++) {
       const r = await once(bitrate);
       if (options.onProgress?.(Math.min(0.95, (i + 1) / 4)) === false) throwIfCancelled({ aborted: true });
-      smallest = Math.min(smallest, r.length);
+      if (!smallest || r.length < smallest.length) smallest = r;
       if (r.length > max) {
         bitrate *= Math.min(0.9, (max / r.length) * 0.95);
         continue;
@@ -136,7 +143,14 @@ export class FfmpegWebmWriter implements StickerWriter {
       if (r.length >= max * 0.9 || r.length < max * 0.7) break;
       bitrate *= Math.min(1.25, (max / r.length) * 0.97);
     }
-    if (!best) throw new OverBudgetError(Number.isFinite(smallest) ? smallest : max + 1, max);
+    // Too little budget for even the floor bitrate: measure the floor, so fitting can size down.
+    if (!smallest) smallest = await once(floor);
+    if (!best && smallest.length <= max) best = smallest;
+    if (!best) {
+      // Nothing under the aim; a try under the looser limit still tells fitting its size.
+      if (smallest && smallest.length <= limit!) return smallest;
+      throw new OverBudgetError(smallest ? smallest.length : limit! + 1, limit!);
+    }
     if (best.length >= max * 0.7) this.lastBitrate = Math.round(bestRate);
     options.onProgress?.(1);
     return best;

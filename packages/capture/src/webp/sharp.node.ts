@@ -43,6 +43,16 @@ export function fewColours(frames: readonly RgbaImage[], limit = 256): boolean {
   return true;
 }
 
+/**
+ * libwebp quality for a Clipchat quality 1–100: 31–100. Below ~30 libwebp's blocks show
+ * at any size, and a smaller frame at a higher quality looks better for the same bytes,
+ * so the bottom of Clipchat's scale stays above that and fitting shrinks frames instead.
+ */
+export function webpQuality(quality: number): number {
+  const q = Math.max(1, Math.min(100, quality));
+  return Math.round(30 + 0.7 * q);
+}
+
 /** True when every pixel of every frame is opaque (the alpha plane can be dropped). */
 export function allOpaque(frames: readonly RgbaImage[]): boolean {
   for (const f of frames) {
@@ -114,7 +124,7 @@ export class SharpWebpWriter implements StickerWriter {
     const run = (lossless: boolean) =>
       sharp(pixels, { raw: { width, height: height * frames.length, channels: opaque ? 3 : 4, pageHeight: height }, limitInputPixels: false })
         .webp({
-          quality: Math.max(1, Math.min(100, Math.round(options.quality))),
+          quality: webpQuality(options.quality),
           lossless,
           effort: t.effort ?? 4,
           loop: 0,

@@ -1,5 +1,5 @@
 /** Small display helpers. */
-import { formatTime } from '@clipchat/capture';
+import { formatTime } from './capture-config';
 import type { MessageSource } from './types';
 
 export function formatBytes(n: number): string {

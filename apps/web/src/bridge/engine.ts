@@ -3,10 +3,7 @@
  * `capture.worker.ts` and, when a worker cannot start (or the file needs the `<video>`
  * element fallback), on the main thread; either way it speaks the messages of `shared.ts`.
  */
-import type { CaptureSettings, FrameSource } from '@clipchat/capture';
-import { makeSticker, sampleTimes } from '../../../../packages/capture/src/clip';
-import { gifWriter } from '../../../../packages/capture/src/gif/index';
-import type { StickerWriter } from '../../../../packages/capture/src/writer';
+import { gifWriter, makeSticker, sampleTimes, type CaptureSettings, type FrameSource, type StickerWriter } from '@clipchat/capture';
 import { encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
 import { BrowserWebmWriter } from '../../../../packages/capture/src/webm/writer.browser';
 import { BrowserWebpWriter } from '../../../../packages/capture/src/webp/writer.browser';

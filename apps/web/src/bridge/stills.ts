@@ -3,8 +3,8 @@
  * format is PNG; other formats are converted by the browser's encoders where it has them,
  * and by the engine's pure-TypeScript encoders otherwise.
  */
-import type { RgbaImage } from '@clipchat/capture';
-import { encodeGifStill } from '../../../../packages/capture/src/gif/index';
+import { encodeBmp, gifStillEncoder, type RgbaImage } from '@clipchat/capture';
+import { encodeTiff } from '../../../../packages/capture/src/still/tiff.browser';
 import { canvasCanTry, encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
 
 const MIME: Record<string, string> = {
@@ -15,10 +15,10 @@ const MIME: Record<string, string> = {
 export async function encodeStill(image: RgbaImage, format: string, quality: number): Promise<{ bytes: Uint8Array; mime: string }> {
   const mime = MIME[format] ?? 'application/octet-stream';
   if (canvasCanTry(format)) return { bytes: await encodeStillWithCanvas(image, format, quality), mime };
-  if (format === 'gif') {
-    return { bytes: await encodeGifStill(image, { quality }), mime };
-  }
-  throw Object.assign(new Error(`${format.toUpperCase()} stills cannot be written in this browser; choose PNG, JPEG, WebP or GIF`), { code: 'ERR_UNSUPPORTED_FORMAT', field: 'stillFormat' });
+  if (format === 'gif') return { bytes: await gifStillEncoder.encode(image, { quality }), mime };
+  if (format === 'bmp') return { bytes: encodeBmp(image), mime };
+  if (format === 'tiff') return { bytes: encodeTiff(image), mime };
+  throw Object.assign(new Error(`${format.toUpperCase()} stills cannot be written in this browser; choose PNG, JPEG, WebP, GIF, BMP or TIFF`), { code: 'ERR_UNSUPPORTED_FORMAT', field: 'stillFormat' });
 }
 
 /**

@@ -29,6 +29,7 @@ function PreviewCard({ p }: { p: Preview }) {
   const [tags, setTags] = useState('');
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [unshowable, setUnshowable] = useState(false);
   const r = p.result;
   const blob = () => new Blob([r.bytes as BlobPart], { type: r.mime });
   const ext = r.format === 'jpeg' ? 'jpg' : r.format;
@@ -85,7 +86,9 @@ function PreviewCard({ p }: { p: Preview }) {
     <div class="preview" data-testid="preview" data-kind={p.kind} data-mime={r.mime} data-ms={Math.round(r.ms)} data-frame-time={p.kind === 'still' ? p.result.frameTime : undefined} data-via={p.kind === 'still' ? p.result.via : undefined}
       data-decode-ms={p.kind === 'sticker' ? Math.round(p.result.decodeMs) : undefined} data-encode-ms={p.kind === 'sticker' ? Math.round(p.result.encodeMs) : undefined} data-bytes={r.bytes.length} data-frames={p.kind === 'sticker' ? p.result.frames : 1}>
       <div class="preview-media">
-        {r.mime.startsWith('video/') ? <video src={p.url} autoplay loop muted playsInline /> : <img src={p.url} alt={`Preview of the ${p.kind}`} />}
+        {r.mime.startsWith('video/') ? <video src={p.url} autoplay loop muted playsInline />
+          : unshowable ? <p class="muted">This browser cannot show {r.format.toUpperCase()} images; Download or Send it as is.</p>
+          : <img src={p.url} alt={`Preview of the ${p.kind}`} onError={() => setUnshowable(true)} />}
       </div>
       <div class="preview-side">
         <div class="bytes">

@@ -4,7 +4,7 @@
  * the engine's own message. Saved to the server so they follow the user.
  */
 import { useState } from 'preact/hooks';
-import { InvalidSettingError, PRESETS, SETTING_FIELDS, validateSettings, type CaptureSettings, type SettingField } from '@clipchat/capture';
+import { InvalidSettingError, PRESETS, SETTING_FIELDS, validateSettings, type CaptureSettings, type SettingField } from '../capture-config';
 import { ApiError } from '../api';
 import { cap } from '../capture/state';
 import { useStore } from '../store';

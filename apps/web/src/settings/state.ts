@@ -2,7 +2,7 @@
  * Capture settings of the signed-in user (saved on the server so they follow the user)
  * and the app's own display preferences (kept in this browser).
  */
-import { DEFAULT_SETTINGS, validateSettings, type CaptureSettings } from '@clipchat/capture';
+import { DEFAULT_SETTINGS, validateSettings, type CaptureSettings } from '../capture-config';
 import { api } from '../api';
 import { Store } from '../store';
 

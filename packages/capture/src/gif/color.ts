@@ -9,9 +9,11 @@
  * Default weight of each chroma axis relative to luma in distances. SSIM on Y'CbCr counts
  * each plane alike, and natural video has little chroma detail, so errors there show:
  * weighting chroma up measured best on film. Content whose chroma is as busy as its luma
- * (noise) does better at 1 (see `chromaWeightFor`).
+ * (noise) does better below 1 (see `chromaWeightFor`).
  */
 export const CHROMA_WEIGHT = 2;
+/** Chroma weight for noise-like content (measured on synthetic colour noise). */
+export const NOISE_CHROMA_WEIGHT = 0.7;
 
 /**
  * Writes the weighted Y'CbCr coordinates of (r, g, b) into `out` at `o`; Euclidean distance
@@ -36,7 +38,7 @@ export function colorDistance(r1: number, g1: number, b1: number, r2: number, g2
 }
 
 /**
- * The chroma weight to use for some frames: 1 when their luma is noise-like (neighbouring
+ * The chroma weight to use for some frames: `NOISE_CHROMA_WEIGHT` when their luma is noise-like (neighbouring
  * pixels differ about as much as any two pixels do), else `CHROMA_WEIGHT`. Deterministic.
  */
 export function chromaWeightFor(img: { width: number; height: number; data: Uint8ClampedArray }): number {
@@ -59,7 +61,7 @@ export function chromaWeightFor(img: { width: number; height: number; data: Uint
   if (n === 0) return CHROMA_WEIGHT;
   const variance = ss / n - (s / n) * (s / n);
   // White noise: E[(a − b)²] = 2σ². Film and graphics are far below.
-  return variance > 1 && g / n / (2 * variance) > 0.3 ? 1 : CHROMA_WEIGHT;
+  return variance > 1 && g / n / (2 * variance) > 0.3 ? NOISE_CHROMA_WEIGHT : CHROMA_WEIGHT;
 }
 
 /** A palette: `colors` entries of packed RGB plus their perceptual coordinates. */

@@ -338,6 +338,7 @@ class FfmpegFrameSource implements FrameSource {
         }
         if (ended) {
           if (failure) throw failure;
+          if (this.closed) throw new SourceError(`${this.info.name} was closed while decoding`, 'ERR_CLOSED');
           if (frames.length && pts.length <= i) throw new SourceError(`ffmpeg returned frames without timestamps for ${this.info.name}`, 'ERR_FFMPEG');
           // The decoder's own complaint says more than ffmpeg's closing lines.
           const decoderLine = errText.split('\n').find((l) => /invalid|corrupt|missing|decod/i.test(l) && !/^\s*(Stream|Input|Output)/.test(l));

@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ensureFixtures } from '../../../packages/capture/test/helpers';
+import { existsSync } from 'node:fs';
+import { BIG_BUCK_BUNNY, ensureFixtures } from '../../../packages/capture/test/helpers';
 import { blur, buildWeb, launchChromium, openFirstConversation, openVideo, seek, signUp, startConversation, TestServer, type Person } from './harness';
 
 let server: TestServer;
@@ -133,6 +134,25 @@ describe('settings and errors', () => {
       if (await page.getByTestId('capture-error').count()) throw new Error(String(await page.getByTestId('capture-error').textContent()));
       expect(Number(await preview.getAttribute('data-bytes'))).toBeLessThanOrEqual(budget);
       await preview.getByRole('button', { name: 'Discard' }).click();
+    }
+
+    // A long sticker shows its progress and stops on Cancel, leaving nothing behind.
+    if (existsSync(BIG_BUCK_BUNNY)) {
+      await openVideo(alice, BIG_BUCK_BUNNY);
+      await blur(page);
+      await seek(alice, 2);
+      await page.keyboard.press('i');
+      await seek(alice, 7.9);
+      await page.keyboard.press('o');
+      await page.keyboard.press('Enter');
+      const job = page.getByTestId('job');
+      await job.waitFor();
+      expect(await job.locator('progress').count()).toBe(1);
+      await job.getByRole('button', { name: 'Cancel' }).click();
+      await job.waitFor({ state: 'detached' });
+      await page.waitForTimeout(300);
+      expect(await page.getByTestId('preview').count()).toBe(0);
+      expect(await page.getByTestId('capture-error').count()).toBe(0);
     }
   });
 

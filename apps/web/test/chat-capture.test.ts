@@ -121,6 +121,7 @@ describe('capture beside a conversation', () => {
   it('works from the keyboard alone: frame step, S, I, O, Enter', async () => {
     const { page } = alice;
     await openVideo(alice, fixtures.h264);
+    expect(await page.locator('section.player').getAttribute('data-engine')).toBe('worker');
     await blur(page);
     for (let i = 0; i < 3; i++) await page.keyboard.press('.');
     await page.keyboard.press('s');
@@ -139,5 +140,20 @@ describe('capture beside a conversation', () => {
     expect(Number(await preview.getAttribute('data-frames'))).toBe(Math.ceil((13 / H264_FPS) * 12));
     const first = await imagePixels(page, '[data-testid=preview] img');
     expect(readFrameNumber(first.data, first.width, first.height)).toBe(3);
+  });
+
+  it('captures on the main thread when the worker cannot start', async () => {
+    const { page } = bob;
+    await page.route('**/capture.worker*', (route) => route.fulfill({ status: 404, body: 'gone' }));
+    await openVideo(bob, fixtures.vp9);
+    expect(await page.getByTestId('capture-error').count()).toBe(0);
+    expect(await page.locator('section.player').getAttribute('data-engine')).toBe('main');
+    await seek(bob, 7.5 / 25);
+    await blur(page);
+    await page.keyboard.press('s');
+    await page.getByTestId('preview').waitFor();
+    const px = await imagePixels(page, '[data-testid=preview] img');
+    expect(readFrameNumber(px.data, px.width, px.height)).toBe(7);
+    await page.unroute('**/capture.worker*');
   });
 });

@@ -7,6 +7,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type { Rect } from '@clipchat/capture';
 import { formatTime } from '../format';
 import { useStore } from '../store';
+import { capture } from '../bridge/client';
 import { clock } from './clock';
 import { cap, captureStill, markIn, markOut, openFile, playerFailed } from './state';
 
@@ -133,7 +134,7 @@ export function Player() {
   const duration = s.info?.duration ?? videoRef.current?.duration ?? 0;
 
   return (
-    <section class={`player ${dragOver ? 'drag-over' : ''}`} aria-label="Video player"
+    <section class={`player ${dragOver ? 'drag-over' : ''}`} aria-label="Video player" data-engine={s.info ? capture.mode : undefined}
       onDragOver={(e) => { e.preventDefault(); setDragOver(true); }} onDragLeave={() => setDragOver(false)} onDrop={onDrop}>
       <input ref={inputRef} type="file" accept="video/*,.mkv,.webm,.mp4,.mov" class="visually-hidden" data-testid="video-input"
         onChange={(e) => pick((e.currentTarget as HTMLInputElement).files)} />

@@ -53,21 +53,26 @@ function parse(argv: string[]): Opts {
 
 // ---- processes ------------------------------------------------------------------------
 
-interface Proc { child: ChildProcess; stderr: string[] }
+interface Proc { child: ChildProcess; stderr: string[]; lines: string[]; waiters: ((l: string) => void)[] }
 
 function tsx(file: string, args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, file), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
   });
-  const stderr: string[] = [];
-  createInterface({ input: child.stderr! }).on('line', (l) => stderr.push(l));
-  return { child, stderr };
+  const p: Proc = { child, stderr: [], lines: [], waiters: [] };
+  createInterface({ input: child.stderr! }).on('line', (l) => p.stderr.push(l));
+  createInterface({ input: child.stdout! }).on('line', (l) => {
+    p.lines.push(l);
+    for (const w of p.waiters.splice(0)) w(l);
+  });
+  return p;
 }
 
+/** The first stdout line (nodes: their URL and seed; the load: its result). */
 function firstLine(p: Proc): Promise<string> {
+  if (p.lines.length) return Promise.resolve(p.lines[0]!);
   return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: p.child.stdout! });
-    rl.once('line', (l) => { rl.close(); resolve(l); });
+    p.waiters.push(resolve);
     p.child.once('exit', (code) => reject(new Error(`child exited with ${code}: ${p.stderr.slice(-5).join(' | ')}`)));
   });
 }
@@ -180,8 +185,8 @@ async function runConfig(label: string, o: Opts, rate: number, nodeCount: number
     const load = tsx('server-load.ts', [planFile]);
     loadPid = load.child.pid!;
     const meter = cpuMeter(groups);
-    // Skip the connection phase: measure from the moment the load starts sending.
-    await new Promise((r) => setTimeout(r, Math.min(3000, 200 + o.sockets * 1.5)));
+    // Skip the connection phase and the load's warm-up (2 s): measure the steady state.
+    await new Promise((r) => setTimeout(r, Math.min(3000, 200 + o.sockets * 1.5) + 2000));
     meter.start();
     const c0 = await commits();
     const t0 = performance.now();
@@ -195,9 +200,11 @@ async function runConfig(label: string, o: Opts, rate: number, nodeCount: number
 
     let written = 0; let batches = 0;
     await Promise.all(nodes.map(stop));
+    // On SIGTERM each node prints its counters as a second JSON line.
     for (const n of nodes) {
-      const m = n.stderr.join('\n').match(/written (\d+) in (\d+) batches/);
-      if (m) { written += Number(m[1]); batches += Number(m[2]); }
+      const last = n.lines.length > 1 ? (JSON.parse(n.lines[n.lines.length - 1]!) as { written?: number; batches?: number }) : {};
+      written += last.written ?? 0;
+      batches += last.batches ?? 0;
     }
     return { label, load: r, cpu, written, batches, commitsPerSec: env ? (c1 - c0) / commitSecs : undefined };
   } finally {

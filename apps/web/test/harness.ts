@@ -12,7 +12,12 @@ import { chromium, type Browser, type BrowserContext, type Page } from 'playwrig
 import { createServer, type ClipchatServer } from '@clipchat/server';
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const DIST = join(WEB_DIR, 'dist');
+/**
+ * Where this process builds the app: a folder of its own, so test files running in
+ * parallel (and a developer's `apps/web/dist`) never see each other's half-written build.
+ */
+export const DIST = mkdtempSync(join(tmpdir(), 'clipchat-web-dist-'));
+process.on('exit', () => rmSync(DIST, { recursive: true, force: true }));
 
 export const CHROMIUM_ARGS = [
   '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
@@ -24,7 +29,7 @@ let built = false;
 export function buildWeb(): void {
   if (built) return;
   const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], { cwd: WEB_DIR, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn', '--outDir', DIST, '--emptyOutDir'], { cwd: WEB_DIR, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
   built = true;
 }
@@ -52,9 +57,12 @@ export class TestServer {
     this.server = null;
   }
 
+  /** Stops the server and removes its data and this process's build. */
   async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
+    rmSync(DIST, { recursive: true, force: true });
+    built = false;
   }
 }
 

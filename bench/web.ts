@@ -8,6 +8,7 @@
  * usage: npm run bench:web -- [--runs 7] [--video path.mp4]
  */
 import { existsSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { buildWeb, launchChromium, openVideo, signUp, TestServer } from '../apps/web/test/harness';
 
@@ -110,13 +111,13 @@ try {
     ['3 s · 12 fps · 320 px → sticker preview', `${median(stickers).toFixed(0)} ms`, '≤ 1500 ms'],
     ['first-load JavaScript', `${(firstLoadJs / 1024).toFixed(1)} KiB (${(firstLoadGzip / 1024).toFixed(1)} KiB gzip)`, 'lean'],
   ];
-  console.log(`\nClipchat web — ${VIDEO.split('/').at(-1)}, ${RUNS} runs each, headless Chromium\n`);
+  console.log(`\nClipchat web — ${VIDEO.split('/').at(-1)}, ${RUNS} runs each, headless Chromium; ${cpus().length} cores, load ${loadavg().map((x) => x.toFixed(1)).join(' ')}\n`);
   const w = [Math.max(...rows.map((r) => r[0].length)), Math.max(...rows.map((r) => r[1].length))];
   for (const r of rows) console.log(`${r[0].padEnd(w[0]!)}  ${r[1].padStart(w[1]!)}   target ${r[2]}`);
   console.log(`(last sticker: ${facts.frames} frames, ${facts.bytes} bytes, decode ${facts.decodeMs} ms + encode ${facts.encodeMs} ms; stills ms: ${stills.map((x) => x.toFixed(0)).join(' ')}; stickers ms: ${stickers.map((x) => x.toFixed(0)).join(' ')})`);
   console.log(JSON.stringify({
     bench: 'web', video: VIDEO.split('/').at(-1), runs: RUNS, stillPreviewMs: median(stills), stickerPreviewMs: median(stickers),
-    firstLoadJsBytes: firstLoadJs, firstLoadJsGzipBytes: firstLoadGzip,
+    firstLoadJsBytes: firstLoadJs, firstLoadJsGzipBytes: firstLoadGzip, load1m: loadavg()[0],
   }));
 } finally {
   await browser.close();

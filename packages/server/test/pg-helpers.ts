@@ -143,7 +143,15 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
 
 const backendSchemas = new Set<string>();
 const backendPrefix = testChannelPrefix();
-let cleanupRegistered = false;
+
+// Schemas only reached through env() (child servers) are dropped when the test file ends.
+// Registered while the file is collected: a hook added from inside a running test would
+// never run.
+try {
+  afterAll(async () => {
+    for (const s of [...backendSchemas]) await dropSchema(s).catch(() => {});
+  });
+} catch { /* imported outside a test file */ }
 
 /** The schema a test's dataDir maps to: the same for the test's store and its child servers. */
 export function schemaForDataDir(dataDir: string): string {
@@ -157,12 +165,6 @@ async function dropSchema(name: string): Promise<void> {
 
 function trackSchema(name: string): void {
   backendSchemas.add(name);
-  if (cleanupRegistered) return;
-  cleanupRegistered = true;
-  // Schemas only reached through env() (child servers) are dropped when the file ends.
-  afterAll(async () => {
-    for (const s of [...backendSchemas]) await dropSchema(s).catch(() => {});
-  });
 }
 
 /**

@@ -79,13 +79,15 @@ function receive(msgs: Message[]): void {
     const c = conversations.find((x) => x.id === cid);
     if (!c) { unknownConv = true; continue; }
     const last = list[list.length - 1]!;
+    const known = c.lastSeq ?? 0;
     if (!c.lastMessage || last.seq > c.lastMessage.seq) c.lastMessage = last;
-    c.lastSeq = Math.max(c.lastSeq ?? 0, last.seq);
+    c.lastSeq = Math.max(known, last.seq);
     if (cid === s.activeId && document.visibilityState !== 'hidden') {
       c.readSeq = c.lastSeq;
       c.unread = 0;
     } else {
-      c.unread = list.filter((m) => m.seq > (c.readSeq ?? 0) && m.senderId !== s.me?.id).length + (c.unread ?? 0);
+      // Only messages past what the list already knew are new: a replay never counts twice.
+      c.unread = (c.unread ?? 0) + list.filter((m) => m.seq > Math.max(known, c.readSeq ?? 0) && m.senderId !== s.me?.id).length;
     }
   }
   const ackedIds = new Set(msgs.filter((m) => m.senderId === s.me?.id).map((m) => m.clientId));

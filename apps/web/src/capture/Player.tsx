@@ -39,8 +39,8 @@ async function gesture(kind: 'still' | 'in' | 'out' | 'auto'): Promise<void> {
   if (!s.info) return;
   const t = await clock.onScreen();
   if (kind === 'still' || (kind === 'auto' && s.mode === 'still')) return captureStill(t, await pausedPicture());
-  if (kind === 'in') return markIn(t);
-  if (kind === 'out') return markOut(t, frameDuration());
+  if (kind === 'in') { awaitingEnd = true; return markIn(t); }
+  if (kind === 'out') { awaitingEnd = false; return markOut(t, frameDuration()); }
   // Double-click in sticker mode: first marks the start, the second the end.
   if (!awaitingEnd) { markIn(t); awaitingEnd = true; } else { markOut(t, frameDuration()); awaitingEnd = false; }
 }

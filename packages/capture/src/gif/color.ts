@@ -77,6 +77,7 @@ export class Palette {
   /** Chroma weight of the space the entries are measured in. */
   readonly chromaWeight: number;
   private readonly cw: number;
+  private otherPc?: { w: number; pc: Float64Array };
 
   constructor(rgb: Uint8Array, chromaWeight = CHROMA_WEIGHT) {
     this.size = rgb.length / 3;
@@ -88,6 +89,17 @@ export class Palette {
     this.search = new NearestSearch(this.pc, this.size);
     // Nearest-entry cache over 6 bits a channel (262 144 cells), filled lazily.
     this.cache = new Int16Array(1 << 18).fill(-1);
+  }
+
+  /** The entries' coordinates in a space of another chroma weight (cached). */
+  coordinates(chromaWeight: number): Float64Array {
+    if (chromaWeight === this.chromaWeight) return this.pc;
+    if (this.otherPc?.w !== chromaWeight) {
+      const pc = new Float64Array(this.size * 3);
+      for (let i = 0; i < this.size; i++) toPerceptual(this.rgb[i * 3], this.rgb[i * 3 + 1], this.rgb[i * 3 + 2], pc, i * 3, chromaWeight);
+      this.otherPc = { w: chromaWeight, pc };
+    }
+    return this.otherPc.pc;
   }
 
   /** Exact nearest entry to (r, g, b) in the perceptual space. */

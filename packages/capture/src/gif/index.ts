@@ -8,7 +8,7 @@ import type { RgbaImage } from '../types';
 import { CancelledError } from '../errors';
 import type { CancelSignal, StickerWriter } from '../writer';
 import { CountingSink, throwIfCancelled, yieldToEventLoop } from '../writer';
-import { Palette, chromaWeightFor, colorDistance, toPerceptual } from './color';
+import { CHROMA_WEIGHT, Palette, chromaWeightFor, colorDistance, toPerceptual } from './color';
 import { Histogram, buildPalette } from './palette';
 import type { DitherMode, Area } from './dither';
 import { remap } from './dither';
@@ -95,6 +95,12 @@ export interface GifResult {
 }
 
 const now = (): number => Date.now();
+
+/**
+ * Lossy LZW measures substitutions with chroma weighted up whatever the palette's space:
+ * SSIM counts both chroma planes, and a run of wrong hues costs more than it saves.
+ */
+const LOSSY_CHROMA_WEIGHT = CHROMA_WEIGHT;
 
 /** Builds the palette shared by all frames from a sample of their pixels. */
 export function paletteFor(frames: readonly RgbaImage[], colors: number, chromaWeight?: number): Palette {
@@ -205,11 +211,11 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
             const dNew = colorDistance(rgb[c], rgb[c + 1], rgb[c + 2], r, g, b, cw);
             if (colorDistance(sh[p * 3], sh[p * 3 + 1], sh[p * 3 + 2], r, g, b, cw) <= dNew) keep[i] = 1;
           }
-          if (truth) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], truth, i * 3, cw);
+          if (truth) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], truth, i * 3, LOSSY_CHROMA_WEIGHT);
         }
       }
       delayAt = writeFrameHeader(sink, { ...area, transparent: k > 0 ? T : -1, disposal: 1, localRgb });
-      lzw.encode(sink, frameBits, { index, length: n, keep: k > 0 ? keep : undefined, transparent: k > 0 ? T : -1, lossy: lossy2, truth, palette, chosen });
+      lzw.encode(sink, frameBits, { index, length: n, keep: k > 0 ? keep : undefined, transparent: k > 0 ? T : -1, lossy: lossy2, truth, truthPalette: truth ? palette.coordinates(LOSSY_CHROMA_WEIGHT) : undefined, palette, chosen });
       canvas.draw(area, chosen, k > 0 ? T : -1, palette, data);
       written.push(csDelays[k]);
       sink.setU16(delayAt, csDelays[k]);

@@ -29,6 +29,8 @@ export interface LzwInput {
   lossy: number;
   /** Weighted Y'CbCr of each pixel's true colour (3 floats a pixel), needed when lossy > 0. */
   truth?: Float32Array;
+  /** Palette entries in the same space as `truth` (default: `palette.pc`). */
+  truthPalette?: Float64Array;
   palette: Palette;
   /** Receives the index written for each pixel. */
   chosen: Uint8Array;
@@ -61,7 +63,7 @@ export class LzwEncoder {
     const parent = this.parent;
     const pixel = this.pixel;
     const block = this.block;
-    const pc = palette.pc;
+    const pc = input.truthPalette ?? palette.pc;
     const clear = 1 << minCodeSize;
     const eoi = clear + 1;
     let nextCode = eoi + 1;

@@ -103,8 +103,9 @@ export class CaptureClient {
       (this.port as Port | null)?.terminate();
       if (code === 'ERR_NOT_VIDEO' || code === 'ERR_NO_VIDEO') throw e;
       if (code === 'ERR_CODEC') {
-        // WebCodecs cannot decode it; the <video> element might.
-        const info = await attempt(await this.mainPort(true));
+        // WebCodecs cannot decode it; the <video> element might. If it cannot either, the
+        // codec is what to tell the user about.
+        const info = await attempt(await this.mainPort(true)).catch(() => { throw e; });
         this.mode = 'main';
         this.slow = true;
         return info;

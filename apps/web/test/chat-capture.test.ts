@@ -156,4 +156,33 @@ describe('capture beside a conversation', () => {
     expect(readFrameNumber(px.data, px.width, px.height)).toBe(7);
     await page.unroute('**/capture.worker*');
   });
+
+  it('keeps player time from the first frame: a 2 s container offset and rotation metadata', async () => {
+    const { page } = bob;
+    for (const [file, fps] of [[fixtures.offset, 30], [fixtures.rotated, 30]] as const) {
+      await openVideo(bob, file);
+      await page.getByRole('button', { name: 'Still', exact: true }).click();
+      await blur(page);
+      for (const k of [0, 21]) {
+        await seek(bob, (k + 0.5) / fps);
+        await page.keyboard.press('s');
+        await page.locator('[data-testid=preview][data-kind=still]').waitFor();
+        const px = await imagePixels(page, '[data-testid=preview] img');
+        expect(readFrameNumber(px.data, px.width, px.height)).toBe(k);
+        await page.getByRole('button', { name: 'Discard' }).click();
+      }
+      // The sticker's frames are decoded from the file: its first frame must be the same one.
+      await page.getByRole('button', { name: 'Sticker', exact: true }).click();
+      await blur(page);
+      await seek(bob, 5.5 / fps);
+      await page.keyboard.press('i');
+      await seek(bob, 14.5 / fps);
+      await page.keyboard.press('o');
+      await page.keyboard.press('Enter');
+      await page.locator('[data-testid=preview][data-kind=sticker]').waitFor({ timeout: 20_000 });
+      const first = await imagePixels(page, '[data-testid=preview] img');
+      expect(readFrameNumber(first.data, first.width, first.height)).toBe(5);
+      await page.getByRole('button', { name: 'Discard' }).click();
+    }
+  });
 });

@@ -29,6 +29,8 @@ export class CaptureClient {
   mode: 'worker' | 'main' | 'none' = 'none';
   /** Set when frames come from seeking the `<video>` element (slower). */
   slow = false;
+  /** Container time of the opened video's first frame (player time 0). */
+  start = 0;
 
   private onMessage = (m: FromWorker) => {
     const p = this.pending.get(m.id);
@@ -92,6 +94,7 @@ export class CaptureClient {
     const attempt = async (port: Port): Promise<VideoInfo> => {
       this.port = port;
       const r = await this.call<Extract<FromWorker, { type: 'opened' }>>({ type: 'open', file, name }).promise;
+      this.start = r.start ?? 0;
       return r.info;
     };
     try {

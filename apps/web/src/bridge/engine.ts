@@ -77,8 +77,9 @@ export class CaptureEngine {
         case 'open': {
           await this.source?.close();
           this.source = null;
-          this.source = new CachedFrameSource(await this.open(msg.file, msg.name));
-          this.post({ id: msg.id, type: 'opened', info: { ...this.source.info } });
+          const src = new CachedFrameSource(await this.open(msg.file, msg.name));
+          this.source = src;
+          this.post({ id: msg.id, type: 'opened', info: { ...src.info }, start: src.startTime });
           break;
         }
         case 'close':

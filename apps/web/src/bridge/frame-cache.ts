@@ -28,6 +28,11 @@ export class CachedFrameSource implements FrameSource {
     return this.inner.info;
   }
 
+  /** Container time of player time 0, when the source knows it. */
+  get startTime(): number | undefined {
+    return (this.inner as { startTime?: number }).startTime;
+  }
+
   frameAt(t: Seconds, shape?: FrameShape, signal?: AbortSignal): Promise<Frame> {
     return this.inner.frameAt(t, shape, signal);
   }

@@ -56,7 +56,11 @@ export type ToWorker =
   | { id: number; type: 'close' };
 
 export type FromWorker =
-  | { id: number; type: 'opened'; info: VideoInfo }
+  | {
+      id: number; type: 'opened'; info: VideoInfo;
+      /** Container time of the first presented frame (player time 0), when known. */
+      start?: number;
+    }
   | { id: number; type: 'progress'; stage: string; fraction: number }
   | { id: number; type: 'still'; result: StillResult }
   | { id: number; type: 'sticker'; result: StickerResult }

@@ -9,8 +9,16 @@ export class FrameClock {
   private handle = 0;
   /** mediaTime of the last presented frame. */
   presented: number | null = null;
-  /** Element time of the first frame (player time 0). */
-  first = 0;
+  /**
+   * Element time of the first frame (player time 0): the decoder's first timestamp until
+   * the player reports the first frame it shows at load.
+   */
+  get first(): number {
+    return this.firstKnown ? this.firstShown : this.decoderStart;
+  }
+  private firstShown = 0;
+  /** The decoder's container time of the first frame, set once the file is opened. */
+  decoderStart = 0;
   private firstKnown = false;
   private waiters: Array<() => void> = [];
   onFrame: ((playerTime: number) => void) | null = null;
@@ -19,12 +27,15 @@ export class FrameClock {
     this.detach();
     this.video = video;
     this.presented = null;
-    this.first = 0;
+    this.firstShown = 0;
+    this.decoderStart = 0;
     this.firstKnown = false;
     if (!('requestVideoFrameCallback' in video)) return;
     const cb = (_now: number, meta: VideoFrameCallbackMetadata) => {
+      // The first frame shown at load is player time 0, whatever its container time
+      // (files may start at 2 s): that offset maps the element's times to player times.
       if (!this.firstKnown && video.currentTime < 0.001) {
-        this.first = meta.mediaTime < 1 ? meta.mediaTime : 0;
+        this.firstShown = meta.mediaTime;
         this.firstKnown = true;
       }
       this.presented = meta.mediaTime;

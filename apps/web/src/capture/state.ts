@@ -5,6 +5,7 @@
  */
 import type { CaptureSettings, Rect, VideoInfo } from '@clipchat/capture';
 import { capture } from '../bridge/client';
+import { clock } from './clock';
 import type { StickerResult, StillResult } from '../bridge/shared';
 import { settings } from '../settings/state';
 import { Store } from '../store';
@@ -78,6 +79,7 @@ export async function openFile(file: File): Promise<void> {
   });
   try {
     const info = await capture.open(file, file.name);
+    clock.decoderStart = capture.start;
     cap.set({
       info, opening: false,
       slowNotice: capture.slow ? 'This browser cannot decode this video directly, so capture works by seeking the player: it may be slower.' : null,

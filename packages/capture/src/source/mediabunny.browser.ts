@@ -39,6 +39,11 @@ export class MediabunnyFrameSource implements FrameSource {
   private readonly track: InputVideoTrack;
   /** Container timestamp of the first presented frame (seconds). */
   private readonly first: number;
+
+  /** Container time of player time 0 (the first presented frame), in seconds. */
+  get startTime(): number {
+    return this.first;
+  }
   private readonly sinks = new Map<string, CanvasSink>();
 
   private constructor(input: Input, track: InputVideoTrack, first: number, info: VideoInfo) {

@@ -9,7 +9,8 @@
  * all PostgreSQL processes, Redis — and the whole machine, to say where the limit is.
  *
  * usage: npm run bench:server -- --nodes 2 --backend postgres [--sockets 1000] [--rate 10000[,15000…]]
- *          [--duration 10] [--sync full|normal] [--database-url postgres://…] [--redis-url redis://…]
+ *          [--duration 10] [--sync full|normal] [--placement split|together]
+ *          [--database-url postgres://…] [--redis-url redis://…]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -27,6 +28,8 @@ const TICK = 100; // USER_HZ: /proc CPU times are in 1/100 s on Linux
 interface Opts {
   nodes: number; backend: string; sockets: number; rates: number[]; duration: number; sync: string;
   databaseUrl: string; redisUrl: string;
+  /** `split`: the two people of a conversation on different nodes (every message crosses Redis); `together`: on the same node. */
+  placement: 'split' | 'together';
 }
 
 function parse(argv: string[]): Opts {
@@ -43,7 +46,9 @@ function parse(argv: string[]): Opts {
     sync: arg('sync', 'full'),
     databaseUrl: arg('database-url', process.env.CLIPCHAT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'),
     redisUrl: arg('redis-url', process.env.CLIPCHAT_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'),
+    placement: arg('placement', 'split') as Opts['placement'],
   };
+  if (o.placement !== 'split' && o.placement !== 'together') throw new Error(`--placement must be split or together, got ${o.placement}`);
   if (o.backend !== 'postgres') throw new Error(`--backend must be postgres (the scale-out backend), got ${o.backend}`);
   if (!(o.nodes >= 1 && o.nodes <= 16)) throw new Error(`--nodes must be 1–16, got ${o.nodes}`);
   if (o.sockets < 2 || o.sockets % 2) throw new Error('--sockets must be an even number ≥ 2');
@@ -167,7 +172,10 @@ async function runConfig(label: string, o: Opts, rate: number, nodeCount: number
     for (const p of rest) urls.push((JSON.parse(await firstLine(p)) as { url: string }).url);
 
     const planFile = join(dataDir, 'plan.json');
-    const plan: LoadPlan = { urls, tokens: seed.tokens, conversations: seed.conversations, rate, duration: o.duration };
+    // The load puts socket i on urls[i % urls.length] and pairs sockets 2p, 2p+1: listing
+    // each node twice keeps both people of a conversation on one node.
+    const planUrls = o.placement === 'together' ? urls.flatMap((u) => [u, u]) : urls;
+    const plan: LoadPlan = { urls: planUrls, tokens: seed.tokens, conversations: seed.conversations, rate, duration: o.duration };
     writeFileSync(planFile, JSON.stringify(plan));
     const groups: Record<string, () => number[]> = {};
     nodes.forEach((n, i) => { groups[`node${i + 1}`] = () => [n.child.pid!]; });
@@ -304,11 +312,11 @@ export async function runClusterBench(argv: string[]): Promise<void> {
       const a = await runConfig(`sqlite, 1 node`, o, rate, 1, null);
       // A fresh schema per rate so every run starts from the same empty database.
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      const b = await runConfig(`postgres + redis, ${o.nodes} nodes`, o, rate, o.nodes, env);
+      const b = await runConfig(`postgres + redis, ${o.nodes} nodes${o.placement === 'together' ? ' (pairs together)' : ''}`, o, rate, o.nodes, env);
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       const { lines, verdict } = report(rate, a, b, o);
       process.stdout.write(`\n${lines}\n`);
-      process.stdout.write(JSON.stringify({ bench: 'server-cluster', nodes: o.nodes, backend: o.backend, sync: o.sync, ...verdict }) + '\n');
+      process.stdout.write(JSON.stringify({ bench: 'server-cluster', nodes: o.nodes, backend: o.backend, sync: o.sync, placement: o.placement, ...verdict }) + '\n');
     }
   } finally {
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});

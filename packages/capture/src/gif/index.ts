@@ -45,11 +45,12 @@ export interface GifTuning {
 }
 
 /**
- * The tuning Clipchat uses for a quality 1–100 (monotone: lower quality, fewer bytes).
- * Measured with SSIM on film, the cheapest bytes to give up are near-invisible changes
- * between frames (the diff threshold), then palette size; lossy LZW comes last because
- * its streaks cost structure. Animations are not dithered: dither noise lowers SSIM and
- * defeats frame differencing.
+ * The tuning Clipchat uses for a quality 1–100 (lower quality, fewer bytes). Measured with
+ * SSIM on film: from 100 down to 40 only the diff threshold rises (near-invisible changes
+ * between frames are the cheapest bytes to give up) with per-frame palettes; below 60 lossy
+ * LZW joins in, below 40 one shared palette saves the per-frame tables, below 30 the
+ * palette shrinks. Animations are not dithered: dither noise lowers SSIM and defeats frame
+ * differencing.
  */
 export function gifTuning(quality: number): GifTuning {
   const q = Math.max(1, Math.min(100, quality));

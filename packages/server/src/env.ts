@@ -7,6 +7,12 @@
 import type { Store } from './store/types';
 import type { Bus } from './bus/types';
 
+/**
+ * Store and bus chosen by the environment. `store`/`bus` are undefined when their variable
+ * is unset (the server then uses SQLite in its data folder / in-process delivery);
+ * `describe` names the choice for a start-up line.
+ * @throws Error when a variable is set to a URL of the wrong kind.
+ */
 export async function backendsFromEnv(
   env: Record<string, string | undefined> = process.env,
 ): Promise<{ store?: Store; bus?: Bus; describe: string }> {

@@ -57,15 +57,14 @@ export function effectiveSettings(): CaptureSettings {
 
 function explain(e: unknown): string {
   const err = e as { code?: string; message?: string };
+  const msg = err.message ?? String(e);
+  const said = (lead: string) => (msg.toLowerCase().includes(lead) ? msg : `${msg} — ${lead}.`);
+  const upper = (t: string) => t.charAt(0).toUpperCase() + t.slice(1);
   switch (err.code) {
-    case 'ERR_NOT_VIDEO':
-      return `This file is not a playable video. ${err.message ?? ''}`.trim();
-    case 'ERR_NO_VIDEO':
-      return `This file has no video track. ${err.message ?? ''}`.trim();
-    case 'ERR_CODEC':
-      return `This browser cannot decode the video's codec. ${err.message ?? ''}`.trim();
-    default:
-      return err.message ?? String(e);
+    case 'ERR_NOT_VIDEO': return upper(said('not a playable video'));
+    case 'ERR_NO_VIDEO': return upper(said('no video track'));
+    case 'ERR_CODEC': return upper(said('cannot decode'));
+    default: return upper(msg);
   }
 }
 

@@ -162,6 +162,7 @@ describe('settings and errors', () => {
     await expect.poll(() => page.getByTestId('capture-error').textContent()).toMatch(/not a playable video/i);
 
     await openFirstConversation(alice);
+    await openFirstConversation(bob);
     await server.stop();
     await page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
     await page.getByTestId('composer').fill('typed while the server was away');

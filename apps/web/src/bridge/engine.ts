@@ -7,7 +7,7 @@ import { gifWriter, makeSticker, sampleTimes, type CaptureSettings, type FrameSo
 import { encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
 import { BrowserWebmWriter } from '../../../../packages/capture/src/webm/writer.browser';
 import { BrowserWebpWriter } from '../../../../packages/capture/src/webp/writer.browser';
-import { CachedFrameSource } from './frame-cache';
+import { CachedFrameSource, MAX_CACHE_BYTES } from './frame-cache';
 import { encodePicture, encodeStill } from './stills';
 import type { FromWorker, StickerResult, ToWorker } from './shared';
 
@@ -150,9 +150,11 @@ export class CaptureEngine {
     const times = sampleTimes(from, to, s.fps);
     const n = times.length;
     const shape = s.crop ? { width, height, crop: s.crop } : { width, height };
+    // Decode the whole range only when it would be kept for the sticker; otherwise two frames.
+    const wanted = n * width * height * 4 <= MAX_CACHE_BYTES ? times : n > 1 ? [times[0]!, times[Math.floor(n / 2)]!] : times;
     const all = [];
-    for await (const f of src.framesAt(times, shape, signal)) all.push(f);
-    const frames = n > 2 ? [all[0]!, all[Math.floor(n / 2)]!] : all;
+    for await (const f of src.framesAt(wanted, shape, signal)) all.push(f);
+    const frames = all.length > 2 ? [all[0]!, all[Math.floor(all.length / 2)]!] : all;
     if (s.stickerFormat === 'gif') {
       const b = await gifWriter.encode(frames, frames.map(() => 1000 / s.fps), { quality: s.stickerQuality });
       // The first frame is full; later frames of a GIF store only what changed.

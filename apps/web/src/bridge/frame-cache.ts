@@ -7,7 +7,7 @@
 import { CancelledError, type Frame, type FrameShape, type FrameSource, type Seconds, type VideoInfo } from '@clipchat/capture';
 
 /** Largest set of frames kept, in bytes of RGBA. */
-const MAX_CACHE_BYTES = 192 * 1024 * 1024;
+export const MAX_CACHE_BYTES = 192 * 1024 * 1024;
 
 async function collect(it: AsyncIterable<Frame>): Promise<Frame[]> {
   const out: Frame[] = [];
@@ -61,7 +61,6 @@ export class CachedFrameSource implements FrameSource {
     }
   }
 
-  /** Frames already decoded for `key`-equal requests (for estimates). */
   async close(): Promise<void> {
     this.key = null;
     this.pending = null;

@@ -103,8 +103,14 @@ export async function openFirstConversation(p: Person): Promise<void> {
 
 /** Opens a local video in the player and waits until capture is ready. */
 export async function openVideo(p: Person, path: string): Promise<void> {
+  const before = await p.page.evaluate(() => document.querySelector<HTMLVideoElement>('video.player-video')?.currentSrc ?? '');
   await p.page.getByTestId('video-input').setInputFiles(path);
   await p.page.locator('.stage-note').waitFor({ state: 'detached' });
+  // The player has the new file's first frame (not the previous file's last one).
+  await p.page.waitForFunction((before) => {
+    const v = document.querySelector<HTMLVideoElement>('video.player-video');
+    return !!v && v.currentSrc !== before && v.readyState >= 2;
+  }, before);
 }
 
 /** Seeks the player to player time `t` (through the seek bar, as a user would). */

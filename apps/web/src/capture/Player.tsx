@@ -53,7 +53,8 @@ let awaitingEnd = false;
  */
 async function pausedPicture(): Promise<ImageBitmap | undefined> {
   const v = document.querySelector<HTMLVideoElement>('video.player-video');
-  if (!v || !v.paused || v.seeking || v.readyState < 2 || !v.videoWidth) return undefined;
+  // Only the opened file's own picture, fully loaded (never a frame of the previous file).
+  if (!v || !v.paused || v.seeking || v.readyState < 2 || !v.videoWidth || v.currentSrc !== cap.get().url) return undefined;
   try {
     return await createImageBitmap(v);
   } catch {

@@ -154,6 +154,7 @@ describe('capture beside a conversation', () => {
     await page.getByTestId('preview').waitFor();
     const px = await imagePixels(page, '[data-testid=preview] img');
     expect(readFrameNumber(px.data, px.width, px.height)).toBe(7);
+    await page.getByRole('button', { name: 'Discard' }).click();
     await page.unroute('**/capture.worker*');
   });
 
@@ -164,6 +165,7 @@ describe('capture beside a conversation', () => {
       await page.getByRole('button', { name: 'Still', exact: true }).click();
       await blur(page);
       for (const k of [0, 21]) {
+        expect(await page.getByTestId('preview').count()).toBe(0);
         await seek(bob, (k + 0.5) / fps);
         await page.keyboard.press('s');
         await page.locator('[data-testid=preview][data-kind=still]').waitFor();

@@ -13,6 +13,7 @@ const projects = [
   'packages/server/tsconfig.json',
   'apps/cli/tsconfig.json',
   'apps/web/tsconfig.json',
+  'apps/web/test/tsconfig.json',
   'bench/tsconfig.json',
 ];
 let failed = 0;

@@ -86,92 +86,138 @@ interface Box {
 }
 
 function boxSse(c: Cells, idx: Int32Array): number {
+  const cw = c.w;
+  const pc = c.pc;
   let w = 0;
-  const s = [0, 0, 0];
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
   let q = 0;
   for (let t = 0; t < idx.length; t++) {
     const i = idx[t];
-    const wi = c.w[i];
+    const wi = cw[i];
     w += wi;
-    for (let a = 0; a < 3; a++) {
-      const v = c.pc[i * 3 + a];
-      s[a] += wi * v;
-      q += wi * v * v;
-    }
+    const v0 = pc[i * 3];
+    const v1 = pc[i * 3 + 1];
+    const v2 = pc[i * 3 + 2];
+    s0 += wi * v0;
+    q += wi * v0 * v0;
+    s1 += wi * v1;
+    q += wi * v1 * v1;
+    s2 += wi * v2;
+    q += wi * v2 * v2;
   }
   if (w <= 0) return 0;
-  return q - (s[0] * s[0] + s[1] * s[1] + s[2] * s[2]) / w;
+  return q - (s0 * s0 + s1 * s1 + s2 * s2) / w;
 }
 
-/** Splits a box along the axis and position that remove the most squared error. */
+/** Sort keys of `splitBox`, grown as needed (one palette build at a time). */
+let scratchKeys = new Float64Array(1 << 12);
+
+/**
+ * Splits a box along the axis and position that remove the most squared error. Inner
+ * loops keep their sums in locals (no arrays or objects per cell): palette building runs
+ * for every frame of every fitting try.
+ */
 function splitBox(c: Cells, box: Box): [Box, Box] | null {
   const idx = box.idx;
-  if (idx.length < 2) return null;
-  let best: { gain: number; axis: number; at: number; order: Int32Array } | null = null;
+  const n = idx.length;
+  if (n < 2) return null;
+  const cw = c.w;
+  const pc = c.pc;
   // Cut along the axis with the largest weighted variance.
   let axis = 0;
   {
     let w = 0;
-    const m = [0, 0, 0];
-    const q = [0, 0, 0];
-    for (let t = 0; t < idx.length; t++) {
+    let m0 = 0;
+    let m1 = 0;
+    let m2 = 0;
+    let q0 = 0;
+    let q1 = 0;
+    let q2 = 0;
+    for (let t = 0; t < n; t++) {
       const i = idx[t];
-      w += c.w[i];
-      for (let a = 0; a < 3; a++) {
-        const v = c.pc[i * 3 + a];
-        m[a] += c.w[i] * v;
-        q[a] += c.w[i] * v * v;
-      }
+      const wi = cw[i];
+      w += wi;
+      const v0 = pc[i * 3];
+      const v1 = pc[i * 3 + 1];
+      const v2 = pc[i * 3 + 2];
+      m0 += wi * v0;
+      q0 += wi * v0 * v0;
+      m1 += wi * v1;
+      q1 += wi * v1 * v1;
+      m2 += wi * v2;
+      q2 += wi * v2 * v2;
     }
+    const var0 = q0 - (m0 * m0) / w;
+    const var1 = q1 - (m1 * m1) / w;
+    const var2 = q2 - (m2 * m2) / w;
     let bv = -1;
-    for (let a = 0; a < 3; a++) {
-      const v = q[a] - (m[a] * m[a]) / w;
-      if (v > bv) {
-        bv = v;
-        axis = a;
-      }
+    if (var0 > bv) {
+      bv = var0;
+      axis = 0;
+    }
+    if (var1 > bv) {
+      bv = var1;
+      axis = 1;
+    }
+    if (var2 > bv) axis = 2;
+  }
+  // Sort by the axis through packed numeric keys (coordinate in 1/64 steps, then the
+  // cell number): a native numeric sort, far faster than a comparator, same order.
+  if (scratchKeys.length < n) scratchKeys = new Float64Array(Math.max(n, scratchKeys.length * 2));
+  const keys = scratchKeys.subarray(0, n);
+  for (let t = 0; t < n; t++) {
+    const i = idx[t];
+    keys[t] = Math.round((pc[i * 3 + axis] + 512) * 64) * 32768 + i;
+  }
+  keys.sort();
+  const order = new Int32Array(n);
+  for (let t = 0; t < n; t++) order[t] = keys[t] % 32768;
+  // Prefix sums of weight and of weighted coordinates over all three axes.
+  let wt = 0;
+  let st0 = 0;
+  let st1 = 0;
+  let st2 = 0;
+  for (let t = 0; t < n; t++) {
+    const i = order[t];
+    const wi = cw[i];
+    wt += wi;
+    st0 += wi * pc[i * 3];
+    st1 += wi * pc[i * 3 + 1];
+    st2 += wi * pc[i * 3 + 2];
+  }
+  const whole = -(st0 * st0 + st1 * st1 + st2 * st2) / wt;
+  let wl = 0;
+  let sl0 = 0;
+  let sl1 = 0;
+  let sl2 = 0;
+  let bestGain = 0;
+  let bestAt = -1;
+  for (let t = 0; t < n - 1; t++) {
+    const i = order[t];
+    const wi = cw[i];
+    wl += wi;
+    sl0 += wi * pc[i * 3];
+    sl1 += wi * pc[i * 3 + 1];
+    sl2 += wi * pc[i * 3 + 2];
+    const wr = wt - wl;
+    if (wr <= 0) break;
+    // SSE removed by the split = |sl|²/wl + |sr|²/wr − |st|²/wt.
+    let gain = whole;
+    gain += (sl0 * sl0 + sl1 * sl1 + sl2 * sl2) / wl;
+    const r0 = st0 - sl0;
+    const r1 = st1 - sl1;
+    const r2 = st2 - sl2;
+    gain += (r0 * r0 + r1 * r1 + r2 * r2) / wr;
+    if (bestAt < 0 || gain > bestGain) {
+      bestGain = gain;
+      bestAt = t + 1;
     }
   }
-  {
-    // Sort by the axis through packed numeric keys (coordinate in 1/64 steps, then the
-    // cell number): a native numeric sort, far faster than a comparator, same order.
-    const keys = new Float64Array(idx.length);
-    for (let t = 0; t < idx.length; t++) {
-      const i = idx[t];
-      keys[t] = Math.round((c.pc[i * 3 + axis] + 512) * 64) * 32768 + i;
-    }
-    keys.sort();
-    const order = new Int32Array(idx.length);
-    for (let t = 0; t < idx.length; t++) order[t] = keys[t] % 32768;
-    // Prefix sums of weight and of weighted coordinates over all three axes.
-    let wl = 0;
-    const sl = [0, 0, 0];
-    let wt = 0;
-    const st = [0, 0, 0];
-    for (let t = 0; t < order.length; t++) {
-      const i = order[t];
-      wt += c.w[i];
-      for (let a = 0; a < 3; a++) st[a] += c.w[i] * c.pc[i * 3 + a];
-    }
-    for (let t = 0; t < order.length - 1; t++) {
-      const i = order[t];
-      wl += c.w[i];
-      for (let a = 0; a < 3; a++) sl[a] += c.w[i] * c.pc[i * 3 + a];
-      const wr = wt - wl;
-      if (wr <= 0) break;
-      // SSE removed by the split = |sl|²/wl + |sr|²/wr − |st|²/wt.
-      let gain = -(st[0] * st[0] + st[1] * st[1] + st[2] * st[2]) / wt;
-      gain += (sl[0] * sl[0] + sl[1] * sl[1] + sl[2] * sl[2]) / wl;
-      const r0 = st[0] - sl[0];
-      const r1 = st[1] - sl[1];
-      const r2 = st[2] - sl[2];
-      gain += (r0 * r0 + r1 * r1 + r2 * r2) / wr;
-      if (!best || gain > best.gain) best = { gain, axis, at: t + 1, order };
-    }
-  }
-  if (!best) return null;
-  const a = best.order.slice(0, best.at);
-  const b = best.order.slice(best.at);
+  if (bestAt < 0) return null;
+  const a = order.subarray(0, bestAt);
+  const b = order.subarray(bestAt);
   return [
     { idx: a, sse: boxSse(c, a) },
     { idx: b, sse: boxSse(c, b) },
@@ -210,7 +256,9 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
   const cent = new Float64Array(k * 3);
   for (let b = 0; b < k; b++) {
     let w = 0;
-    for (const i of boxes[b].idx) {
+    const idx = boxes[b].idx;
+    for (let t = 0; t < idx.length; t++) {
+      const i = idx[t];
       w += c.w[i];
       for (let a = 0; a < 3; a++) cent[b * 3 + a] += c.w[i] * c.rgb[i * 3 + a];
     }
@@ -226,18 +274,27 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
 function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chromaWeight: number): void {
   const cpc = new Float64Array(k * 3);
   const acc = new Float64Array(k * 4);
+  const assigned = new Int32Array(c.n).fill(-1);
   for (let it = 0; it < iterations; it++) {
     for (let j = 0; j < k; j++) toPerceptual(cent[j * 3], cent[j * 3 + 1], cent[j * 3 + 2], cpc, j * 3, chromaWeight);
     acc.fill(0);
     const search = new NearestSearch(cpc, k);
+    let moved = 0;
     for (let i = 0; i < c.n; i++) {
       const best = search.nearest(c.pc[i * 3], c.pc[i * 3 + 1], c.pc[i * 3 + 2]);
+      if (assigned[i] !== best) {
+        assigned[i] = best;
+        moved++;
+      }
       const w = c.w[i];
       acc[best * 4] += w;
       acc[best * 4 + 1] += w * c.rgb[i * 3];
       acc[best * 4 + 2] += w * c.rgb[i * 3 + 1];
       acc[best * 4 + 3] += w * c.rgb[i * 3 + 2];
     }
+    // Same assignment as the pass before: the centroids below come out as they are, and
+    // so would every further pass.
+    if (moved === 0) break;
     for (let j = 0; j < k; j++) {
       const w = acc[j * 4];
       if (w > 0) for (let a = 0; a < 3; a++) cent[j * 3 + a] = acc[j * 4 + 1 + a] / w;

@@ -60,7 +60,10 @@ const stop = () => {
   const elu = performance.eventLoopUtilization(elu0);
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - t0;
+  const c = st.commitMs.sort((a, b) => a - b);
+  const q = (p: number) => Math.round((c[Math.min(c.length - 1, Math.floor(p * c.length))] ?? 0) * 10) / 10;
   const report = {
+    commitMs: { p50: q(0.5), p99: q(0.99), max: q(1) },
     written: st.written, batches: st.batches, perCommit: Math.round(st.written / Math.max(1, st.batches)), delivered: st.delivered,
     mainThreadBusyMs: Math.round(elu.active), processCpuMs: Math.round((cpu.user + cpu.system) / 1000), wallMs: Math.round(wallMs),
   };

@@ -73,7 +73,9 @@ try {
   const load = tsx('server-load.ts', [planFile]);
   const r = JSON.parse(await lines(load)()) as LoadResult;
   server.kill('SIGTERM');
-  const sv = JSON.parse(await serverLine()) as { perCommit: number; batches: number; mainThreadBusyMs: number; processCpuMs: number; wallMs: number };
+  const sv = JSON.parse(await serverLine()) as {
+    perCommit: number; batches: number; mainThreadBusyMs: number; processCpuMs: number; wallMs: number; commitMs: { p50: number; p99: number; max: number };
+  };
   const perMsg = (ms: number) => Math.round((ms * 1000) / Math.max(1, r.accepted));
 
   const rows: [string, string][] = [
@@ -89,6 +91,7 @@ try {
     ['p99 latency by second of the run', r.p99BySecondMs.map((x) => Math.round(x)).join(' ') + ' ms'],
     ['errors', String(r.errors)],
     ['server: commits, messages per commit', `${sv.batches}, ${sv.perCommit}`],
+    ['commit time p50 / p99 / max', `${sv.commitMs.p50} / ${sv.commitMs.p99} / ${sv.commitMs.max} ms`],
     ['CPU per message: server / load generator', `${perMsg(sv.processCpuMs)} / ${r.cpuPerMessageUs} µs (server event loop busy ${Math.round(sv.mainThreadBusyMs / 10) / 100} s of ${Math.round(sv.wallMs / 10) / 100} s)`],
     ['lost', String(r.lost)],
     ['duplicated', String(r.duplicated)],
@@ -100,7 +103,7 @@ try {
   process.stdout.write(JSON.stringify({
     bench: 'server', backend: 'sqlite', nodes: 1, sync, rate, duration, warmup, cores: cpus().length, loadavgBefore: load0, loadavgAfter: loadavg()[0],
     ...r, goal,
-    server: { commits: sv.batches, perCommit: sv.perCommit, cpuUsPerMsg: perMsg(sv.processCpuMs), loopBusyMs: sv.mainThreadBusyMs, wallMs: sv.wallMs },
+    server: { commits: sv.batches, perCommit: sv.perCommit, commitMs: sv.commitMs, cpuUsPerMsg: perMsg(sv.processCpuMs), loopBusyMs: sv.mainThreadBusyMs, wallMs: sv.wallMs },
   }) + '\n');
 } finally {
   if (server.exitCode === null) {

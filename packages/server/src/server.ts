@@ -34,8 +34,8 @@ export interface ClipchatServer {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly bus: Bus;
-  /** Counters: sockets open, messages written, write batches, frames delivered. */
-  stats(): { sockets: number; written: number; batches: number; delivered: number };
+  /** Counters: sockets open, messages written, write batches, frames delivered; recent commit durations (ms). */
+  stats(): { sockets: number; written: number; batches: number; delivered: number; commitMs: number[] };
   /** Listens and resolves with the base URL (`http://host:port`). Port 0 picks a free port. */
   listen(opts?: { port?: number; host?: string }): Promise<string>;
   /** Stops accepting, closes sockets (1001), finishes queued writes, closes the bus and store. */
@@ -101,7 +101,9 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
   let closed = false;
   return {
     app, store, bus,
-    stats: () => ({ sockets: hub.sockets, written: im.writer.written, batches: im.writer.batches, delivered: hub.delivered }),
+    stats: () => ({
+      sockets: hub.sockets, written: im.writer.written, batches: im.writer.batches, delivered: hub.delivered, commitMs: [...im.writer.commitMs],
+    }),
     async listen(opts = {}) {
       await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
       const addr = app.server.address();

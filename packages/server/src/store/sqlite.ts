@@ -1,7 +1,10 @@
 /**
  * The embedded {@link Store}: one SQLite file (better-sqlite3, WAL) plus media bytes on
- * local disk under `<dataDir>/media`, content-addressed by sha256. better-sqlite3 is
- * synchronous, so every method runs to completion in one call: each is one transaction.
+ * local disk under `<dataDir>/media`, content-addressed by sha256. Each method is one
+ * transaction. Messages are appended on a writer thread with its own connection
+ * (sqlite-writer.ts) so a commit never stalls the sockets; everything else runs on the
+ * calling thread, and WAL lets reads proceed while the writer commits. A second thread
+ * checkpoints the WAL in the background.
  */
 import Database from 'better-sqlite3';
 import { mkdirSync, existsSync, writeFileSync, renameSync, readFileSync } from 'node:fs';

@@ -1,10 +1,12 @@
 /**
  * Settings that follow the user, and the errors a person must be told about: a file that
  * is not a video, and a server that goes away while they type (the message waits in the
- * outbox and is delivered once, when the server is back).
+ * outbox and is delivered once, when the server is back). Then delivery through a
+ * WebSocket the test sits in the middle of: a live message that never arrives, the
+ * server's `resync`, and an outbox resent in order once the session is ready.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, WebSocketRoute } from 'playwright-core';
 import { existsSync } from 'node:fs';
 import { BIG_BUCK_BUNNY, ensureFixtures } from '../../../packages/capture/test/helpers';
 import { blur, buildWeb, launchChromium, openFirstConversation, openVideo, seek, signUp, startConversation, TestServer, type Person } from './harness';
@@ -14,6 +16,59 @@ let browser: Browser;
 let fixtures: Awaited<ReturnType<typeof ensureFixtures>>;
 let alice: Person;
 let bob: Person;
+
+type Frame = { type: string; [k: string]: unknown };
+/**
+ * Puts a person's WebSocket (`/ws`) through the test: records every frame both ways
+ * (`in`: to the page), and can drop a live message, delay `hello`, swallow a `send` and
+ * cut the connection, or refuse connections as if the server were unreachable.
+ */
+class Tap {
+  log: { socket: number; dir: 'in' | 'out'; frame: Frame }[] = [];
+  /** The page side of the newest socket (to push frames at the page). */
+  route: WebSocketRoute | null = null;
+  sockets = 0;
+  /** Texts whose first live `message` frame is dropped. */
+  readonly drop = new Set<string>();
+  /** Texts whose first `send` never reaches the server; the socket is then cut. */
+  readonly swallow = new Set<string>();
+  helloDelayMs = 0;
+  down = false;
+
+  static async on(p: Person): Promise<Tap> {
+    const tap = new Tap();
+    await p.context.routeWebSocket(/\/ws$/, (ws) => tap.handle(ws));
+    return tap;
+  }
+
+  frames(dir: 'in' | 'out', type: string, socket?: number): Frame[] {
+    return this.log.filter((e) => e.dir === dir && e.frame.type === type && (socket === undefined || e.socket === socket)).map((e) => e.frame);
+  }
+
+  private handle(ws: WebSocketRoute): void {
+    if (this.down) { void ws.close({ code: 4000, reason: 'unreachable' }); return; }
+    const socket = ++this.sockets;
+    this.route = ws;
+    const server = ws.connectToServer();
+    server.onMessage((raw) => {
+      const frame = JSON.parse(String(raw)) as Frame;
+      if (frame.type === 'message' && this.drop.delete(String((frame.message as { text?: string }).text))) return;
+      const forward = () => { this.log.push({ socket, dir: 'in', frame }); ws.send(raw); };
+      if (frame.type === 'hello' && this.helloDelayMs) setTimeout(forward, this.helloDelayMs);
+      else forward();
+    });
+    ws.onMessage((raw) => {
+      const frame = JSON.parse(String(raw)) as Frame;
+      this.log.push({ socket, dir: 'out', frame });
+      if (frame.type === 'send' && this.swallow.delete(String(frame.text))) {
+        void server.close();
+        void ws.close({ code: 4000, reason: 'cut' });
+        return;
+      }
+      server.send(raw);
+    });
+  }
+}
 
 beforeAll(async () => {
   fixtures = await ensureFixtures();
@@ -180,5 +235,80 @@ describe('settings and errors', () => {
     await bob.page.reload();
     await openFirstConversation(bob);
     await expect.poll(() => bobsCopy.count()).toBe(1);
+  });
+
+  it('recovers a live message it missed on resync, and resends its outbox in order once the session is ready', async () => {
+    // Both sockets through the test from now on.
+    const bobTap = await Tap.on(bob);
+    const aliceTap = await Tap.on(alice);
+    for (const p of [alice, bob]) {
+      await p.page.reload();
+      await p.page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
+      await openFirstConversation(p);
+    }
+    const texts = (p: Person) => p.page.locator('[data-testid=messages] [data-testid=message][data-state=sent] .text').allTextContents();
+    const count = (p: Person, text: string) => p.page.locator('[data-testid=message]', { hasText: text }).count();
+
+    // Bob's copy of the first message is lost in transit; the second arrives live.
+    bobTap.drop.add('lost on the way 1');
+    await alice.page.getByTestId('composer').fill('lost on the way 1');
+    await alice.page.getByTestId('composer').press('Enter');
+    await alice.page.getByTestId('composer').fill('arrived live 2');
+    await alice.page.getByTestId('composer').press('Enter');
+    await expect.poll(() => count(bob, 'arrived live 2')).toBe(1);
+    expect(await count(bob, 'lost on the way 1')).toBe(0);
+    // The server says live delivery was interrupted: bob syncs from before the gap.
+    await bobTap.route!.send(JSON.stringify({ type: 'resync' }));
+    await expect.poll(async () => (await texts(bob)).slice(-2)).toEqual(['lost on the way 1', 'arrived live 2']);
+    expect(await count(bob, 'lost on the way 1')).toBe(1);
+    const sync = bobTap.frames('out', 'sync').at(-1)!;
+    const [convId, since] = Object.entries(sync.since as Record<string, number>)[0]!;
+    const lost = (await bob.page.locator('[data-testid=message]', { hasText: 'lost on the way 1' }).getAttribute('data-seq'))!;
+    expect(since).toBe(Number(lost) - 1);
+
+    // Alice loses the server; a still (its upload cannot start) and then a text wait in her outbox.
+    const { page } = alice;
+    aliceTap.down = true;
+    await page.route('**/api/media', (route) => route.abort());
+    await aliceTap.route!.close({ code: 4000, reason: 'gone' });
+    await page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
+    await openVideo(alice, fixtures.vp9);
+    await blur(page);
+    await page.keyboard.press('s');
+    await page.getByTestId('preview').getByRole('button', { name: 'Send' }).click();
+    await page.locator('[data-testid=message][data-state=sending][data-kind=still]').waitFor();
+    await page.getByTestId('composer').fill('queued after the still');
+    await page.getByTestId('composer').press('Enter');
+    await page.locator('[data-testid=message][data-state=sending][data-kind=text]').waitFor();
+
+    // Back, with a slow `hello`: nothing is sent before it, and the still goes first.
+    const before = aliceTap.sockets;
+    aliceTap.helloDelayMs = 300;
+    aliceTap.down = false;
+    await page.unroute('**/api/media');
+    await expect.poll(() => count(bob, 'queued after the still'), { timeout: 15_000 }).toBe(1);
+    const kinds = await bob.page.locator('[data-testid=messages] [data-testid=message]').evaluateAll((els) => els.slice(-2).map((e) => e.getAttribute('data-kind')));
+    expect(kinds).toEqual(['still', 'text']);
+    const back = aliceTap.log.filter((e) => e.socket > before);
+    const hello = back.findIndex((e) => e.frame.type === 'hello');
+    const firstOut = back.findIndex((e) => e.dir === 'out');
+    expect(hello).toBeGreaterThanOrEqual(0);
+    expect(firstOut).toBeGreaterThan(hello);
+    expect(back.filter((e) => e.dir === 'out' && e.frame.type === 'send').map((e) => e.frame.kind)).toEqual(['still', 'text']);
+    await expect.poll(() => page.locator('[data-testid=message][data-state=sending]').count()).toBe(0);
+
+    // A send that never reached the server is resent on the next socket with the same clientId, once.
+    aliceTap.helloDelayMs = 0;
+    aliceTap.swallow.add('sent into a cut connection');
+    await page.getByTestId('composer').fill('sent into a cut connection');
+    await page.getByTestId('composer').press('Enter');
+    await expect.poll(() => count(bob, 'sent into a cut connection'), { timeout: 10_000 }).toBe(1);
+    const sends = aliceTap.log.filter((e) => e.dir === 'out' && e.frame.text === 'sent into a cut connection');
+    expect(sends.length).toBe(2);
+    expect(sends[1]!.socket).toBeGreaterThan(sends[0]!.socket);
+    expect(sends[1]!.frame.clientId).toBe(sends[0]!.frame.clientId);
+    expect(sends[0]!.frame.conversationId).toBe(convId);
+    await expect.poll(() => count(alice, 'sent into a cut connection')).toBe(1);
+    expect(await count(bob, 'sent into a cut connection')).toBe(1);
   });
 });

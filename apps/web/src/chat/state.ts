@@ -2,10 +2,17 @@
  * The chat model: conversations, messages, the live WebSocket and the outbox.
  *
  * Delivery: every outgoing message gets a `clientId` and is written to the outbox
- * (IndexedDB) before anything is sent. It is sent over the WebSocket when connected and
- * re-sent with the same `clientId` after every reconnect until the server acks it; the
+ * (IndexedDB) before anything is sent. The outbox goes out over the WebSocket once the
+ * server's `hello` says the session is ready, one item after the other in the order they
+ * were queued (a capture still uploading holds back the messages queued after it), and
+ * is re-sent with the same `clientId` after every reconnect until the server acks it; the
  * server turns repeats into the one message, so resending is always safe. Captures are
  * kept as bytes in the outbox until their upload succeeds.
+ *
+ * Receiving: live messages may miss some (a dropped node, delivery between nodes
+ * interrupted). After each `hello`, and whenever the server sends `resync`, the client
+ * asks every conversation for what follows the highest seq it holds with no gap before
+ * it, so a message that arrived live after a missed one never hides the missed one.
  */
 import { api, ApiError } from '../api';
 import { Store } from '../store';
@@ -56,6 +63,22 @@ let socket: WebSocket | null = null;
 let retry = 0;
 let retryTimer: ReturnType<typeof setTimeout> | null = null;
 let stopped = true;
+/** The current socket had its `hello`: frames may be sent. */
+let ready = false;
+/** clientIds already sent on the current socket (cleared at each `hello`, so all are resent). */
+let sentOnSocket = new Set<string>();
+let pumping = false;
+let pumpAgain = false;
+let pumpTimer: ReturnType<typeof setTimeout> | null = null;
+/**
+ * Conversation id → a seq up to which this client is known to have every message it
+ * needs: the top of a loaded page, the end of a sync, or the list's last seq for a
+ * conversation whose messages were never loaded. Held messages extend it while they
+ * follow on without a gap.
+ */
+const complete = new Map<string, number>();
+/** Conversation id → lastSeq from the last conversation list (its unread count covers up to it). */
+const listed = new Map<string, number>();
 
 const newClientId = () => (crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
@@ -63,6 +86,32 @@ function mergeMessages(list: Message[] | undefined, add: Message[]): Message[] {
   const bySeq = new Map((list ?? []).map((m) => [m.seq, m]));
   for (const m of add) bySeq.set(m.seq, m);
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
+}
+
+/** The highest seq of a conversation with no gap before it: where its sync starts. */
+function contiguousSeq(conversationId: string, held: Message[] | undefined): number {
+  let seq = complete.get(conversationId) ?? 0;
+  for (const m of held ?? []) {
+    if (m.seq <= seq) continue;
+    if (m.seq !== seq + 1) break;
+    seq = m.seq;
+  }
+  return seq;
+}
+
+function raiseComplete(conversationId: string, seq: number): void {
+  if (seq > (complete.get(conversationId) ?? 0)) complete.set(conversationId, seq);
+}
+
+/** Asks the server for everything after the gap-free part of each conversation held. */
+function syncAll(): void {
+  if (!ready || socket?.readyState !== WebSocket.OPEN) return;
+  const s = chat.get();
+  const since: Record<string, number> = {};
+  for (const id of new Set([...s.conversations.map((c) => c.id), ...Object.keys(s.messages)])) {
+    since[id] = contiguousSeq(id, s.messages[id]);
+  }
+  if (Object.keys(since).length) socket.send(JSON.stringify({ type: 'sync', since }));
 }
 
 /** Adds messages that arrived (live, synced or paged) and updates the conversation list. */
@@ -75,6 +124,7 @@ function receive(msgs: Message[]): void {
   let unknownConv = false;
   const conversations = s.conversations.map((c) => ({ ...c }));
   for (const [cid, list] of byConv) {
+    const heldBefore = new Set((messages[cid] ?? []).map((m) => m.seq));
     messages[cid] = mergeMessages(messages[cid], list);
     const c = conversations.find((x) => x.id === cid);
     if (!c) { unknownConv = true; continue; }
@@ -86,8 +136,11 @@ function receive(msgs: Message[]): void {
       c.readSeq = c.lastSeq;
       c.unread = 0;
     } else {
-      // Only messages past what the list already knew are new: a replay never counts twice.
-      c.unread = (c.unread ?? 0) + list.filter((m) => m.seq > Math.max(known, c.readSeq ?? 0) && m.senderId !== s.me?.id).length;
+      // Only messages not held before and past what the list counted are new: a replay
+      // never counts twice, and one missed live and synced later still counts.
+      const floor = Math.max(listed.get(cid) ?? 0, c.readSeq ?? 0);
+      const fresh = new Set(list.filter((m) => !heldBefore.has(m.seq) && m.seq > floor && m.senderId !== s.me?.id).map((m) => m.seq));
+      c.unread = (c.unread ?? 0) + fresh.size;
     }
   }
   const ackedIds = new Set(msgs.filter((m) => m.senderId === s.me?.id).map((m) => m.clientId));
@@ -103,12 +156,18 @@ function receive(msgs: Message[]): void {
 function markRead(conversationId: string): void {
   const c = chat.get().conversations.find((x) => x.id === conversationId);
   const seq = chat.get().messages[conversationId]?.at(-1)?.seq ?? c?.lastSeq ?? 0;
-  if (seq && socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'read', conversationId, seq }));
+  if (seq && ready && socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'read', conversationId, seq }));
 }
 
 export async function refreshConversations(): Promise<void> {
   const list = await api.conversations();
   const active = chat.get().activeId;
+  const held = chat.get().messages;
+  for (const c of list) {
+    listed.set(c.id, c.lastSeq ?? 0);
+    // Nothing held up to the list's last seq: the list accounts for all of it.
+    if (!((held[c.id]?.[0]?.seq ?? Infinity) <= (c.lastSeq ?? 0))) raiseComplete(c.id, c.lastSeq ?? 0);
+  }
   chat.set({ conversations: list.map((c) => (c.id === active ? { ...c, unread: 0 } : c)) });
 }
 
@@ -117,6 +176,8 @@ export async function openConversation(id: string): Promise<void> {
   sessionStorage.setItem(ACTIVE_KEY, id);
   chat.set((s) => ({ activeId: id, conversations: s.conversations.map((c) => (c.id === id ? { ...c, unread: 0 } : c)) }));
   const page = await api.messages(id, undefined, PAGE);
+  // The latest page holds every message up to its last one.
+  raiseComplete(id, page.messages.at(-1)?.seq ?? 0);
   chat.set((s) => ({ messages: { ...s.messages, [id]: mergeMessages(s.messages[id], page.messages) }, hasMore: { ...s.hasMore, [id]: page.before !== null } }));
   markRead(id);
 }
@@ -143,22 +204,33 @@ function connect(): void {
   chat.set({ connection: 'connecting' });
   const ws = new WebSocket(wsUrl());
   socket = ws;
-  ws.onopen = () => {
-    retry = 0;
-    chat.set({ connection: 'online', notice: null });
-    // Replay what was missed while away, then resend everything still unacknowledged.
-    const since: Record<string, number> = {};
-    for (const c of chat.get().conversations) since[c.id] = chat.get().messages[c.id]?.at(-1)?.seq ?? c.lastSeq ?? 0;
-    ws.send(JSON.stringify({ type: 'sync', since }));
-    void refreshConversations().catch(() => {});
-    const active = chat.get().activeId;
-    if (active) void openConversation(active).catch(() => {});
-    for (const item of chat.get().outbox) if (item.state === 'sending') void deliver(item);
-  };
+  ready = false;
   ws.onmessage = (ev) => {
+    if (socket !== ws) return;
     let msg: Record<string, unknown>;
     try { msg = JSON.parse(String(ev.data)); } catch { return; }
     switch (msg.type) {
+      case 'hello':
+        // The session is ready: replay what was missed while away, then resend everything
+        // still unacknowledged, oldest first.
+        retry = 0;
+        ready = true;
+        sentOnSocket = new Set();
+        chat.set({ connection: 'online', notice: null });
+        syncAll();
+        void refreshConversations().catch(() => {});
+        if (chat.get().activeId) void openConversation(chat.get().activeId!).catch(() => {});
+        void pump();
+        break;
+      case 'resync':
+        // Live delivery between server nodes was interrupted: sync every conversation.
+        syncAll();
+        break;
+      case 'synced':
+        for (const [cid, seq] of Object.entries((msg.until ?? {}) as Record<string, number>)) {
+          if (Number.isSafeInteger(seq)) raiseComplete(cid, seq);
+        }
+        break;
       case 'message':
         receive([(msg.message ?? msg) as Message]);
         break;
@@ -185,6 +257,7 @@ function connect(): void {
   ws.onclose = () => {
     if (socket !== ws) return;
     socket = null;
+    ready = false;
     if (stopped) return;
     chat.set({ connection: 'offline', notice: 'Connection lost. Messages you send are kept and will go out when it is back.' });
     const delay = Math.min(4000, 400 * 2 ** retry++);
@@ -225,45 +298,75 @@ export function stopChat(): void {
   if (retryTimer) clearTimeout(retryTimer);
   socket?.close();
   socket = null;
+  ready = false;
+  sentOnSocket = new Set();
+  if (pumpTimer) clearTimeout(pumpTimer);
+  complete.clear();
+  listed.clear();
   chat.set({ me: null, conversations: [], messages: {}, activeId: null, outbox: [], connection: 'offline' });
 }
 
 // ---- Sending -------------------------------------------------------------------
 
-async function deliver(item: OutboxItem): Promise<void> {
+/**
+ * Sends the outbox over the ready socket, strictly in queue order: an item is sent only
+ * after every older one still to deliver was sent on this socket (its upload done first).
+ * Acks and refusals arrive later and never reorder anything: the server stores the
+ * frames of one socket in arrival order.
+ */
+async function pump(): Promise<void> {
+  if (pumping) { pumpAgain = true; return; }
+  pumping = true;
+  pumpAgain = false;
   try {
-    if (item.blob && !item.media) {
-      const media = await api.upload(item.blob, item.mime ?? item.blob.type);
-      item = { ...item, media, blob: undefined };
-      chat.set((s) => ({ outbox: s.outbox.map((o) => (o.clientId === item.clientId ? item : o)) }));
-      await idb.put(item.clientId, { ...item, owner: chat.get().me?.id });
+    for (;;) {
+      const ws = socket;
+      if (!ready || !ws || ws.readyState !== WebSocket.OPEN) return;
+      const next = chat.get().outbox.find((o) => o.state === 'sending' && !sentOnSocket.has(o.clientId));
+      if (!next) return;
+      const item = await prepare(next);
+      if (item === 'failed') continue;
+      if (item === 'offline') {
+        // Stays queued, and holds back what follows; try again shortly.
+        if (pumpTimer) clearTimeout(pumpTimer);
+        pumpTimer = setTimeout(() => { pumpTimer = null; void pump(); }, 2000);
+        return;
+      }
+      // The socket went away during the upload: the next `hello` sends it.
+      if (socket !== ws || !ready || ws.readyState !== WebSocket.OPEN) return;
+      // Acked, discarded or refused meanwhile: nothing to send.
+      if (!chat.get().outbox.some((o) => o.clientId === item.clientId && o.state === 'sending')) continue;
+      ws.send(JSON.stringify({
+        type: 'send', clientId: item.clientId, conversationId: item.conversationId, kind: item.kind, text: item.text ?? undefined,
+        mediaId: item.stickerId ? undefined : item.media?.id, stickerId: item.stickerId, source: item.source ?? undefined,
+      }));
+      sentOnSocket.add(item.clientId);
     }
-  } catch (e) {
-    if (e instanceof ApiError && e.offline) return; // stays queued; sent on reconnect
-    const why = e instanceof ApiError ? `Upload refused: ${e.message}` : `Upload failed: ${(e as Error).message}`;
-    fail(item.clientId, why);
-    chat.set({ notice: why });
-    return;
-  }
-  const body = {
-    clientId: item.clientId, kind: item.kind, text: item.text ?? undefined,
-    mediaId: item.stickerId ? undefined : item.media?.id, stickerId: item.stickerId, source: item.source ?? undefined,
-  };
-  const frame = { type: 'send', conversationId: item.conversationId, ...body };
-  if (socket?.readyState === WebSocket.OPEN) {
-    socket.send(JSON.stringify(frame));
-    return;
-  }
-  // No socket: try the REST route (same clientId, so never a duplicate); stay queued when offline.
-  try {
-    const m = await api.postMessage(item.conversationId, body);
-    if (m?.seq) receive([m]);
-  } catch (e) {
-    if (e instanceof ApiError && !e.offline && e.status < 500) fail(item.clientId, e.message);
+  } finally {
+    pumping = false;
+    if (pumpAgain) void pump();
   }
 }
 
-/** Queues a message (persisted first), then sends it. */
+/** Uploads a capture's bytes if still needed; the item ready to send, or why not. */
+async function prepare(item: OutboxItem): Promise<OutboxItem | 'offline' | 'failed'> {
+  if (!item.blob || item.media) return item;
+  try {
+    const media = await api.upload(item.blob, item.mime ?? item.blob.type);
+    const done: OutboxItem = { ...item, media, blob: undefined };
+    chat.set((s) => ({ outbox: s.outbox.map((o) => (o.clientId === done.clientId ? { ...o, media, blob: undefined } : o)) }));
+    await idb.put(done.clientId, { ...done, owner: chat.get().me?.id });
+    return done;
+  } catch (e) {
+    if (e instanceof ApiError && e.offline) return 'offline';
+    const why = e instanceof ApiError ? `Upload refused: ${e.message}` : `Upload failed: ${(e as Error).message}`;
+    fail(item.clientId, why);
+    chat.set({ notice: why });
+    return 'failed';
+  }
+}
+
+/** Queues a message (persisted first); it is sent after every older one, once connected. */
 export async function send(conversationId: string, body: { kind: MessageKind; text?: string | null; blob?: Blob; mime?: string; media?: MediaMeta; stickerId?: string; source?: MessageSource | null }): Promise<void> {
   const item: OutboxItem = {
     clientId: newClientId(), conversationId, kind: body.kind, text: body.text ?? null, source: body.source ?? null,
@@ -271,7 +374,7 @@ export async function send(conversationId: string, body: { kind: MessageKind; te
   };
   await idb.put(item.clientId, { ...item, owner: chat.get().me?.id });
   chat.set((s) => ({ outbox: [...s.outbox, item] }));
-  await deliver(item);
+  void pump();
 }
 
 /** Tries a failed message again (same clientId). */
@@ -280,7 +383,8 @@ export function retrySend(clientId: string): void {
   if (!item) return;
   const again = { ...item, state: 'sending' as const, error: undefined };
   chat.set((s) => ({ outbox: s.outbox.map((o) => (o.clientId === clientId ? again : o)) }));
-  void deliver(again);
+  sentOnSocket.delete(clientId);
+  void pump();
 }
 
 export function discardSend(clientId: string): void {

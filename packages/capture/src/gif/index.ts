@@ -161,6 +161,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const chosen = new Uint8Array(width * height);
   const truth = t.lossy > 0 ? new Float32Array(width * height * 3) : undefined;
   const lzw = new LzwEncoder();
+  const frameHist = new Histogram();
   const lossy2 = t.lossy * t.lossy;
   const written: number[] = [];
   let delayAt = -1;
@@ -178,7 +179,8 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
       let localRgb: Uint8Array | undefined;
       let frameBits = bits;
       if (local && k > 0) {
-        const hist = new Histogram();
+        const hist = frameHist;
+        hist.clear();
         hist.addArea(frames[k], area, keepFull);
         // Frames that change few pixels get small tables: cheaper to store, shorter codes.
         let changed = 0;

@@ -56,6 +56,24 @@ export class LzwEncoder {
 
   /** Encodes `input` as an image-data block: min code size byte, sub-blocks, terminator. */
   encode(sink: CountingSink, minCodeSize: number, input: LzwInput): void {
+    try {
+      this.encodeBlock(sink, minCodeSize, input);
+    } finally {
+      // Clear exactly the entries made since the last clear code.
+      const child = this.child;
+      const parent = this.parent;
+      const pixel = this.pixel;
+      for (let c = this.firstFree; c < this.nextCode; c++) child[parent[c] * 256 + pixel[c]] = 0;
+      this.firstChild.fill(0, 0, this.nextCode);
+      this.nextCode = 0;
+    }
+  }
+
+  /** Codes in use since the last clear code, for the clean-up after an encode. */
+  private firstFree = 0;
+  private nextCode = 0;
+
+  private encodeBlock(sink: CountingSink, minCodeSize: number, input: LzwInput): void {
     const { index, length: n, keep, transparent: T, lossy, truth, palette, chosen } = input;
     const child = this.child;
     const firstChild = this.firstChild;
@@ -67,6 +85,7 @@ export class LzwEncoder {
     const clear = 1 << minCodeSize;
     const eoi = clear + 1;
     let nextCode = eoi + 1;
+    this.firstFree = this.nextCode = nextCode;
     let width = minCodeSize + 1;
     let bits = 0;
     let nbits = 0;
@@ -91,11 +110,12 @@ export class LzwEncoder {
       for (let c = eoi + 1; c < nextCode; c++) child[parent[c] * 256 + pixel[c]] = 0;
       firstChild.fill(0, 0, nextCode);
       nextCode = eoi + 1;
+      this.nextCode = nextCode;
       width = minCodeSize + 1;
     };
-    // Start from clean tables (a previous encode may have left entries).
-    firstChild.fill(0);
-    child.fill(0);
+    // Tables are clean here: the constructor zeroes them and every encode clears the
+    // entries it made before returning (clearing 2 MB per frame instead cost more than
+    // small frames' whole encoding).
     emit(clear, width);
     if (n === 0) {
       emit(eoi, width);
@@ -167,6 +187,7 @@ export class LzwEncoder {
         } else {
           if (nextCode >= 1 << width) width++;
           const c = nextCode++;
+          this.nextCode = nextCode;
           child[cur * 256 + start] = c;
           parent[c] = cur;
           pixel[c] = start;

@@ -29,6 +29,12 @@ export class Histogram {
   readonly weight = new Float64Array(1 << 15);
   readonly sum = new Float64Array((1 << 15) * 3);
 
+  /** Empties the histogram (cheaper than a new one: 1 MB less garbage a frame). */
+  clear(): void {
+    this.weight.fill(0);
+    this.sum.fill(0);
+  }
+
   /**
    * Adds every `step`-th pixel of `img` (all of them by default) with `weight`, optionally
    * only where `mask` is non-zero.
@@ -60,24 +66,36 @@ interface Cells {
   pc: Float64Array;
 }
 
-function cellsOf(h: Histogram, chromaWeight: number): Cells {
+function countCells(weight: Float64Array): number {
   let n = 0;
-  for (let k = 0; k < h.weight.length; k++) if (h.weight[k] > 0) n++;
+  for (let k = 0; k < weight.length; k++) if (weight[k] > 0) n++;
+  return n;
+}
+
+// Counting and filling are separate functions: as one, V8 optimised the first loop on
+// stack replacement and then threw the code away on reaching the second (no type
+// feedback yet), once per palette.
+function cellsOf(h: Histogram, chromaWeight: number): Cells {
+  const n = countCells(h.weight);
   const w = new Float64Array(n);
   const rgb = new Float64Array(n * 3);
   const pc = new Float64Array(n * 3);
+  fillCells(h.weight, h.sum, w, rgb, pc, chromaWeight);
+  return { n, w, rgb, pc };
+}
+
+function fillCells(weight: Float64Array, sum: Float64Array, w: Float64Array, rgb: Float64Array, pc: Float64Array, chromaWeight: number): void {
   let j = 0;
-  for (let k = 0; k < h.weight.length; k++) {
-    const wk = h.weight[k];
+  for (let k = 0; k < weight.length; k++) {
+    const wk = weight[k];
     if (!(wk > 0)) continue;
     w[j] = wk;
-    rgb[j * 3] = h.sum[k * 3] / wk;
-    rgb[j * 3 + 1] = h.sum[k * 3 + 1] / wk;
-    rgb[j * 3 + 2] = h.sum[k * 3 + 2] / wk;
+    rgb[j * 3] = sum[k * 3] / wk;
+    rgb[j * 3 + 1] = sum[k * 3 + 1] / wk;
+    rgb[j * 3 + 2] = sum[k * 3 + 2] / wk;
     toPerceptual(rgb[j * 3], rgb[j * 3 + 1], rgb[j * 3 + 2], pc, j * 3, chromaWeight);
     j++;
   }
-  return { n, w, rgb, pc };
 }
 
 interface Box {
@@ -85,7 +103,13 @@ interface Box {
   sse: number;
 }
 
-function boxSse(c: Cells, idx: Int32Array): number {
+/** Weight, weighted coordinate sums and weighted square sum of a box (`boxSums`'s output). */
+const sums = new Float64Array(5);
+
+// The loop is alone in its function: V8 compiles a long first call's loop on stack
+// replacement, and with arithmetic after the loop that code was thrown away (no type
+// feedback yet) and entered again on every call.
+function boxSums(c: Cells, idx: Int32Array): void {
   const cw = c.w;
   const pc = c.pc;
   let w = 0;
@@ -107,8 +131,18 @@ function boxSse(c: Cells, idx: Int32Array): number {
     s2 += wi * v2;
     q += wi * v2 * v2;
   }
+  sums[0] = w;
+  sums[1] = s0;
+  sums[2] = s1;
+  sums[3] = s2;
+  sums[4] = q;
+}
+
+function boxSse(c: Cells, idx: Int32Array): number {
+  boxSums(c, idx);
+  const w = sums[0];
   if (w <= 0) return 0;
-  return q - (s0 * s0 + s1 * s1 + s2 * s2) / w;
+  return sums[4] - (sums[1] * sums[1] + sums[2] * sums[2] + sums[3] * sums[3]) / w;
 }
 
 /** Sort keys of `splitBox`, grown as needed (one palette build at a time). */

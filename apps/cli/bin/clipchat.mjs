@@ -18,6 +18,17 @@ const BUNDLED = new Set(['grab', 'clip']);
 /** A file's identity for the cache check: size and modification time. */
 const stamp = (file) => { const s = statSync(file); return `${s.size}:${s.mtimeMs}`; };
 
+const LAZY_SHARP = `
+import { createRequire } from 'node:module';
+let sharp;
+const load = () => (sharp ??= createRequire(import.meta.url)('sharp'));
+export default new Proxy(function sharpOnDemand() {}, {
+  apply: (_, self, args) => load().apply(self, args),
+  construct: (_, args) => new (load())(...args),
+  get: (_, key) => load()[key],
+});
+`;
+
 async function loadBundled() {
   const entry = fileURLToPath(new URL('../src/main.ts', import.meta.url));
   // The cache sits in the node_modules that holds tsx, so the bundle's bare imports
@@ -42,9 +53,12 @@ async function loadBundled() {
         setup(b) {
           // Workspace packages (TypeScript sources) are bundled; installed packages stay
           // imports. serve is never bundled: the bin runs it through tsx.
-          b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@clipchat/') ? undefined : { path: a.path, external: true }));
           b.onResolve({ filter: /\/commands\/serve\.ts$/ }, () => ({ path: 'serve', namespace: 'clipchat-stub' }));
           b.onLoad({ filter: /.*/, namespace: 'clipchat-stub' }, () => ({ contents: 'throw new Error("serve runs through tsx");', loader: 'js' }));
+          // sharp loads libvips (~0.1 s), which a GIF sticker never needs: load it on first use.
+          b.onResolve({ filter: /^sharp$/ }, () => ({ path: 'sharp', namespace: 'clipchat-lazy' }));
+          b.onLoad({ filter: /.*/, namespace: 'clipchat-lazy' }, () => ({ contents: LAZY_SHARP, loader: 'js' }));
+          b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@clipchat/') ? undefined : { path: a.path, external: true }));
         },
       }],
     });

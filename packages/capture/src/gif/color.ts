@@ -64,6 +64,16 @@ export function chromaWeightFor(img: { width: number; height: number; data: Uint
   return variance > 1 && g / n / (2 * variance) > 0.3 ? NOISE_CHROMA_WEIGHT : CHROMA_WEIGHT;
 }
 
+/**
+ * Nearest-entry cache over 6 bits a channel (262 144 cells), shared by all palettes: a
+ * cell holds the answer of the palette whose id is in `cacheOwner`. A new palette per
+ * frame used to allocate and clear its own 512 KB; now it just takes a new id. Entries
+ * are exact answers, so sharing never changes a result, only which lookups are cached.
+ */
+const cacheOwner = new Int32Array(1 << 18);
+const cacheEntry = new Uint8Array(1 << 18);
+let nextPaletteId = 0;
+
 /** A palette: `colors` entries of packed RGB plus their perceptual coordinates. */
 export class Palette {
   readonly size: number;
@@ -71,8 +81,9 @@ export class Palette {
   readonly rgb: Uint8Array;
   /** Weighted Y'CbCr per entry (3 floats). */
   readonly pc: Float64Array;
-  private readonly cache: Int16Array;
   private readonly search: NearestSearch;
+  /** Owner tag of this palette's entries in the shared nearest-entry cache. */
+  private readonly id: number;
 
   /** Chroma weight of the space the entries are measured in. */
   readonly chromaWeight: number;
@@ -87,8 +98,7 @@ export class Palette {
     this.pc = new Float64Array(this.size * 3);
     for (let i = 0; i < this.size; i++) toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3, chromaWeight);
     this.search = new NearestSearch(this.pc, this.size);
-    // Nearest-entry cache over 6 bits a channel (262 144 cells), filled lazily.
-    this.cache = new Int16Array(1 << 18).fill(-1);
+    this.id = nextPaletteId = (nextPaletteId % 0x7fffffff) + 1;
   }
 
   /** The entries' coordinates in a space of another chroma weight (cached). */
@@ -115,11 +125,10 @@ export class Palette {
   /** Nearest entry through the cache (colour rounded to 6 bits a channel first). */
   nearest(r: number, g: number, b: number): number {
     const key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
-    let v = this.cache[key];
-    if (v < 0) {
-      v = this.nearestExact((r & 0xfc) | 2, (g & 0xfc) | 2, (b & 0xfc) | 2);
-      this.cache[key] = v;
-    }
+    if (cacheOwner[key] === this.id) return cacheEntry[key];
+    const v = this.nearestExact((r & 0xfc) | 2, (g & 0xfc) | 2, (b & 0xfc) | 2);
+    cacheOwner[key] = this.id;
+    cacheEntry[key] = v;
     return v;
   }
 }

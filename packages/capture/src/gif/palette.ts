@@ -335,3 +335,13 @@ function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chr
     }
   }
 }
+
+// Runs every palette step once on four colours when the module loads. V8 optimises a
+// long loop while it is still running (on-stack replacement); code after such a loop that
+// has never run has no type feedback, so the optimised code was thrown away at the loop's
+// end on every call, and a new process spent its first fitting tries in the interpreter.
+{
+  const h = new Histogram();
+  h.add({ width: 4, height: 1, data: new Uint8ClampedArray([0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 255, 0, 0, 255, 255]) });
+  buildPalette(h, { colors: 3 });
+}

@@ -148,6 +148,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       const bytes = await writer.encode(f.frames, f.delaysMs, {
         quality,
         maxBytes: limit,
+        targetBytes: maxBytes,
         signal,
         onProgress: (fraction) => {
           done = fraction;

@@ -25,6 +25,11 @@ export interface StickerEncodeOptions {
   quality: number;
   /** Hard limit: the writer stops with `OverBudgetError` as soon as it writes more. */
   maxBytes?: number;
+  /**
+   * The sticker's real budget. A probing try may pass a looser `maxBytes` to learn a
+   * size; a writer with its own rate control (WebM) aims at this instead.
+   */
+  targetBytes?: number;
   /** Extra format-specific knobs chosen by fitting (e.g. GIF colours/dither/lossy). */
   tuning?: Record<string, number | string | boolean | undefined>;
   signal?: CancelSignal;

@@ -109,7 +109,7 @@ export class FfmpegWebmWriter implements StickerWriter {
     throwIfCancelled(options.signal);
     const t = { ...this.defaults, ...(options.tuning as WebmTuning | undefined) };
     const limit = options.maxBytes;
-    const wanted = (options as StickerEncodeOptions & { targetBytes?: number }).targetBytes ?? t.targetBytes;
+    const wanted = options.targetBytes ?? t.targetBytes;
     const max = limit === undefined ? undefined : Math.min(limit, wanted ?? limit);
     this.lastBitrate = undefined;
     const once = (bitrate: number | undefined) => this.encodeOnce(frames, delaysMs, options.quality, bitrate, t, options.signal);

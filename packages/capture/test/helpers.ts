@@ -68,7 +68,9 @@ export function frameIndexAt(times: readonly number[], t: number): number {
   let lo = 0, hi = times.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (times[mid]! <= t) lo = mid; else hi = mid - 1;
+    // A time within 1 µs of a frame's start is that frame's time carrying float error
+    // (1 + 1/12 vs 26/24): the engine's documented tolerance.
+    if (times[mid]! <= t + 1e-6) lo = mid; else hi = mid - 1;
   }
   return lo;
 }

@@ -10,15 +10,15 @@ beforeAll(async () => { fx = await ensureFixtures(); });
 
 const NUMBERED = ['h264', 'vp9', 'offset', 'vfr', 'rotated', 'ts'] as const;
 
-/** Boundary times of every frame: just before it, exactly at it, and halfway to the next. */
+/** Boundary times of every frame: just before it (0.1 ms), exactly at it, and halfway to the next. */
 function boundaryTimes(times: number[], duration: number): number[] {
   const out: number[] = [];
   times.forEach((t, k) => {
-    if (k > 0) out.push(t - 1e-9);
+    if (k > 0) out.push(t - 1e-4);
     out.push(t);
     out.push((t + (times[k + 1] ?? duration)) / 2);
   });
-  out.push(duration - 1e-9);
+  out.push(duration - 1e-4);
   return out;
 }
 
@@ -55,6 +55,23 @@ describe('ffmpeg frame source', () => {
     const src = await openVideo(fx[k]);
     await expectExact(src, fx[k], boundaryTimes);
     await src.close();
+  });
+
+  it('lands on the frame that starts exactly at a sample time, whatever the float error of from + k/fps', async () => {
+    // 25 fps sampled at 5, 12.5 and 25 fps from 0.4 s: every sample time is a frame start
+    // (frame 10 + k·25/fps). Integer arithmetic gives the expected frames.
+    const src = await openVideo(fx.vp9);
+    try {
+      for (const fps of [5, 12.5, 25]) {
+        const n = Math.ceil((3.6 - 0.4) * fps);
+        const times = Array.from({ length: n }, (_, k) => 0.4 + k / fps);
+        const got: number[] = [];
+        for await (const f of src.framesAt(times)) got.push(readFrameNumber(f.data, f.width, f.height));
+        expect(got).toEqual(Array.from({ length: n }, (_, k) => 10 + (k * 25) / fps));
+      }
+    } finally {
+      await src.close();
+    }
   });
 
   it('seeks frame-exactly for single grabs anywhere, including the last frame', async () => {

@@ -72,12 +72,20 @@ export function timelineDuration(tl: Timeline): number {
   return ((tl.endPts - tl.pts[0]!) * tl.num) / tl.den;
 }
 
+/**
+ * Timestamps are integers over a timescale; as seconds they carry float error, and sample
+ * times `from + k/fps` land exactly on frame boundaries whenever the rates divide (12 fps
+ * from 24 fps: every sample). 26/24 and 1 + 1/12 differ in the last bit, so "≤ t" is
+ * checked with a tolerance far below any real frame interval or timescale step.
+ */
+const EPSILON = 1e-6;
+
 /** Index of the frame on screen at player time t: the last frame whose time is ≤ t. */
 export function frameIndexAt(tl: Timeline, t: number): number {
   let lo = 0, hi = tl.pts.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (frameTime(tl, mid) <= t) lo = mid; else hi = mid - 1;
+    if (frameTime(tl, mid) <= t + EPSILON) lo = mid; else hi = mid - 1;
   }
   return lo;
 }

@@ -54,7 +54,11 @@ export async function referenceSize(req: Request): Promise<{ width: number; heig
 async function decodeTimed(pre: string[], file: string, w: number, h: number, post: string[] = []): Promise<{ frames: Buffer[]; times: number[] }> {
   const r = await must(FFMPEG, ['-hide_banner', '-loglevel', 'info', ...pre, '-i', file, ...post,
     '-vf', `scale=${w}:${h}:flags=lanczos,showinfo`, '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
-  const times = [...r.stderr.matchAll(/\] n:\s*\d+ pts:\s*-?\d+ pts_time:(-?[\d.e+-]+)/g)].map((m) => Number(m[1]));
+  // Exact times from the integer pts and the time base: showinfo prints pts_time with six
+  // significant digits, and a rounded-up 1.41667 would put frame 34 after t = 17/12.
+  const tb = /config in time_base:\s*(\d+)\/(\d+)/.exec(r.stderr);
+  if (!tb) throw new Error(`no time base in ffmpeg's showinfo output for ${file}`);
+  const times = [...r.stderr.matchAll(/\] n:\s*\d+ pts:\s*(-?\d+) pts_time:/g)].map((m) => (Number(m[1]) * Number(tb[1])) / Number(tb[2]));
   const size = w * h * 3;
   const frames: Buffer[] = [];
   for (let o = 0; o + size <= r.stdout.length; o += size) frames.push(r.stdout.subarray(o, o + size));

@@ -42,6 +42,13 @@ export interface GifTuning {
    * picture holds far more than 256 colours; costs up to 768 bytes a frame.
    */
   localPalettes: boolean;
+  /**
+   * Palette error target (mean squared perceptual error per pixel): a palette stops
+   * growing once it is this close. Film needs every colour it gets and is unaffected;
+   * content with few colours (graphics, cellular automata, two-tone art) gets a small
+   * palette and so short LZW codes, far fewer bytes for an invisible loss.
+   */
+  paletteMse: number;
 }
 
 /**
@@ -62,6 +69,7 @@ export function gifTuning(quality: number): GifTuning {
     lossy: q >= 60 ? 0 : (60 - q) * 0.6,
     diffThreshold: q >= 50 ? loss * 0.1 : 5 + (50 - q) * 0.2,
     localPalettes: q >= 40,
+    paletteMse: 0.5 + loss * 0.4,
   };
 }
 
@@ -104,12 +112,12 @@ const now = (): number => Date.now();
 const LOSSY_CHROMA_WEIGHT = CHROMA_WEIGHT;
 
 /** Builds the palette shared by all frames from a sample of their pixels. */
-export function paletteFor(frames: readonly RgbaImage[], colors: number, chromaWeight?: number): Palette {
+export function paletteFor(frames: readonly RgbaImage[], colors: number, chromaWeight?: number, maxMse?: number): Palette {
   const hist = new Histogram();
   const total = frames.reduce((s, f) => s + f.width * f.height, 0);
   const step = Math.max(1, Math.floor(total / 1_500_000));
   for (const f of frames) hist.add(f, 1, step);
-  return buildPalette(hist, { colors, chromaWeight });
+  return buildPalette(hist, { colors, chromaWeight, maxMse });
 }
 
 /**
@@ -127,6 +135,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     lossy: options.lossy ?? base.lossy,
     diffThreshold: options.diffThreshold ?? base.diffThreshold,
     localPalettes: options.localPalettes ?? base.localPalettes,
+    paletteMse: options.paletteMse ?? base.paletteMse,
   };
   const { width, height } = frames[0];
   for (const f of frames)
@@ -142,7 +151,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const cw = options.chromaWeight ?? chromaWeightFor(frames[0]);
   let palette = options.paletteRgb
     ? new Palette(options.paletteRgb, cw)
-    : paletteFor(wantLocal ? frames.slice(0, 1) : frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)), cw);
+    : paletteFor(wantLocal ? frames.slice(0, 1) : frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)), cw, t.paletteMse);
   let T = animated ? palette.size : -1; // transparent index just after the colours
   const entries = palette.size + (animated ? 1 : 0);
   const local = wantLocal;
@@ -189,7 +198,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
         let want = 15;
         while (want < colorsWanted && want * 32 < changed) want = want * 2 + 1;
         want = Math.min(want, colorsWanted);
-        palette = buildPalette(hist, { colors: want, kmeansIterations: 6, chromaWeight: cw });
+        palette = buildPalette(hist, { colors: want, kmeansIterations: 6, chromaWeight: cw, maxMse: t.paletteMse });
         T = palette.size;
         frameBits = Math.max(2, tableBits(T + 1));
         localRgb = new Uint8Array((T + 1) * 3);
@@ -243,6 +252,8 @@ export async function encodeGifStill(image: RgbaImage, options: { quality?: numb
     delaysMs: [0],
     quality: q,
     colors: options.colors ?? 256,
+    // A still keeps nearly every colour it needs: only pictures with few colours get a smaller table.
+    paletteMse: 0.5,
     dither: options.dither ?? 'diffusion',
     ditherStrength: 0.85,
     lossy: q >= 90 ? 0 : gifTuning(q).lossy,

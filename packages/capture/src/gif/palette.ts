@@ -266,6 +266,11 @@ export interface PaletteOptions {
   kmeansIterations?: number;
   /** Chroma weight of the perceptual space (default `CHROMA_WEIGHT`). */
   chromaWeight?: number;
+  /**
+   * Stop adding colours once the mean squared error per pixel (perceptual units²) is at
+   * most this: content with few colours gets a small palette, hence short LZW codes.
+   */
+  maxMse?: number;
 }
 
 /** Builds a palette of at most `colors` entries for the colours in `hist`. */
@@ -277,12 +282,17 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
   const all = new Int32Array(c.n);
   for (let i = 0; i < c.n; i++) all[i] = i;
   const boxes: Box[] = [{ idx: all, sse: boxSse(c, all) }];
-  while (boxes.length < want) {
+  let total = 0;
+  for (let i = 0; i < c.n; i++) total += c.w[i];
+  let sse = boxes[0].sse;
+  const stopAt = opts.maxMse !== undefined ? opts.maxMse * total : -1;
+  while (boxes.length < want && sse > stopAt) {
     let bi = -1;
     for (let i = 0; i < boxes.length; i++) if (boxes[i].idx.length > 1 && (bi < 0 || boxes[i].sse > boxes[bi].sse)) bi = i;
     if (bi < 0 || boxes[bi].sse <= 0) break;
     const parts = splitBox(c, boxes[bi]);
     if (!parts) break;
+    sse += parts[0].sse + parts[1].sse - boxes[bi].sse;
     boxes.splice(bi, 1, parts[0], parts[1]);
   }
   // Centroids in RGB (weighted means of the cells).

@@ -4,14 +4,12 @@
  */
 import { extname } from 'node:path';
 import {
-  applyPreset, CancelledError, DEFAULT_SETTINGS, FfmpegWebmWriter, makeSticker, openVideo, parseBytes, parseTime,
-  PRESETS, SharpWebpWriter, STICKER_FORMATS, validateSettings, formatTime, type FrameSource,
+  applyPreset, DEFAULT_SETTINGS, FfmpegWebmWriter, makeSticker, parseBytes, parseTime,
+  PRESETS, SharpWebpWriter, STICKER_FORMATS, validateSettings, formatTime,
 } from '@clipchat/capture/node';
 import { num, parseArgs, parseCrop, str, UsageError } from '../args.ts';
-import { onInterrupt } from '../cancel.ts';
-import { checkOutputPath, writeAtomic } from '../output.ts';
-import { progressBar } from '../progress.ts';
-import { printReport, withOpen } from '../report.ts';
+import { runCapture } from '../capture-run.ts';
+import { checkOutputPath } from '../output.ts';
 
 export const USAGE = `usage: clipchat clip <video> --from <time> --to <time> [options] -o <file> [--json]
   --from TIME, --to TIME   the range [from, to): 90, 90.5, 1:30, 1:30.5 or 01:01:30.250
@@ -68,31 +66,19 @@ export async function run(args: string[]): Promise<number> {
   }
   await checkOutputPath(out);
 
-  const interrupt = onInterrupt();
-  const bar = progressBar('clip');
-  let source: FrameSource | undefined;
-  try {
-    const t0 = performance.now();
-    source = await openVideo(video, { signal: interrupt.signal });
-    const openMs = Math.round(performance.now() - t0);
+  return runCapture('clip', video, out, p.flags.has('json'), async (source, signal, onProgress) => {
     const sticker = await makeSticker(source, {
-      from, to, settings, width, signal: interrupt.signal,
+      from, to, settings, width, signal, onProgress,
       writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() },
-      onProgress: (pr) => bar.update(pr),
     });
-    if (interrupt.signal.aborted) throw new CancelledError();
-    await writeAtomic(out, sticker.bytes);
-    bar.done();
-    printReport({
-      file: out, format: sticker.format, width: sticker.width, height: sticker.height, frames: sticker.frames,
-      fps: sticker.fps, bytes: sticker.bytes.length, durationMs: sticker.durationMs,
-      adapted: sticker.adapted as Record<string, unknown>, timings: withOpen(sticker.timings, openMs, t0),
-      maxBytes: settings.maxStickerBytes,
-    }, p.flags.has('json'));
-    return 0;
-  } finally {
-    bar.done();
-    interrupt.dispose();
-    await source?.close();
-  }
+    return {
+      bytes: sticker.bytes,
+      timings: sticker.timings,
+      report: {
+        format: sticker.format, width: sticker.width, height: sticker.height, frames: sticker.frames,
+        fps: sticker.fps, durationMs: sticker.durationMs, adapted: sticker.adapted as Record<string, unknown>,
+        maxBytes: settings.maxStickerBytes,
+      },
+    };
+  });
 }

@@ -3,12 +3,10 @@
  * writes the frame on screen at a time point as a still.
  */
 import { extname } from 'node:path';
-import { CancelledError, grab, openVideo, parseTime, STILL_FORMATS, validateSettings, type FrameSource } from '@clipchat/capture/node';
+import { grab, parseTime, STILL_FORMATS, validateSettings } from '@clipchat/capture/node';
 import { num, parseArgs, parseCrop, str, UsageError } from '../args.ts';
-import { onInterrupt } from '../cancel.ts';
-import { checkOutputPath, writeAtomic } from '../output.ts';
-import { progressBar } from '../progress.ts';
-import { printReport, withOpen } from '../report.ts';
+import { runCapture } from '../capture-run.ts';
+import { checkOutputPath } from '../output.ts';
 
 export const USAGE = `usage: clipchat grab <video> --at <time> [-f ${STILL_FORMATS.join('|')}] [-q 1-100] [--width N] [--crop x,y,w,h] -o <file> [--json]
   --at TIME         time of the frame: 90, 90.5, 1:30, 1:30.5 or 01:01:30.250
@@ -48,26 +46,15 @@ export async function run(args: string[]): Promise<number> {
   const time = parseTime(at, '--at');
   await checkOutputPath(out);
 
-  const interrupt = onInterrupt();
-  const bar = progressBar('grab');
-  let source: FrameSource | undefined;
-  try {
-    const t0 = performance.now();
-    source = await openVideo(video, { signal: interrupt.signal });
-    const openMs = Math.round(performance.now() - t0);
-    const still = await grab(source, { at: time, settings, width, signal: interrupt.signal, onProgress: (pr) => bar.update(pr) });
-    if (interrupt.signal.aborted) throw new CancelledError();
-    await writeAtomic(out, still.bytes);
-    bar.done();
-    printReport({
-      file: out, format: still.format, width: still.width, height: still.height, frames: 1, fps: null,
-      bytes: still.bytes.length, durationMs: 0, adapted: {}, timings: withOpen(still.timings, openMs, t0),
-      time: still.time, frameIndex: still.frameIndex, passthrough: still.passthrough,
-    }, p.flags.has('json'));
-    return 0;
-  } finally {
-    bar.done();
-    interrupt.dispose();
-    await source?.close();
-  }
+  return runCapture('grab', video, out, p.flags.has('json'), async (source, signal, onProgress) => {
+    const still = await grab(source, { at: time, settings, width, signal, onProgress });
+    return {
+      bytes: still.bytes,
+      timings: still.timings,
+      report: {
+        format: still.format, width: still.width, height: still.height, frames: 1, fps: null, durationMs: 0, adapted: {},
+        time: still.time, frameIndex: still.frameIndex, passthrough: still.passthrough,
+      },
+    };
+  });
 }

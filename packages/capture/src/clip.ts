@@ -3,7 +3,7 @@
  * the source) → a sticker writer under budget fitting. Checks the request first, with
  * errors that name the values at fault.
  */
-import type { FrameSource, FrameShape, ProgressCallback, Rect, RgbaImage, Seconds } from './types';
+import type { FrameSource, FrameShape, Progress, ProgressCallback, Rect, RgbaImage, Seconds } from './types';
 import type { CaptureSettings } from './config';
 import { CancelledError, InvalidSettingError, InvalidTimeError, TimeOutOfRangeError } from './errors';
 import type { CancelSignal, StickerFormat, StickerWriter } from './writer';
@@ -11,6 +11,9 @@ import { throwIfCancelled } from './writer';
 import type { Adaptations, FitFrames, FitShape } from './fit';
 import { fitSticker } from './fit';
 import { gifWriter, readGifInfo } from './gif/index';
+
+/** Share of a sticker's progress bar given to decoding the frames. */
+const DECODE_SHARE = 0.4;
 
 /**
  * Sample times of a clip [from, to) at `fps`: `from + k/fps` for k = 0 … ceil((to−from)·fps) − 1.
@@ -45,6 +48,11 @@ export interface StickerRequest {
   width?: number;
   /** Writers by format; GIF is built in. WebP/WebM writers are supplied by the platform. */
   writers?: Partial<Record<StickerFormat, StickerWriter>>;
+  /**
+   * GIF only: the GIF writer on worker threads (same bytes), so fitting can run two tries
+   * at once (see `FitRequest.parallel`).
+   */
+  parallelGif?: StickerWriter & { readonly concurrency: number };
   signal?: CancelSignal;
   onProgress?: ProgressCallback;
 }
@@ -120,20 +128,53 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
   const base: FitShape = { width: Math.max(1, Math.round(cw * scale)), height: Math.max(1, Math.round(ch * scale)), fps: s.fps };
 
   const signal = req.signal;
-  const onProgress = req.onProgress;
+  // One bar for the whole job: decoding the asked frames fills the first DECODE_SHARE,
+  // fitting the rest. Decoding and the first try run side by side, so the bar only
+  // moves forward (a later shape's decode keeps it where it is and updates the message).
+  let shown = 0;
+  const emit = (p: Progress, from: number, share: number): boolean | void => {
+    shown = Math.max(shown, from + share * Math.max(0, Math.min(1, p.fraction)));
+    return req.onProgress?.({ ...p, fraction: shown });
+  };
+  const onProgress: ProgressCallback | undefined = req.onProgress && ((p) => (p.stage === 'decode' ? emit(p, 0, DECODE_SHARE) : emit(p, DECODE_SHARE, 1 - DECODE_SHARE)));
+  // Frames are handed over as they are decoded, so the first encoding try runs alongside
+  // the decoder (see `FitFrames`).
   const frames = async (shape: FitShape, sig?: CancelSignal): Promise<FitFrames> => {
     const times = sampleTimes(from, to, shape.fps);
     const fs: FrameShape = { width: shape.width, height: shape.height };
     if (crop) fs.crop = crop;
     const out: RgbaImage[] = [];
-    for await (const f of source.framesAt(times, fs, sig as Parameters<FrameSource['framesAt']>[2])) {
-      throwIfCancelled(sig);
-      out.push(f);
-      if (onProgress?.({ stage: 'decode', fraction: out.length / times.length, message: `frame ${out.length}/${times.length}` }) === false)
-        throw new CancelledError();
-    }
-    if (out.length !== times.length) throw new TimeOutOfRangeError(`the source gave ${out.length} of ${times.length} frames for ${from}–${to} s`, 'to');
-    return { frames: out, delaysMs: sampleDelaysMs(from, to, shape.fps) };
+    const waiting: Array<{ k: number; resolve: () => void; reject: (e: unknown) => void }> = [];
+    let failure: { error: unknown } | undefined;
+    const wake = (): void => {
+      for (let i = waiting.length - 1; i >= 0; i--) {
+        const w = waiting[i];
+        if (w.k < out.length) w.resolve();
+        else if (failure) w.reject(failure.error);
+        else continue;
+        waiting.splice(i, 1);
+      }
+    };
+    const complete = (async () => {
+      for await (const f of source.framesAt(times, fs, sig as Parameters<FrameSource['framesAt']>[2])) {
+        throwIfCancelled(sig);
+        out.push(f);
+        wake();
+        if (onProgress?.({ stage: 'decode', fraction: out.length / times.length, message: `frame ${out.length}/${times.length}` }) === false)
+          throw new CancelledError();
+      }
+      if (out.length !== times.length) throw new TimeOutOfRangeError(`the source gave ${out.length} of ${times.length} frames for ${from}–${to} s`, 'to');
+    })();
+    complete.catch((error: unknown) => {
+      failure = { error };
+      wake();
+    });
+    const ready = (k: number): Promise<void> => {
+      if (k < out.length) return Promise.resolve();
+      if (failure) return Promise.reject(failure.error);
+      return new Promise((resolve, reject) => waiting.push({ k, resolve, reject }));
+    };
+    return { frames: out, delaysMs: sampleDelaysMs(from, to, shape.fps), ready, complete };
   };
 
   const fit = await fitSticker({
@@ -142,6 +183,7 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
     quality: s.stickerQuality,
     shape: base,
     frames,
+    parallel: format === 'gif' && writer === gifWriter ? req.parallelGif : undefined,
     signal,
     onProgress,
   });

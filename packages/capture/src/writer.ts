@@ -35,6 +35,12 @@ export interface StickerEncodeOptions {
   signal?: CancelSignal;
   /** Fraction 0..1 of this try. Return `false` to cancel. */
   onProgress?: (fraction: number) => void | boolean;
+  /**
+   * Writers with `sequential`: the frames are still arriving (`frames` fills up while
+   * the try runs, `delaysMs` is complete); await this before reading `frames[k]`. It
+   * rejects when the frames cannot be had, and then the try fails with that error.
+   */
+  frameReady?: (frame: number) => Promise<void>;
 }
 
 /**
@@ -47,6 +53,8 @@ export interface StickerWriter {
   readonly mime: string;
   /** Largest frame rate the container's players honour (GIF: 50). */
   readonly maxFps?: number;
+  /** Reads frames one after another and honours `frameReady` (can start while they decode). */
+  readonly sequential?: boolean;
   encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array>;
   /**
    * Optional: how close `bytes` looks to `frames` (0..1, like SSIM; the output may be

@@ -93,8 +93,17 @@ describe('makeSticker', () => {
   it('fits Big Buck Bunny 20–23 s, 12 fps, 320 px into 256 KiB and 64 KiB, saying what it changed', async () => {
     const src = await source(BIG_BUCK_BUNNY);
     for (const budget of [256 * 1024, 64 * 1024]) {
-      const st = await makeSticker(src, { from: 20, to: 23, width: 320, settings: settings({ maxStickerBytes: budget, stickerQuality: 90 }) });
+      const seen: Array<{ stage: string; fraction: number }> = [];
+      const st = await makeSticker(src, {
+        from: 20, to: 23, width: 320, settings: settings({ maxStickerBytes: budget, stickerQuality: 90 }),
+        onProgress: (p) => { seen.push({ stage: p.stage, fraction: p.fraction }); },
+      });
       expect(st.bytes.length).toBeLessThanOrEqual(budget);
+      // One bar for the job: decoding and fitting (which overlap) only ever move it forward, to the end.
+      expect(seen.some((p) => p.stage === 'decode')).toBe(true);
+      expect(seen.some((p) => p.stage === 'fit')).toBe(true);
+      for (let i = 1; i < seen.length; i++) expect(seen[i].fraction).toBeGreaterThanOrEqual(seen[i - 1].fraction);
+      expect(seen.at(-1)!.fraction).toBe(1);
       expect(st.delaysCs!.reduce((x, y) => x + y, 0)).toBe(300);
       expect(st.adapted.quality?.from).toBe(90);
       if (st.width !== 320) expect(st.adapted.width).toEqual({ from: 320, to: st.width });

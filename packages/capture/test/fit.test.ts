@@ -132,3 +132,66 @@ describe('budget fitting', () => {
     expect(Date.now() - t0).toBeLessThan(5000);
   }, 60_000);
 });
+
+/**
+ * A provider that hands frames over as they "arrive" (a timer per frame, as a decoder
+ * would), with `ready`/`complete`; `failAt` makes the k-th frame fail to decode.
+ */
+function arriving(all: FitFrames, failAt = -1) {
+  const frames: RgbaImage[] = [];
+  const waiters: Array<{ k: number; ok: () => void; fail: (e: unknown) => void }> = [];
+  let error: Error | undefined;
+  let servedBeforeDone = 0;
+  const complete = (async () => {
+    for (let k = 0; k < all.frames.length; k++) {
+      await new Promise((r) => setTimeout(r, 2));
+      if (k === failAt) {
+        error = new Error(`frame ${k} is corrupt`);
+        for (const w of waiters.splice(0)) w.fail(error);
+        throw error;
+      }
+      frames.push(all.frames[k]);
+      for (const w of [...waiters]) if (w.k < frames.length) { waiters.splice(waiters.indexOf(w), 1); w.ok(); }
+    }
+  })();
+  complete.catch(() => {});
+  const ready = (k: number): Promise<void> => {
+    if (k < frames.length) {
+      if (frames.length < all.frames.length) servedBeforeDone++;
+      return Promise.resolve();
+    }
+    if (error) return Promise.reject(error);
+    return new Promise((ok, fail) => waiters.push({ k, ok, fail }));
+  };
+  return { fit: { frames, delaysMs: all.delaysMs, ready, complete } as FitFrames, early: () => servedBeforeDone };
+}
+
+describe('budget fitting on frames still being decoded', () => {
+  const shape = { width: 320, height: 180, fps: 12 };
+
+  it('starts encoding before the last frame arrives and writes the same bytes as from finished frames', async () => {
+    const all = await provider(files.bbb, 20, 3).frames(shape);
+    const whole = await fitSticker({ writer: gifWriter, maxBytes: 256 * KiB, quality: 80, shape, frames: async () => all });
+    const a = arriving(all);
+    const streamed = await fitSticker({ writer: gifWriter, maxBytes: 256 * KiB, quality: 80, shape, frames: async () => a.fit });
+    expect(a.early()).toBeGreaterThan(0);
+    expect(Buffer.from(streamed.bytes).equals(Buffer.from(whole.bytes))).toBe(true);
+    expect(streamed.quality).toBe(whole.quality);
+    expect(probeFrames(streamed.bytes)).toBe(probeFrames(whole.bytes));
+  }, 60_000);
+
+  it('fails with the decoder\'s error, not a hang, when a frame cannot be had', async () => {
+    const all = await provider(files.bbb, 20, 2).frames(shape);
+    await expect(fitSticker({ writer: gifWriter, maxBytes: 256 * KiB, quality: 80, shape, frames: async () => arriving(all, 10).fit }))
+      .rejects.toThrow('frame 10 is corrupt');
+  }, 60_000);
+
+  it('stops on cancel while frames are still arriving', async () => {
+    const all = await provider(files.bbb, 20, 2).frames(shape);
+    const ac = new AbortController();
+    const a = arriving(all);
+    setTimeout(() => ac.abort(), 15);
+    await expect(fitSticker({ writer: gifWriter, maxBytes: 256 * KiB, quality: 80, shape, frames: async () => a.fit, signal: ac.signal }))
+      .rejects.toBeInstanceOf(CancelledError);
+  }, 60_000);
+});

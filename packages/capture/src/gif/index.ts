@@ -90,6 +90,12 @@ export interface GifOptions extends Partial<GifTuning> {
   paletteRgb?: Uint8Array;
   /** Chroma weight of colour distances (default: chosen from the first frame by `chromaWeightFor`). */
   chromaWeight?: number;
+  /**
+   * Frames still arriving: `frames` fills up while encoding (`delaysMs` gives the count);
+   * awaited before frame k is read. With per-frame palettes, encoding keeps pace with
+   * the decoder instead of waiting for the last frame.
+   */
+  frameReady?: (frame: number) => Promise<void>;
 }
 
 /** What `encodeGif` produced. */
@@ -125,8 +131,12 @@ export function paletteFor(frames: readonly RgbaImage[], colors: number, chromaW
  * (from the counting sink) when `maxBytes` is passed, `CancelledError` when cancelled.
  */
 export async function encodeGif(frames: readonly RgbaImage[], options: GifOptions): Promise<GifResult> {
-  if (frames.length === 0) throw new RangeError('encodeGif needs at least one frame');
-  if (options.delaysMs.length !== frames.length) throw new RangeError(`encodeGif got ${frames.length} frames but ${options.delaysMs.length} delays`);
+  const ready = options.frameReady;
+  // Arriving frames: the delays say how many there will be.
+  const count = ready ? options.delaysMs.length : frames.length;
+  if (count === 0) throw new RangeError('encodeGif needs at least one frame');
+  if (options.delaysMs.length !== count) throw new RangeError(`encodeGif got ${frames.length} frames but ${options.delaysMs.length} delays`);
+  if (ready) await ready(0);
   const base = gifTuning(options.quality ?? 80);
   const t: GifTuning = {
     colors: options.colors ?? base.colors,
@@ -138,15 +148,22 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     paletteMse: options.paletteMse ?? base.paletteMse,
   };
   const { width, height } = frames[0];
-  for (const f of frames)
+  const checkSize = (f: RgbaImage): void => {
     if (f.width !== width || f.height !== height) throw new RangeError(`encodeGif frames differ in size: ${f.width}×${f.height} vs ${width}×${height}`);
+  };
+  if (!ready) frames.forEach(checkSize);
   const signal = options.signal;
   const report = (fraction: number): void => {
     if (options.onProgress?.(fraction) === false) throw new CancelledError();
     throwIfCancelled(signal);
   };
-  const animated = frames.length > 1;
+  const animated = count > 1;
   const wantLocal = animated && t.localPalettes && !options.paletteRgb;
+  // A shared palette is built from every frame: wait for all of them.
+  if (ready && !wantLocal && !options.paletteRgb) {
+    await ready(count - 1);
+    frames.forEach(checkSize);
+  }
   // With per-frame palettes the first frame's palette is its own; otherwise all frames share one.
   const cw = options.chromaWeight ?? chromaWeightFor(frames[0]);
   let palette = options.paletteRgb
@@ -176,7 +193,11 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   let delayAt = -1;
   let lastYield = now();
 
-  for (let k = 0; k < frames.length; k++) {
+  for (let k = 0; k < count; k++) {
+    if (ready) {
+      await ready(k);
+      checkSize(frames[k]);
+    }
     const data = frames[k].data;
     let area: Area | null = { x: 0, y: 0, width, height };
     if (k > 0) area = diffFrame(canvas, data, t.diffThreshold, keepFull, cw);
@@ -232,7 +253,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
       written.push(csDelays[k]);
       sink.setU16(delayAt, csDelays[k]);
     }
-    report((k + 1) / frames.length);
+    report((k + 1) / count);
     if (now() - lastYield > 40) {
       await yieldToEventLoop(signal);
       lastYield = now();
@@ -268,6 +289,7 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
   format: 'gif',
   mime: 'image/gif',
   maxFps: 50,
+  sequential: true,
   describe: gifTuning,
   score: scoreGif,
   async encode(frames, delaysMs, options) {
@@ -279,6 +301,7 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
       maxBytes: options.maxBytes,
       signal: options.signal,
       onProgress: options.onProgress,
+      frameReady: options.frameReady,
     });
     return r.bytes;
   },

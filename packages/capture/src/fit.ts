@@ -19,10 +19,17 @@ export interface FitShape {
   fps: number;
 }
 
-/** Frames at one shape, with how long each stays on screen (ms; sum = clip length). */
+/**
+ * Frames at one shape, with how long each stays on screen (ms; sum = clip length). A
+ * provider may hand them over while they are still being decoded: `frames` then fills up,
+ * `ready(k)` resolves once frame k is in, and `complete` once all are (either rejects when
+ * decoding fails). Fitting lets a `sequential` writer start on the first frames.
+ */
 export interface FitFrames {
   frames: readonly RgbaImage[];
   delaysMs: readonly number[];
+  ready?: (frame: number) => Promise<void>;
+  complete?: Promise<void>;
 }
 
 /** A change fitting made to what was asked. */
@@ -61,6 +68,12 @@ export interface FitRequest {
   minSide?: number;
   /** Lowest frame rate worth sending (default 4, or the asked rate if lower). */
   minFps?: number;
+  /**
+   * The same writer able to run `concurrency` tries at once (worker threads), producing
+   * the same bytes as `writer`. Fitting then tries two candidate qualities side by side
+   * where it would otherwise try them one after the other.
+   */
+  parallel?: StickerWriter & { readonly concurrency: number };
   signal?: CancelSignal;
   onProgress?: ProgressCallback;
 }
@@ -74,7 +87,7 @@ export interface FitResult {
   adapted: Adaptations;
   /** Encoding tries made. */
   tries: number;
-  /** Time spent getting frames and encoding, in milliseconds. */
+  /** Time spent getting frames and encoding (wall clock; they overlap), in milliseconds. */
   decodeMs: number;
   encodeMs: number;
 }
@@ -85,6 +98,17 @@ const now = (): number => Date.now();
 const GOOD_ENOUGH = 0.95;
 /** Quality steps over which a writer's output grows about e-fold (a first guess only). */
 const QUALITY_PER_EFOLD = 60;
+/** The same near the top of the scale on film (GIF, quality 75–85: about 35). */
+const FAST_QUALITY_PER_EFOLD = 35;
+
+/** What one try gave. */
+interface Try {
+  bytes?: Uint8Array;
+  size: number;
+  complete: boolean;
+  /** Its size, or when stopped an estimate from the share it wrote. */
+  estimate: number;
+}
 
 /** Scales `base` by `s` (keeps at least 1 px a side). */
 function scaled(base: FitShape, s: number, fps: number): FitShape {
@@ -108,7 +132,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   let progress = 0;
 
   const report = (fraction: number, message: string): void => {
-    progress = Math.max(progress, Math.min(0.99, fraction));
+    progress = Math.max(progress, fraction >= 1 ? 1 : Math.min(0.99, fraction));
     if (req.onProgress?.({ stage: 'fit', fraction: progress, message }) === false) throw new CancelledError();
     throwIfCancelled(signal);
   };
@@ -118,34 +142,44 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   const keyOf = (shape: FitShape): string => `${shape.width}x${shape.height}@${shape.fps}`;
   const baseKey = keyOf(base);
   const cache = new Map<string, FitFrames>();
-  const framesAt = async (shape: FitShape): Promise<FitFrames> => {
+  /** Frames at `shape`; with `arriving`, possibly still decoding (see `FitFrames`). */
+  const framesAt = async (shape: FitShape, arriving = false): Promise<FitFrames> => {
     const key = keyOf(shape);
     let f = cache.get(key);
     if (!f) {
       const t0 = now();
       f = await req.frames(shape, signal);
-      decodeMs += now() - t0;
+      if (f.complete) {
+        // Decode time is until the last frame is in (it overlaps the first try's encoding).
+        f.complete.then(() => (decodeMs += now() - t0), () => {});
+      } else decodeMs += now() - t0;
       for (const k of [...cache.keys()]) if (k !== baseKey) cache.delete(k);
       cache.set(key, f);
     }
+    if (!arriving && f.complete) await f.complete;
     return f;
   };
 
-  /** One try: bytes when it fits `limit`, else the count reached when it stopped. */
-  const attempt = async (
-    quality: number,
-    shape: FitShape,
-    limit: number,
-  ): Promise<{ bytes?: Uint8Array; size: number; complete: boolean; estimate: number }> => {
-    const f = await framesAt(shape);
+  // Wall time with at least one try running.
+  let running = 0;
+  let runningSince = 0;
+
+  /**
+   * One try: bytes when it fits `limit`, else the count reached when it stopped. `via`
+   * runs it on the parallel writer.
+   */
+  const attempt = async (quality: number, shape: FitShape, limit: number, via: StickerWriter = writer): Promise<Try> => {
+    // A writer that reads frame after frame may start before the last frame is decoded.
+    const arriving = via === writer && writer.sequential === true;
+    const f = await framesAt(shape, arriving);
     // Let a Cancel (a timer, a worker message) be seen between tries.
     await yieldToEventLoop(signal);
     tries++;
     report(Math.min(0.95, tries / 12), `try ${tries}: quality ${quality}, ${shape.width}×${shape.height} at ${shape.fps} fps`);
-    const t0 = now();
+    if (running++ === 0) runningSince = now();
     let done = 0;
     try {
-      const bytes = await writer.encode(f.frames, f.delaysMs, {
+      const bytes = await via.encode(f.frames, f.delaysMs, {
         quality,
         maxBytes: limit,
         targetBytes: maxBytes,
@@ -154,6 +188,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
           done = fraction;
           throwIfCancelled(signal);
         },
+        frameReady: arriving && f.complete ? f.ready : undefined,
       });
       return { bytes, size: bytes.length, complete: true, estimate: bytes.length };
     } catch (e) {
@@ -161,11 +196,36 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       if (e instanceof OverBudgetError) return { size: e.written, complete: false, estimate: e.written / Math.max(0.1, done) };
       throw e;
     } finally {
-      encodeMs += now() - t0;
+      if (--running === 0) encodeMs += now() - runningSince;
+      // A try stopped early leaves the decoder going: its frames are wanted next.
+      if (arriving && f.complete) await f.complete;
     }
   };
 
   const fits = (r: { bytes?: Uint8Array; size: number }): boolean => r.bytes !== undefined && r.size <= maxBytes;
+
+  /**
+   * Tries the candidate qualities (distinct, in (best, top)) and narrows the bracket:
+   * side by side on the parallel writer when there is one, else only the first.
+   */
+  const parallel = req.parallel && req.parallel.concurrency >= 2 ? req.parallel : undefined;
+  type Bracket = { best?: { q: number; bytes: Uint8Array }; top: number; topSize?: number };
+  const tryCandidates = async (shape: FitShape, candidates: number[], limit: number, b: Bracket): Promise<Bracket> => {
+    const lo = b.best?.q ?? -Infinity;
+    const qs = [...new Set(candidates.map((q) => Math.round(q)))].filter((q) => q > lo && q < b.top);
+    const run = parallel ? qs.slice(0, parallel.concurrency) : qs.slice(0, 1);
+    const results = await Promise.all(run.map((q) => attempt(q, shape, limit, parallel ?? writer).then((r) => ({ q, r }))));
+    const next: Bracket = { ...b };
+    for (const { q, r } of results.sort((x, y) => x.q - y.q)) {
+      if (fits(r)) {
+        if (!next.best || q > next.best.q) next.best = { q, bytes: r.bytes! };
+      } else if (q < next.top) {
+        next.top = q;
+        next.topSize = r.estimate;
+      }
+    }
+    return next;
+  };
 
   /**
    * Highest quality in (lo, hi] that fits at `shape`, given that `lo` fits with `loBytes`.
@@ -182,30 +242,30 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     hi: number,
     hiSize?: number,
   ): Promise<{ q: number; bytes: Uint8Array }> => {
-    let best = { q: lo, bytes: loBytes };
-    let top = hi + 1; // smallest quality known not to fit
-    let topSize = hiSize; // its size, measured or estimated
-    while (top - best.q > 1 && best.bytes.length < maxBytes * GOOD_ENOUGH) {
+    let b: Bracket = { best: { q: lo, bytes: loBytes }, top: hi + 1, topSize: hiSize };
+    /** The quality expected to give `share` of the budget. */
+    const aim = (best: { q: number; bytes: Uint8Array }, share: number): number => {
       let q: number;
-      if (topSize !== undefined && topSize > maxBytes) {
-        const a = Math.log(best.bytes.length);
-        const b = Math.log(topSize);
-        const f = (Math.log(maxBytes * 0.985) - a) / Math.max(1e-9, b - a);
-        q = Math.round(best.q + f * (top - best.q));
+      if (b.topSize !== undefined && b.topSize > maxBytes) {
+        const x = Math.log(best.bytes.length);
+        const y = Math.log(b.topSize);
+        const f = (Math.log(maxBytes * share) - x) / Math.max(1e-9, y - x);
+        q = Math.round(best.q + f * (b.top - best.q));
       } else {
         // Only the fitting side is known: step by the usual growth rate, at most halfway.
-        const step = QUALITY_PER_EFOLD * Math.log((maxBytes * 0.985) / best.bytes.length);
-        q = Math.min(Math.floor((best.q + top) / 2), Math.round(best.q + Math.max(1, step)));
+        const step = QUALITY_PER_EFOLD * Math.log((maxBytes * share) / best.bytes.length);
+        q = Math.min(Math.floor((best.q + b.top) / 2), Math.round(best.q + Math.max(1, step)));
       }
-      q = Math.max(best.q + 1, Math.min(top - 1, q));
-      const r = await attempt(q, shape, maxBytes * 1.25);
-      if (fits(r)) best = { q, bytes: r.bytes! };
-      else {
-        top = q;
-        topSize = r.estimate;
-      }
+      return Math.max(best.q + 1, Math.min(b.top - 1, q));
+    };
+    // The smallest quality known not to fit is `b.top` (its size, measured or estimated,
+    // is `b.topSize`). With a parallel writer a second, more careful candidate runs
+    // alongside (aimed at the bottom of the accepted range).
+    while (b.top - b.best!.q > 1 && b.best!.bytes.length < maxBytes * GOOD_ENOUGH) {
+      const best = b.best!;
+      b = await tryCandidates(shape, [aim(best, 0.985), aim(best, GOOD_ENOUGH + 0.005)], maxBytes * 1.25, b);
     }
-    return best;
+    return b.best!;
   };
 
   const finish = (q: number, bytes: Uint8Array, shape: FitShape): FitResult => {
@@ -240,15 +300,18 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   let top = qMax;
   let topSize = first.estimate;
   {
-    const guess = Math.round(qMax - QUALITY_PER_EFOLD * Math.log(first.estimate / (maxBytes * 0.985)));
+    const over = Math.log(first.estimate / (maxBytes * 0.985));
+    const guess = Math.round(qMax - QUALITY_PER_EFOLD * over);
     if (guess > qMin && guess < qMax) {
-      const r = await attempt(guess, base, maxBytes * 1.25);
-      if (fits(r)) {
-        const b = await searchQuality(base, guess, r.bytes!, top - 1, topSize);
-        return finish(b.q, b.bytes, base);
+      // Side by side, a bolder guess too: film near the top of the scale grows faster.
+      const bold = Math.round(qMax - FAST_QUALITY_PER_EFOLD * over);
+      const b = await tryCandidates(base, [guess, bold], maxBytes * 1.25, { top, topSize });
+      if (b.best) {
+        const s = await searchQuality(base, b.best.q, b.best.bytes, b.top - 1, b.topSize);
+        return finish(s.q, s.bytes, base);
       }
-      top = guess;
-      topSize = r.estimate;
+      top = b.top;
+      topSize = b.topSize ?? topSize;
     }
   }
   const floor = await attempt(qMin, base, maxBytes * 4);

@@ -14,3 +14,4 @@ export { sharpStillEncoders } from './still/sharp.node.ts';
 registerStillEncoders(sharpStillEncoders);
 export { SharpWebpWriter, fitWebp, sharpScaler } from './webp/sharp.node.ts';
 export { FfmpegWebmWriter, fitWebm } from './webm/ffmpeg.node.ts';
+export { GifWorkerPool, serveGifWorker } from './gif/pool.node.ts';

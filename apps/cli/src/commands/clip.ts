@@ -4,11 +4,12 @@
  */
 import { extname } from 'node:path';
 import {
-  applyPreset, DEFAULT_SETTINGS, FfmpegWebmWriter, makeSticker, parseBytes, parseTime,
+  applyPreset, DEFAULT_SETTINGS, FfmpegWebmWriter, GifWorkerPool, makeSticker, parseBytes, parseTime,
   PRESETS, SharpWebpWriter, STICKER_FORMATS, validateSettings, formatTime,
+  type FrameSource, type Progress,
 } from '@clipchat/capture/node';
 import { num, parseArgs, parseCrop, str, UsageError } from '../args.ts';
-import { runCapture } from '../capture-run.ts';
+import { runCapture, type Captured } from '../capture-run.ts';
 import { checkOutputPath } from '../output.ts';
 
 export const USAGE = `usage: clipchat clip <video> --from <time> --to <time> [options] -o <file> [--json]
@@ -66,9 +67,18 @@ export async function run(args: string[]): Promise<number> {
   }
   await checkOutputPath(out);
 
-  return runCapture('clip', video, out, p.flags.has('json'), async (source, signal, onProgress) => {
+  // GIF fitting runs its later tries two at a time on worker threads; they start loading
+  // now, while the video is opened and decoded.
+  const pool = settings.stickerFormat === 'gif' ? new GifWorkerPool().warm() : undefined;
+  try {
+    return await runCapture('clip', video, out, p.flags.has('json'), (source, signal, onProgress) => clip(source, signal, onProgress));
+  } finally {
+    await pool?.close();
+  }
+
+  async function clip(source: FrameSource, signal: AbortSignal, onProgress: (p: Progress) => void): Promise<Captured> {
     const sticker = await makeSticker(source, {
-      from, to, settings, width, signal, onProgress,
+      from, to, settings, width, signal, onProgress, parallelGif: pool,
       writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() },
     });
     return {
@@ -80,5 +90,5 @@ export async function run(args: string[]): Promise<number> {
         maxBytes: settings.maxStickerBytes,
       },
     };
-  });
+  }
 }

@@ -119,6 +119,8 @@ function scaled(base: FitShape, s: number, fps: number): FitShape {
 /** Fits a sticker into `req.maxBytes`; see the module comment. */
 export async function fitSticker(req: FitRequest): Promise<FitResult> {
   const { writer, maxBytes, shape: base } = req;
+  if (!(maxBytes > 0) || !Number.isFinite(maxBytes)) throw new RangeError(`maxBytes must be a positive number of bytes, got ${maxBytes}`);
+  if (!(base.width >= 1 && base.height >= 1 && base.fps > 0)) throw new RangeError(`shape must have a size of at least 1×1 and a positive fps, got ${base.width}×${base.height} at ${base.fps} fps`);
   const signal = req.signal;
   const qMax = Math.max(1, Math.min(100, Math.round(req.quality)));
   const qMin = Math.max(1, Math.min(qMax, Math.round(req.minQuality ?? 35)));

@@ -113,6 +113,15 @@ describe('budget fitting', () => {
     expect(new Set(p.calls.map((s) => `${s.width}x${s.height}@${s.fps}`)).size).toBe(1);
   }, 60_000);
 
+  it('refuses a budget or shape that is not a number instead of searching forever', async () => {
+    const p = provider(files.bbb, 20, 1);
+    const shape = { width: 320, height: 180, fps: 12 };
+    for (const maxBytes of [Number.NaN, 0, -5, Infinity])
+      await expect(fitSticker({ writer: gifWriter, maxBytes, quality: 80, shape, frames: p.frames })).rejects.toThrow(/maxBytes must be a positive number/);
+    await expect(fitSticker({ writer: gifWriter, maxBytes: 1000, quality: 80, shape: { ...shape, fps: Number.NaN }, frames: p.frames })).rejects.toThrow(/positive fps/);
+    expect(p.calls).toHaveLength(0);
+  });
+
   it('stops on cancel: through the signal and through the progress callback', async () => {
     const p = provider(files.noise, 0, 2);
     const shape = { width: 320, height: 180, fps: 12 };

@@ -100,6 +100,8 @@ const GOOD_ENOUGH = 0.95;
 const QUALITY_PER_EFOLD = 60;
 /** The same near the top of the scale on film (GIF, quality 75–85: about 35). */
 const FAST_QUALITY_PER_EFOLD = 35;
+/** With a parallel writer, the first round also tries this much lower a quality. */
+const SPECULATIVE_STEP = 8;
 
 /** What one try gave. */
 interface Try {
@@ -172,7 +174,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    */
   const attempt = async (quality: number, shape: FitShape, limit: number, via: StickerWriter = writer): Promise<Try> => {
     // A writer that reads frame after frame may start before the last frame is decoded.
-    const arriving = via === writer && writer.sequential === true;
+    const arriving = via.sequential === true;
     const f = await framesAt(shape, arriving);
     // Let a Cancel (a timer, a worker message) be seen between tries.
     await yieldToEventLoop(signal);
@@ -293,21 +295,33 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     return { bytes, quality: q, shape, frames: cache.get(keyOf(shape))!, adapted, tries, decodeMs, encodeMs };
   };
 
-  // 1. The asked quality at the asked shape.
-  const first = await attempt(qMax, base, maxBytes * 1.25);
+  // 1. The asked quality at the asked shape. With a parallel writer a lower quality runs
+  // alongside: when the asked one does not fit, the search starts from a bracket.
+  const spec = qMax - SPECULATIVE_STEP;
+  const [first, second] = await Promise.all([
+    attempt(qMax, base, maxBytes * 1.25, parallel ?? writer),
+    parallel && spec > qMin ? attempt(spec, base, maxBytes * 1.25, parallel) : undefined,
+  ]);
   if (fits(first)) return finish(qMax, first.bytes!, base);
+  if (second && fits(second)) {
+    const s = await searchQuality(base, spec, second.bytes!, qMax - 1, first.estimate);
+    return finish(s.q, s.bytes, base);
+  }
 
   // 2. Quality knobs. When the first try's size is known, predict the quality that fits
   // (size grows about e-fold per QUALITY_PER_EFOLD steps) and search up from there.
-  let top = qMax;
-  let topSize = first.estimate;
+  let top = second ? spec : qMax;
+  let topSize = second ? second.estimate : first.estimate;
   {
-    const over = Math.log(first.estimate / (maxBytes * 0.985));
-    const guess = Math.round(qMax - QUALITY_PER_EFOLD * over);
-    if (guess > qMin && guess < qMax) {
-      // Side by side, a bolder guess too: film near the top of the scale grows faster.
-      const bold = Math.round(qMax - FAST_QUALITY_PER_EFOLD * over);
-      const b = await tryCandidates(base, [guess, bold], maxBytes * 1.25, { top, topSize });
+    // Two sizes known: their own growth rate; one: the usual ones.
+    const perEfold = second && second.estimate < first.estimate ? SPECULATIVE_STEP / Math.log(first.estimate / second.estimate) : undefined;
+    const over = Math.log(topSize / (maxBytes * 0.985));
+    const guess = Math.round(top - Math.min(perEfold ?? QUALITY_PER_EFOLD, 4 * QUALITY_PER_EFOLD) * over);
+    if (guess > qMin && guess < top) {
+      // Side by side, a second guess: from one size, a bolder one (film near the top of the
+      // scale grows faster); from two, a more careful one.
+      const other = Math.round(top - (perEfold !== undefined ? perEfold * 1.3 : FAST_QUALITY_PER_EFOLD) * over);
+      const b = await tryCandidates(base, [guess, other], maxBytes * 1.25, { top, topSize });
       if (b.best) {
         const s = await searchQuality(base, b.best.q, b.best.bytes, b.top - 1, b.topSize);
         return finish(s.q, s.bytes, base);

@@ -55,6 +55,39 @@ describe('GifWorkerPool', () => {
     expect(done).toBeLessThan(1);
   }, 60_000);
 
+  it('takes frames as they arrive, two tries on one growing frame set, and fails when one never comes', async () => {
+    const arriving = (failAt = -1) => {
+      const got: RgbaImage[] = [];
+      let error: Error | undefined;
+      const waiters: Array<() => void> = [];
+      void (async () => {
+        for (let k = 0; k < frames.length; k++) {
+          await new Promise((r) => setTimeout(r, 3));
+          if (k === failAt) error = new Error(`frame ${k} is corrupt`);
+          else got.push(frames[k]);
+          for (const w of waiters.splice(0)) w();
+          if (error) return;
+        }
+      })();
+      const frameReady = async (k: number): Promise<void> => {
+        while (k >= got.length) {
+          if (error) throw error;
+          await new Promise<void>((r) => waiters.push(r));
+        }
+      };
+      return { got, frameReady };
+    };
+    const a = arriving();
+    const [x, y] = await Promise.all([
+      pool.encode(a.got, delays, { quality: 80, frameReady: a.frameReady }),
+      pool.encode(a.got, delays, { quality: 60, frameReady: a.frameReady }),
+    ]);
+    expect(same(x, await gifWriter.encode(frames, delays, { quality: 80 }))).toBe(true);
+    expect(same(y, await gifWriter.encode(frames, delays, { quality: 60 }))).toBe(true);
+    const b = arriving(7);
+    await expect(pool.encode(b.got, delays, { quality: 80, frameReady: b.frameReady })).rejects.toThrow('frame 7 is corrupt');
+  }, 60_000);
+
   it('cancels a running try through its signal', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 20);

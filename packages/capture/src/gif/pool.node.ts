@@ -18,7 +18,10 @@ import { encodeGif, gifTuning, type GifTuning } from './index';
 
 const ROLE = 'clipchat-gif-worker';
 
-/** A frame set as the workers see it: every frame's RGBA back to back in shared memory. */
+/**
+ * A frame set as the workers see it: every frame's RGBA back to back in shared memory.
+ * Frames still being decoded are copied in as they come; `arrived` counts them.
+ */
 interface SharedFrames {
   key: number;
   width: number;
@@ -28,7 +31,8 @@ interface SharedFrames {
 }
 
 type ToWorker =
-  | { type: 'frames'; frames: SharedFrames }
+  | { type: 'frames'; frames: SharedFrames; arrived: number }
+  | { type: 'arrived'; key: number; arrived: number; failed?: string }
   | { type: 'drop'; key: number }
   | { type: 'encode'; id: number; key: number; delaysMs: number[]; quality: number; maxBytes?: number; tuning?: Partial<GifTuning> }
   | { type: 'cancel'; id: number };
@@ -41,31 +45,60 @@ type FromWorker =
 
 /** The worker side: keeps the frame sets it was given and encodes on request. */
 function serveTries(port: NonNullable<typeof parentPort>): void {
-  const sets = new Map<number, RgbaImage[]>();
+  interface Held {
+    frames: RgbaImage[];
+    arrived: number;
+    failed?: string;
+    waiting: Array<{ k: number; resolve: () => void; reject: (e: Error) => void }>;
+  }
+  const sets = new Map<number, Held>();
   const cancels = new Map<number, { aborted: boolean }>();
+  const wake = (h: Held): void => {
+    h.waiting = h.waiting.filter((w) => {
+      if (w.k < h.arrived) w.resolve();
+      else if (h.failed !== undefined) w.reject(new Error(h.failed));
+      else return true;
+      return false;
+    });
+  };
   port.on('message', (m: ToWorker) => {
     if (m.type === 'frames') {
       const { width, height, count, buffer } = m.frames;
       const size = width * height * 4;
       const frames: RgbaImage[] = [];
       for (let k = 0; k < count; k++) frames.push({ width, height, data: new Uint8ClampedArray(buffer, k * size, size) });
-      sets.set(m.frames.key, frames);
+      sets.set(m.frames.key, { frames, arrived: m.arrived, waiting: [] });
+    } else if (m.type === 'arrived') {
+      const h = sets.get(m.key);
+      if (!h) return;
+      h.arrived = Math.max(h.arrived, m.arrived);
+      if (m.failed !== undefined) h.failed = m.failed;
+      wake(h);
     } else if (m.type === 'drop') {
       sets.delete(m.key);
     } else if (m.type === 'cancel') {
       const c = cancels.get(m.id);
       if (c) c.aborted = true;
     } else {
-      const frames = sets.get(m.key);
-      if (!frames) {
+      const held = sets.get(m.key);
+      if (!held) {
         port.postMessage({ type: 'failed', id: m.id, message: `no frame set ${m.key} in this worker` } satisfies FromWorker);
         return;
       }
       const signal = { aborted: false };
       cancels.set(m.id, signal);
       let done = 0;
-      encodeGif(frames, {
+      const h = held;
+      const frameReady =
+        h.arrived < h.frames.length
+          ? (k: number): Promise<void> =>
+              k < h.arrived ? Promise.resolve()
+              : h.failed !== undefined ? Promise.reject(new Error(h.failed))
+              : new Promise<void>((resolve, reject) => h.waiting.push({ k, resolve, reject }))
+          : undefined;
+      encodeGif(h.frames, {
         ...m.tuning,
+        frameReady,
         delaysMs: m.delaysMs,
         quality: m.quality,
         maxBytes: m.maxBytes,
@@ -129,13 +162,15 @@ export class GifWorkerPool implements StickerWriter {
   readonly format = 'gif' as const;
   readonly mime = 'image/gif';
   readonly maxFps = 50;
+  /** Takes frames as they are decoded (`frameReady`). */
+  readonly sequential = true;
   /** Tries that can run at once. */
   readonly concurrency: number;
   describe = gifTuning;
 
   private slots: Slot[] = [];
   private waiting: Array<() => void> = [];
-  private sets = new WeakMap<readonly RgbaImage[], SharedFrames>();
+  private sets = new WeakMap<readonly RgbaImage[], SharedFrames & { arrived: number }>();
   private keys: number[] = [];
   private nextId = 1;
   private nextKey = 1;
@@ -169,10 +204,10 @@ export class GifWorkerPool implements StickerWriter {
 
   async encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array> {
     if (this.closed) throw new Error('the GIF worker pool is closed');
-    if (frames.length === 0) throw new RangeError('encodeGif needs at least one frame');
+    if ((options.frameReady ? delaysMs.length : frames.length) === 0) throw new RangeError('encodeGif needs at least one frame');
     if (options.signal?.aborted) throw new CancelledError();
     this.warm();
-    const shared = this.share(frames);
+    const shared = await this.share(frames, delaysMs.length, options.frameReady);
     const slot = await this.idle(options.signal);
     return new Promise<Uint8Array>((resolve, reject) => {
       const id = this.nextId++;
@@ -182,7 +217,8 @@ export class GifWorkerPool implements StickerWriter {
       slot.job = { id, resolve, reject, onProgress: options.onProgress, dispose: () => signal?.removeEventListener?.('abort', onAbort) };
       slot.worker.ref();
       if (!slot.has.has(shared.key)) {
-        slot.worker.postMessage({ type: 'frames', frames: shared } satisfies ToWorker);
+        const { key, width, height, count, buffer } = shared;
+        slot.worker.postMessage({ type: 'frames', frames: { key, width, height, count, buffer }, arrived: shared.arrived } satisfies ToWorker);
         slot.has.add(shared.key);
       }
       slot.worker.postMessage({
@@ -192,26 +228,53 @@ export class GifWorkerPool implements StickerWriter {
     });
   }
 
-  /** The shared copy of a frame set, made once; only the two newest sets are kept. */
-  private share(frames: readonly RgbaImage[]): SharedFrames {
+  /**
+   * The shared copy of a frame set, made once; only the two newest sets are kept. With
+   * `frameReady` the frames are copied in as they arrive and the workers told.
+   */
+  private async share(frames: readonly RgbaImage[], count: number, frameReady?: (k: number) => Promise<void>): Promise<SharedFrames & { arrived: number }> {
     let s = this.sets.get(frames);
+    if (s) return s;
+    if (frameReady) await frameReady(0);
+    s = this.sets.get(frames); // another try may have started it meanwhile
     if (s) return s;
     const { width, height } = frames[0];
     const size = width * height * 4;
-    const buffer = new SharedArrayBuffer(size * frames.length);
+    const buffer = new SharedArrayBuffer(size * count);
     const view = new Uint8Array(buffer);
-    frames.forEach((f, k) => {
+    const set = { key: this.nextKey++, width, height, count, buffer, arrived: 0 };
+    const copy = (k: number): void => {
+      const f = frames[k];
       if (f.width !== width || f.height !== height) throw new RangeError(`encodeGif frames differ in size: ${f.width}×${f.height} vs ${width}×${height}`);
       view.set(f.data, k * size);
-    });
-    s = { key: this.nextKey++, width, height, count: frames.length, buffer };
-    this.sets.set(frames, s);
-    this.keys.push(s.key);
+      set.arrived = k + 1;
+    };
+    const tell = (failed?: string): void => {
+      for (const slot of this.slots)
+        if (slot.has.has(set.key)) slot.worker.postMessage({ type: 'arrived', key: set.key, arrived: set.arrived, failed } satisfies ToWorker);
+    };
+    if (!frameReady) for (let k = 0; k < count; k++) copy(k);
+    else {
+      copy(0);
+      void (async () => {
+        try {
+          for (let k = 1; k < count; k++) {
+            await frameReady(k);
+            copy(k);
+            tell();
+          }
+        } catch (e) {
+          tell(e instanceof Error ? e.message : String(e));
+        }
+      })();
+    }
+    this.sets.set(frames, set);
+    this.keys.push(set.key);
     while (this.keys.length > 2) {
       const old = this.keys.shift()!;
       for (const slot of this.slots) if (slot.has.delete(old)) slot.worker.postMessage({ type: 'drop', key: old } satisfies ToWorker);
     }
-    return s;
+    return set;
   }
 
   /** A free worker, taken for the caller. */

@@ -60,7 +60,8 @@ export function describeError(e: unknown): { code: number; message: string } {
     if (e.code === 'ERR_CANCELLED') return { code: 130, message: 'cancelled' };
     const flag = e.field ? FLAG_OF[e.field] : undefined;
     const hint = flag && !e.message.includes(flag) ? ` (${flag})` : '';
-    const usage = ['ERR_INVALID_SETTING', 'ERR_INVALID_TIME'].includes(e.code);
+    // Bad input (a setting, a time, a time outside this video) exits 2 like a usage error.
+    const usage = ['ERR_INVALID_SETTING', 'ERR_INVALID_TIME', 'ERR_TIME_OUT_OF_RANGE'].includes(e.code);
     return { code: usage ? 2 : 1, message: oneLine(e.message) + hint };
   }
   const err = e as NodeJS.ErrnoException;

@@ -263,11 +263,13 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       return Math.max(best.q + 1, Math.min(b.top - 1, q));
     };
     // The smallest quality known not to fit is `b.top` (its size, measured or estimated,
-    // is `b.topSize`). With a parallel writer a second, more careful candidate runs
-    // alongside (aimed at the bottom of the accepted range).
+    // is `b.topSize`). With a parallel writer the next quality up runs alongside (the
+    // log-size line tends to aim a step low), or when that is known not to fit, one
+    // aimed at the bottom of the accepted range.
     while (b.top - b.best!.q > 1 && b.best!.bytes.length < maxBytes * GOOD_ENOUGH) {
       const best = b.best!;
-      b = await tryCandidates(shape, [aim(best, 0.985), aim(best, GOOD_ENOUGH + 0.005)], maxBytes * 1.25, b);
+      const q = aim(best, 0.985);
+      b = await tryCandidates(shape, [q, q + 1, aim(best, GOOD_ENOUGH + 0.005)], maxBytes * 1.25, b);
     }
     return b.best!;
   };

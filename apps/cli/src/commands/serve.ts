@@ -1,5 +1,5 @@
 /**
- * `clipchat serve --port N --data DIR [--host H] [--web DIR]`: runs the Clipchat server,
+ * `clipchat serve --port N --data DIR [--host H] [--web DIR] [--trust-proxy] [--secure-cookies]`: runs the Clipchat server,
  * serving the built web app (apps/web/dist) when present. PostgreSQL/Redis when
  * CLIPCHAT_DATABASE_URL / CLIPCHAT_REDIS_URL are set. Stops cleanly on SIGINT/SIGTERM.
  */
@@ -13,12 +13,14 @@ const USAGE = `usage: clipchat serve [--port N] [--data DIR] [--host H] [--web D
   --data DIR  data folder: SQLite database and media (default ./data)
   --host H    address to bind (default 127.0.0.1; 0.0.0.0 for all interfaces)
   --web DIR   built web app to serve (default: apps/web/dist when built)
+  --trust-proxy     behind a reverse proxy: take the client address and scheme from X-Forwarded-*
+  --secure-cookies  mark session cookies Secure (HTTPS only); set when users reach Clipchat over HTTPS
 environment: CLIPCHAT_DATABASE_URL (PostgreSQL), CLIPCHAT_REDIS_URL (Redis), CLIPCHAT_LOG_LEVEL (info)`;
 
-interface Args { port: number; data: string; host: string; web: string | null }
+interface Args { port: number; data: string; host: string; web: string | null; trustProxy: boolean; secureCookies: boolean }
 
 function parse(args: string[]): Args | string {
-  const out: Args = { port: 8080, data: './data', host: '127.0.0.1', web: null };
+  const out: Args = { port: 8080, data: './data', host: '127.0.0.1', web: null, trustProxy: false, secureCookies: false };
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
@@ -33,6 +35,8 @@ function parse(args: string[]): Args | string {
       case '--data': { const v = value(); if (!v) return '--data needs a folder'; out.data = v; break; }
       case '--host': { const v = value(); if (!v) return '--host needs an address'; out.host = v; break; }
       case '--web': { const v = value(); if (!v) return '--web needs a folder'; out.web = v; break; }
+      case '--trust-proxy': if (inline !== undefined) return '--trust-proxy takes no value'; out.trustProxy = true; break;
+      case '--secure-cookies': if (inline !== undefined) return '--secure-cookies takes no value'; out.secureCookies = true; break;
       case '-h': case '--help': return '';
       default: return `unknown option ${a}`;
     }
@@ -51,7 +55,7 @@ export async function run(args: string[]): Promise<number> {
   const webRoot = parsed.web ? resolve(parsed.web) : existsSync(resolve(defaultWeb, 'index.html')) ? defaultWeb : null;
   const { store, bus, describe } = await backendsFromEnv();
   const server = await createServer({
-    dataDir: resolve(parsed.data), store, bus, webRoot,
+    dataDir: resolve(parsed.data), store, bus, webRoot, trustProxy: parsed.trustProxy, secureCookies: parsed.secureCookies,
     logger: { level: process.env.CLIPCHAT_LOG_LEVEL ?? 'info' },
   });
   let url: string;

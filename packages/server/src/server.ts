@@ -42,12 +42,22 @@ export interface ClipchatServer {
   close(): Promise<void>;
 }
 
+/** How often expired sessions are deleted. */
+const SESSION_SWEEP_MS = 3600_000;
+
 /** Builds the server: opens the store (SQLite in `dataDir` by default, migrated), wires routes. */
 export async function createServer(config: ServerConfig): Promise<ClipchatServer> {
   const store = config.store && config.store !== 'sqlite'
     ? await openStore(config.store, config.dataDir)
     : await openStore(new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous }), config.dataDir);
   const bus = config.bus ?? new LocalBus();
+  // Expired sessions are refused at once but would stay in the table: sweep them now and
+  // every hour (on every node; the delete is idempotent).
+  await store.purgeExpiredSessions(Date.now());
+  const sweep = setInterval(() => {
+    store.purgeExpiredSessions(Date.now()).catch((e: unknown) => app.log.warn({ err: e }, 'purging expired sessions failed'));
+  }, SESSION_SWEEP_MS);
+  sweep.unref();
   const limiter = new RateLimiter(config.rateLimits === false ? false : { ...DEFAULT_RATE_LIMITS, ...config.rateLimits });
   const im = new ImService(store, bus, config.maxBatch);
   const hub = new Hub(bus);
@@ -114,6 +124,7 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(sweep);
       hub.closeAll();
       await app.close();
       await im.writer.drain();

@@ -186,6 +186,11 @@ export class PostgresStore implements Store {
     await this.#q('DELETE FROM sessions WHERE token_hash = $1', [tokenHash]);
   }
 
+  async purgeExpiredSessions(now: number): Promise<number> {
+    const r = await this.#q('DELETE FROM sessions WHERE expires_at <= $1', [now]);
+    return r.rowCount ?? 0;
+  }
+
   // Conversations
 
   async createConversation(c: {

@@ -164,6 +164,7 @@ export class SqliteStore implements Store {
       insertSession: d.prepare('INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES (?, ?, ?, ?, ?)'),
       session: d.prepare('SELECT * FROM sessions WHERE token_hash = ? AND expires_at > ?'),
       deleteSession: d.prepare('DELETE FROM sessions WHERE token_hash = ?'),
+      purgeSessions: d.prepare('DELETE FROM sessions WHERE expires_at <= ?'),
       convById: d.prepare('SELECT * FROM conversations WHERE id = ?'),
       convByDirectKey: d.prepare('SELECT * FROM conversations WHERE direct_key = ?'),
       insertConv: d.prepare('INSERT INTO conversations (id, kind, title, created_by, created_at, direct_key, active_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
@@ -247,6 +248,10 @@ export class SqliteStore implements Store {
 
   async deleteSession(tokenHash: string): Promise<void> {
     this.#s.deleteSession.run(tokenHash);
+  }
+
+  async purgeExpiredSessions(now: number): Promise<number> {
+    return this.#s.purgeSessions.run(now).changes;
   }
 
   async createConversation(c: {

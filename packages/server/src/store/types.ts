@@ -166,6 +166,8 @@ export interface Store {
   /** The session, or `null` when unknown or expired at `now`. */
   getSession(tokenHash: string, now: number): Promise<Session | null>;
   deleteSession(tokenHash: string): Promise<void>;
+  /** Deletes every session expired at `now`; returns how many. */
+  purgeExpiredSessions(now: number): Promise<number>;
 
   // Conversations
   /**

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from './backends';
 import { api, Client, register, start, type Running } from './helpers';
@@ -77,9 +78,32 @@ describe.each(backends)('chat over $name', (backend) => {
     expect(r1.status).toBe(200);
     expect(r1.body.duplicate).toBe(true);
     expect(r1.body.message.id).toBe(acks[0].id);
-    expect(cb.messages(cid)).toHaveLength(1);
+    // Every resend is published again (see the next test); it is the same message each time.
+    expect(new Set(cb.messages(cid).map((m) => `${m.id}@${m.seq}`))).toEqual(new Set([`${acks[0].id}@1`]));
     const hist = await api(s.url, 'GET', `/api/conversations/${cid}/messages`, { token: b.token });
     expect(hist.body.messages).toHaveLength(1);
+    await ca.close(); await cb.close();
+  });
+
+  it('a message stored but never published (its node died) reaches the peer live when the sender resends it', async () => {
+    const a = await register(s.url);
+    const b = await register(s.url);
+    const cid = (await api(s.url, 'POST', '/api/conversations', { token: a.token, json: { members: [b.username] } })).body.id;
+    const cb = await Client.open(s.url, b.token);
+    // What a node that crashed between the durable write and the publish leaves behind.
+    const [stored] = await s.server.store.appendMessages([{
+      id: randomUUID(), conversationId: cid, senderId: a.id, senderName: a.username, clientId: 'lost-ack',
+      kind: 'text', text: 'are you there?', media: null, source: null, createdAt: Date.now(),
+    }]);
+    expect(stored!.created).toBe(true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(cb.messages(cid)).toHaveLength(0);
+    // The sender never got its ack, so its outbox sends it again.
+    const ca = await Client.open(s.url, a.token);
+    ca.send({ type: 'send', clientId: 'lost-ack', conversationId: cid, kind: 'text', text: 'are you there?' });
+    expect(await ca.next((f) => f.type === 'ack')).toMatchObject({ duplicate: true, id: stored!.message.id, seq: 1 });
+    const m = await cb.next((f) => f.type === 'message' && f.message.conversationId === cid);
+    expect(m.message).toMatchObject({ id: stored!.message.id, seq: 1, text: 'are you there?' });
     await ca.close(); await cb.close();
   });
 

@@ -80,12 +80,16 @@ export class ImService {
     };
   }
 
-  /** Queues the write (synchronously, so call order is write order), then publishes a new message. */
+  /**
+   * Queues the write (synchronously, so call order is write order), then publishes the
+   * message. A resend (same clientId) is published again too: a client resends when it
+   * got no ack, which is when the node that stored it may have died before publishing,
+   * and peers would otherwise see it only on their next sync. Receivers keep one copy
+   * per seq.
+   */
   async commit(p: Prepared): Promise<AppendResult> {
     const result = await this.writer.append(p.msg);
-    if (result.created) {
-      await this.bus.publish({ type: 'message', memberIds: [...p.members], message: result.message });
-    }
+    await this.bus.publish({ type: 'message', memberIds: [...p.members], message: result.message });
     return result;
   }
 

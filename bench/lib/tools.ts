@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import gifencModule from 'gifenc';
 import { makeSticker } from '../../packages/capture/src/clip';
 import { validateSettings } from '../../packages/capture/src/config';
-import { openVideo } from '../../packages/capture/src/node';
+import { GifWorkerPool, openVideo } from '../../packages/capture/src/node';
 import type { StickerFormat } from '../../packages/capture/src/writer';
 import { SharpWebpWriter } from '../../packages/capture/src/webp/sharp.node.ts';
 import { FfmpegWebmWriter } from '../../packages/capture/src/webm/ffmpeg.node.ts';
@@ -40,6 +40,8 @@ const delaysMs = (n: number, fps: number) => Array.from({ length: n }, (_, k) =>
 /** Clipchat's full pipeline, in process: open, decode the range, scale, encode, fit. */
 export async function clipchat(req: Request, format: StickerFormat, out: string): Promise<Made> {
   const t0 = performance.now();
+  // As `clipchat clip` does: GIF fitting runs its tries two at a time on worker threads.
+  const pool = format === 'gif' ? new GifWorkerPool().warm() : undefined;
   const source = await openVideo(req.src);
   try {
     const settings = validateSettings({
@@ -47,7 +49,7 @@ export async function clipchat(req: Request, format: StickerFormat, out: string)
       stickerQuality: CLIPCHAT_QUALITY, maxClipSeconds: 30,
     });
     const s = await makeSticker(source, {
-      from: req.from, to: req.to, settings, width: req.width,
+      from: req.from, to: req.to, settings, width: req.width, parallelGif: pool,
       // The WebM writer aims its rate control at the real budget (fitting's tries pass looser limits).
       writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter({ targetBytes: req.maxBytes }) },
     });
@@ -58,6 +60,7 @@ export async function clipchat(req: Request, format: StickerFormat, out: string)
     return { tool: `clipchat-${format}`, format, file: out, bytes: 0, seconds: (performance.now() - t0) / 1000, note: (e as Error).message.slice(0, 120), ok: false };
   } finally {
     await source.close();
+    await pool?.close();
   }
 }
 

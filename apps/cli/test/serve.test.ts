@@ -23,7 +23,7 @@ afterAll(() => {
 function serve(flags: string[]): Promise<string> {
   const data = mkdtempSync(join(tmpdir(), 'clipchat-serve-'));
   dirs.push(data);
-  const env = { ...process.env, CLIPCHAT_LOG_LEVEL: 'error' };
+  const env: NodeJS.ProcessEnv = { ...process.env, CLIPCHAT_LOG_LEVEL: 'error' };
   delete env.CLIPCHAT_DATABASE_URL;
   delete env.CLIPCHAT_REDIS_URL;
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', data, ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });

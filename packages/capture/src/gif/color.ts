@@ -139,29 +139,35 @@ export class Palette {
  * exceeds the best distance: exact, and a few times faster than a full scan.
  */
 export class NearestSearch {
+  /** Point index at each rank of the luma order. */
   private readonly order: Int32Array;
-  private readonly ys: Float64Array;
-  private readonly pts: Float64Array;
+  /** The points' coordinates in luma order (3 floats a rank): the scan reads them in sequence. */
+  private readonly sorted: Float64Array;
 
   constructor(pts: Float64Array, n: number) {
-    this.pts = pts;
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort((a, b) => pts[a * 3] - pts[b * 3] || a - b);
     this.order = order;
-    this.ys = new Float64Array(n);
-    for (let i = 0; i < n; i++) this.ys[i] = pts[order[i] * 3];
+    const sorted = new Float64Array(n * 3);
+    for (let j = 0; j < n; j++) {
+      const i = order[j];
+      sorted[j * 3] = pts[i * 3];
+      sorted[j * 3 + 1] = pts[i * 3 + 1];
+      sorted[j * 3 + 2] = pts[i * 3 + 2];
+    }
+    this.sorted = sorted;
   }
 
   /** Index of the point nearest to (y, u, v); ties go to the lowest index. */
   nearest(y: number, u: number, v: number): number {
-    const { order, ys, pts } = this;
-    const n = ys.length;
+    const { order, sorted } = this;
+    const n = order.length;
     let lo = 0;
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      if (ys[mid] < y) lo = mid + 1;
+      if (sorted[mid * 3] < y) lo = mid + 1;
       else hi = mid;
     }
     let best = -1;
@@ -170,33 +176,40 @@ export class NearestSearch {
     let down = lo - 1;
     while (up < n || down >= 0) {
       if (up < n) {
-        const dy = ys[up] - y;
+        const o = up * 3;
+        const dy = sorted[o] - y;
         const d0 = dy * dy;
         if (d0 > bestD) up = n;
         else {
-          const i = order[up];
-          const du = pts[i * 3 + 1] - u;
-          const dv = pts[i * 3 + 2] - v;
+          const du = sorted[o + 1] - u;
+          const dv = sorted[o + 2] - v;
           const d = d0 + du * du + dv * dv;
-          if (d < bestD || (d === bestD && i < best)) {
-            bestD = d;
-            best = i;
+          // Same as d < bestD || (d === bestD && i < best), reading the index only when needed.
+          if (d <= bestD) {
+            const i = order[up];
+            if (d < bestD || i < best) {
+              bestD = d;
+              best = i;
+            }
           }
           up++;
         }
       }
       if (down >= 0) {
-        const dy = ys[down] - y;
+        const o = down * 3;
+        const dy = sorted[o] - y;
         const d0 = dy * dy;
         if (d0 > bestD) down = -1;
         else {
-          const i = order[down];
-          const du = pts[i * 3 + 1] - u;
-          const dv = pts[i * 3 + 2] - v;
+          const du = sorted[o + 1] - u;
+          const dv = sorted[o + 2] - v;
           const d = d0 + du * du + dv * dv;
-          if (d < bestD || (d === bestD && i < best)) {
-            bestD = d;
-            best = i;
+          if (d <= bestD) {
+            const i = order[down];
+            if (d < bestD || i < best) {
+              bestD = d;
+              best = i;
+            }
           }
           down--;
         }

@@ -99,12 +99,52 @@ function fillCells(weight: Float64Array, sum: Float64Array, w: Float64Array, rgb
 }
 
 interface Box {
+  /** The box's cells, in the order its sums run (the parent's cut axis order). */
   idx: Int32Array;
   sse: number;
+  /** Where the box's cells lie in each of `Sorted`'s per-axis orders. */
+  start: number;
+  /** Axis of largest weighted variance: the one the box would be cut along. */
+  axis: number;
 }
 
-/** Weight, weighted coordinate sums and weighted square sum of a box (`boxSums`'s output). */
-const sums = new Float64Array(5);
+/**
+ * The cells in the order of each axis (coordinate in 1/64 steps, then cell number: the
+ * order `splitBox` cuts in). Every box owns the same range [start, start + length) of all
+ * three arrays and holds its own cells there, each array in its axis order: a cut along
+ * one axis splits that range in two as it is, and a stable partition keeps the other two
+ * sorted, so no box is ever sorted again.
+ */
+interface Sorted {
+  axes: [Int32Array, Int32Array, Int32Array];
+  /** Scratch: which side of a cut each cell went to. */
+  side: Uint8Array;
+  /** Scratch for the partition. */
+  tmp: Int32Array;
+}
+
+/** Sort keys of `sortedCells`, grown as needed (one palette build at a time). */
+let scratchKeys = new Float64Array(1 << 12);
+
+function sortedCells(c: Cells): Sorted {
+  const n = c.n;
+  const pc = c.pc;
+  if (scratchKeys.length < n) scratchKeys = new Float64Array(Math.max(n, scratchKeys.length * 2));
+  const keys = scratchKeys.subarray(0, n);
+  const axes: Int32Array[] = [];
+  for (let axis = 0; axis < 3; axis++) {
+    // Packed numeric keys: a native numeric sort, far faster than a comparator, same order.
+    for (let i = 0; i < n; i++) keys[i] = Math.round((pc[i * 3 + axis] + 512) * 64) * 32768 + i;
+    keys.sort();
+    const order = new Int32Array(n);
+    for (let t = 0; t < n; t++) order[t] = keys[t] % 32768;
+    axes.push(order);
+  }
+  return { axes: axes as Sorted['axes'], side: new Uint8Array(n), tmp: new Int32Array(n) };
+}
+
+/** Weight, weighted coordinate sums, weighted square sum and per-axis square sums of a box (`boxSums`'s output). */
+const sums = new Float64Array(8);
 
 // The loop is alone in its function: V8 compiles a long first call's loop on stack
 // replacement, and with arithmetic after the loop that code was thrown away (no type
@@ -117,6 +157,9 @@ function boxSums(c: Cells, idx: Int32Array): void {
   let s1 = 0;
   let s2 = 0;
   let q = 0;
+  let q0 = 0;
+  let q1 = 0;
+  let q2 = 0;
   for (let t = 0; t < idx.length; t++) {
     const i = idx[t];
     const wi = cw[i];
@@ -126,88 +169,60 @@ function boxSums(c: Cells, idx: Int32Array): void {
     const v2 = pc[i * 3 + 2];
     s0 += wi * v0;
     q += wi * v0 * v0;
+    q0 += wi * v0 * v0;
     s1 += wi * v1;
     q += wi * v1 * v1;
+    q1 += wi * v1 * v1;
     s2 += wi * v2;
     q += wi * v2 * v2;
+    q2 += wi * v2 * v2;
   }
   sums[0] = w;
   sums[1] = s0;
   sums[2] = s1;
   sums[3] = s2;
   sums[4] = q;
+  sums[5] = q0;
+  sums[6] = q1;
+  sums[7] = q2;
 }
 
-function boxSse(c: Cells, idx: Int32Array): number {
+/** A box of the cells `idx` (at `start` in the sorted orders), with its SSE and cut axis. */
+function makeBox(c: Cells, idx: Int32Array, start: number): Box {
   boxSums(c, idx);
   const w = sums[0];
-  if (w <= 0) return 0;
-  return sums[4] - (sums[1] * sums[1] + sums[2] * sums[2] + sums[3] * sums[3]) / w;
+  const sse = w <= 0 ? 0 : sums[4] - (sums[1] * sums[1] + sums[2] * sums[2] + sums[3] * sums[3]) / w;
+  // Cut along the axis with the largest weighted variance.
+  const var0 = sums[5] - (sums[1] * sums[1]) / w;
+  const var1 = sums[6] - (sums[2] * sums[2]) / w;
+  const var2 = sums[7] - (sums[3] * sums[3]) / w;
+  let axis = 0;
+  let bv = -1;
+  if (var0 > bv) {
+    bv = var0;
+    axis = 0;
+  }
+  if (var1 > bv) {
+    bv = var1;
+    axis = 1;
+  }
+  if (var2 > bv) axis = 2;
+  return { idx, sse, start, axis };
 }
 
-/** Sort keys of `splitBox`, grown as needed (one palette build at a time). */
-let scratchKeys = new Float64Array(1 << 12);
-
 /**
- * Splits a box along the axis and position that remove the most squared error. Inner
+ * Splits a box along its axis at the position that removes the most squared error. Inner
  * loops keep their sums in locals (no arrays or objects per cell): palette building runs
  * for every frame of every fitting try.
  */
-function splitBox(c: Cells, box: Box): [Box, Box] | null {
-  const idx = box.idx;
-  const n = idx.length;
+function splitBox(c: Cells, sorted: Sorted, box: Box): [Box, Box] | null {
+  const n = box.idx.length;
   if (n < 2) return null;
   const cw = c.w;
   const pc = c.pc;
-  // Cut along the axis with the largest weighted variance.
-  let axis = 0;
-  {
-    let w = 0;
-    let m0 = 0;
-    let m1 = 0;
-    let m2 = 0;
-    let q0 = 0;
-    let q1 = 0;
-    let q2 = 0;
-    for (let t = 0; t < n; t++) {
-      const i = idx[t];
-      const wi = cw[i];
-      w += wi;
-      const v0 = pc[i * 3];
-      const v1 = pc[i * 3 + 1];
-      const v2 = pc[i * 3 + 2];
-      m0 += wi * v0;
-      q0 += wi * v0 * v0;
-      m1 += wi * v1;
-      q1 += wi * v1 * v1;
-      m2 += wi * v2;
-      q2 += wi * v2 * v2;
-    }
-    const var0 = q0 - (m0 * m0) / w;
-    const var1 = q1 - (m1 * m1) / w;
-    const var2 = q2 - (m2 * m2) / w;
-    let bv = -1;
-    if (var0 > bv) {
-      bv = var0;
-      axis = 0;
-    }
-    if (var1 > bv) {
-      bv = var1;
-      axis = 1;
-    }
-    if (var2 > bv) axis = 2;
-  }
-  // Sort by the axis through packed numeric keys (coordinate in 1/64 steps, then the
-  // cell number): a native numeric sort, far faster than a comparator, same order.
-  if (scratchKeys.length < n) scratchKeys = new Float64Array(Math.max(n, scratchKeys.length * 2));
-  const keys = scratchKeys.subarray(0, n);
-  for (let t = 0; t < n; t++) {
-    const i = idx[t];
-    keys[t] = Math.round((pc[i * 3 + axis] + 512) * 64) * 32768 + i;
-  }
-  keys.sort();
-  const order = new Int32Array(n);
-  for (let t = 0; t < n; t++) order[t] = keys[t] % 32768;
+  const axis = box.axis;
+  const start = box.start;
+  const order = sorted.axes[axis].subarray(start, start + n);
   // Prefix sums of weight and of weighted coordinates over all three axes.
   let wt = 0;
   let st0 = 0;
@@ -250,12 +265,23 @@ function splitBox(c: Cells, box: Box): [Box, Box] | null {
     }
   }
   if (bestAt < 0) return null;
-  const a = order.subarray(0, bestAt);
-  const b = order.subarray(bestAt);
-  return [
-    { idx: a, sse: boxSse(c, a) },
-    { idx: b, sse: boxSse(c, b) },
-  ];
+  // Keep the other two orders sorted within each part.
+  const side = sorted.side;
+  for (let t = 0; t < n; t++) side[order[t]] = t < bestAt ? 1 : 0;
+  for (let b = 0; b < 3; b++) if (b !== axis) partition(sorted.axes[b], start, n, side, sorted.tmp);
+  return [makeBox(c, order.subarray(0, bestAt), start), makeBox(c, order.subarray(bestAt), start + bestAt)];
+}
+
+/** Stable partition of `arr[start, start + n)`: cells with `side` 1 first. */
+function partition(arr: Int32Array, start: number, n: number, side: Uint8Array, tmp: Int32Array): void {
+  let l = start;
+  let r = 0;
+  for (let t = start; t < start + n; t++) {
+    const i = arr[t];
+    if (side[i] === 1) arr[l++] = i;
+    else tmp[r++] = i;
+  }
+  for (let t = 0; t < r; t++) arr[l + t] = tmp[t];
 }
 
 /** Options of palette building. */
@@ -281,7 +307,8 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
   if (c.n === 0) return new Palette(new Uint8Array(3), cw);
   const all = new Int32Array(c.n);
   for (let i = 0; i < c.n; i++) all[i] = i;
-  const boxes: Box[] = [{ idx: all, sse: boxSse(c, all) }];
+  const boxes: Box[] = [makeBox(c, all, 0)];
+  const sorted = sortedCells(c);
   let total = 0;
   for (let i = 0; i < c.n; i++) total += c.w[i];
   let sse = boxes[0].sse;
@@ -290,7 +317,7 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
     let bi = -1;
     for (let i = 0; i < boxes.length; i++) if (boxes[i].idx.length > 1 && (bi < 0 || boxes[i].sse > boxes[bi].sse)) bi = i;
     if (bi < 0 || boxes[bi].sse <= 0) break;
-    const parts = splitBox(c, boxes[bi]);
+    const parts = splitBox(c, sorted, boxes[bi]);
     if (!parts) break;
     sse += parts[0].sse + parts[1].sse - boxes[bi].sse;
     boxes.splice(bi, 1, parts[0], parts[1]);

@@ -143,6 +143,12 @@ export class NearestSearch {
   private readonly order: Int32Array;
   /** The points' coordinates in luma order (3 floats a rank): the scan reads them in sequence. */
   private readonly sorted: Float64Array;
+  /**
+   * `rankFrom[b]`: the first rank whose luma is ≥ b, for b = 0…256. A query's starting
+   * rank lies between those of its luma's integer part and the next integer: a binary
+   * search over the (usually zero to two) ranks in between instead of over all of them.
+   */
+  private readonly rankFrom: Int32Array;
 
   constructor(pts: Float64Array, n: number) {
     const order = new Int32Array(n);
@@ -157,19 +163,38 @@ export class NearestSearch {
       sorted[j * 3 + 2] = pts[i * 3 + 2];
     }
     this.sorted = sorted;
+    const rankFrom = new Int32Array(257);
+    let r = 0;
+    for (let b = 0; b <= 256; b++) {
+      while (r < n && sorted[r * 3] < b) r++;
+      rankFrom[b] = r;
+    }
+    this.rankFrom = rankFrom;
+  }
+
+  /** The first rank whose luma is ≥ y. */
+  private rankOf(y: number): number {
+    const sorted = this.sorted;
+    let lo = 0;
+    let hi = this.order.length;
+    if (y >= 0 && y < 256) {
+      const b = y | 0;
+      lo = this.rankFrom[b];
+      hi = this.rankFrom[b + 1];
+    }
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid * 3] < y) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Index of the point nearest to (y, u, v); ties go to the lowest index. */
   nearest(y: number, u: number, v: number): number {
     const { order, sorted } = this;
     const n = order.length;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (sorted[mid * 3] < y) lo = mid + 1;
-      else hi = mid;
-    }
+    const lo = this.rankOf(y);
     let best = -1;
     let bestD = Infinity;
     let up = lo;

@@ -137,7 +137,12 @@ function sortedCells(c: Cells): Sorted {
     for (let i = 0; i < n; i++) keys[i] = Math.round((pc[i * 3 + axis] + 512) * 64) * 32768 + i;
     keys.sort();
     const order = new Int32Array(n);
-    for (let t = 0; t < n; t++) order[t] = keys[t] % 32768;
+    // The cell number is the key's low 15 bits: an integer mask, not a floating-point `%`
+    // (keys are non-negative integers below 2⁵³, so the two agree).
+    for (let t = 0; t < n; t++) {
+      const key = keys[t];
+      order[t] = key >= 0 ? key & 32767 : key % 32768;
+    }
     axes.push(order);
   }
   return { axes: axes as Sorted['axes'], side: new Uint8Array(n), tmp: new Int32Array(n) };
@@ -313,14 +318,31 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
   for (let i = 0; i < c.n; i++) total += c.w[i];
   let sse = boxes[0].sse;
   const stopAt = opts.maxMse !== undefined ? opts.maxMse * total : -1;
+  // Each box's SSE and whether it has two cells or more, in list order (a scan of these
+  // per cut instead of one over the box objects).
+  const boxSse = new Float64Array(want + 1);
+  const splittable = new Uint8Array(want + 1);
+  boxSse[0] = boxes[0].sse;
+  splittable[0] = c.n > 1 ? 1 : 0;
   while (boxes.length < want && sse > stopAt) {
     let bi = -1;
-    for (let i = 0; i < boxes.length; i++) if (boxes[i].idx.length > 1 && (bi < 0 || boxes[i].sse > boxes[bi].sse)) bi = i;
-    if (bi < 0 || boxes[bi].sse <= 0) break;
+    let bs = 0;
+    for (let i = 0; i < boxes.length; i++)
+      if (splittable[i] === 1 && (bi < 0 || boxSse[i] > bs)) {
+        bi = i;
+        bs = boxSse[i];
+      }
+    if (bi < 0 || bs <= 0) break;
     const parts = splitBox(c, sorted, boxes[bi]);
     if (!parts) break;
-    sse += parts[0].sse + parts[1].sse - boxes[bi].sse;
+    sse += parts[0].sse + parts[1].sse - bs;
+    boxSse.copyWithin(bi + 2, bi + 1, boxes.length);
+    splittable.copyWithin(bi + 2, bi + 1, boxes.length);
     boxes.splice(bi, 1, parts[0], parts[1]);
+    for (let t = 0; t < 2; t++) {
+      boxSse[bi + t] = parts[t].sse;
+      splittable[bi + t] = parts[t].idx.length > 1 ? 1 : 0;
+    }
   }
   // Centroids in RGB (weighted means of the cells).
   const k = boxes.length;

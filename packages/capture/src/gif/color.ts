@@ -150,18 +150,23 @@ export class NearestSearch {
    */
   private readonly rankFrom: Int32Array;
 
-  constructor(pts: Float64Array, n: number) {
+  /**
+   * `ids` (ascending), when given, names the points: searches answer `ids[i]` for point i
+   * and break ties by it.
+   */
+  constructor(pts: Float64Array, n: number, ids?: Int32Array) {
     const order = new Int32Array(n);
     for (let i = 0; i < n; i++) order[i] = i;
     order.sort((a, b) => pts[a * 3] - pts[b * 3] || a - b);
-    this.order = order;
     const sorted = new Float64Array(n * 3);
     for (let j = 0; j < n; j++) {
       const i = order[j];
       sorted[j * 3] = pts[i * 3];
       sorted[j * 3 + 1] = pts[i * 3 + 1];
       sorted[j * 3 + 2] = pts[i * 3 + 2];
+      if (ids) order[j] = ids[i];
     }
+    this.order = order;
     this.sorted = sorted;
     const rankFrom = new Int32Array(257);
     let r = 0;
@@ -210,6 +215,62 @@ export class NearestSearch {
           const dv = sorted[o + 2] - v;
           const d = d0 + du * du + dv * dv;
           // Same as d < bestD || (d === bestD && i < best), reading the index only when needed.
+          if (d <= bestD) {
+            const i = order[up];
+            if (d < bestD || i < best) {
+              bestD = d;
+              best = i;
+            }
+          }
+          up++;
+        }
+      }
+      if (down >= 0) {
+        const o = down * 3;
+        const dy = sorted[o] - y;
+        const d0 = dy * dy;
+        if (d0 > bestD) down = -1;
+        else {
+          const du = sorted[o + 1] - u;
+          const dv = sorted[o + 2] - v;
+          const d = d0 + du * du + dv * dv;
+          if (d <= bestD) {
+            const i = order[down];
+            if (d < bestD || i < best) {
+              bestD = d;
+              best = i;
+            }
+          }
+          down--;
+        }
+      }
+    }
+    return best;
+  }
+  /**
+   * The nearest point to (y, u, v) that beats a candidate `seed` (an id) at squared
+   * distance `seedD` under the same rule (nearer, or as near with a lower id); `seed` when
+   * none does. With `seedD` computed as the scan computes distances, this is the nearest
+   * among the seed and these points.
+   */
+  nearestBelow(y: number, u: number, v: number, seed: number, seedD: number): number {
+    const { order, sorted } = this;
+    const n = order.length;
+    const lo = this.rankOf(y);
+    let best = seed;
+    let bestD = seedD;
+    let up = lo;
+    let down = lo - 1;
+    while (up < n || down >= 0) {
+      if (up < n) {
+        const o = up * 3;
+        const dy = sorted[o] - y;
+        const d0 = dy * dy;
+        if (d0 > bestD) up = n;
+        else {
+          const du = sorted[o + 1] - u;
+          const dv = sorted[o + 2] - v;
+          const d = d0 + du * du + dv * dv;
           if (d <= bestD) {
             const i = order[up];
             if (d < bestD || i < best) {

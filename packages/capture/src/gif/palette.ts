@@ -363,19 +363,57 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
   return new Palette(rgb, cw);
 }
 
-/** Lloyd iterations over the histogram cells, in the perceptual space. */
+/**
+ * Lloyd iterations over the histogram cells, in the perceptual space. After the first
+ * passes most centroids stay exactly where they were (none of their cells changed). A
+ * cell whose centroid stayed still kept its distance to it and to every other centroid
+ * that stayed, so only the centroids that moved can take it: it is searched among those
+ * alone, starting from its own centroid. Same assignments as a full search every pass.
+ */
 function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chromaWeight: number): void {
+  const pc = c.pc;
   const cpc = new Float64Array(k * 3);
+  const prevCpc = new Float64Array(k * 3);
+  const still = new Uint8Array(k);
+  const movedIds = new Int32Array(k);
+  const movedPc = new Float64Array(k * 3);
   const acc = new Float64Array(k * 4);
   const assigned = new Int32Array(c.n).fill(-1);
   for (let it = 0; it < iterations; it++) {
     for (let j = 0; j < k; j++) toPerceptual(cent[j * 3], cent[j * 3 + 1], cent[j * 3 + 2], cpc, j * 3, chromaWeight);
+    let nMoved = 0;
+    for (let j = 0; j < k; j++) {
+      const o = j * 3;
+      const s = it > 0 && cpc[o] === prevCpc[o] && cpc[o + 1] === prevCpc[o + 1] && cpc[o + 2] === prevCpc[o + 2];
+      still[j] = s ? 1 : 0;
+      if (!s) {
+        movedIds[nMoved] = j;
+        movedPc[nMoved * 3] = cpc[o];
+        movedPc[nMoved * 3 + 1] = cpc[o + 1];
+        movedPc[nMoved * 3 + 2] = cpc[o + 2];
+        nMoved++;
+      }
+    }
+    prevCpc.set(cpc);
     acc.fill(0);
     const search = new NearestSearch(cpc, k);
+    const movers = nMoved < k ? new NearestSearch(movedPc, nMoved, movedIds) : search;
     let moved = 0;
     for (let i = 0; i < c.n; i++) {
-      const best = search.nearest(c.pc[i * 3], c.pc[i * 3 + 1], c.pc[i * 3 + 2]);
-      if (assigned[i] !== best) {
+      const y = pc[i * 3];
+      const u = pc[i * 3 + 1];
+      const v = pc[i * 3 + 2];
+      const a = assigned[i];
+      let best: number;
+      if (a >= 0 && still[a] === 1) {
+        // Its distance to its centroid, computed as the search computes distances.
+        const dy = cpc[a * 3] - y;
+        const d0 = dy * dy;
+        const du = cpc[a * 3 + 1] - u;
+        const dv = cpc[a * 3 + 2] - v;
+        best = movers.nearestBelow(y, u, v, a, d0 + du * du + dv * dv);
+      } else best = search.nearest(y, u, v);
+      if (a !== best) {
         assigned[i] = best;
         moved++;
       }

@@ -66,13 +66,19 @@ export function chromaWeightFor(img: { width: number; height: number; data: Uint
 
 /**
  * Nearest-entry cache over 6 bits a channel (262 144 cells), shared by all palettes: a
- * cell holds the answer of the palette whose id is in `cacheOwner`. A new palette per
- * frame used to allocate and clear its own 512 KB; now it just takes a new id. Entries
- * are exact answers, so sharing never changes a result, only which lookups are cached.
+ * cell holds `tag << 8 | entry`, the answer of the palette holding that tag. A new
+ * palette per frame used to allocate and clear its own table; now it just takes a new
+ * tag. Entries are exact answers, so sharing never changes a result, only which lookups
+ * are cached. Tag and answer share 16 bits: the table is 512 KB and stays in cache
+ * between frames.
+ *
+ * Tags run 1…255 within an epoch. When they run out the table is emptied and a new epoch
+ * begins; a palette from an older epoch takes a new tag on its next lookup, so no two
+ * palettes ever answer through the same tag.
  */
-const cacheOwner = new Int32Array(1 << 18);
-const cacheEntry = new Uint8Array(1 << 18);
-let nextPaletteId = 0;
+const cache = new Uint16Array(1 << 18);
+let cacheEpoch = 0;
+let lastTag = 0;
 
 /** A palette: `colors` entries of packed RGB plus their perceptual coordinates. */
 export class Palette {
@@ -82,8 +88,10 @@ export class Palette {
   /** Weighted Y'CbCr per entry (3 floats). */
   readonly pc: Float64Array;
   private readonly search: NearestSearch;
-  /** Owner tag of this palette's entries in the shared nearest-entry cache. */
-  private readonly id: number;
+  /** Owner tag of this palette's entries in the shared nearest-entry cache (tag << 8)… */
+  private tag = 0;
+  /** …valid in this cache epoch. */
+  private tagEpoch = -1;
 
   /** Chroma weight of the space the entries are measured in. */
   readonly chromaWeight: number;
@@ -98,7 +106,17 @@ export class Palette {
     this.pc = new Float64Array(this.size * 3);
     for (let i = 0; i < this.size; i++) toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3, chromaWeight);
     this.search = new NearestSearch(this.pc, this.size);
-    this.id = nextPaletteId = (nextPaletteId % 0x7fffffff) + 1;
+    this.claimTag();
+  }
+
+  private claimTag(): void {
+    if (lastTag === 255) {
+      cache.fill(0);
+      cacheEpoch++;
+      lastTag = 0;
+    }
+    this.tag = ++lastTag << 8;
+    this.tagEpoch = cacheEpoch;
   }
 
   /** The entries' coordinates in a space of another chroma weight (cached). */
@@ -124,11 +142,12 @@ export class Palette {
 
   /** Nearest entry through the cache (colour rounded to 6 bits a channel first). */
   nearest(r: number, g: number, b: number): number {
+    if (this.tagEpoch !== cacheEpoch) this.claimTag();
     const key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
-    if (cacheOwner[key] === this.id) return cacheEntry[key];
+    const c = cache[key];
+    if ((c & 0xff00) === this.tag) return c & 0xff;
     const v = this.nearestExact((r & 0xfc) | 2, (g & 0xfc) | 2, (b & 0xfc) | 2);
-    cacheOwner[key] = this.id;
-    cacheEntry[key] = v;
+    cache[key] = this.tag | (v & 0xff);
     return v;
   }
 }

@@ -133,11 +133,11 @@ export class Palette {
   /** Exact nearest entry to (r, g, b) in the perceptual space. */
   nearestExact(r: number, g: number, b: number): number {
     const CW = this.cw;
-    return this.search.nearest(
-      0.299 * r + 0.587 * g + 0.114 * b,
-      CW * (-0.168736 * r - 0.331264 * g + 0.5 * b),
-      CW * (0.5 * r - 0.418688 * g - 0.081312 * b),
-    );
+    const q = this.search.query;
+    q[0] = 0.299 * r + 0.587 * g + 0.114 * b;
+    q[1] = CW * (-0.168736 * r - 0.331264 * g + 0.5 * b);
+    q[2] = CW * (0.5 * r - 0.418688 * g - 0.081312 * b);
+    return this.search.nearestToQuery();
   }
 
   /** Nearest entry through the cache (colour rounded to 6 bits a channel first). */
@@ -214,9 +214,28 @@ export class NearestSearch {
     return lo;
   }
 
+  /**
+   * The query of `nearestToQuery` and `nearestBelowQuery`: y, u, v (and the seed's
+   * distance). Coordinates travel in this array rather than as arguments, which V8 boxes
+   * into a heap number each when the call is not inlined: three allocations per search.
+   */
+  readonly query = new Float64Array(4);
+
   /** Index of the point nearest to (y, u, v); ties go to the lowest index. */
   nearest(y: number, u: number, v: number): number {
-    const { order, sorted } = this;
+    const q = this.query;
+    q[0] = y;
+    q[1] = u;
+    q[2] = v;
+    return this.nearestToQuery();
+  }
+
+  /** `nearest` of the coordinates in `query`. */
+  nearestToQuery(): number {
+    const { order, sorted, query } = this;
+    const y = query[0];
+    const u = query[1];
+    const v = query[2];
     const n = order.length;
     const lo = this.rankOf(y);
     let best = -1;
@@ -273,7 +292,21 @@ export class NearestSearch {
    * among the seed and these points.
    */
   nearestBelow(y: number, u: number, v: number, seed: number, seedD: number): number {
-    const { order, sorted } = this;
+    const q = this.query;
+    q[0] = y;
+    q[1] = u;
+    q[2] = v;
+    q[3] = seedD;
+    return this.nearestBelowQuery(seed);
+  }
+
+  /** `nearestBelow` of the coordinates and seed distance in `query`. */
+  nearestBelowQuery(seed: number): number {
+    const { order, sorted, query } = this;
+    const y = query[0];
+    const u = query[1];
+    const v = query[2];
+    const seedD = query[3];
     const n = order.length;
     const lo = this.rankOf(y);
     let best = seed;

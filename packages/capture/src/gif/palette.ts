@@ -411,8 +411,19 @@ function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chr
         const d0 = dy * dy;
         const du = cpc[a * 3 + 1] - u;
         const dv = cpc[a * 3 + 2] - v;
-        best = movers.nearestBelow(y, u, v, a, d0 + du * du + dv * dv);
-      } else best = search.nearest(y, u, v);
+        const q = movers.query;
+        q[0] = y;
+        q[1] = u;
+        q[2] = v;
+        q[3] = d0 + du * du + dv * dv;
+        best = movers.nearestBelowQuery(a);
+      } else {
+        const q = search.query;
+        q[0] = y;
+        q[1] = u;
+        q[2] = v;
+        best = search.nearestToQuery();
+      }
       if (a !== best) {
         assigned[i] = best;
         moved++;

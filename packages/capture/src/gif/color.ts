@@ -152,6 +152,41 @@ export class Palette {
   }
 }
 
+/** Sorted lumas of `lumaOrder`, grown as needed. */
+let scratchLumas = new Float64Array(256);
+let scratchTaken = new Int32Array(256);
+
+/**
+ * The points in order of luma, ties by index: a native numeric sort of the lumas, then
+ * each point (in index order) takes the next free rank of its luma. A comparator sort
+ * did the same with a call per comparison and a boxed number per result.
+ */
+function lumaOrder(pts: Float64Array, n: number): Int32Array {
+  if (scratchLumas.length < n) {
+    scratchLumas = new Float64Array(n);
+    scratchTaken = new Int32Array(n);
+  }
+  const ys = scratchLumas.subarray(0, n);
+  for (let i = 0; i < n; i++) ys[i] = pts[i * 3];
+  ys.sort();
+  const taken = scratchTaken;
+  taken.fill(0, 0, n);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const y = pts[i * 3];
+    // First rank whose luma is not below y (−0 and 0 alike, as the comparison treats them).
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ys[mid] < y) lo = mid + 1;
+      else hi = mid;
+    }
+    order[lo + taken[lo]++] = i;
+  }
+  return order;
+}
+
 /**
  * Nearest point among `n` points (3 floats each, first coordinate luma) by scanning
  * outwards from the query's luma in luma order and stopping once the luma gap alone
@@ -174,9 +209,7 @@ export class NearestSearch {
    * and break ties by it.
    */
   constructor(pts: Float64Array, n: number, ids?: Int32Array) {
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => pts[a * 3] - pts[b * 3] || a - b);
+    const order = lumaOrder(pts, n);
     const sorted = new Float64Array(n * 3);
     for (let j = 0; j < n; j++) {
       const i = order[j];

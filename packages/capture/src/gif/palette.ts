@@ -99,8 +99,13 @@ function fillCells(weight: Float64Array, sum: Float64Array, w: Float64Array, rgb
 }
 
 interface Box {
-  /** The box's cells, in the order its sums run (the parent's cut axis order). */
-  idx: Int32Array;
+  /**
+   * The box's cells are `cells[start, start + n)`, in the order its sums run: the
+   * parent's cut-axis order (its range of that axis's array, which stays as it is until
+   * this box is cut), or cell order for the first box.
+   */
+  cells: Int32Array;
+  n: number;
   sse: number;
   /** Where the box's cells lie in each of `Sorted`'s per-axis orders. */
   start: number;
@@ -154,7 +159,7 @@ const sums = new Float64Array(8);
 // The loop is alone in its function: V8 compiles a long first call's loop on stack
 // replacement, and with arithmetic after the loop that code was thrown away (no type
 // feedback yet) and entered again on every call.
-function boxSums(c: Cells, idx: Int32Array): void {
+function boxSums(c: Cells, cells: Int32Array, start: number, end: number): void {
   const cw = c.w;
   const pc = c.pc;
   let w = 0;
@@ -165,8 +170,8 @@ function boxSums(c: Cells, idx: Int32Array): void {
   let q0 = 0;
   let q1 = 0;
   let q2 = 0;
-  for (let t = 0; t < idx.length; t++) {
-    const i = idx[t];
+  for (let t = start; t < end; t++) {
+    const i = cells[t];
     const wi = cw[i];
     w += wi;
     const v0 = pc[i * 3];
@@ -192,9 +197,9 @@ function boxSums(c: Cells, idx: Int32Array): void {
   sums[7] = q2;
 }
 
-/** A box of the cells `idx` (at `start` in the sorted orders), with its SSE and cut axis. */
-function makeBox(c: Cells, idx: Int32Array, start: number): Box {
-  boxSums(c, idx);
+/** The box of `cells[start, start + n)` (at `start` in the sorted orders too), with its SSE and cut axis. */
+function makeBox(c: Cells, cells: Int32Array, start: number, n: number): Box {
+  boxSums(c, cells, start, start + n);
   const w = sums[0];
   const sse = w <= 0 ? 0 : sums[4] - (sums[1] * sums[1] + sums[2] * sums[2] + sums[3] * sums[3]) / w;
   // Cut along the axis with the largest weighted variance.
@@ -212,7 +217,7 @@ function makeBox(c: Cells, idx: Int32Array, start: number): Box {
     axis = 1;
   }
   if (var2 > bv) axis = 2;
-  return { idx, sse, start, axis };
+  return { cells, n, sse, start, axis };
 }
 
 /**
@@ -221,19 +226,20 @@ function makeBox(c: Cells, idx: Int32Array, start: number): Box {
  * for every frame of every fitting try.
  */
 function splitBox(c: Cells, sorted: Sorted, box: Box): [Box, Box] | null {
-  const n = box.idx.length;
+  const n = box.n;
   if (n < 2) return null;
   const cw = c.w;
   const pc = c.pc;
   const axis = box.axis;
   const start = box.start;
-  const order = sorted.axes[axis].subarray(start, start + n);
+  const order = sorted.axes[axis];
+  const end = start + n;
   // Prefix sums of weight and of weighted coordinates over all three axes.
   let wt = 0;
   let st0 = 0;
   let st1 = 0;
   let st2 = 0;
-  for (let t = 0; t < n; t++) {
+  for (let t = start; t < end; t++) {
     const i = order[t];
     const wi = cw[i];
     wt += wi;
@@ -248,7 +254,7 @@ function splitBox(c: Cells, sorted: Sorted, box: Box): [Box, Box] | null {
   let sl2 = 0;
   let bestGain = 0;
   let bestAt = -1;
-  for (let t = 0; t < n - 1; t++) {
+  for (let t = start; t < end - 1; t++) {
     const i = order[t];
     const wi = cw[i];
     wl += wi;
@@ -266,15 +272,15 @@ function splitBox(c: Cells, sorted: Sorted, box: Box): [Box, Box] | null {
     gain += (r0 * r0 + r1 * r1 + r2 * r2) / wr;
     if (bestAt < 0 || gain > bestGain) {
       bestGain = gain;
-      bestAt = t + 1;
+      bestAt = t + 1 - start;
     }
   }
   if (bestAt < 0) return null;
   // Keep the other two orders sorted within each part.
   const side = sorted.side;
-  for (let t = 0; t < n; t++) side[order[t]] = t < bestAt ? 1 : 0;
+  for (let t = 0; t < n; t++) side[order[start + t]] = t < bestAt ? 1 : 0;
   for (let b = 0; b < 3; b++) if (b !== axis) partition(sorted.axes[b], start, n, side, sorted.tmp);
-  return [makeBox(c, order.subarray(0, bestAt), start), makeBox(c, order.subarray(bestAt), start + bestAt)];
+  return [makeBox(c, order, start, bestAt), makeBox(c, order, start + bestAt, n - bestAt)];
 }
 
 /** Stable partition of `arr[start, start + n)`: cells with `side` 1 first. */
@@ -312,7 +318,7 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
   if (c.n === 0) return new Palette(new Uint8Array(3), cw);
   const all = new Int32Array(c.n);
   for (let i = 0; i < c.n; i++) all[i] = i;
-  const boxes: Box[] = [makeBox(c, all, 0)];
+  const boxes: Box[] = [makeBox(c, all, 0, c.n)];
   const sorted = sortedCells(c);
   let total = 0;
   for (let i = 0; i < c.n; i++) total += c.w[i];
@@ -341,7 +347,7 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
     boxes.splice(bi, 1, parts[0], parts[1]);
     for (let t = 0; t < 2; t++) {
       boxSse[bi + t] = parts[t].sse;
-      splittable[bi + t] = parts[t].idx.length > 1 ? 1 : 0;
+      splittable[bi + t] = parts[t].n > 1 ? 1 : 0;
     }
   }
   // Centroids in RGB (weighted means of the cells).
@@ -349,9 +355,9 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
   const cent = new Float64Array(k * 3);
   for (let b = 0; b < k; b++) {
     let w = 0;
-    const idx = boxes[b].idx;
-    for (let t = 0; t < idx.length; t++) {
-      const i = idx[t];
+    const { cells, start, n } = boxes[b];
+    for (let t = start; t < start + n; t++) {
+      const i = cells[t];
       w += c.w[i];
       for (let a = 0; a < 3; a++) cent[b * 3 + a] += c.w[i] * c.rgb[i * 3 + a];
     }

@@ -130,27 +130,63 @@ interface Sorted {
 
 /** Sort keys of `sortedCells`, grown as needed (one palette build at a time). */
 let scratchKeys = new Float64Array(1 << 12);
+/** Quantised coordinates of `radixOrder`, grown as needed. */
+let scratchQ = new Int32Array(1 << 12);
+const radixCount = new Int32Array(257);
 
 function sortedCells(c: Cells): Sorted {
   const n = c.n;
   const pc = c.pc;
-  if (scratchKeys.length < n) scratchKeys = new Float64Array(Math.max(n, scratchKeys.length * 2));
-  const keys = scratchKeys.subarray(0, n);
+  const tmp = new Int32Array(n);
   const axes: Int32Array[] = [];
   for (let axis = 0; axis < 3; axis++) {
-    // Packed numeric keys: a native numeric sort, far faster than a comparator, same order.
-    for (let i = 0; i < n; i++) keys[i] = Math.round((pc[i * 3 + axis] + 512) * 64) * 32768 + i;
-    keys.sort();
     const order = new Int32Array(n);
-    // The cell number is the key's low 15 bits: an integer mask, not a floating-point `%`
-    // (keys are non-negative integers below 2⁵³, so the two agree).
-    for (let t = 0; t < n; t++) {
-      const key = keys[t];
-      order[t] = key >= 0 ? key & 32767 : key % 32768;
-    }
+    if (!radixOrder(pc, n, axis, order, tmp)) keySortOrder(pc, n, axis, order);
     axes.push(order);
   }
-  return { axes: axes as Sorted['axes'], side: new Uint8Array(n), tmp: new Int32Array(n) };
+  return { axes: axes as Sorted['axes'], side: new Uint8Array(n), tmp };
+}
+
+/**
+ * The cells in order of their coordinate on `axis` in 1/64 steps, then of cell number,
+ * into `order`: a two-pass (8 + 8 bit) radix sort of the quantised coordinates, stable,
+ * from cell order. False (nothing sorted) when a coordinate is outside the 16 bits.
+ */
+function radixOrder(pc: Float64Array, n: number, axis: number, order: Int32Array, tmp: Int32Array): boolean {
+  if (scratchQ.length < n) scratchQ = new Int32Array(Math.max(n, scratchQ.length * 2));
+  const q = scratchQ;
+  for (let i = 0; i < n; i++) {
+    const v = Math.round((pc[i * 3 + axis] + 512) * 64);
+    if (!(v >= 0 && v < 65536)) return false;
+    q[i] = v;
+  }
+  const count = radixCount;
+  count.fill(0);
+  for (let i = 0; i < n; i++) count[(q[i] & 255) + 1]++;
+  for (let b = 1; b <= 256; b++) count[b] += count[b - 1];
+  for (let i = 0; i < n; i++) tmp[count[q[i] & 255]++] = i;
+  count.fill(0);
+  for (let i = 0; i < n; i++) count[(q[i] >> 8) + 1]++;
+  for (let b = 1; b <= 256; b++) count[b] += count[b - 1];
+  for (let t = 0; t < n; t++) {
+    const i = tmp[t];
+    order[count[q[i] >> 8]++] = i;
+  }
+  return true;
+}
+
+/** `radixOrder` for any coordinates: packed numeric keys (coordinate step, then cell number) and a native sort. */
+function keySortOrder(pc: Float64Array, n: number, axis: number, order: Int32Array): void {
+  if (scratchKeys.length < n) scratchKeys = new Float64Array(Math.max(n, scratchKeys.length * 2));
+  const keys = scratchKeys.subarray(0, n);
+  for (let i = 0; i < n; i++) keys[i] = Math.round((pc[i * 3 + axis] + 512) * 64) * 32768 + i;
+  keys.sort();
+  // The cell number is the key's low 15 bits: an integer mask, not a floating-point `%`
+  // (keys are non-negative integers below 2⁵³, so the two agree).
+  for (let t = 0; t < n; t++) {
+    const key = keys[t];
+    order[t] = key >= 0 ? key & 32767 : key % 32768;
+  }
 }
 
 /** Weight, weighted coordinate sums, weighted square sum and per-axis square sums of a box (`boxSums`'s output). */

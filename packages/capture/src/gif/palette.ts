@@ -12,16 +12,21 @@ export class Histogram {
   /** Adds the pixels of `area` of `img` whose `keep` flag (whole-frame mask) is 0. */
   addArea(img: RgbaImage, area: { x: number; y: number; width: number; height: number }, keep: Uint8Array): void {
     const d = img.data;
+    const weight = this.weight;
+    const sum = this.sum;
     for (let y = area.y; y < area.y + area.height; y++) {
-      for (let x = area.x; x < area.x + area.width; x++) {
-        const i = y * img.width + x;
+      const end = y * img.width + area.x + area.width;
+      for (let i = y * img.width + area.x; i < end; i++) {
         if (keep[i]) continue;
         const o = i * 4;
-        const k = ((d[o] >> 3) << 10) | ((d[o + 1] >> 3) << 5) | (d[o + 2] >> 3);
-        this.weight[k] += 1;
-        this.sum[k * 3] += d[o];
-        this.sum[k * 3 + 1] += d[o + 1];
-        this.sum[k * 3 + 2] += d[o + 2];
+        const r = d[o];
+        const g = d[o + 1];
+        const b = d[o + 2];
+        const k = ((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3);
+        weight[k] += 1;
+        sum[k * 3] += r;
+        sum[k * 3 + 1] += g;
+        sum[k * 3 + 2] += b;
       }
     }
   }

@@ -66,13 +66,19 @@ export function chromaWeightFor(img: { width: number; height: number; data: Uint
 
 /**
  * Nearest-entry cache over 6 bits a channel (262 144 cells), shared by all palettes: a
- * cell holds the answer of the palette whose id is in `cacheOwner`. A new palette per
- * frame used to allocate and clear its own 512 KB; now it just takes a new id. Entries
- * are exact answers, so sharing never changes a result, only which lookups are cached.
+ * cell holds `tag << 8 | entry`, the answer of the palette holding that tag. A new
+ * palette per frame used to allocate and clear its own table; now it just takes a new
+ * tag. Entries are exact answers, so sharing never changes a result, only which lookups
+ * are cached. Tag and answer share 16 bits: the table is 512 KB and stays in cache
+ * between frames.
+ *
+ * Tags run 1…255 within an epoch. When they run out the table is emptied and a new epoch
+ * begins; a palette from an older epoch takes a new tag on its next lookup, so no two
+ * palettes ever answer through the same tag.
  */
-const cacheOwner = new Int32Array(1 << 18);
-const cacheEntry = new Uint8Array(1 << 18);
-let nextPaletteId = 0;
+const cache = new Uint16Array(1 << 18);
+let cacheEpoch = 0;
+let lastTag = 0;
 
 /** A palette: `colors` entries of packed RGB plus their perceptual coordinates. */
 export class Palette {
@@ -82,8 +88,10 @@ export class Palette {
   /** Weighted Y'CbCr per entry (3 floats). */
   readonly pc: Float64Array;
   private readonly search: NearestSearch;
-  /** Owner tag of this palette's entries in the shared nearest-entry cache. */
-  private readonly id: number;
+  /** Owner tag of this palette's entries in the shared nearest-entry cache (tag << 8)… */
+  private tag = 0;
+  /** …valid in this cache epoch. */
+  private tagEpoch = -1;
 
   /** Chroma weight of the space the entries are measured in. */
   readonly chromaWeight: number;
@@ -98,7 +106,17 @@ export class Palette {
     this.pc = new Float64Array(this.size * 3);
     for (let i = 0; i < this.size; i++) toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3, chromaWeight);
     this.search = new NearestSearch(this.pc, this.size);
-    this.id = nextPaletteId = (nextPaletteId % 0x7fffffff) + 1;
+    this.claimTag();
+  }
+
+  private claimTag(): void {
+    if (lastTag === 255) {
+      cache.fill(0);
+      cacheEpoch++;
+      lastTag = 0;
+    }
+    this.tag = ++lastTag << 8;
+    this.tagEpoch = cacheEpoch;
   }
 
   /** The entries' coordinates in a space of another chroma weight (cached). */
@@ -115,22 +133,58 @@ export class Palette {
   /** Exact nearest entry to (r, g, b) in the perceptual space. */
   nearestExact(r: number, g: number, b: number): number {
     const CW = this.cw;
-    return this.search.nearest(
-      0.299 * r + 0.587 * g + 0.114 * b,
-      CW * (-0.168736 * r - 0.331264 * g + 0.5 * b),
-      CW * (0.5 * r - 0.418688 * g - 0.081312 * b),
-    );
+    const q = this.search.query;
+    q[0] = 0.299 * r + 0.587 * g + 0.114 * b;
+    q[1] = CW * (-0.168736 * r - 0.331264 * g + 0.5 * b);
+    q[2] = CW * (0.5 * r - 0.418688 * g - 0.081312 * b);
+    return this.search.nearestToQuery();
   }
 
   /** Nearest entry through the cache (colour rounded to 6 bits a channel first). */
   nearest(r: number, g: number, b: number): number {
+    if (this.tagEpoch !== cacheEpoch) this.claimTag();
     const key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
-    if (cacheOwner[key] === this.id) return cacheEntry[key];
+    const c = cache[key];
+    if ((c & 0xff00) === this.tag) return c & 0xff;
     const v = this.nearestExact((r & 0xfc) | 2, (g & 0xfc) | 2, (b & 0xfc) | 2);
-    cacheOwner[key] = this.id;
-    cacheEntry[key] = v;
+    cache[key] = this.tag | (v & 0xff);
     return v;
   }
+}
+
+/** Sorted lumas of `lumaOrder`, grown as needed. */
+let scratchLumas = new Float64Array(256);
+let scratchTaken = new Int32Array(256);
+
+/**
+ * The points in order of luma, ties by index: a native numeric sort of the lumas, then
+ * each point (in index order) takes the next free rank of its luma. A comparator sort
+ * did the same with a call per comparison and a boxed number per result.
+ */
+function lumaOrder(pts: Float64Array, n: number): Int32Array {
+  if (scratchLumas.length < n) {
+    scratchLumas = new Float64Array(n);
+    scratchTaken = new Int32Array(n);
+  }
+  const ys = scratchLumas.subarray(0, n);
+  for (let i = 0; i < n; i++) ys[i] = pts[i * 3];
+  ys.sort();
+  const taken = scratchTaken;
+  taken.fill(0, 0, n);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const y = pts[i * 3];
+    // First rank whose luma is not below y (−0 and 0 alike, as the comparison treats them).
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (ys[mid] < y) lo = mid + 1;
+      else hi = mid;
+    }
+    order[lo + taken[lo]++] = i;
+  }
+  return order;
 }
 
 /**
@@ -139,64 +193,194 @@ export class Palette {
  * exceeds the best distance: exact, and a few times faster than a full scan.
  */
 export class NearestSearch {
+  /** Point index at each rank of the luma order. */
   private readonly order: Int32Array;
-  private readonly ys: Float64Array;
-  private readonly pts: Float64Array;
+  /** The points' coordinates in luma order (3 floats a rank): the scan reads them in sequence. */
+  private readonly sorted: Float64Array;
+  /**
+   * `rankFrom[b]`: the first rank whose luma is ≥ b, for b = 0…256. A query's starting
+   * rank lies between those of its luma's integer part and the next integer: a binary
+   * search over the (usually zero to two) ranks in between instead of over all of them.
+   */
+  private readonly rankFrom: Int32Array;
 
-  constructor(pts: Float64Array, n: number) {
-    this.pts = pts;
-    const order = new Int32Array(n);
-    for (let i = 0; i < n; i++) order[i] = i;
-    order.sort((a, b) => pts[a * 3] - pts[b * 3] || a - b);
+  /**
+   * `ids` (ascending), when given, names the points: searches answer `ids[i]` for point i
+   * and break ties by it.
+   */
+  constructor(pts: Float64Array, n: number, ids?: Int32Array) {
+    const order = lumaOrder(pts, n);
+    const sorted = new Float64Array(n * 3);
+    for (let j = 0; j < n; j++) {
+      const i = order[j];
+      sorted[j * 3] = pts[i * 3];
+      sorted[j * 3 + 1] = pts[i * 3 + 1];
+      sorted[j * 3 + 2] = pts[i * 3 + 2];
+      if (ids) order[j] = ids[i];
+    }
     this.order = order;
-    this.ys = new Float64Array(n);
-    for (let i = 0; i < n; i++) this.ys[i] = pts[order[i] * 3];
+    this.sorted = sorted;
+    const rankFrom = new Int32Array(257);
+    let r = 0;
+    for (let b = 0; b <= 256; b++) {
+      while (r < n && sorted[r * 3] < b) r++;
+      rankFrom[b] = r;
+    }
+    this.rankFrom = rankFrom;
   }
+
+  /** The first rank whose luma is ≥ y. */
+  private rankOf(y: number): number {
+    const sorted = this.sorted;
+    let lo = 0;
+    let hi = this.order.length;
+    if (y >= 0 && y < 256) {
+      const b = y | 0;
+      lo = this.rankFrom[b];
+      hi = this.rankFrom[b + 1];
+    }
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (sorted[mid * 3] < y) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /**
+   * The query of `nearestToQuery` and `nearestBelowQuery`: y, u, v (and the seed's
+   * distance). Coordinates travel in this array rather than as arguments, which V8 boxes
+   * into a heap number each when the call is not inlined: three allocations per search.
+   */
+  readonly query = new Float64Array(4);
 
   /** Index of the point nearest to (y, u, v); ties go to the lowest index. */
   nearest(y: number, u: number, v: number): number {
-    const { order, ys, pts } = this;
-    const n = ys.length;
-    let lo = 0;
-    let hi = n;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (ys[mid] < y) lo = mid + 1;
-      else hi = mid;
-    }
+    const q = this.query;
+    q[0] = y;
+    q[1] = u;
+    q[2] = v;
+    return this.nearestToQuery();
+  }
+
+  /** `nearest` of the coordinates in `query`. */
+  nearestToQuery(): number {
+    const { order, sorted, query } = this;
+    const y = query[0];
+    const u = query[1];
+    const v = query[2];
+    const n = order.length;
+    const lo = this.rankOf(y);
     let best = -1;
     let bestD = Infinity;
     let up = lo;
     let down = lo - 1;
     while (up < n || down >= 0) {
       if (up < n) {
-        const dy = ys[up] - y;
+        const o = up * 3;
+        const dy = sorted[o] - y;
         const d0 = dy * dy;
         if (d0 > bestD) up = n;
         else {
-          const i = order[up];
-          const du = pts[i * 3 + 1] - u;
-          const dv = pts[i * 3 + 2] - v;
+          const du = sorted[o + 1] - u;
+          const dv = sorted[o + 2] - v;
           const d = d0 + du * du + dv * dv;
-          if (d < bestD || (d === bestD && i < best)) {
-            bestD = d;
-            best = i;
+          // Same as d < bestD || (d === bestD && i < best), reading the index only when needed.
+          if (d <= bestD) {
+            const i = order[up];
+            if (d < bestD || i < best) {
+              bestD = d;
+              best = i;
+            }
           }
           up++;
         }
       }
       if (down >= 0) {
-        const dy = ys[down] - y;
+        const o = down * 3;
+        const dy = sorted[o] - y;
         const d0 = dy * dy;
         if (d0 > bestD) down = -1;
         else {
-          const i = order[down];
-          const du = pts[i * 3 + 1] - u;
-          const dv = pts[i * 3 + 2] - v;
+          const du = sorted[o + 1] - u;
+          const dv = sorted[o + 2] - v;
           const d = d0 + du * du + dv * dv;
-          if (d < bestD || (d === bestD && i < best)) {
-            bestD = d;
-            best = i;
+          if (d <= bestD) {
+            const i = order[down];
+            if (d < bestD || i < best) {
+              bestD = d;
+              best = i;
+            }
+          }
+          down--;
+        }
+      }
+    }
+    return best;
+  }
+  /**
+   * The nearest point to (y, u, v) that beats a candidate `seed` (an id) at squared
+   * distance `seedD` under the same rule (nearer, or as near with a lower id); `seed` when
+   * none does. With `seedD` computed as the scan computes distances, this is the nearest
+   * among the seed and these points.
+   */
+  nearestBelow(y: number, u: number, v: number, seed: number, seedD: number): number {
+    const q = this.query;
+    q[0] = y;
+    q[1] = u;
+    q[2] = v;
+    q[3] = seedD;
+    return this.nearestBelowQuery(seed);
+  }
+
+  /** `nearestBelow` of the coordinates and seed distance in `query`. */
+  nearestBelowQuery(seed: number): number {
+    const { order, sorted, query } = this;
+    const y = query[0];
+    const u = query[1];
+    const v = query[2];
+    const seedD = query[3];
+    const n = order.length;
+    const lo = this.rankOf(y);
+    let best = seed;
+    let bestD = seedD;
+    let up = lo;
+    let down = lo - 1;
+    while (up < n || down >= 0) {
+      if (up < n) {
+        const o = up * 3;
+        const dy = sorted[o] - y;
+        const d0 = dy * dy;
+        if (d0 > bestD) up = n;
+        else {
+          const du = sorted[o + 1] - u;
+          const dv = sorted[o + 2] - v;
+          const d = d0 + du * du + dv * dv;
+          if (d <= bestD) {
+            const i = order[up];
+            if (d < bestD || i < best) {
+              bestD = d;
+              best = i;
+            }
+          }
+          up++;
+        }
+      }
+      if (down >= 0) {
+        const o = down * 3;
+        const dy = sorted[o] - y;
+        const d0 = dy * dy;
+        if (d0 > bestD) down = -1;
+        else {
+          const du = sorted[o + 1] - u;
+          const dv = sorted[o + 2] - v;
+          const d = d0 + du * du + dv * dv;
+          if (d <= bestD) {
+            const i = order[down];
+            if (d < bestD || i < best) {
+              bestD = d;
+              best = i;
+            }
           }
           down--;
         }

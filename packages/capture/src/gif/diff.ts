@@ -31,17 +31,20 @@ export class Canvas {
    */
   draw(area: Area, chosen: Uint8Array, transparent: number, palette: Palette, data: Uint8ClampedArray): void {
     const rgb = palette.rgb;
+    const shown = this.shown;
+    const source = this.source;
+    let i = 0;
     for (let y = 0; y < area.height; y++) {
-      for (let x = 0; x < area.width; x++) {
-        const c = chosen[y * area.width + x];
+      let p = (area.y + y) * this.width + area.x;
+      for (let x = 0; x < area.width; x++, i++, p++) {
+        const c = chosen[i];
         if (c === transparent) continue;
-        const p = (area.y + y) * this.width + area.x + x;
-        this.shown[p * 3] = rgb[c * 3];
-        this.shown[p * 3 + 1] = rgb[c * 3 + 1];
-        this.shown[p * 3 + 2] = rgb[c * 3 + 2];
-        this.source[p * 3] = data[p * 4];
-        this.source[p * 3 + 1] = data[p * 4 + 1];
-        this.source[p * 3 + 2] = data[p * 4 + 2];
+        shown[p * 3] = rgb[c * 3];
+        shown[p * 3 + 1] = rgb[c * 3 + 1];
+        shown[p * 3 + 2] = rgb[c * 3 + 2];
+        source[p * 3] = data[p * 4];
+        source[p * 3 + 1] = data[p * 4 + 1];
+        source[p * 3 + 2] = data[p * 4 + 2];
       }
     }
   }
@@ -59,26 +62,36 @@ export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: nu
   let y0 = h;
   let x1 = -1;
   let y1 = -1;
+  let p = 0;
   for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      const p = y * w + x;
-      const r = data[p * 4];
-      const g = data[p * 4 + 1];
-      const b = data[p * 4 + 2];
+    // First and last pixel of the row that must change.
+    let first = -1;
+    let last = -1;
+    for (let x = 0; x < w; x++, p++) {
+      const o = p * 4;
       const s = p * 3;
-      let k = source[s] === r && source[s + 1] === g && source[s + 2] === b;
+      const r = data[o];
+      const g = data[o + 1];
+      const b = data[o + 2];
+      const sr = source[s];
+      const sg = source[s + 1];
+      const sb = source[s + 2];
+      let k = sr === r && sg === g && sb === b;
       if (!k && t2 > 0) {
-        k =
-          colorDistance(source[s], source[s + 1], source[s + 2], r, g, b, chromaWeight) <= t2 ||
-          colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight) <= t2;
+        k = colorDistance(sr, sg, sb, r, g, b, chromaWeight) <= t2 || colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight) <= t2;
       }
-      keep[p] = k ? 1 : 0;
-      if (!k) {
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
+      if (k) keep[p] = 1;
+      else {
+        keep[p] = 0;
+        if (first < 0) first = x;
+        last = x;
       }
+    }
+    if (last >= 0) {
+      if (first < x0) x0 = first;
+      if (last > x1) x1 = last;
+      if (y0 === h) y0 = y;
+      y1 = y;
     }
   }
   if (x1 < 0) return null;

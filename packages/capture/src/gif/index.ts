@@ -126,6 +126,49 @@ export function paletteFor(frames: readonly RgbaImage[], colors: number, chromaW
   return buildPalette(hist, { colors, chromaWeight, maxMse });
 }
 
+/** How many pixels of `area` `keep` (whole-frame, 0/1 a pixel) marks as kept. */
+function countKept(keep: Uint8Array, width: number, area: Area): number {
+  let kept = 0;
+  for (let y = area.y; y < area.y + area.height; y++) {
+    const end = y * width + area.x + area.width;
+    for (let p = y * width + area.x; p < end; p++) kept += keep[p];
+  }
+  return kept;
+}
+
+/**
+ * Per pixel of `area` (area-sized `out`, row after row): 1 where `keepFull` keeps it, or
+ * where the screen already shows it at least as well as its new palette colour would (no
+ * quality lost, long transparent runs won).
+ */
+function keepBetter(data: Uint8ClampedArray, width: number, area: Area, keepFull: Uint8Array, index: Uint8Array, rgb: Uint8Array, sh: Uint8Array, cw: number, out: Uint8Array): void {
+  let i = 0;
+  for (let y = 0; y < area.height; y++) {
+    let p = (area.y + y) * width + area.x;
+    for (let x = 0; x < area.width; x++, i++, p++) {
+      if (keepFull[p]) {
+        out[i] = 1;
+        continue;
+      }
+      const c = index[i] * 3;
+      const r = data[p * 4];
+      const g = data[p * 4 + 1];
+      const b = data[p * 4 + 2];
+      const dNew = colorDistance(rgb[c], rgb[c + 1], rgb[c + 2], r, g, b, cw);
+      out[i] = colorDistance(sh[p * 3], sh[p * 3 + 1], sh[p * 3 + 2], r, g, b, cw) <= dNew ? 1 : 0;
+    }
+  }
+}
+
+/** Weighted Y'CbCr (lossy LZW's space) of every pixel of `area`, into area-sized `out`. */
+function truthOf(data: Uint8ClampedArray, width: number, area: Area, out: Float32Array): void {
+  let i = 0;
+  for (let y = 0; y < area.height; y++) {
+    let p = (area.y + y) * width + area.x;
+    for (let x = 0; x < area.width; x++, i++, p++) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], out, i * 3, LOSSY_CHROMA_WEIGHT);
+  }
+}
+
 /**
  * Encodes an animated GIF. Frames must all have the same size. Throws `OverBudgetError`
  * (from the counting sink) when `maxBytes` is passed, `CancelledError` when cancelled.
@@ -213,9 +256,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
         hist.clear();
         hist.addArea(frames[k], area, keepFull);
         // Frames that change few pixels get small tables: cheaper to store, shorter codes.
-        let changed = 0;
-        for (let y = area.y; y < area.y + area.height; y++)
-          for (let x = area.x; x < area.x + area.width; x++) changed += keepFull[y * width + x] ? 0 : 1;
+        const changed = area.width * area.height - countKept(keepFull, width, area);
         let want = 15;
         while (want < colorsWanted && want * 32 < changed) want = want * 2 + 1;
         want = Math.min(want, colorsWanted);
@@ -227,26 +268,8 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
       }
       remap(data, width, area, palette, t.dither, t.ditherStrength, index);
       const n = area.width * area.height;
-      for (let y = 0; y < area.height; y++) {
-        for (let x = 0; x < area.width; x++) {
-          const i = y * area.width + x;
-          const p = (area.y + y) * width + area.x + x;
-          keep[i] = k > 0 ? keepFull[p] : 0;
-          // A pixel the screen already shows at least as well as the new colour would
-          // stays (transparent): no quality lost, long transparent runs won.
-          if (k > 0 && !keep[i]) {
-            const c = index[i] * 3;
-            const rgb = palette.rgb;
-            const sh = canvas.shown;
-            const r = data[p * 4];
-            const g = data[p * 4 + 1];
-            const b = data[p * 4 + 2];
-            const dNew = colorDistance(rgb[c], rgb[c + 1], rgb[c + 2], r, g, b, cw);
-            if (colorDistance(sh[p * 3], sh[p * 3 + 1], sh[p * 3 + 2], r, g, b, cw) <= dNew) keep[i] = 1;
-          }
-          if (truth) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], truth, i * 3, LOSSY_CHROMA_WEIGHT);
-        }
-      }
+      if (k > 0) keepBetter(data, width, area, keepFull, index, palette.rgb, canvas.shown, cw, keep);
+      if (truth) truthOf(data, width, area, truth);
       delayAt = writeFrameHeader(sink, { ...area, transparent: k > 0 ? T : -1, disposal: 1, localRgb });
       lzw.encode(sink, frameBits, { index, length: n, keep: k > 0 ? keep : undefined, transparent: k > 0 ? T : -1, lossy: lossy2, truth, truthPalette: truth ? palette.coordinates(LOSSY_CHROMA_WEIGHT) : undefined, palette, chosen });
       canvas.draw(area, chosen, k > 0 ? T : -1, palette, data);

@@ -81,8 +81,16 @@ export interface FitResult {
 
 const now = (): number => Date.now();
 
-/** A fitting try that uses this share of the budget ends the quality search. */
+/**
+ * A fitting try that uses this share of the budget ends the quality search, unless the
+ * sizes measured so far say a quality at least `FLAT_STEPS` higher would still fit.
+ */
 const GOOD_ENOUGH = 0.95;
+/**
+ * Some content barely grows with quality (few colours: the palette is exact long before
+ * quality 100), so a try near the budget can sit far below the best quality that fits.
+ */
+const FLAT_STEPS = 5;
 /** Quality steps over which a writer's output grows about e-fold (a first guess only). */
 const QUALITY_PER_EFOLD = 60;
 
@@ -172,7 +180,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * `hiSize` is what `hi + 1` measured, or would have measured by the share it wrote
    * before it was stopped, when known. Interpolates log(size) between the nearest fitting
    * and failing tries (sizes grow about exponentially with quality), and stops early once
-   * a fitting try uses nearly all of the budget. Using a stopped try's estimate (instead
+   * a fitting try uses nearly all of the budget and the interpolation puts the best
+   * fitting quality less than `FLAT_STEPS` above it. Using a stopped try's estimate (instead
    * of a blind step) usually lands within the last 5 % of the budget in one try.
    */
   const searchQuality = async (
@@ -185,7 +194,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     let best = { q: lo, bytes: loBytes };
     let top = hi + 1; // smallest quality known not to fit
     let topSize = hiSize; // its size, measured or estimated
-    while (top - best.q > 1 && best.bytes.length < maxBytes * GOOD_ENOUGH) {
+    while (top - best.q > 1) {
       let q: number;
       if (topSize !== undefined && topSize > maxBytes) {
         const a = Math.log(best.bytes.length);
@@ -197,6 +206,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
         const step = QUALITY_PER_EFOLD * Math.log((maxBytes * 0.985) / best.bytes.length);
         q = Math.min(Math.floor((best.q + top) / 2), Math.round(best.q + Math.max(1, step)));
       }
+      if (best.bytes.length >= maxBytes * GOOD_ENOUGH && q < best.q + FLAT_STEPS) break;
       q = Math.max(best.q + 1, Math.min(top - 1, q));
       const r = await attempt(q, shape, maxBytes * 1.25);
       if (fits(r)) best = { q, bytes: r.bytes! };

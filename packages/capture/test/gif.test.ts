@@ -318,6 +318,36 @@ describe('GIF encoder on few colours', () => {
     expectExact(r.bytes, frames, 'moving squares');
   });
 
+  it('makes near shades of a few colours cheaper with lossy tolerance, never dearer, within the tolerance', async () => {
+    // Black and white cells, a third of them drawn in a close shade (like ringing around edges).
+    const shades = new Uint8Array([0, 0, 0, 12, 12, 12, 255, 255, 255, 243, 243, 243]);
+    const r0 = rng(5);
+    const frames = automaton(new Uint8Array([0, 0, 0, 255, 255, 255]), 240, 135, 6).map((f) => {
+      const data = new Uint8ClampedArray(f.data);
+      for (let i = 0; i < data.length; i += 4) if (r0() < 0.33) data.fill(data[i] ? 243 : 12, i, i + 3);
+      return { ...f, data };
+    });
+    const delaysMs = frames.map(() => 100);
+    const sizes: number[] = [];
+    for (const lossy of [0, 20, 40]) {
+      const r = await encodeGif(frames, { delaysMs, paletteRgb: shades, dither: 'none', diffThreshold: 0, lossy });
+      sizes.push(r.bytes.length);
+      // What ffmpeg shows is what our decoder shows, and within the tolerance of the source.
+      const theirs = ffmpegFrames(r.bytes, 240, 135);
+      const mine = decodeGif(r.bytes).frames;
+      let worst = 0;
+      for (let f = 0; f < frames.length; f++) {
+        expect(Buffer.compare(Buffer.from(mine[f].data.buffer, mine[f].data.byteOffset, mine[f].data.byteLength), Buffer.from(theirs[f])), `lossy ${lossy}, frame ${f}`).toBe(0);
+        for (let i = 0; i < theirs[f].length; i += 4) worst = Math.max(worst, Math.abs(theirs[f][i] - frames[f].data[i]));
+      }
+      expect(worst, `lossy ${lossy}`).toBeLessThanOrEqual(lossy === 0 ? 0 : 12);
+    }
+    expect(sizes[1]).toBeLessThanOrEqual(sizes[0]);
+    expect(sizes[2]).toBeLessThanOrEqual(sizes[1]);
+    // With a transparent index in every frame this took 54,688 / 42,998 / 28,102 bytes.
+    [54688, 42998, 28102].forEach((before, i) => expect(sizes[i]).toBeLessThan(before * 0.93));
+  });
+
   it('keeps a full LZW table instead of clearing when that is smaller; ffmpeg, sharp and our decoder read it', async () => {
     // 2 colours, 480×270: one frame fills the 4096-code table.
     const two = new Uint8Array([0, 0, 0, 255, 255, 255]);

@@ -94,8 +94,16 @@ export interface FitResult {
 
 const now = (): number => Date.now();
 
-/** A fitting try that uses this share of the budget ends the quality search. */
+/**
+ * A fitting try that uses this share of the budget ends the quality search, unless the
+ * sizes measured so far say a quality at least `FLAT_STEPS` higher would still fit.
+ */
 const GOOD_ENOUGH = 0.95;
+/**
+ * Some content barely grows with quality (few colours: the palette is exact long before
+ * quality 100), so a try near the budget can sit far below the best quality that fits.
+ */
+const FLAT_STEPS = 5;
 /** Quality steps over which a writer's output grows about e-fold (a first guess only). */
 const QUALITY_PER_EFOLD = 60;
 /** The same near the top of the scale on film (GIF, quality 75–85: about 35). */
@@ -236,7 +244,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * `hiSize` is what `hi + 1` measured, or would have measured by the share it wrote
    * before it was stopped, when known. Interpolates log(size) between the nearest fitting
    * and failing tries (sizes grow about exponentially with quality), and stops early once
-   * a fitting try uses nearly all of the budget. Using a stopped try's estimate (instead
+   * a fitting try uses nearly all of the budget and the interpolation puts the best
+   * fitting quality less than `FLAT_STEPS` above it. Using a stopped try's estimate (instead
    * of a blind step) usually lands within the last 5 % of the budget in one try.
    */
   const searchQuality = async (
@@ -266,9 +275,12 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     // is `b.topSize`). With a parallel writer the next quality up runs alongside (the
     // log-size line tends to aim a step low), or when that is known not to fit, one
     // aimed at the bottom of the accepted range.
-    while (b.top - b.best!.q > 1 && b.best!.bytes.length < maxBytes * GOOD_ENOUGH) {
+    // A try near the budget ends the search unless the sizes say a quality FLAT_STEPS or
+    // more higher still fits (few-colour content barely grows with quality).
+    while (b.top - b.best!.q > 1) {
       const best = b.best!;
       const q = aim(best, 0.985);
+      if (best.bytes.length >= maxBytes * GOOD_ENOUGH && q < best.q + FLAT_STEPS) break;
       b = await tryCandidates(shape, [q, q + 1, aim(best, GOOD_ENOUGH + 0.005)], maxBytes * 1.25, b);
     }
     return b.best!;

@@ -142,6 +142,38 @@ describe('budget fitting', () => {
     expect(p.calls).toHaveLength(0);
   });
 
+  it('keeps raising quality when sizes barely grow with it (few colours), though a try is within 5 % of the budget', async () => {
+    // Sizes like a cellular automaton's GIF: 96.6 % of the budget at quality 35, 97.9 % at
+    // 80, over it from 91 on. The try at quality 35 is "good enough" by bytes, but far below
+    // the best quality that fits.
+    const budget = 100_000;
+    const sizeAt = (q: number): number => Math.round(budget * (q <= 90 ? 0.955 + 0.0003 * q : 1.01));
+    const tried: number[] = [];
+    const writer = {
+      format: 'gif' as const,
+      mime: 'image/gif',
+      async encode(_f: readonly RgbaImage[], _d: readonly number[], o: { quality: number }): Promise<Uint8Array> {
+        tried.push(o.quality);
+        return new Uint8Array(sizeAt(o.quality));
+      },
+    };
+    const frames = async (): Promise<FitFrames> => ({ frames: [], delaysMs: [] });
+    const r = await fitSticker({ writer, maxBytes: budget, quality: 100, shape: { width: 320, height: 180, fps: 12 }, frames });
+    expect(r.bytes.length).toBeLessThanOrEqual(budget);
+    expect(r.quality).toBeGreaterThanOrEqual(75);
+    expect(tried.length).toBeLessThanOrEqual(8);
+    // Where sizes grow as usual (about e-fold per 60 steps), a try within 5 % still ends the search.
+    const steep = (q: number): number => Math.round(budget * 0.97 * Math.exp((q - 60) / 60));
+    const tried2: number[] = [];
+    const r2 = await fitSticker({
+      writer: { ...writer, async encode(_f, _d, o) { tried2.push(o.quality); return new Uint8Array(steep(o.quality)); } },
+      maxBytes: budget, quality: 100, shape: { width: 320, height: 180, fps: 12 }, frames,
+    });
+    expect(r2.bytes.length).toBeLessThanOrEqual(budget);
+    expect(r2.quality).toBeGreaterThanOrEqual(59);
+    expect(tried2.length).toBeLessThanOrEqual(3);
+  });
+
   it('stops on cancel: through the signal and through the progress callback', async () => {
     const p = provider(files.noise, 0, 2);
     const shape = { width: 320, height: 180, fps: 12 };

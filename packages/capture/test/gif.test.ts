@@ -9,7 +9,11 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { decodeGif, delaysToCentiseconds, encodeGif, encodeGifStill, readGifInfo, scoreGif } from '../src/gif/index';
+import { Palette } from '../src/gif/color';
+import { writeFrameHeader, writeHeader, writeTrailer } from '../src/gif/gif89a';
+import { LzwEncoder } from '../src/gif/lzw';
 import type { RgbaImage } from '../src/types';
+import { CountingSink } from '../src/writer';
 import { BIG_BUCK_BUNNY } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-gif-test-'));
@@ -204,5 +208,174 @@ describe('GIF encoder', () => {
     for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) err += Math.abs(data[i + c] - frame.data[i + c]);
     const mean = err / ((data.length / 4) * 3);
     expect(mean).toBeLessThan(6); // mean absolute error per channel, 8-bit units
+  });
+});
+
+/**
+ * A scrolling rule-110 automaton drawn in `palette` (k = 2 or 4 colours: a cell's state,
+ * and with 4 its left neighbour's): every frame moves up a row, like the benchmark's clip.
+ */
+function automaton(palette: Uint8Array, w: number, h: number, n: number): RgbaImage[] {
+  const k = palette.length / 3;
+  const rows: Uint8Array[] = [];
+  const r0 = rng(110);
+  let row = new Uint8Array(w);
+  for (let x = 0; x < w; x++) row[x] = r0() < 0.5 ? 1 : 0;
+  for (let y = 0; y < h + n + 200; y++) {
+    rows.push(row);
+    const next = new Uint8Array(w);
+    for (let x = 0; x < w; x++) {
+      const p = ((row[(x + w - 1) % w] << 2) | (row[x] << 1) | row[(x + 1) % w]) & 7;
+      next[x] = (110 >> p) & 1;
+    }
+    row = next;
+  }
+  return Array.from({ length: n }, (_, f) => {
+    const data = new Uint8ClampedArray(w * h * 4);
+    for (let y = 0; y < h; y++) {
+      const r = rows[200 + f + y];
+      for (let x = 0; x < w; x++) {
+        const c = k === 2 ? r[x] : r[x] * 2 + r[(x + w - 1) % w];
+        data.set([palette[c * 3], palette[c * 3 + 1], palette[c * 3 + 2], 255], (y * w + x) * 4);
+      }
+    }
+    return { width: w, height: h, data };
+  });
+}
+
+/** Per image: LZW minimum code size, transparent index (−1: none), local table entries. */
+function frameLayout(bytes: Uint8Array): Array<{ codeSize: number; transparent: number; local: number }> {
+  const out: Array<{ codeSize: number; transparent: number; local: number }> = [];
+  let p = 13 + (bytes[10] & 0x80 ? 3 << ((bytes[10] & 7) + 1) : 0);
+  let transparent = -1;
+  const skip = (): void => {
+    for (let n = bytes[p++]; n !== 0; n = bytes[p++]) p += n;
+  };
+  for (;;) {
+    const b = bytes[p++];
+    if (b === 0x3b) return out;
+    if (b === 0x21) {
+      const label = bytes[p++];
+      if (label === 0xf9) transparent = bytes[p + 1] & 1 ? bytes[p + 4] : -1;
+      skip();
+    } else {
+      const f = bytes[p + 8];
+      p += 9;
+      const local = f & 0x80 ? 1 << ((f & 7) + 1) : 0;
+      p += 3 * local;
+      out.push({ codeSize: bytes[p++], transparent, local });
+      skip();
+      transparent = -1;
+    }
+  }
+}
+
+/** Every frame decoded by ffmpeg and by our decoder equals its source exactly. */
+function expectExact(bytes: Uint8Array, frames: RgbaImage[], what: string): void {
+  const { width: w, height: h } = frames[0];
+  const theirs = ffmpegFrames(bytes, w, h);
+  const mine = decodeGif(bytes).frames;
+  expect(theirs.length, what).toBe(frames.length);
+  expect(mine.length, what).toBe(frames.length);
+  for (let f = 0; f < frames.length; f++) {
+    expect(Buffer.compare(Buffer.from(theirs[f]), Buffer.from(frames[f].data.buffer, frames[f].data.byteOffset, frames[f].data.byteLength)), `${what}: ffmpeg, frame ${f}`).toBe(0);
+    expect(Buffer.compare(Buffer.from(mine[f].data.buffer, mine[f].data.byteOffset, mine[f].data.byteLength), Buffer.from(theirs[f])), `${what}: ours, frame ${f}`).toBe(0);
+  }
+}
+
+describe('GIF encoder on few colours', () => {
+  const four = new Uint8Array([0, 0, 0, 40, 40, 40, 255, 255, 255, 220, 220, 220]);
+  const exact = { dither: 'none', lossy: 0, diffThreshold: 0 } as const;
+
+  it('writes a scrolling 4-colour picture without a transparent index, in fewer bytes, decoding exactly', async () => {
+    const frames = automaton(four, 240, 135, 8);
+    const delaysMs = frames.map(() => 100);
+    const r = await encodeGif(frames, { ...exact, delaysMs, paletteRgb: four });
+    // Every frame: no transparent index, 3-bit codes (4 colours + transparency need 4).
+    expect(frameLayout(r.bytes)).toEqual(frames.map(() => ({ codeSize: 2, transparent: -1, local: 0 })));
+    expectExact(r.bytes, frames, 'shared palette');
+    // With a transparent index in every frame (as before) this took 24,038 bytes.
+    expect(r.bytes.length).toBeLessThan(24038 * 0.97);
+    // Per-frame palettes: a pixel that stays is written as the local entry of the colour it shows.
+    const local = await encodeGif(frames, { delaysMs, quality: 100 });
+    expect(frameLayout(local.bytes).slice(1)).toEqual(frames.slice(1).map(() => ({ codeSize: 2, transparent: -1, local: 4 })));
+    expectExact(local.bytes, frames, 'local palettes');
+    expect(local.bytes.length).toBeLessThan(24206 * 0.97); // was 24,206
+  });
+
+  it('keeps the transparent index where pixels that stay make long runs', async () => {
+    // Two squares in opposite corners move over a still picture: the frames span it all,
+    // and nearly every pixel stays.
+    const [still] = automaton(four, 120, 90, 1);
+    const frames = Array.from({ length: 5 }, (_, f) => {
+      const data = new Uint8ClampedArray(still.data);
+      for (let y = 2; y < 10; y++) for (let x = 2 + f * 3; x < 10 + f * 3; x++) data.set([255, 255, 255, 255], (y * 120 + x) * 4);
+      for (let y = 80; y < 88; y++) for (let x = 100 - f * 3; x < 108 - f * 3; x++) data.set([0, 0, 0, 255], (y * 120 + x) * 4);
+      return { width: 120, height: 90, data };
+    });
+    const r = await encodeGif(frames, { ...exact, delaysMs: frames.map(() => 100), paletteRgb: four });
+    expect(frameLayout(r.bytes).slice(1).map((l) => [l.transparent, l.codeSize])).toEqual(frames.slice(1).map(() => [4, 3]));
+    expectExact(r.bytes, frames, 'moving squares');
+  });
+
+  it('makes near shades of a few colours cheaper with lossy tolerance, never dearer, within the tolerance', async () => {
+    // Black and white cells, a third of them drawn in a close shade (like ringing around edges).
+    const shades = new Uint8Array([0, 0, 0, 12, 12, 12, 255, 255, 255, 243, 243, 243]);
+    const r0 = rng(5);
+    const frames = automaton(new Uint8Array([0, 0, 0, 255, 255, 255]), 240, 135, 6).map((f) => {
+      const data = new Uint8ClampedArray(f.data);
+      for (let i = 0; i < data.length; i += 4) if (r0() < 0.33) data.fill(data[i] ? 243 : 12, i, i + 3);
+      return { ...f, data };
+    });
+    const delaysMs = frames.map(() => 100);
+    const sizes: number[] = [];
+    for (const lossy of [0, 20, 40]) {
+      const r = await encodeGif(frames, { delaysMs, paletteRgb: shades, dither: 'none', diffThreshold: 0, lossy });
+      sizes.push(r.bytes.length);
+      // What ffmpeg shows is what our decoder shows, and within the tolerance of the source.
+      const theirs = ffmpegFrames(r.bytes, 240, 135);
+      const mine = decodeGif(r.bytes).frames;
+      let worst = 0;
+      for (let f = 0; f < frames.length; f++) {
+        expect(Buffer.compare(Buffer.from(mine[f].data.buffer, mine[f].data.byteOffset, mine[f].data.byteLength), Buffer.from(theirs[f])), `lossy ${lossy}, frame ${f}`).toBe(0);
+        for (let i = 0; i < theirs[f].length; i += 4) worst = Math.max(worst, Math.abs(theirs[f][i] - frames[f].data[i]));
+      }
+      expect(worst, `lossy ${lossy}`).toBeLessThanOrEqual(lossy === 0 ? 0 : 12);
+    }
+    expect(sizes[1]).toBeLessThanOrEqual(sizes[0]);
+    expect(sizes[2]).toBeLessThanOrEqual(sizes[1]);
+    // With a transparent index in every frame this took 54,688 / 42,998 / 28,102 bytes.
+    [54688, 42998, 28102].forEach((before, i) => expect(sizes[i]).toBeLessThan(before * 0.93));
+  });
+
+  it('keeps a full LZW table instead of clearing when that is smaller; ffmpeg, sharp and our decoder read it', async () => {
+    // 2 colours, 480×270: one frame fills the 4096-code table.
+    const two = new Uint8Array([0, 0, 0, 255, 255, 255]);
+    const frames = automaton(two, 480, 270, 2);
+    const w = 480;
+    const h = 270;
+    const index = new Uint8Array(w * h);
+    for (let i = 0; i < w * h; i++) index[i] = frames[0].data[i * 4] ? 1 : 0;
+    const lzw = new LzwEncoder();
+    const palette = new Palette(two);
+    const chosen = new Uint8Array(w * h);
+    const files: Uint8Array[] = [];
+    for (const frozen of [false, true]) {
+      const sink = new CountingSink();
+      writeHeader(sink, w, h, two, false);
+      writeFrameHeader(sink, { x: 0, y: 0, width: w, height: h, transparent: -1, disposal: 1 });
+      lzw.encode(sink, 2, { index, length: w * h, transparent: -1, lossy: 0, palette, chosen, frozen });
+      expect(lzw.filled).toBe(true);
+      writeTrailer(sink);
+      files.push(sink.finish());
+    }
+    expect(files[1].length).toBeLessThan(files[0].length * 0.97);
+    for (const bytes of files) expectExact(bytes, frames.slice(0, 1), 'one frame');
+    const { data } = await sharp(Buffer.from(files[1])).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+    expect(Buffer.compare(data, Buffer.from(frames[0].data.buffer, frames[0].data.byteOffset, frames[0].data.byteLength))).toBe(0);
+    // encodeGif takes the frozen table for such frames by itself.
+    const r = await encodeGif(frames, { ...exact, delaysMs: [100, 100], paletteRgb: two });
+    expectExact(r.bytes, frames, 'encodeGif');
+    expect(r.bytes.length).toBeLessThan(20943 * 0.97); // was 20,943
   });
 });

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   CancelledError, InvalidSettingError, SourceError, TimeOutOfRangeError, openVideo, resetFfmpegPath, type FrameSource,
 } from '../src/node';
@@ -9,6 +13,33 @@ let fx: Record<FixtureName, string>;
 beforeAll(async () => { fx = await ensureFixtures(); });
 
 const NUMBERED = ['h264', 'vp9', 'offset', 'vfr', 'rotated', 'ts'] as const;
+
+/**
+ * Scales a lossless H.264 ramp of neutral greys (chroma exactly 128) and checks every pixel
+ * comes out grey: the fast YUV→RGBA path of swscale tints greys (245,245,245 → 245,243,246).
+ */
+async function expectNeutralGreys(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'clipchat-grey-'));
+  try {
+    const file = join(dir, 'ramp.mp4');
+    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', "color=c=black:s=64x48:d=0.2,format=yuv420p,geq=lum='16+X*3':cb=128:cr=128",
+      '-c:v', 'libx264', '-crf', '0', '-pix_fmt', 'yuv420p', file]);
+    const src = await openVideo(file);
+    try {
+      const f = await src.frameAt(0, { width: 32 });
+      expect([f.width, f.height]).toEqual([32, 24]);
+      const tinted: number[] = [];
+      for (let i = 0; i < f.width * f.height; i++) if (f.data[i * 4] !== f.data[i * 4 + 1] || f.data[i * 4 + 2] !== f.data[i * 4 + 1]) tinted.push(i);
+      expect(tinted.length).toBe(0);
+      // The ramp survives scaling: dark on the left, light on the right.
+      expect(f.data[12 * 32 * 4 + 31 * 4] - f.data[12 * 32 * 4]).toBeGreaterThan(150);
+    } finally {
+      await src.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** Boundary times of every frame: just before it (0.1 ms), exactly at it, and halfway to the next. */
 function boundaryTimes(times: number[], duration: number): number[] {
@@ -107,6 +138,8 @@ describe('ffmpeg frame source', () => {
     await src.close();
   });
 
+  it('keeps greys grey when it scales', expectNeutralGreys);
+
   it('refuses times outside the video, naming the duration', async () => {
     const src = await openVideo(fx.vp9);
     await expect(src.frameAt(4)).rejects.toThrow(TimeOutOfRangeError);
@@ -177,5 +210,6 @@ describe('ffmpeg frame source', () => {
         await src.close();
       }
     });
+    it('keeps greys grey when it scales', expectNeutralGreys);
   });
 });

@@ -14,8 +14,9 @@ import type { DitherMode, Area } from './dither';
 import { remap } from './dither';
 import { Canvas, diffFrame } from './diff';
 import { LzwEncoder } from './lzw';
+import { FrameWriter } from './frame';
 import { scoreGif } from './score';
-import { delaysToCentiseconds, tableBits, writeFrameHeader, writeHeader, writeTrailer } from './gif89a';
+import { delaysToCentiseconds, tableBits, writeHeader, writeTrailer } from './gif89a';
 
 export { delaysToCentiseconds } from './gif89a';
 export { readGifInfo } from './inspect';
@@ -227,9 +228,9 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const keepFull = new Uint8Array(width * height);
   const index = new Uint8Array(width * height);
   const keep = new Uint8Array(width * height);
-  const chosen = new Uint8Array(width * height);
   const truth = t.lossy > 0 ? new Float32Array(width * height * 3) : undefined;
   const lzw = new LzwEncoder();
+  const frameWriter = new FrameWriter(lzw, canvas);
   const frameHist = new Histogram();
   const lossy2 = t.lossy * t.lossy;
   const written: number[] = [];
@@ -267,12 +268,9 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
         localRgb.set(palette.rgb);
       }
       remap(data, width, area, palette, t.dither, t.ditherStrength, index);
-      const n = area.width * area.height;
       if (k > 0) keepBetter(data, width, area, keepFull, index, palette.rgb, canvas.shown, cw, keep);
       if (truth) truthOf(data, width, area, truth);
-      delayAt = writeFrameHeader(sink, { ...area, transparent: k > 0 ? T : -1, disposal: 1, localRgb });
-      lzw.encode(sink, frameBits, { index, length: n, keep: k > 0 ? keep : undefined, transparent: k > 0 ? T : -1, lossy: lossy2, truth, truthPalette: truth ? palette.coordinates(LOSSY_CHROMA_WEIGHT) : undefined, palette, chosen });
-      canvas.draw(area, chosen, k > 0 ? T : -1, palette, data);
+      delayAt = frameWriter.write(sink, { first: k === 0, area, palette, localRgb, codeSize: frameBits, index, keep, lossy: lossy2, truth, truthPalette: truth ? palette.coordinates(LOSSY_CHROMA_WEIGHT) : undefined, data });
       written.push(csDelays[k]);
       sink.setU16(delayAt, csDelays[k]);
     }

@@ -21,10 +21,21 @@ export interface LzwInput {
   index: Uint8Array;
   /** Pixel count. */
   length: number;
-  /** 1 where the pixel may be written as `transparent` instead. */
+  /** 1 where the pixel may be written as `transparent` (or, given `alt`, as `alt`) instead. */
   keep?: Uint8Array;
   /** Transparent index, or −1 when the frame has none. */
   transparent: number;
+  /**
+   * Per pixel, the index that leaves the screen as it is (the shown colour's own entry),
+   * for frames without a transparent index: kept pixels may be written as it instead.
+   */
+  alt?: Uint8Array;
+  /**
+   * When the table fills (4096 codes), keep using it instead of clearing: repetitive
+   * pictures (few colours, patterns) go on matching long strings from a full table,
+   * where a fresh table would start over with short ones.
+   */
+  frozen?: boolean;
   /** Squared perceptual tolerance for lossy matches; 0 = exact. */
   lossy: number;
   /** Weighted Y'CbCr of each pixel's true colour (3 floats a pixel), needed when lossy > 0. */
@@ -118,11 +129,18 @@ export class LzwEncoder {
     table[h] = (key << 12) | code;
   }
 
+  /** Whether the last `encode` filled the table (so `frozen` would have changed it). */
+  filled = false;
+
   /** Codes in use since the last clear code, for the clean-up after an encode. */
   private nextCode = 0;
 
   private encodeBlock(sink: CountingSink, minCodeSize: number, input: LzwInput): void {
-    const { index, length: n, keep, transparent: T, lossy, truth, palette, chosen } = input;
+    const { index, length: n, keep, transparent: T, alt, lossy, truth, palette, chosen } = input;
+    const frozen = input.frozen === true;
+    this.filled = false;
+    // What a kept pixel may be written as: the transparent index, or its own `alt` entry.
+    const keepable = keep !== undefined && (T >= 0 || alt !== undefined);
     const firstChild = this.firstChild;
     const sibling = this.sibling;
     const pixel = this.pixel;
@@ -165,19 +183,20 @@ export class LzwEncoder {
     if (n === 0) {
       emit(eoi, width);
     } else {
-      let cur = keep && keep[0] && T >= 0 ? T : index[0];
+      let cur = keepable && keep[0] ? (alt ? alt[0] : T) : index[0];
       chosen[0] = cur;
       let ey = 0;
       let eu = 0;
       let ev = 0;
       for (let i = 1; i < n; i++) {
         const p = index[i];
-        const canKeep = keep !== undefined && keep[i] === 1 && T >= 0;
+        const canKeep = keepable && keep[i] === 1;
+        const kept = canKeep ? (alt ? alt[i] : T) : -1;
         let next = 0;
         let pick = p;
         if (canKeep) {
-          next = this.find(cur, T);
-          pick = T;
+          next = this.find(cur, kept);
+          pick = kept;
         }
         if (next === 0) {
           next = this.find(cur, p);
@@ -208,8 +227,8 @@ export class LzwEncoder {
           }
         }
         if (truth && lossy > 0) {
-          const q = next !== 0 ? pick : canKeep ? T : p;
-          if (q === T) {
+          const q = next !== 0 ? pick : canKeep ? kept : p;
+          if (q === kept) {
             ey = eu = ev = 0;
           } else {
             ey = clampCarry((truth[i * 3] + ey - pc[q * 3]) * CARRY);
@@ -223,12 +242,15 @@ export class LzwEncoder {
           continue;
         }
         // No continuation: write the string, add string+pixel, start over at this pixel.
-        const start = canKeep ? T : p;
+        const start = canKeep ? kept : p;
         chosen[i] = start;
         emit(cur, width);
         if (nextCode === MAX_CODES) {
-          emit(clear, width);
-          reset();
+          this.filled = true;
+          if (!frozen) {
+            emit(clear, width);
+            reset();
+          }
         } else {
           if (nextCode >= 1 << width) width++;
           const c = nextCode++;
@@ -260,7 +282,11 @@ export class LzwEncoder {
 
   /** `encodeBlock` over the direct child table: the encoder before the hash, kept for transparent indices past 255. */
   private encodeBlockDirect(sink: CountingSink, minCodeSize: number, input: LzwInput): void {
-    const { index, length: n, keep, transparent: T, lossy, truth, palette, chosen } = input;
+    const { index, length: n, keep, transparent: T, alt, lossy, truth, palette, chosen } = input;
+    const frozen = input.frozen === true;
+    this.filled = false;
+    // What a kept pixel may be written as: the transparent index, or its own `alt` entry.
+    const keepable = keep !== undefined && (T >= 0 || alt !== undefined);
     const child = this.child as Int16Array;
     const firstChild = this.firstChild;
     const sibling = this.sibling;
@@ -306,19 +332,20 @@ export class LzwEncoder {
     if (n === 0) {
       emit(eoi, width);
     } else {
-      let cur = keep && keep[0] && T >= 0 ? T : index[0];
+      let cur = keepable && keep[0] ? (alt ? alt[0] : T) : index[0];
       chosen[0] = cur;
       let ey = 0;
       let eu = 0;
       let ev = 0;
       for (let i = 1; i < n; i++) {
         const p = index[i];
-        const canKeep = keep !== undefined && keep[i] === 1 && T >= 0;
+        const canKeep = keepable && keep[i] === 1;
+        const kept = canKeep ? (alt ? alt[i] : T) : -1;
         let next = 0;
         let pick = p;
         if (canKeep) {
-          next = child[cur * 256 + T];
-          pick = T;
+          next = child[cur * 256 + kept];
+          pick = kept;
         }
         if (next === 0) {
           next = child[cur * 256 + p];
@@ -349,8 +376,8 @@ export class LzwEncoder {
           }
         }
         if (truth && lossy > 0) {
-          const q = next !== 0 ? pick : canKeep ? T : p;
-          if (q === T) {
+          const q = next !== 0 ? pick : canKeep ? kept : p;
+          if (q === kept) {
             ey = eu = ev = 0;
           } else {
             ey = clampCarry((truth[i * 3] + ey - pc[q * 3]) * CARRY);
@@ -364,12 +391,15 @@ export class LzwEncoder {
           continue;
         }
         // No continuation: write the string, add string+pixel, start over at this pixel.
-        const start = canKeep ? T : p;
+        const start = canKeep ? kept : p;
         chosen[i] = start;
         emit(cur, width);
         if (nextCode === MAX_CODES) {
-          emit(clear, width);
-          reset();
+          this.filled = true;
+          if (!frozen) {
+            emit(clear, width);
+            reset();
+          }
         } else {
           if (nextCode >= 1 << width) width++;
           const c = nextCode++;

@@ -274,7 +274,9 @@ class FfmpegFrameSource implements FrameSource {
     if (select) filters.push(`select='${select}'`);
     if (shape?.crop) { const c = shape.crop; filters.push(`crop=${c.width}:${c.height}:${c.x}:${c.y}:exact=1`); }
     const cw = shape?.crop?.width ?? this.info.width, ch = shape?.crop?.height ?? this.info.height;
-    if (size.width !== cw || size.height !== ch) filters.push(`scale=${size.width}:${size.height}:flags=lanczos`);
+    // accurate_rnd: without it swscale's fast YUV→RGBA path tints greys (245,245,245 comes
+    // out 245,243,246), a chroma error that follows every edge and costs SSIM on all content.
+    if (size.width !== cw || size.height !== ch) filters.push(`scale=${size.width}:${size.height}:flags=lanczos+accurate_rnd`);
     filters.push('format=rgba', 'showinfo');
     args.push('-i', this.path, '-map', '0:v:0', '-an', '-sn', '-dn', '-vf', filters.join(','),
       // One encoder thread: ffmpeg 5+ frame-threads even rawvideo, which holds finished

@@ -40,8 +40,9 @@ const delaysMs = (n: number, fps: number) => Array.from({ length: n }, (_, k) =>
 /** Clipchat's full pipeline, in process: open, decode the range, scale, encode, fit. */
 export async function clipchat(req: Request, format: StickerFormat, out: string): Promise<Made> {
   const t0 = performance.now();
-  // As `clipchat clip` does: GIF fitting runs its tries two at a time on worker threads.
-  const pool = format === 'gif' ? new GifWorkerPool().warm() : undefined;
+  // As `clipchat clip` does (CLIPCHAT_GIF_WORKERS, off by default).
+  const workers = Number(process.env.CLIPCHAT_GIF_WORKERS ?? 0);
+  const pool = format === 'gif' && Number.isInteger(workers) && workers >= 2 ? new GifWorkerPool(workers).warm() : undefined;
   const source = await openVideo(req.src);
   try {
     const settings = validateSettings({

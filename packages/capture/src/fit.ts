@@ -108,8 +108,6 @@ const FLAT_STEPS = 5;
 const QUALITY_PER_EFOLD = 60;
 /** The same near the top of the scale on film (GIF, quality 75–85: about 35). */
 const FAST_QUALITY_PER_EFOLD = 35;
-/** With a parallel writer, the first round also tries this much lower a quality. */
-const SPECULATIVE_STEP = 8;
 
 /** What one try gave. */
 interface Try {
@@ -309,32 +307,24 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     return { bytes, quality: q, shape, frames: cache.get(keyOf(shape))!, adapted, tries, decodeMs, encodeMs };
   };
 
-  // 1. The asked quality at the asked shape. With a parallel writer a lower quality runs
-  // alongside: when the asked one does not fit, the search starts from a bracket.
-  const spec = qMax - SPECULATIVE_STEP;
-  const [first, second] = await Promise.all([
-    attempt(qMax, base, maxBytes * 1.25, parallel ?? writer),
-    parallel && spec > qMin ? attempt(spec, base, maxBytes * 1.25, parallel) : undefined,
-  ]);
+  // 1. The asked quality at the asked shape, alongside the decoder; on the parallel writer
+  // when there is one (its workers warmed up while the video was opened: this thread's
+  // encoder would still be cold). One try only: two beside the decoder would leave two
+  // cores three things to do.
+  const first = await attempt(qMax, base, maxBytes * 1.25, parallel ?? writer);
   if (fits(first)) return finish(qMax, first.bytes!, base);
-  if (second && fits(second)) {
-    const s = await searchQuality(base, spec, second.bytes!, qMax - 1, first.estimate);
-    return finish(s.q, s.bytes, base);
-  }
 
   // 2. Quality knobs. When the first try's size is known, predict the quality that fits
   // (size grows about e-fold per QUALITY_PER_EFOLD steps) and search up from there.
-  let top = second ? spec : qMax;
-  let topSize = second ? second.estimate : first.estimate;
+  let top = qMax;
+  let topSize = first.estimate;
   {
-    // Two sizes known: their own growth rate; one: the usual ones.
-    const perEfold = second && second.estimate < first.estimate ? SPECULATIVE_STEP / Math.log(first.estimate / second.estimate) : undefined;
     const over = Math.log(topSize / (maxBytes * 0.985));
-    const guess = Math.round(top - Math.min(perEfold ?? QUALITY_PER_EFOLD, 4 * QUALITY_PER_EFOLD) * over);
+    const guess = Math.round(top - QUALITY_PER_EFOLD * over);
     if (guess > qMin && guess < top) {
-      // Side by side, a second guess: from one size, a bolder one (film near the top of the
-      // scale grows faster); from two, a more careful one.
-      const other = Math.round(top - (perEfold !== undefined ? perEfold * 1.3 : FAST_QUALITY_PER_EFOLD) * over);
+      // Side by side (with a parallel writer), a bolder guess: film near the top of the
+      // scale grows faster.
+      const other = Math.round(top - FAST_QUALITY_PER_EFOLD * over);
       const b = await tryCandidates(base, [guess, other], maxBytes * 1.25, { top, topSize });
       if (b.best) {
         const s = await searchQuality(base, b.best.q, b.best.bytes, b.top - 1, b.topSize);

@@ -144,7 +144,35 @@ export function throwIfCancelled(signal?: CancelSignal): void {
   if (signal?.aborted) throw new CancelledError();
 }
 
-const timers = globalThis as unknown as { setTimeout?: (fn: () => void, ms: number) => unknown };
+const timers = globalThis as unknown as {
+  setTimeout?: (fn: () => void, ms: number) => unknown;
+  setImmediate?: (fn: () => void) => unknown;
+  MessageChannel?: new () => { port1: { onmessage: (() => void) | null }; port2: { postMessage(v: unknown): void } };
+};
+
+/** Runs queued I/O callbacks, then resolves: Node's setImmediate, else a MessageChannel turn, else a timer. */
+const nextTurn: () => Promise<void> = (() => {
+  if (timers.setImmediate) return () => new Promise<void>((r) => timers.setImmediate!(r));
+  if (timers.MessageChannel) {
+    const ch = new timers.MessageChannel();
+    const waiting: Array<() => void> = [];
+    ch.port1.onmessage = () => waiting.shift()?.();
+    return () => new Promise<void>((r) => {
+      waiting.push(r);
+      ch.port2.postMessage(0);
+    });
+  }
+  return () => new Promise<void>((r) => (timers.setTimeout ? timers.setTimeout(r, 0) : r()));
+})();
+
+/**
+ * Lets pending I/O run (a decoder's pipe, a worker message) without a timer's delay, then
+ * checks the signal. For loops that must keep I/O flowing every few milliseconds.
+ */
+export async function yieldForIo(signal?: CancelSignal): Promise<void> {
+  await nextTurn();
+  throwIfCancelled(signal);
+}
 
 /**
  * Lets the event loop run (so a Cancel button or a worker message can abort the signal),

@@ -67,9 +67,12 @@ export async function run(args: string[]): Promise<number> {
   }
   await checkOutputPath(out);
 
-  // GIF fitting runs its later tries two at a time on worker threads; they start loading
-  // now, while the video is opened and decoded.
-  const pool = settings.stickerFormat === 'gif' ? new GifWorkerPool().warm() : undefined;
+  // CLIPCHAT_GIF_WORKERS=N (N ≥ 2) runs GIF fitting's tries on N worker threads, two
+  // candidate qualities at a time; they start loading now, while the video is opened. Off
+  // by default: on two cores their start-up competes with the decoder and the whole clip
+  // took longer (docs/benchmarks.md).
+  const workers = Number(process.env.CLIPCHAT_GIF_WORKERS ?? 0);
+  const pool = settings.stickerFormat === 'gif' && Number.isInteger(workers) && workers >= 2 ? new GifWorkerPool(workers).warm() : undefined;
   try {
     return await runCapture('clip', video, out, p.flags.has('json'), (source, signal, onProgress) => clip(source, signal, onProgress));
   } finally {

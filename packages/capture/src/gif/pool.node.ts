@@ -14,7 +14,7 @@ import type { RgbaImage } from '../types';
 import { CancelledError } from '../errors';
 import type { CancelSignal, StickerEncodeOptions, StickerWriter } from '../writer';
 import { OverBudgetError } from '../writer';
-import { encodeGif, gifTuning, type GifTuning } from './index';
+import { encodeGif, gifTuning, warmUpGif, type GifTuning } from './index';
 
 const ROLE = 'clipchat-gif-worker';
 
@@ -128,36 +128,8 @@ function serveTries(port: NonNullable<typeof parentPort>): void {
 export function serveGifWorker(): void {
   if (!isMainThread && parentPort && (workerData as { role?: string } | null)?.role === ROLE) {
     serveTries(parentPort);
-    void warmUp();
+    void warmUpGif();
   }
-}
-
-/**
- * A fresh worker's first try would run its hot loops in V8's interpreter and baseline
- * code for a while: encoding a small synthetic clip at once (while the video is still
- * being opened) gets them optimised before real frames come. Both palette modes and the
- * lossy path run.
- */
-async function warmUp(): Promise<void> {
-  const w = 96;
-  const h = 64;
-  const frames: RgbaImage[] = [];
-  let seed = 1;
-  for (let k = 0; k < 6; k++) {
-    const data = new Uint8ClampedArray(w * h * 4);
-    for (let i = 0; i < w * h; i++) {
-      seed = (seed * 1103515245 + 12345) >>> 0;
-      const x = i % w;
-      const y = (i / w) | 0;
-      data[i * 4] = (x * 2 + k * 9) & 255;
-      data[i * 4 + 1] = (y * 3 + (seed >>> 28)) & 255;
-      data[i * 4 + 2] = ((x + y) * 2 + k * 5) & 255;
-      data[i * 4 + 3] = 255;
-    }
-    frames.push({ width: w, height: h, data });
-  }
-  const delaysMs = frames.map(() => 100);
-  for (const quality of [80, 45, 30]) await encodeGif(frames, { delaysMs, quality }).catch(() => undefined);
 }
 
 interface Job {

@@ -194,6 +194,12 @@ describe('GIF encoder', () => {
     const odd = paletteNoise(randomPalette(40, 5), 101, 7, 4, 11);
     const r = await encodeGif(odd, { delaysMs: [40, 40, 40, 40], quality: 60 });
     expect(ffmpegFrames(r.bytes, 101, 7).length).toBe(4);
+    // A given palette of 256 colours leaves no index for transparency in an animation: a
+    // clear error (it used to write a GIF with a 257-entry table), fine for a still.
+    const full = new Uint8Array(256 * 3).map((_, i) => i % 256);
+    await expect(encodeGif(odd, { delaysMs: [40, 40, 40, 40], paletteRgb: full })).rejects.toThrow(/at most 255 colours/);
+    const still = await encodeGif([odd[0]], { delaysMs: [0], paletteRgb: full });
+    expect(ffmpegFrames(still.bytes, 101, 7).length).toBe(1);
   });
 
   it('writes a single-frame GIF for stills that sharp reads back close to the source', async () => {

@@ -87,7 +87,7 @@ export interface GifOptions extends Partial<GifTuning> {
   signal?: CancelSignal;
   /** Fraction 0..1. Return `false` to cancel. */
   onProgress?: (fraction: number) => void | boolean;
-  /** A palette to use instead of building one (R,G,B per entry). */
+  /** A palette to use instead of building one (R,G,B per entry; at most 255 entries in an animation, 256 in a still). */
   paletteRgb?: Uint8Array;
   /** Chroma weight of colour distances (default: chosen from the first frame by `chromaWeightFor`). */
   chromaWeight?: number;
@@ -202,6 +202,8 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     throwIfCancelled(signal);
   };
   const animated = count > 1;
+  if (animated && options.paletteRgb && options.paletteRgb.length / 3 > 255)
+    throw new RangeError(`an animation's paletteRgb holds at most 255 colours (one index is kept for transparency), got ${options.paletteRgb.length / 3}`);
   const wantLocal = animated && t.localPalettes && !options.paletteRgb;
   // A shared palette is built from every frame: wait for all of them.
   if (ready && !wantLocal && !options.paletteRgb) {

@@ -73,38 +73,19 @@ export class LzwEncoder {
   private readonly sibling = new Int16Array(MAX_CODES);
   private readonly pixel = new Uint8Array(MAX_CODES);
   private readonly block = new Uint8Array(256);
-  /**
-   * A transparent index past 255 (a 256-colour `paletteRgb` in an animation: not a valid
-   * GIF) does not fit the pixel byte. Such frames, and every frame after them, are encoded
-   * by `encodeBlockDirect`, the encoder as it was before the hash (a direct 4096×256 child
-   * table, aliasing and all), so they give the same bytes as they always did.
-   */
-  private child: Int16Array | null = null;
-  private readonly parent = new Int16Array(MAX_CODES);
-  private firstFree = 0;
 
   /** Encodes `input` as an image-data block: min code size byte, sub-blocks, terminator. */
   encode(sink: CountingSink, minCodeSize: number, input: LzwInput): void {
-    if (input.transparent > 255 && !this.child) this.child = new Int16Array(MAX_CODES * 256);
+    // Indices are bytes (GIF tables hold at most 256 entries), and so is the hash key's pixel.
+    if (input.transparent > 255) throw new RangeError(`a GIF index is 0–255; transparent index ${input.transparent} does not fit`);
     try {
-      if (this.child) this.encodeBlockDirect(sink, minCodeSize, input);
-      else this.encodeBlock(sink, minCodeSize, input);
+      this.encodeBlock(sink, minCodeSize, input);
     } finally {
       // Clear the strings made since the last clear code.
-      this.clearStrings(this.firstFree, this.nextCode);
+      this.table.fill(0);
       this.firstChild.fill(0, 0, this.nextCode);
       this.nextCode = 0;
     }
-  }
-
-  /** Removes the strings with codes from … to from the table. */
-  private clearStrings(from: number, to: number): void {
-    const child = this.child;
-    if (child) {
-      const parent = this.parent;
-      const pixel = this.pixel;
-      for (let c = from; c < to; c++) child[parent[c] * 256 + pixel[c]] = 0;
-    } else this.table.fill(0);
   }
 
   /** Code of the string `prefix` + `pixel`, or 0 when the table has none. */
@@ -149,7 +130,7 @@ export class LzwEncoder {
     const clear = 1 << minCodeSize;
     const eoi = clear + 1;
     let nextCode = eoi + 1;
-    this.firstFree = this.nextCode = nextCode;
+    this.nextCode = nextCode;
     let width = minCodeSize + 1;
     let bits = 0;
     let nbits = 0;
@@ -280,153 +261,4 @@ export class LzwEncoder {
     sink.byte(0);
   }
 
-  /** `encodeBlock` over the direct child table: the encoder before the hash, kept for transparent indices past 255. */
-  private encodeBlockDirect(sink: CountingSink, minCodeSize: number, input: LzwInput): void {
-    const { index, length: n, keep, transparent: T, alt, lossy, truth, palette, chosen } = input;
-    const frozen = input.frozen === true;
-    this.filled = false;
-    // What a kept pixel may be written as: the transparent index, or its own `alt` entry.
-    const keepable = keep !== undefined && (T >= 0 || alt !== undefined);
-    const child = this.child as Int16Array;
-    const firstChild = this.firstChild;
-    const sibling = this.sibling;
-    const parent = this.parent;
-    const pixel = this.pixel;
-    const block = this.block;
-    const pc = input.truthPalette ?? palette.pc;
-    const clear = 1 << minCodeSize;
-    const eoi = clear + 1;
-    let nextCode = eoi + 1;
-    this.firstFree = this.nextCode = nextCode;
-    let width = minCodeSize + 1;
-    let bits = 0;
-    let nbits = 0;
-    let blen = 0;
-
-    sink.byte(minCodeSize);
-    const emit = (code: number, w: number): void => {
-      bits |= code << nbits;
-      nbits += w;
-      while (nbits >= 8) {
-        block[++blen] = bits & 0xff;
-        bits >>>= 8;
-        nbits -= 8;
-        if (blen === 255) {
-          block[0] = 255;
-          sink.bytes(block, 0, 256);
-          blen = 0;
-        }
-      }
-    };
-    const reset = (): void => {
-      for (let c = eoi + 1; c < nextCode; c++) child[parent[c] * 256 + pixel[c]] = 0;
-      firstChild.fill(0, 0, nextCode);
-      nextCode = eoi + 1;
-      this.nextCode = nextCode;
-      width = minCodeSize + 1;
-    };
-    // Tables are clean here: the constructor zeroes them and every encode clears the
-    // entries it made before returning (clearing 2 MB per frame instead cost more than
-    // small frames' whole encoding).
-    emit(clear, width);
-    if (n === 0) {
-      emit(eoi, width);
-    } else {
-      let cur = keepable && keep[0] ? (alt ? alt[0] : T) : index[0];
-      chosen[0] = cur;
-      let ey = 0;
-      let eu = 0;
-      let ev = 0;
-      for (let i = 1; i < n; i++) {
-        const p = index[i];
-        const canKeep = keepable && keep[i] === 1;
-        const kept = canKeep ? (alt ? alt[i] : T) : -1;
-        let next = 0;
-        let pick = p;
-        if (canKeep) {
-          next = child[cur * 256 + kept];
-          pick = kept;
-        }
-        if (next === 0) {
-          next = child[cur * 256 + p];
-          pick = p;
-        }
-        if (next === 0 && lossy > 0 && truth) {
-          // Any continuation of the current string whose colour is close enough to the
-          // true colour plus the error carried from the pixel before (so substitutions
-          // average out along a run instead of drifting one way).
-          const ty = truth[i * 3] + ey;
-          const tu = truth[i * 3 + 1] + eu;
-          const tv = truth[i * 3 + 2] + ev;
-          let bd = lossy;
-          for (let c = firstChild[cur]; c !== 0; c = sibling[c]) {
-            const q = pixel[c];
-            if (q === T) continue;
-            const dy = pc[q * 3] - ty;
-            let d = dy * dy;
-            if (d > bd) continue;
-            const du = pc[q * 3 + 1] - tu;
-            const dv = pc[q * 3 + 2] - tv;
-            d += du * du + dv * dv;
-            if (d <= bd) {
-              bd = d;
-              next = c;
-              pick = q;
-            }
-          }
-        }
-        if (truth && lossy > 0) {
-          const q = next !== 0 ? pick : canKeep ? kept : p;
-          if (q === kept) {
-            ey = eu = ev = 0;
-          } else {
-            ey = clampCarry((truth[i * 3] + ey - pc[q * 3]) * CARRY);
-            eu = clampCarry((truth[i * 3 + 1] + eu - pc[q * 3 + 1]) * CARRY);
-            ev = clampCarry((truth[i * 3 + 2] + ev - pc[q * 3 + 2]) * CARRY);
-          }
-        }
-        if (next !== 0) {
-          cur = next;
-          chosen[i] = pick;
-          continue;
-        }
-        // No continuation: write the string, add string+pixel, start over at this pixel.
-        const start = canKeep ? kept : p;
-        chosen[i] = start;
-        emit(cur, width);
-        if (nextCode === MAX_CODES) {
-          this.filled = true;
-          if (!frozen) {
-            emit(clear, width);
-            reset();
-          }
-        } else {
-          if (nextCode >= 1 << width) width++;
-          const c = nextCode++;
-          this.nextCode = nextCode;
-          child[cur * 256 + start] = c;
-          parent[c] = cur;
-          pixel[c] = start;
-          sibling[c] = firstChild[cur];
-          firstChild[cur] = c;
-        }
-        cur = start;
-      }
-      emit(cur, width);
-      emit(eoi, width);
-    }
-    if (nbits > 0) {
-      block[++blen] = bits & 0xff;
-      if (blen === 255) {
-        block[0] = 255;
-        sink.bytes(block, 0, 256);
-        blen = 0;
-      }
-    }
-    if (blen > 0) {
-      block[0] = blen;
-      sink.bytes(block, 0, blen + 1);
-    }
-    sink.byte(0);
-  }
 }

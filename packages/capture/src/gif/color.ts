@@ -263,61 +263,12 @@ export class NearestSearch {
     return this.nearestToQuery();
   }
 
-  /** `nearest` of the coordinates in `query`. */
+  /** `nearest` of the coordinates in `query`: `nearestBelowQuery` with no seed. */
   nearestToQuery(): number {
-    const { order, sorted, query } = this;
-    const y = query[0];
-    const u = query[1];
-    const v = query[2];
-    const n = order.length;
-    const lo = this.rankOf(y);
-    let best = -1;
-    let bestD = Infinity;
-    let up = lo;
-    let down = lo - 1;
-    while (up < n || down >= 0) {
-      if (up < n) {
-        const o = up * 3;
-        const dy = sorted[o] - y;
-        const d0 = dy * dy;
-        if (d0 > bestD) up = n;
-        else {
-          const du = sorted[o + 1] - u;
-          const dv = sorted[o + 2] - v;
-          const d = d0 + du * du + dv * dv;
-          // Same as d < bestD || (d === bestD && i < best), reading the index only when needed.
-          if (d <= bestD) {
-            const i = order[up];
-            if (d < bestD || i < best) {
-              bestD = d;
-              best = i;
-            }
-          }
-          up++;
-        }
-      }
-      if (down >= 0) {
-        const o = down * 3;
-        const dy = sorted[o] - y;
-        const d0 = dy * dy;
-        if (d0 > bestD) down = -1;
-        else {
-          const du = sorted[o + 1] - u;
-          const dv = sorted[o + 2] - v;
-          const d = d0 + du * du + dv * dv;
-          if (d <= bestD) {
-            const i = order[down];
-            if (d < bestD || i < best) {
-              bestD = d;
-              best = i;
-            }
-          }
-          down--;
-        }
-      }
-    }
-    return best;
+    this.query[3] = Infinity;
+    return this.nearestBelowQuery(-1);
   }
+
   /**
    * The nearest point to (y, u, v) that beats a candidate `seed` (an id) at squared
    * distance `seedD` under the same rule (nearer, or as near with a lower id); `seed` when

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ensureFixtures, FIXTURE_FACTS, readFrameNumber } from '../../../packages/capture/test/helpers';
-import { blur, buildWeb, imagePixels, lastMediaPixels, launchChromium, openFirstConversation, openVideo, seek, signUp, startConversation, TestServer, type Person } from './harness';
+import { blur, imagePixels, lastMediaPixels, openFirstConversation, openVideo, seek, startApp, stopApp, type TestServer, type Person } from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -20,13 +20,7 @@ const midFrame = (k: number) => (k + 0.5) / H264_FPS;
 
 beforeAll(async () => {
   fixtures = await ensureFixtures();
-  buildWeb();
-  server = new TestServer();
-  await server.start();
-  browser = await launchChromium();
-  alice = await signUp(browser, server.url, 'alice');
-  bob = await signUp(browser, server.url, 'bob');
-  await startConversation(alice, 'bob');
+  ({ server, browser, a: alice, b: bob } = await startApp('alice', 'bob'));
 }, 120_000);
 
 afterAll(async () => {
@@ -34,8 +28,7 @@ afterAll(async () => {
     await alice?.page.screenshot({ path: '/tmp/e2e-alice.png' }).catch(() => {});
     await bob?.page.screenshot({ path: '/tmp/e2e-bob.png' }).catch(() => {});
   }
-  await browser?.close();
-  await server?.dispose();
+  await stopApp({ server, browser });
 });
 
 describe('capture beside a conversation', () => {

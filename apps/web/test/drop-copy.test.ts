@@ -8,7 +8,7 @@ import { basename } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
 import { ensureFixtures, FIXTURE_FACTS, readFrameNumber } from '../../../packages/capture/test/helpers';
-import { buildWeb, launchChromium, seek, signUp, startConversation, TestServer, type Person } from './harness';
+import { seek, startApp, stopApp, type TestServer, type Person } from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -20,19 +20,12 @@ const midFrame = (k: number) => (k + 0.5) / H264_FPS;
 
 beforeAll(async () => {
   fixtures = await ensureFixtures();
-  buildWeb();
-  server = new TestServer();
-  await server.start();
-  browser = await launchChromium();
-  carol = await signUp(browser, server.url, 'carol');
+  ({ server, browser, a: carol } = await startApp('carol', 'dave'));
   await carol.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-  await signUp(browser, server.url, 'dave');
-  await startConversation(carol, 'dave');
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.dispose();
+  await stopApp({ server, browser });
 });
 
 describe('drop and copy', () => {

@@ -87,6 +87,27 @@ export async function signUp(browser: Browser, base: string, name: string, passw
   return { name, context, page };
 }
 
+/**
+ * What every end-to-end file starts with: the app built and served by a real server, and
+ * Chromium; then `a` and `b` signed up, `a` in a direct conversation with `b`.
+ */
+export async function startApp(a: string, b: string): Promise<{ server: TestServer; browser: Browser; a: Person; b: Person }> {
+  buildWeb();
+  const server = new TestServer();
+  await server.start();
+  const browser = await launchChromium();
+  const pa = await signUp(browser, server.url, a);
+  const pb = await signUp(browser, server.url, b);
+  await startConversation(pa, b);
+  return { server, browser, a: pa, b: pb };
+}
+
+/** Closes what `startApp` started (either may be missing when start-up failed). */
+export async function stopApp(app: { server?: TestServer; browser?: Browser }): Promise<void> {
+  await app.browser?.close();
+  await app.server?.dispose();
+}
+
 /** Starts (or opens) a direct conversation with `other`. */
 export async function startConversation(p: Person, other: string): Promise<void> {
   await p.page.getByRole('button', { name: 'New conversation' }).click();

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, WebSocketRoute } from 'playwright-core';
 import { existsSync } from 'node:fs';
 import { BIG_BUCK_BUNNY, ensureFixtures } from '../../../packages/capture/test/helpers';
-import { blur, buildWeb, launchChromium, openFirstConversation, openVideo, seek, signUp, startConversation, TestServer, type Person } from './harness';
+import { blur, openFirstConversation, openVideo, seek, startApp, stopApp, type TestServer, type Person } from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -72,18 +72,11 @@ class Tap {
 
 beforeAll(async () => {
   fixtures = await ensureFixtures();
-  buildWeb();
-  server = new TestServer();
-  await server.start();
-  browser = await launchChromium();
-  alice = await signUp(browser, server.url, 'alice');
-  bob = await signUp(browser, server.url, 'bob');
-  await startConversation(alice, 'bob');
+  ({ server, browser, a: alice, b: bob } = await startApp('alice', 'bob'));
 }, 120_000);
 
 afterAll(async () => {
-  await browser?.close();
-  await server?.dispose();
+  await stopApp({ server, browser });
 });
 
 describe('settings and errors', () => {

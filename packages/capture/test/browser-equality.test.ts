@@ -9,7 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeGif, encodeGif, type GifOptions } from '../src/gif/index';
 import type { RgbaImage } from '../src/types';
-import { BIG_BUCK_BUNNY } from './helpers';
+import { BIG_BUCK_BUNNY, rng } from './helpers';
 
 const gifEntry = fileURLToPath(new URL('../src/gif/index.ts', import.meta.url));
 let browser: Browser;
@@ -103,15 +103,7 @@ function bbb(): RgbaImage[] {
  */
 function automaton(n: number): RgbaImage[] {
   const [w, h] = [480, 270];
-  let s = 110;
-  const rand = (): number => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
+  const rand = rng(110);
   const rows: Uint8Array[] = [];
   let row = Uint8Array.from({ length: w }, () => (rand() < 0.5 ? 1 : 0));
   for (let y = 0; y < 200 + h + n; y++) {

@@ -14,7 +14,7 @@ import { writeFrameHeader, writeHeader, writeTrailer } from '../src/gif/gif89a';
 import { LzwEncoder } from '../src/gif/lzw';
 import type { RgbaImage } from '../src/types';
 import { CountingSink } from '../src/writer';
-import { BIG_BUCK_BUNNY } from './helpers';
+import { BIG_BUCK_BUNNY, rng } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-gif-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,19 +39,6 @@ function ffprobeDurationsCs(bytes: Uint8Array): number[] {
   const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=duration_time,pkt_duration_time', '-of', 'json', save(bytes)], { encoding: 'utf8' });
   const frames = (JSON.parse(out) as { frames: Array<{ duration_time?: string; pkt_duration_time?: string }> }).frames;
   return frames.map((f) => Math.round(Number(f.duration_time ?? f.pkt_duration_time) * 100));
-}
-
-/** A pseudo-random generator (xorshift), so tests are repeatable. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s / 4294967296;
-  };
 }
 
 /** Frames whose pixels are drawn at random from `palette` (R,G,B triples). */

@@ -82,3 +82,16 @@ export function probeImage(path: string): { codec: string; width: number; height
   const s = (JSON.parse(out) as { streams: Array<Record<string, string | number>> }).streams[0]!;
   return { codec: String(s.codec_name), width: Number(s.width), height: Number(s.height), pixFmt: String(s.pix_fmt), frames: Number(s.nb_read_frames) };
 }
+
+/** A pseudo-random generator (xorshift), so tests are repeatable. */
+export function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s / 4294967296;
+  };
+}

@@ -198,8 +198,12 @@ describe('bad input', () => {
     const file = join(dir, 'long.gif');
     let pid = 0;
     const running = clipchat(['clip', fx.noiseLong, '--from', '0', '--to', '9', '--max-clip-seconds', '10', '--fps', '25', '--max-bytes', '20KiB', '-o', file], (p) => { pid = p; });
-    // Let it get into decoding and fitting, then interrupt as a terminal would.
-    await new Promise((r) => setTimeout(r, 2500));
+    // Let it get into decoding (its decoding ffmpeg, the one with a filter graph, is
+    // running), then interrupt as a terminal would. Waiting on the process, not the clock:
+    // a fast machine finishes this clip in about two seconds.
+    const decoding = () => execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).split('\n').some((l) => l.includes('ffmpeg') && l.includes('noise-long') && l.includes('-vf'));
+    for (let i = 0; i < 1000 && !decoding(); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(decoding()).toBe(true);
     process.kill(pid, 'SIGINT');
     const r = await running;
     expect(r.stderr).toBe('clipchat clip: cancelled\n');

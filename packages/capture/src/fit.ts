@@ -9,7 +9,7 @@
  */
 import type { ProgressCallback, RgbaImage } from './types';
 import { BudgetError, CancelledError } from './errors';
-import type { CancelSignal, StickerWriter } from './writer';
+import type { CancelSignal, StickerEncodeOptions, StickerWriter, TryNotes } from './writer';
 import { OverBudgetError, throwIfCancelled, yieldToEventLoop } from './writer';
 
 /** Frame size and rate of a try. */
@@ -104,6 +104,13 @@ const GOOD_ENOUGH = 0.95;
  * quality 100), so a try near the budget can sit far below the best quality that fits.
  */
 const FLAT_STEPS = 5;
+/**
+ * Share of the budget a paced try aims at (see `StickerWriter.paces`); it may use up to
+ * all but half a percent of the budget to keep quality even near the end.
+ */
+const PACE_TARGET = 0.975;
+/** Paced tries made before fitting falls back to searching by whole-clip tries. */
+const PACED_TRIES = 2;
 /** Quality steps over which a writer's output grows about e-fold (a first guess only). */
 const QUALITY_PER_EFOLD = 60;
 /** The same near the top of the scale on film (GIF, quality 75–85: about 35). */
@@ -178,14 +185,14 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * One try: bytes when it fits `limit`, else the count reached when it stopped. `via`
    * runs it on the parallel writer.
    */
-  const attempt = async (quality: number, shape: FitShape, limit: number, via: StickerWriter = writer): Promise<Try> => {
+  const attempt = async (quality: number, shape: FitShape, limit: number, via: StickerWriter = writer, extra?: Pick<StickerEncodeOptions, 'notes' | 'pace' | 'targetBytes'>): Promise<Try> => {
     // A writer that reads frame after frame may start before the last frame is decoded.
     const arriving = via.sequential === true;
     const f = await framesAt(shape, arriving);
     // Let a Cancel (a timer, a worker message) be seen between tries.
     await yieldToEventLoop(signal);
     tries++;
-    report(Math.min(0.95, tries / 12), `try ${tries}: quality ${quality}, ${shape.width}×${shape.height} at ${shape.fps} fps`);
+    report(Math.min(0.95, tries / 12), `try ${tries}: ${extra?.pace ? `paced, quality up to ${quality}` : `quality ${quality}`}, ${shape.width}×${shape.height} at ${shape.fps} fps`);
     if (running++ === 0) runningSince = now();
     let done = 0;
     try {
@@ -199,6 +206,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
           throwIfCancelled(signal);
         },
         frameReady: arriving && f.complete ? f.ready : undefined,
+        ...extra,
       });
       return { bytes, size: bytes.length, complete: true, estimate: bytes.length };
     } catch (e) {
@@ -311,8 +319,37 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   // when there is one (its workers warmed up while the video was opened: this thread's
   // encoder would still be cold). One try only: two beside the decoder would leave two
   // cores three things to do.
-  const first = await attempt(qMax, base, maxBytes * 1.25, parallel ?? writer);
+  // A writer that paces keeps notes of it (not on the parallel writer: they stay on its
+  // threads), and the try goes on up to twice the budget, so the notes cover every frame
+  // whenever a paced try could fit (at twice the budget it could not, on any content seen).
+  const firstNotes: { of?: TryNotes } = {};
+  const noting = !parallel && writer.paces !== undefined;
+  const first = await attempt(qMax, base, maxBytes * (noting ? 2 : 1.25), parallel ?? writer, noting ? { notes: (n) => (firstNotes.of = n) } : undefined);
   if (fits(first)) return finish(qMax, first.bytes!, base);
+
+  // 2a. A paced try: guided by the first try's notes, the writer chooses each frame's
+  // quality so the whole lands just under the budget, usually in this one try. Only when
+  // the notes forecast a quality the writer can pace down to.
+  let notes = firstNotes.of;
+  if (notes && writer.paces) {
+    let best: { q: number; bytes: Uint8Array } | undefined;
+    for (let i = 0; i < PACED_TRIES && notes.frames > 0; i++) {
+      if (notes.qualityFor(maxBytes * PACE_TARGET) < writer.paces.minQuality) break;
+      const next: { of?: TryNotes } = {};
+      const r = await attempt(qMax, base, maxBytes, writer, { pace: notes, targetBytes: maxBytes * PACE_TARGET, notes: (n) => (next.of = n) });
+      if (!fits(r) || !next.of) break;
+      const q = Math.max(1, Math.min(qMax, Math.round(next.of.quality)));
+      if (!best || r.size > best.bytes.length) best = { q, bytes: r.bytes! };
+      if (r.size >= maxBytes * GOOD_ENOUGH) break;
+      notes = next.of;
+    }
+    if (best && best.bytes.length >= maxBytes * GOOD_ENOUGH) return finish(best.q, best.bytes, base);
+    if (best && best.q < qMax) {
+      // Short of the budget: whole-clip tries above what the paced one averaged.
+      const s = await searchQuality(base, best.q, best.bytes, qMax - 1, first.estimate);
+      return finish(s.q, s.bytes, base);
+    }
+  }
 
   // 2. Quality knobs. When the first try's size is known, predict the quality that fits
   // (size grows about e-fold per QUALITY_PER_EFOLD steps) and search up from there.

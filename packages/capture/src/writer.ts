@@ -41,6 +41,27 @@ export interface StickerEncodeOptions {
    * rejects when the frames cannot be had, and then the try fails with that error.
    */
   frameReady?: (frame: number) => Promise<void>;
+  /** Writers with `paces`: receives this try's notes as it starts (they fill up as it runs, and stay when it stops early). */
+  notes?: (notes: TryNotes) => void;
+  /**
+   * Writers with `paces`: the notes of an earlier try of the same frames at the same size.
+   * Each frame then gets its own quality, at most `quality` and at least the writer's
+   * `paces.minQuality`, so that the output lands near `targetBytes` in this one try.
+   */
+  pace?: TryNotes;
+}
+
+/**
+ * What a writer noted of its frames in one try, for a paced try of the same frames (see
+ * `StickerEncodeOptions.pace`); fitting reads only what is declared here.
+ */
+export interface TryNotes {
+  /** Frames written so far. */
+  readonly frames: number;
+  /** Mean quality of the frames written (the one asked for, unless the try was paced). */
+  readonly quality: number;
+  /** The one quality at which the writer forecasts the whole clip to take `bytes` (may be outside 1–100). */
+  qualityFor(bytes: number): number;
 }
 
 /**
@@ -55,6 +76,8 @@ export interface StickerWriter {
   readonly maxFps?: number;
   /** Reads frames one after another and honours `frameReady` (can start while they decode). */
   readonly sequential?: boolean;
+  /** Writers that keep notes of a try and pace a later one by them: the lowest quality a paced try gives a frame. */
+  readonly paces?: { readonly minQuality: number };
   encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array>;
   /**
    * Optional: how close `bytes` looks to `frames` (0..1, like SSIM; the output may be
@@ -125,6 +148,12 @@ export class CountingSink {
     if (src instanceof Uint8Array) this.buf.set(src.subarray(start, end), this.len);
     else for (let i = 0; i < n; i++) this.buf[this.len + i] = src[start + i];
     this.len += n;
+  }
+
+  /** Forgets everything written after the first `length` bytes (to write a part again). */
+  rewind(length: number): void {
+    if (!(length >= 0 && length <= this.len)) throw new RangeError(`cannot rewind ${this.len} bytes to ${length}`);
+    this.len = length;
   }
 
   /** Overwrites a little-endian 16-bit word already written at `pos`. */

@@ -14,7 +14,8 @@ import { writeFrameHeader, writeHeader, writeTrailer } from '../src/gif/gif89a';
 import { LzwEncoder } from '../src/gif/lzw';
 import type { RgbaImage } from '../src/types';
 import { CountingSink } from '../src/writer';
-import { BIG_BUCK_BUNNY, rng } from './helpers';
+import { bbbFrames, ffmpegFrames, shownAtSamples, ssimPsnr } from './gif-helpers';
+import { rng } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-gif-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,14 +25,6 @@ function save(bytes: Uint8Array): string {
   const f = join(dir, `t${seq++}.gif`);
   writeFileSync(f, bytes);
   return f;
-}
-
-/** Every frame ffmpeg decodes from a GIF (composited, RGBA), without resampling. */
-function ffmpegFrames(bytes: Uint8Array, w: number, h: number): Uint8Array[] {
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', save(bytes), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
-  const out: Uint8Array[] = [];
-  for (let o = 0; o + w * h * 4 <= raw.length; o += w * h * 4) out.push(raw.subarray(o, o + w * h * 4));
-  return out;
 }
 
 /** Per-frame durations in centiseconds, as ffprobe reads them. */
@@ -65,28 +58,6 @@ function randomPalette(k: number, seed: number): Uint8Array {
     p[i * 3 + 2] = (i * 13) & 255;
   }
   return p;
-}
-
-/** BBB 20–23 s at 12 fps, 320 px wide, lanczos: the reference frames issue 3 measures with. */
-function bbbFrames(from = 20, seconds = 3, fps = 12, width = 320, height = 180): RgbaImage[] {
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-ss', String(from), '-t', String(seconds), '-i', BIG_BUCK_BUNNY, '-vf', `fps=${fps},scale=${width}:${height}:flags=lanczos`, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
-  const size = width * height * 4;
-  const out: RgbaImage[] = [];
-  for (let o = 0; o + size <= raw.length && out.length < Math.round(seconds * fps); o += size) out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
-  return out;
-}
-
-/** ffmpeg's SSIM (All, yuv444p) and PSNR between two equal-length RGBA sequences. */
-function ssimPsnr(a: ArrayLike<number>[], b: ArrayLike<number>[], w: number, h: number): { ssim: number; psnr: number } {
-  const cat = (fr: ArrayLike<number>[]) => Buffer.concat(fr.map((f) => Buffer.from(f as Uint8Array)));
-  const fa = join(dir, `a${seq}.rgba`);
-  const fb = join(dir, `b${seq++}.rgba`);
-  writeFileSync(fa, cat(a));
-  writeFileSync(fb, cat(b));
-  const inp = (f: string) => ['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${w}x${h}`, '-i', f];
-  const r = spawnSync('ffmpeg', ['-nostats', ...inp(fa), ...inp(fb), '-lavfi', '[0]format=yuv444p,split[a1][a2];[1]format=yuv444p,split[b1][b2];[a1][b1]ssim;[a2][b2]psnr', '-f', 'null', '-']);
-  const e = r.stderr.toString();
-  return { ssim: Number(/SSIM .*All:([\d.]+)/.exec(e)?.[1]), psnr: Number(/PSNR .*average:([\d.]+|inf)/.exec(e)?.[1].replace('inf', 'Infinity')) };
 }
 
 describe('GIF encoder', () => {
@@ -136,16 +107,7 @@ describe('GIF encoder', () => {
     const r = await encodeGif(frames, { delaysMs: frames.map(() => 1000 / 12), quality: 80 });
     const decoded = ffmpegFrames(r.bytes, 320, 180);
     expect(decoded.length).toBe(r.frames);
-    // Map written frames back to the 36 samples through their delays.
-    const shown: Uint8Array[] = [];
-    let t = 0;
-    let j = 0;
-    let end = r.delaysCs[0];
-    for (let k = 0; k < 36; k++) {
-      t = ((k + 0.5) * 100) / 12;
-      while (t >= end && j + 1 < r.frames) end += r.delaysCs[++j];
-      shown.push(decoded[j]);
-    }
+    const shown = shownAtSamples(decoded, r.delaysCs, 36, 12);
     const q = ssimPsnr(frames.map((f) => f.data), shown, 320, 180);
     expect(q.ssim).toBeGreaterThan(0.975);
     expect(q.psnr).toBeGreaterThan(42);

@@ -50,12 +50,18 @@ export class Canvas {
   }
 }
 
+/** Bins of `diffFrame`'s change histogram: squared distances 0, 1, … `CHANGE_BINS` − 1, and the rest. */
+export const CHANGE_BINS = 64;
+
 /**
  * Marks in `keep` (one byte a pixel, whole frame) the pixels that may stay as they are,
  * with `threshold` the largest perceptual distance (8-bit units) tolerated. Returns the
  * rectangle of pixels that must change, or null when none must (a duplicate frame).
+ * With `changes` (`CHANGE_BINS` + 1 counters, added to), every pixel that differs at all
+ * is counted under its squared distance (rounded down; the last bin takes the rest), so
+ * the pixels a larger threshold would keep can be counted without differencing again.
  */
-export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: number, keep: Uint8Array, chromaWeight: number): Area | null {
+export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: number, keep: Uint8Array, chromaWeight: number, changes?: Uint32Array): Area | null {
   const { width: w, height: h, shown, source } = canvas;
   const t2 = threshold * threshold;
   let x0 = w;
@@ -77,7 +83,11 @@ export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: nu
       const sg = source[s + 1];
       const sb = source[s + 2];
       let k = sr === r && sg === g && sb === b;
-      if (!k && t2 > 0) {
+      if (!k && changes) {
+        const d = Math.min(colorDistance(sr, sg, sb, r, g, b, chromaWeight), colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight));
+        changes[d < CHANGE_BINS ? Math.floor(d) : CHANGE_BINS]++;
+        k = t2 > 0 && d <= t2;
+      } else if (!k && t2 > 0) {
         k = colorDistance(sr, sg, sb, r, g, b, chromaWeight) <= t2 || colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight) <= t2;
       }
       if (k) keep[p] = 1;

@@ -7,22 +7,25 @@
 import type { RgbaImage } from '../types';
 import { CancelledError } from '../errors';
 import type { CancelSignal, StickerWriter } from '../writer';
-import { CountingSink, throwIfCancelled, yieldForIo, yieldToEventLoop } from '../writer';
+import { CountingSink, OverBudgetError, throwIfCancelled, yieldForIo, yieldToEventLoop } from '../writer';
 import { CHROMA_WEIGHT, Palette, chromaWeightFor, colorDistance, toPerceptual } from './color';
 import { Histogram, buildPalette } from './palette';
 import type { DitherMode, Area } from './dither';
 import { remap } from './dither';
-import { Canvas, diffFrame } from './diff';
+import { CHANGE_BINS, Canvas, diffFrame } from './diff';
 import { LzwEncoder } from './lzw';
 import { FrameWriter } from './frame';
 import { scoreGif } from './score';
 import { delaysToCentiseconds, tableBits, writeHeader, writeTrailer } from './gif89a';
+import { GifNotes, Pacer, type WrittenFrame } from './pace';
 
 export { delaysToCentiseconds } from './gif89a';
 export { readGifInfo } from './inspect';
 export { decodeGif } from './decode';
 export type { DecodedGif } from './decode';
 export { scoreGif, blockSsim } from './score';
+export { GifNotes } from './pace';
+export type { WrittenFrame } from './pace';
 export type { GifInfo } from './inspect';
 export type { DitherMode } from './dither';
 
@@ -69,7 +72,7 @@ export function gifTuning(quality: number): GifTuning {
     ditherStrength: 0,
     lossy: q >= 60 ? 0 : (60 - q) * 0.6,
     diffThreshold: q >= 50 ? loss * 0.1 : 5 + (50 - q) * 0.2,
-    localPalettes: q >= 40,
+    localPalettes: q >= LOCAL_PALETTE_QUALITY,
     paletteMse: 0.5 + loss * 0.4,
   };
 }
@@ -97,7 +100,20 @@ export interface GifOptions extends Partial<GifTuning> {
    * the decoder instead of waiting for the last frame.
    */
   frameReady?: (frame: number) => Promise<void>;
+  /**
+   * A paced pass (see `Pacer`): each frame gets its own quality, between `pace.minQuality`
+   * and `quality`, so that the file lands near `pace.targetBytes`, guided by the notes of
+   * an earlier try of the same frames (whose palettes and indices it reuses). A frame that
+   * would pass `maxBytes` is written again at `pace.minQuality` before the encode gives
+   * up. Only for animations with per-frame palettes (qualities ≥ `LOCAL_PALETTE_QUALITY`).
+   */
+  pace?: { notes: GifNotes; targetBytes: number; minQuality: number };
+  /** Called as each frame is written, with what a later paced try needs to know of it. */
+  onFrame?: (frame: number, written: WrittenFrame) => void;
 }
+
+/** Lowest quality whose tuning gives each frame its own palette (see `gifTuning`). */
+export const LOCAL_PALETTE_QUALITY = 40;
 
 /** What `encodeGif` produced. */
 export interface GifResult {
@@ -108,6 +124,10 @@ export interface GifResult {
   delaysCs: number[];
   /** Palette size used. */
   colors: number;
+  /** Quality of the frames: the one asked for, or with `pace` the mean of the frames'. */
+  quality: number;
+  /** With `pace`: the lowest quality a frame got. */
+  lowestQuality?: number;
 }
 
 const now = (): number => Date.now();
@@ -161,6 +181,19 @@ function keepBetter(data: Uint8ClampedArray, width: number, area: Area, keepFull
   }
 }
 
+/** Whether `a` lies inside `b`. */
+function within(a: Area, b: Area): boolean {
+  return a.x >= b.x && a.y >= b.y && a.x + a.width <= b.x + b.width && a.y + a.height <= b.y + b.height;
+}
+
+/** Copies the part `to` (inside `from`) of `src`, laid out over `from`, into `out`, laid out over `to`. */
+function copyArea(src: Uint8Array, from: Area, to: Area, out: Uint8Array): void {
+  for (let y = 0; y < to.height; y++) {
+    const s = (to.y - from.y + y) * from.width + (to.x - from.x);
+    out.set(src.subarray(s, s + to.width), y * to.width);
+  }
+}
+
 /** Weighted Y'CbCr (lossy LZW's space) of every pixel of `area`, into area-sized `out`. */
 function truthOf(data: Uint8ClampedArray, width: number, area: Area, out: Float32Array): void {
   let i = 0;
@@ -181,16 +214,21 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   if (count === 0) throw new RangeError('encodeGif needs at least one frame');
   if (options.delaysMs.length !== count) throw new RangeError(`encodeGif got ${frames.length} frames but ${options.delaysMs.length} delays`);
   if (ready) await ready(0);
-  const base = gifTuning(options.quality ?? 80);
-  const t: GifTuning = {
-    colors: options.colors ?? base.colors,
-    dither: options.dither ?? base.dither,
-    ditherStrength: options.ditherStrength ?? base.ditherStrength,
-    lossy: options.lossy ?? base.lossy,
-    diffThreshold: options.diffThreshold ?? base.diffThreshold,
-    localPalettes: options.localPalettes ?? base.localPalettes,
-    paletteMse: options.paletteMse ?? base.paletteMse,
+  const quality = options.quality ?? 80;
+  /** The tuning of a quality, with the knobs given explicitly overriding it. */
+  const tune = (q: number): GifTuning => {
+    const base = gifTuning(q);
+    return {
+      colors: options.colors ?? base.colors,
+      dither: options.dither ?? base.dither,
+      ditherStrength: options.ditherStrength ?? base.ditherStrength,
+      lossy: options.lossy ?? base.lossy,
+      diffThreshold: options.diffThreshold ?? base.diffThreshold,
+      localPalettes: options.localPalettes ?? base.localPalettes,
+      paletteMse: options.paletteMse ?? base.paletteMse,
+    };
   };
+  const t = tune(quality);
   const { width, height } = frames[0];
   const checkSize = (f: RgbaImage): void => {
     if (f.width !== width || f.height !== height) throw new RangeError(`encodeGif frames differ in size: ${f.width}×${f.height} vs ${width}×${height}`);
@@ -205,6 +243,12 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   if (animated && options.paletteRgb && options.paletteRgb.length / 3 > 255)
     throw new RangeError(`an animation's paletteRgb holds at most 255 colours (one index is kept for transparency), got ${options.paletteRgb.length / 3}`);
   const wantLocal = animated && t.localPalettes && !options.paletteRgb;
+  const pace = options.pace && animated ? options.pace : undefined;
+  if (pace && (!wantLocal || pace.minQuality < LOCAL_PALETTE_QUALITY || !(pace.targetBytes > 0) || pace.notes.count !== count))
+    throw new RangeError(`a paced GIF needs per-frame palettes, a minQuality of at least ${LOCAL_PALETTE_QUALITY}, a positive targetBytes and notes of the same ${count} frames; got minQuality ${pace.minQuality}, targetBytes ${pace.targetBytes}, notes of ${pace.notes.count} frames`);
+  if (pace && pace.notes.frames > 0 && (pace.notes.width !== width || pace.notes.height !== height))
+    throw new RangeError(`a paced GIF needs notes of frames of its own size, ${width}×${height}; got notes of ${pace.notes.width}×${pace.notes.height}`);
+  const noted = pace?.notes.written;
   // A shared palette is built from every frame: wait for all of them.
   if (ready && !wantLocal && !options.paletteRgb) {
     await ready(count - 1);
@@ -214,11 +258,10 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const cw = options.chromaWeight ?? chromaWeightFor(frames[0]);
   let palette = options.paletteRgb
     ? new Palette(options.paletteRgb, cw)
-    : paletteFor(wantLocal ? frames.slice(0, 1) : frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)), cw, t.paletteMse);
+    : noted?.[0]?.palette ?? paletteFor(wantLocal ? frames.slice(0, 1) : frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)), cw, t.paletteMse);
   let T = animated ? palette.size : -1; // transparent index just after the colours
   const entries = palette.size + (animated ? 1 : 0);
   const local = wantLocal;
-  const colorsWanted = Math.max(2, Math.min(255, t.colors));
   const bits = Math.max(2, tableBits(entries));
   const globalRgb = new Uint8Array(entries * 3);
   globalRgb.set(palette.rgb);
@@ -230,49 +273,106 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const keepFull = new Uint8Array(width * height);
   const index = new Uint8Array(width * height);
   const keep = new Uint8Array(width * height);
-  const truth = t.lossy > 0 ? new Float32Array(width * height * 3) : undefined;
+  // Lossy LZW compares with the source in its own space (allocated when a frame is lossy).
+  let truth: Float32Array | undefined;
   const lzw = new LzwEncoder();
   const frameWriter = new FrameWriter(lzw, canvas);
   const frameHist = new Histogram();
-  const lossy2 = t.lossy * t.lossy;
+  // The pacer may use all but half a percent of the hard limit to avoid a sudden drop in quality.
+  const pacer = pace ? new Pacer(pace.notes, pace.targetBytes, Math.max(pace.targetBytes, sink.limit * 0.995 - 1), quality, Math.min(quality, pace.minQuality)) : undefined;
   const written: number[] = [];
   let delayAt = -1;
   let lastYield = now();
+  let qualitySum = 0;
+  let lowest = Infinity;
+
+  // Someone learning about the frames gets each one's change histogram and indices.
+  const changes = options.onFrame ? new Uint32Array(CHANGE_BINS + 1) : undefined;
+  let remapped: { area: Area; index: Uint8Array } | undefined;
+
+  /**
+   * The palette of frame `k` (after the first) for the pixels of `area` it changes: an
+   * earlier try's when it has one of the size this frame calls for, else built from them.
+   */
+  const framePalette = (k: number, area: Area, tk: GifTuning): Palette => {
+    // Frames that change few pixels get small tables: cheaper to store, shorter codes.
+    const changed = area.width * area.height - countKept(keepFull, width, area);
+    const colorsWanted = Math.max(2, Math.min(255, tk.colors));
+    let want = 15;
+    while (want < colorsWanted && want * 32 < changed) want = want * 2 + 1;
+    want = Math.min(want, colorsWanted);
+    const earlier = noted?.[k]?.palette;
+    if (earlier && earlier.size <= want && earlier.size > want >> 1) return earlier;
+    const hist = frameHist;
+    hist.clear();
+    hist.addArea(frames[k], area, keepFull);
+    return buildPalette(hist, { colors: want, kmeansIterations: 6, chromaWeight: cw, maxMse: tk.paletteMse });
+  };
+
+  /** Writes frame `k` with tuning `tk`; false when it changed nothing (merged into the previous one). */
+  const writeFrame = (k: number, tk: GifTuning): boolean => {
+    const data = frames[k].data;
+    let area: Area | null = { x: 0, y: 0, width, height };
+    if (changes) changes.fill(0);
+    if (k > 0) area = diffFrame(canvas, data, tk.diffThreshold, keepFull, cw, changes);
+    if (area === null) return false;
+    let localRgb: Uint8Array | undefined;
+    let frameBits = bits;
+    if (local && k > 0) {
+      palette = framePalette(k, area, tk);
+      T = palette.size;
+      frameBits = Math.max(2, tableBits(T + 1));
+      localRgb = new Uint8Array((T + 1) * 3);
+      localRgb.set(palette.rgb);
+    }
+    const earlier = noted?.[k];
+    if (earlier?.index && earlier.palette === palette && tk.dither === 'none' && within(area, earlier.area!)) copyArea(earlier.index, earlier.area!, area, index);
+    else remap(data, width, area, palette, tk.dither, tk.ditherStrength, index);
+    if (options.onFrame) remapped = { area, index: index.slice(0, area.width * area.height) };
+    if (k > 0) keepBetter(data, width, area, keepFull, index, palette.rgb, canvas.shown, cw, keep);
+    const frameTruth = tk.lossy > 0 ? (truth ??= new Float32Array(width * height * 3)) : undefined;
+    if (frameTruth) truthOf(data, width, area, frameTruth);
+    delayAt = frameWriter.write(sink, {
+      first: k === 0, area, palette, localRgb, codeSize: frameBits, index, keep, lossy: tk.lossy * tk.lossy,
+      truth: frameTruth, truthPalette: frameTruth ? palette.coordinates(LOSSY_CHROMA_WEIGHT) : undefined, data,
+    });
+    return true;
+  };
 
   for (let k = 0; k < count; k++) {
     if (ready) {
       await ready(k);
       checkSize(frames[k]);
     }
-    const data = frames[k].data;
-    let area: Area | null = { x: 0, y: 0, width, height };
-    if (k > 0) area = diffFrame(canvas, data, t.diffThreshold, keepFull, cw);
-    if (area === null) {
+    const before = sink.length;
+    let q = pacer ? pacer.quality(k, before) : quality;
+    let drawn: boolean;
+    if (!pacer) drawn = writeFrame(k, t);
+    else {
+      // A paced frame that would leave no room for the trailer is written again at the
+      // lowest quality allowed (the canvas is only drawn once a frame is fully written).
+      try {
+        drawn = writeFrame(k, tune(q));
+        if (sink.length >= sink.limit) throw new OverBudgetError(sink.length + 1, sink.limit);
+      } catch (e) {
+        if (!(e instanceof OverBudgetError) || q <= pace!.minQuality) throw e;
+        sink.rewind(before);
+        q = pace!.minQuality;
+        drawn = writeFrame(k, tune(q));
+      }
+      pacer.record(k, q, sink.length - before);
+    }
+    qualitySum += q;
+    lowest = Math.min(lowest, q);
+    options.onFrame?.(k, {
+      bytes: sink.length - before, quality: q, palette: drawn ? palette : undefined,
+      changes: k > 0 && changes ? changes.slice() : undefined, ...(drawn ? remapped : undefined),
+    });
+    if (!drawn) {
       // Nothing to draw: the previous frame stays on screen for this one's time too.
       written[written.length - 1] += csDelays[k];
       sink.setU16(delayAt, written[written.length - 1]);
     } else {
-      let localRgb: Uint8Array | undefined;
-      let frameBits = bits;
-      if (local && k > 0) {
-        const hist = frameHist;
-        hist.clear();
-        hist.addArea(frames[k], area, keepFull);
-        // Frames that change few pixels get small tables: cheaper to store, shorter codes.
-        const changed = area.width * area.height - countKept(keepFull, width, area);
-        let want = 15;
-        while (want < colorsWanted && want * 32 < changed) want = want * 2 + 1;
-        want = Math.min(want, colorsWanted);
-        palette = buildPalette(hist, { colors: want, kmeansIterations: 6, chromaWeight: cw, maxMse: t.paletteMse });
-        T = palette.size;
-        frameBits = Math.max(2, tableBits(T + 1));
-        localRgb = new Uint8Array((T + 1) * 3);
-        localRgb.set(palette.rgb);
-      }
-      remap(data, width, area, palette, t.dither, t.ditherStrength, index);
-      if (k > 0) keepBetter(data, width, area, keepFull, index, palette.rgb, canvas.shown, cw, keep);
-      if (truth) truthOf(data, width, area, truth);
-      delayAt = frameWriter.write(sink, { first: k === 0, area, palette, localRgb, codeSize: frameBits, index, keep, lossy: lossy2, truth, truthPalette: truth ? palette.coordinates(LOSSY_CHROMA_WEIGHT) : undefined, data });
       written.push(csDelays[k]);
       sink.setU16(delayAt, csDelays[k]);
     }
@@ -288,7 +388,10 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     }
   }
   writeTrailer(sink);
-  return { bytes: sink.finish(), frames: written.length, delaysCs: written, colors: palette.size };
+  return {
+    bytes: sink.finish(), frames: written.length, delaysCs: written, colors: palette.size,
+    quality: qualitySum / count, lowestQuality: pacer ? lowest : undefined,
+  };
 }
 
 /**
@@ -344,16 +447,31 @@ export async function encodeGifStill(image: RgbaImage, options: { quality?: numb
   return r.bytes;
 }
 
-/** The GIF `StickerWriter`: quality 1–100 maps to `gifTuning`; `tuning` may override knobs. */
+/** How GIF qualities are tuned, as the pacing forecast sees it. */
+const GIF_QUALITY_MODEL = { threshold: (q: number) => gifTuning(q).diffThreshold, lossless: 60 };
+
+/**
+ * The GIF `StickerWriter`: quality 1–100 maps to `gifTuning`; `tuning` may override knobs.
+ * It keeps notes of each try (`notes`) and paces a try from them (`pace`): the second
+ * pass reuses the first's palettes and indices and lands near its target in one go.
+ */
 export const gifWriter: StickerWriter & { describe(quality: number): GifTuning } = {
   format: 'gif',
   mime: 'image/gif',
   maxFps: 50,
   sequential: true,
+  paces: { minQuality: LOCAL_PALETTE_QUALITY },
   describe: gifTuning,
   score: scoreGif,
   async encode(frames, delaysMs, options) {
     const tuning = (options.tuning ?? {}) as Partial<GifTuning>;
+    let notes: GifNotes | undefined;
+    if (options.notes) {
+      notes = new GifNotes(delaysMs.length, GIF_QUALITY_MODEL);
+      options.notes(notes);
+    }
+    const earlier = options.pace;
+    if (earlier && !(earlier instanceof GifNotes)) throw new RangeError('a GIF try can only be paced by the notes of another GIF try');
     const r = await encodeGif(frames, {
       ...tuning,
       delaysMs,
@@ -362,6 +480,12 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
       signal: options.signal,
       onProgress: options.onProgress,
       frameReady: options.frameReady,
+      onFrame: notes && ((k, f) => {
+        notes.width = frames[0].width;
+        notes.height = frames[0].height;
+        notes.add(k, f);
+      }),
+      pace: earlier && { notes: earlier, targetBytes: options.targetBytes ?? options.maxBytes ?? Infinity, minQuality: LOCAL_PALETTE_QUALITY },
     });
     return r.bytes;
   },

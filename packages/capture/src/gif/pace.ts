@@ -1,0 +1,223 @@
+/**
+ * Rate control for an animated GIF: a second pass over the same frames that chooses each
+ * frame's quality as it goes, so that the file lands just under a byte target in one try
+ * instead of a bisection over whole-clip tries.
+ *
+ * One blind pass cannot do this (film is often heavy in one half and light in the other),
+ * so the pass is guided by an earlier try of the same frames, which noted per frame what
+ * it wrote (`GifNotes`): its bytes, its quality, and how many of its pixels changed by how
+ * much (`diffFrame`'s change histogram). A lower quality keeps more pixels as they are (a
+ * larger difference threshold), and a frame's bytes follow the pixels it redraws, as the
+ * count raised to `CHANGE_EXPONENT` (the pixels a larger threshold still redraws are the
+ * busier ones); below the qualities that are lossless, lossy LZW takes about e-fold fewer
+ * bytes every `LOSSY_QUALITY_PER_EFOLD` steps. The frames still to come, at those
+ * forecasts scaled by how far the frames written so far came out above or below theirs,
+ * share what is left of the target at one quality. Quality thus stays nearly constant
+ * over the clip (what looks best for the bytes) and moves only as far as the real sizes
+ * disagree with the forecast.
+ *
+ * The pass also takes the earlier try's palettes and remapped indices: that try drew more
+ * of each frame (its threshold was lower), so its palette covers what this pass draws, and
+ * the second pass costs differencing and LZW only.
+ */
+import type { Palette } from './color';
+import type { Area } from './dither';
+import { CHANGE_BINS } from './diff';
+
+/** How a frame's bytes grow with the pixels it redraws (fitted on film, qualities 60–80). */
+const CHANGE_EXPONENT = 0.7;
+/** Quality steps over which lossy LZW's output shrinks about e-fold (film, qualities 40–60). */
+const LOSSY_QUALITY_PER_EFOLD = 120;
+/** Largest change of quality from one frame to the next. */
+const MAX_STEP = 4;
+/** Bytes a frame costs besides its pixels: control extension, descriptor, block framing. */
+const FRAME_OVERHEAD = 20;
+
+/** One frame as `encodeGif` wrote it. */
+export interface WrittenFrame {
+  /** Bytes it took (0: merged into the previous frame). */
+  bytes: number;
+  quality: number;
+  /** Its palette (none when merged). */
+  palette?: Palette;
+  /** Pixels that differed from the screen, by squared distance (see `diffFrame`); none for the first frame. */
+  changes?: Uint32Array;
+  /** The indices its pixels were remapped to, over `area` (none when merged). */
+  index?: Uint8Array;
+  area?: Area;
+}
+
+/** How a quality is tuned, as far as the forecast needs. */
+export interface QualityModel {
+  /** Largest perceptual distance treated as unchanged. */
+  threshold(quality: number): number;
+  /** Highest quality with lossy LZW off. */
+  lossless: number;
+}
+
+/** Pixels of a change histogram that a threshold `t` (distance, not squared) redraws. */
+function redrawn(changes: Uint32Array, t: number): number {
+  const t2 = t * t;
+  if (t2 >= CHANGE_BINS) return changes[CHANGE_BINS]!;
+  const b0 = Math.floor(t2);
+  // Bin b0 holds squared distances in [b0, b0 + 1): the share above t2 is redrawn.
+  let n = changes[b0]! * (b0 + 1 - t2);
+  for (let b = b0 + 1; b <= CHANGE_BINS; b++) n += changes[b]!;
+  return n;
+}
+
+/**
+ * Notes of one GIF try, frame by frame (see the module comment). Filled while the try
+ * runs, so a try stopped early leaves notes of the frames it wrote.
+ */
+export class GifNotes {
+  readonly written: WrittenFrame[] = [];
+  /** Size of the frames (set with the first one). */
+  width = 0;
+  height = 0;
+
+  constructor(
+    /** Frames in the clip. */
+    readonly count: number,
+    private readonly model: QualityModel,
+  ) {}
+
+  /** Frames written so far. */
+  get frames(): number {
+    return this.written.length;
+  }
+
+  /** Mean quality of the frames written. */
+  get quality(): number {
+    let s = 0;
+    for (const f of this.written) s += f.quality;
+    return this.written.length ? s / this.written.length : 0;
+  }
+
+  /** Lowest quality a frame got. */
+  get lowestQuality(): number {
+    let q = Infinity;
+    for (const f of this.written) q = Math.min(q, f.quality);
+    return q;
+  }
+
+  add(k: number, f: WrittenFrame): void {
+    this.written[k] = f;
+  }
+
+  /** Forecast of frame `k`'s bytes at quality `q` (frames not written: like the average one written). */
+  forecast(k: number, q: number): number {
+    const f = this.written[k];
+    if (!f) {
+      const n = this.written.length;
+      if (n <= 1) return n ? this.forecast(0, q) : 0;
+      let s = 0;
+      for (let j = 1; j < n; j++) s += this.forecast(j, q);
+      return s / (n - 1);
+    }
+    const lossy = Math.exp((Math.min(0, q - this.model.lossless) - Math.min(0, f.quality - this.model.lossless)) / LOSSY_QUALITY_PER_EFOLD);
+    if (!f.changes) return f.bytes * lossy; // the first frame: drawn whole at any quality
+    const was = redrawn(f.changes, this.model.threshold(f.quality));
+    const will = redrawn(f.changes, this.model.threshold(q));
+    if (will <= 0) return 0;
+    if (was <= 0) return FRAME_OVERHEAD + will * this.bytesPerPixel(); // merged then, not now
+    const table = f.palette ? 3 << Math.max(1, Math.ceil(Math.log2(f.palette.size + 1))) : 0;
+    const fixed = Math.min(f.bytes, table + FRAME_OVERHEAD);
+    return fixed + (f.bytes - fixed) * (will / was) ** CHANGE_EXPONENT * lossy;
+  }
+
+  /** The constant quality (unclamped) at which the frames are forecast to take `bytes` in all. */
+  qualityFor(bytes: number, lo = 1, hi = 100): number {
+    const total = (q: number): number => {
+      let s = 0;
+      for (let k = 0; k < this.count; k++) s += this.forecast(k, q);
+      return s;
+    };
+    if (total(hi) <= bytes) return hi;
+    if (total(lo) > bytes) return lo - 1;
+    // Sizes only grow with quality: bisect to a tenth of a step.
+    while (hi - lo > 0.1) {
+      const mid = (lo + hi) / 2;
+      if (total(mid) <= bytes) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Average bytes per redrawn pixel of the frames written (for frames the forecast has no size of). */
+  private bytesPerPixel(): number {
+    let b = 0;
+    let px = 0;
+    for (const f of this.written) {
+      if (!f.changes || !f.bytes) continue;
+      b += f.bytes;
+      px += redrawn(f.changes, this.model.threshold(f.quality));
+    }
+    return px > 0 ? b / px : 1;
+  }
+}
+
+/** Chooses frame qualities for one paced pass; see the module comment. */
+export class Pacer {
+  /** Bytes the frames so far took, and what was forecast for them. */
+  private wrote = 0;
+  private foresaw = 0;
+  private last = NaN;
+
+  constructor(
+    private readonly notes: GifNotes,
+    /** Bytes the whole file should come to (a little under the hard limit). */
+    private readonly targetBytes: number,
+    /** Bytes the frames may take at most (the hard limit less the trailer and a margin). */
+    private readonly limitBytes: number,
+    /** Highest and lowest quality a frame may get. */
+    private readonly top: number,
+    private readonly bottom: number,
+  ) {}
+
+  /**
+   * Quality for frame `k`, given the bytes written before it (header and earlier frames):
+   * the one at which the rest is forecast to meet the target; but where that is below the
+   * previous frame's, no lower than the rest needs to stay under the hard limit (near the
+   * end a small shortfall would otherwise be made up by a few frames at a much lower
+   * quality).
+   */
+  quality(k: number, written: number): number {
+    // Frames so far came out `drift` times their forecast: expect the same of the rest.
+    const drift = this.foresaw > 0 ? Math.max(0.5, Math.min(2, this.wrote / this.foresaw)) : 1;
+    let lo = this.bottom;
+    let hi = this.top;
+    if (Number.isFinite(this.last)) {
+      lo = Math.max(lo, this.last - MAX_STEP);
+      hi = Math.min(hi, this.last + MAX_STEP);
+    }
+    if (lo >= hi) return hi;
+    const aim = this.solve(k, (this.targetBytes - written) / drift, lo, hi);
+    if (!(aim < this.last)) return aim;
+    return Math.max(aim, this.solve(k, (this.limitBytes - written) / drift, lo, Math.min(hi, this.last)));
+  }
+
+  /** Highest quality in [lo, hi] at which frames k… are forecast to take at most `bytes` (lo when none). */
+  private solve(k: number, bytes: number, lo: number, hi: number): number {
+    const rest = (q: number): number => {
+      let s = 0;
+      for (let j = k; j < this.notes.count; j++) s += this.notes.forecast(j, q);
+      return s;
+    };
+    if (rest(hi) <= bytes) return hi;
+    if (rest(lo) > bytes) return lo;
+    while (hi - lo > 0.25) {
+      const mid = (lo + hi) / 2;
+      if (rest(mid) <= bytes) lo = mid;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Records that frame `k` took `bytes` at quality `q`. */
+  record(k: number, q: number, bytes: number): void {
+    this.last = q;
+    this.wrote += bytes;
+    this.foresaw += this.notes.forecast(k, q);
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The paced GIF pass: guided by the notes of a first try, it lands just under its budget
+ * in one go at an even quality, looks as good for its bytes as whole-clip tries (checked
+ * on ffmpeg's decoding of both), never passes the hard limit, and refuses notes of other
+ * frames. Fitting then needs two tries where it needed three or more.
+ */
+import { describe, expect, it } from 'vitest';
+import { fitSticker } from '../src/fit';
+import { encodeGif, gifWriter, GifNotes } from '../src/gif/index';
+import type { RgbaImage } from '../src/types';
+import type { TryNotes } from '../src/writer';
+import { OverBudgetError } from '../src/writer';
+import { bbbFrames, ffmpegFrames, shownAtSamples, ssimPsnr } from './gif-helpers';
+
+const KiB = 1024;
+
+/** A first try at quality 80 and its notes. */
+async function firstTry(frames: RgbaImage[], delaysMs: number[]): Promise<{ bytes: Uint8Array; notes: GifNotes }> {
+  const got: { notes?: TryNotes } = {};
+  const bytes = await gifWriter.encode(frames, delaysMs, { quality: 80, notes: (n) => (got.notes = n) });
+  expect(got.notes).toBeInstanceOf(GifNotes);
+  return { bytes, notes: got.notes as GifNotes };
+}
+
+/** ffmpeg's SSIM of a GIF against its 12 fps source frames. */
+function ssimOf(bytes: Uint8Array, frames: RgbaImage[], fps: number): number {
+  const { width: w, height: h } = frames[0]!;
+  const decoded = ffmpegFrames(bytes, w, h);
+  const info = decodeDelays(bytes);
+  expect(decoded.length).toBe(info.length);
+  return ssimPsnr(frames.map((f) => f.data), shownAtSamples(decoded, info, frames.length, fps), w, h).ssim;
+}
+
+/** Delays (cs) of a GIF's frames, read from its graphic control extensions. */
+function decodeDelays(bytes: Uint8Array): number[] {
+  const out: number[] = [];
+  for (let i = 0; i + 5 < bytes.length; i++) if (bytes[i] === 0x21 && bytes[i + 1] === 0xf9 && bytes[i + 2] === 4) out.push(bytes[i + 4]! | (bytes[i + 5]! << 8));
+  return out;
+}
+
+describe('paced GIF pass', () => {
+  it('lands within 95–100 % of the budget in one pass, at an even quality, as good for its bytes as whole-clip tries', async () => {
+    const frames = bbbFrames(20, 3, 12, 320, 180);
+    const delaysMs = frames.map(() => 1000 / 12);
+    const { bytes: first, notes } = await firstTry(frames, delaysMs);
+    for (const budget of [160 * KiB, 256 * KiB]) {
+      expect(first.length).toBeGreaterThan(budget); // the first try does not fit: pacing has work to do
+      const got: { notes?: TryNotes } = {};
+      const paced = await gifWriter.encode(frames, delaysMs, { quality: 80, maxBytes: budget, targetBytes: budget * 0.975, pace: notes, notes: (n) => (got.notes = n) });
+      expect(paced.length, `${budget}`).toBeLessThanOrEqual(budget);
+      expect(paced.length, `${budget}`).toBeGreaterThanOrEqual(budget * 0.95);
+      // Even quality: all but the last few frames within a few steps of each other.
+      const qs = (got.notes as GifNotes).written.map((f) => f.quality);
+      const body = qs.slice(0, -4);
+      expect(Math.max(...body) - Math.min(...body), `${budget}: ${qs.map((q) => q.toFixed(0)).join(' ')}`).toBeLessThanOrEqual(6);
+      // As good as a whole-clip quality of no more bytes (searched as fitting would).
+      let q = Math.round(got.notes!.quality) + 3;
+      let whole = await encodeGif(frames, { delaysMs, quality: q });
+      while (whole.bytes.length > paced.length && q > 1) whole = await encodeGif(frames, { delaysMs, quality: --q });
+      const a = ssimOf(paced, frames, 12);
+      const b = ssimOf(whole.bytes, frames, 12);
+      expect(a, `${budget}: paced ${paced.length} B vs quality ${q} ${whole.bytes.length} B`).toBeGreaterThanOrEqual(b - 0.0005);
+    }
+  }, 60_000);
+
+  it('never passes its hard limit when the forecast is far off: it writes the frame again at the lowest quality, or stops', async () => {
+    const frames = bbbFrames(20, 3, 12, 320, 180);
+    // The last frame has a new top half (another scene), which the notes below hide.
+    const other = bbbFrames(5, 1, 12, 320, 180)[0]!;
+    const last = new Uint8ClampedArray(frames[35]!.data);
+    last.set(other.data.subarray(0, 90 * 320 * 4));
+    frames[35] = { width: 320, height: 180, data: last };
+    const delaysMs = frames.map(() => 1000 / 12);
+    const { notes } = await firstTry(frames, delaysMs);
+    const misled = new GifNotes(notes.count, { threshold: (q) => (100 - q) * 0.1, lossless: 60 });
+    misled.width = notes.width;
+    misled.height = notes.height;
+    notes.written.forEach((f, k) => misled.add(k, k < 35 ? f : { ...f, bytes: Math.round(f.bytes / 50) }));
+    const outcomes: string[] = [];
+    for (let kib = 200; kib <= 260; kib += 10) {
+      const budget = kib * KiB;
+      const got: { notes?: TryNotes } = {};
+      try {
+        const b = await gifWriter.encode(frames, delaysMs, { quality: 80, maxBytes: budget, targetBytes: budget * 0.975, pace: misled, notes: (n) => (got.notes = n) });
+        expect(b.length).toBeLessThanOrEqual(budget);
+        expect(ffmpegFrames(b, 320, 180).length).toBeGreaterThan(1);
+        outcomes.push((got.notes as GifNotes).written[35]!.quality === 40 ? 'rewritten' : 'fit');
+      } catch (e) {
+        expect(e).toBeInstanceOf(OverBudgetError);
+        expect((e as OverBudgetError).limit).toBe(budget);
+        outcomes.push('stopped');
+      }
+    }
+    // The budgets cover both ends of the guard: a last frame written again at quality 40
+    // that then fits, and one that does not fit even so.
+    expect(outcomes).toContain('rewritten');
+    expect(outcomes).toContain('stopped');
+  }, 60_000);
+
+  it('refuses notes of other frames, and a pace below the qualities that have per-frame palettes', async () => {
+    const frames = bbbFrames(20, 1, 12, 160, 90);
+    const delaysMs = frames.map(() => 1000 / 12);
+    const { notes } = await firstTry(frames, delaysMs);
+    const small = frames.map((f) => ({ width: 80, height: 45, data: f.data.subarray(0, 80 * 45 * 4) }));
+    await expect(gifWriter.encode(small, delaysMs, { quality: 80, maxBytes: 1e6, targetBytes: 1e5, pace: notes })).rejects.toThrow(/notes of frames of its own size, 80×45; got notes of 160×90/);
+    await expect(gifWriter.encode(frames.slice(1), delaysMs.slice(1), { quality: 80, maxBytes: 1e6, targetBytes: 1e5, pace: notes })).rejects.toThrow(/notes of the same 11 frames; got .* notes of 12 frames/);
+    await expect(encodeGif(frames, { delaysMs, quality: 80, maxBytes: 1e6, pace: { notes, targetBytes: 1e5, minQuality: 20 } })).rejects.toThrow(/minQuality of at least 40/);
+  });
+
+  it('lets fitting land Big Buck Bunny in two tries: the first, then one paced', async () => {
+    const frames = bbbFrames(20, 3, 12, 320, 180);
+    const delaysMs = frames.map(() => 1000 / 12);
+    for (const budget of [192 * KiB, 256 * KiB]) {
+      const r = await fitSticker({ writer: gifWriter, maxBytes: budget, quality: 80, shape: { width: 320, height: 180, fps: 12 }, frames: async () => ({ frames, delaysMs }) });
+      expect(r.bytes.length).toBeLessThanOrEqual(budget);
+      expect(r.bytes.length).toBeGreaterThanOrEqual(budget * 0.95);
+      expect(r.tries, `${budget}`).toBe(2);
+      expect(r.adapted.quality?.from).toBe(80);
+      expect(r.adapted.quality?.to).toBeLessThan(80);
+      expect(r.adapted.width).toBeUndefined();
+    }
+  }, 60_000);
+});

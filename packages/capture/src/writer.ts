@@ -119,9 +119,25 @@ export class CountingSink {
     return this.len;
   }
 
+  /** Bytes kept free for a part written last (see `hold`). */
+  private held = 0;
+
+  /**
+   * Keeps `n` bytes of the limit free for a part that will be written last (a trailer):
+   * writing into them throws as passing the limit would, until `release`.
+   */
+  hold(n: number): void {
+    this.held = n;
+  }
+
+  /** Gives back the bytes `hold` kept free. */
+  release(): void {
+    this.held = 0;
+  }
+
   private reserve(n: number): void {
     const need = this.len + n;
-    if (need > this.limit) throw new OverBudgetError(need, this.limit);
+    if (need + this.held > this.limit) throw new OverBudgetError(need + this.held, this.limit);
     if (need <= this.buf.length) return;
     let cap = this.buf.length * 2;
     while (cap < need) cap *= 2;

@@ -64,37 +64,39 @@ describe('paced GIF pass', () => {
   }, 60_000);
 
   it('never passes its hard limit when the forecast is far off: it writes the frame again at the lowest quality, or stops', async () => {
-    const frames = bbbFrames(20, 3, 12, 320, 180);
-    // The last frame has a new top half (another scene), which the notes below hide.
-    const other = bbbFrames(5, 1, 12, 320, 180)[0]!;
-    const last = new Uint8ClampedArray(frames[35]!.data);
-    last.set(other.data.subarray(0, 90 * 320 * 4));
-    frames[35] = { width: 320, height: 180, data: last };
+    // A still shot whose last frame brings a new top half (another scene), which the notes
+    // below hide: the pass meets that frame's real cost only when it writes it.
+    const [still] = bbbFrames(20, 1, 12, 320, 180);
+    const [other] = bbbFrames(5, 1, 12, 320, 180);
+    const last = new Uint8ClampedArray(still!.data);
+    last.set(other!.data.subarray(0, 90 * 320 * 4));
+    const frames: RgbaImage[] = [...Array(11).fill(still), { width: 320, height: 180, data: last }];
     const delaysMs = frames.map(() => 1000 / 12);
     const { notes } = await firstTry(frames, delaysMs);
     const misled = new GifNotes(notes.count, { threshold: (q) => (100 - q) * 0.1, lossless: 60 });
     misled.width = notes.width;
     misled.height = notes.height;
-    notes.written.forEach((f, k) => misled.add(k, k < 35 ? f : { ...f, bytes: Math.round(f.bytes / 50) }));
-    const outcomes: string[] = [];
-    for (let kib = 200; kib <= 260; kib += 10) {
-      const budget = kib * KiB;
+    notes.written.forEach((f, k) => misled.add(k, k < 11 ? f : { ...f, bytes: Math.round(f.bytes / 50) }));
+    // A target far above any size: the pass gives every frame quality 80, and only the
+    // hard limit can stop it. Unlimited, it writes the last frame at 80.
+    const paced = async (maxBytes: number) => {
       const got: { notes?: TryNotes } = {};
-      try {
-        const b = await gifWriter.encode(frames, delaysMs, { quality: 80, maxBytes: budget, targetBytes: budget * 0.975, pace: misled, notes: (n) => (got.notes = n) });
-        expect(b.length).toBeLessThanOrEqual(budget);
-        expect(ffmpegFrames(b, 320, 180).length).toBeGreaterThan(1);
-        outcomes.push((got.notes as GifNotes).written[35]!.quality === 40 ? 'rewritten' : 'fit');
-      } catch (e) {
-        expect(e).toBeInstanceOf(OverBudgetError);
-        expect((e as OverBudgetError).limit).toBe(budget);
-        outcomes.push('stopped');
-      }
-    }
-    // The budgets cover both ends of the guard: a last frame written again at quality 40
-    // that then fits, and one that does not fit even so.
-    expect(outcomes).toContain('rewritten');
-    expect(outcomes).toContain('stopped');
+      const bytes = await gifWriter.encode(frames, delaysMs, { quality: 80, maxBytes, targetBytes: 1e9, pace: misled, notes: (n) => (got.notes = n) });
+      return { bytes, notes: got.notes as GifNotes };
+    };
+    const free = await paced(1e9);
+    expect(free.notes.written.every((f) => f.quality === 80)).toBe(true);
+    const lastBytes = free.notes.written[11]!.bytes;
+    const before = free.bytes.length - 1 - lastBytes; // header and the first eleven frames
+
+    // One byte short of that: the last frame is written again at quality 40, and fits.
+    const tight = await paced(free.bytes.length - 1);
+    expect(tight.bytes.length).toBeLessThan(free.bytes.length);
+    expect(tight.notes.written[11]!.quality).toBe(40);
+    expect(ffmpegFrames(tight.bytes, 320, 180)).toHaveLength(2);
+    // Room for no last frame at all: the pass stops at its limit instead of passing it.
+    await expect(paced(before + 8)).rejects.toThrow(OverBudgetError);
+    await expect(paced(before + 8)).rejects.toMatchObject({ limit: before + 8 });
   }, 60_000);
 
   it('refuses notes of other frames, and a pace below the qualities that have per-frame palettes', async () => {

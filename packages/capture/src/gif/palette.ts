@@ -64,6 +64,8 @@ export class Histogram {
 
 interface Cells {
   n: number;
+  /** 15-bit colour of each cell. */
+  key: Int32Array;
   w: Float64Array;
   /** mean RGB */
   rgb: Float64Array;
@@ -85,15 +87,17 @@ function cellsOf(h: Histogram, chromaWeight: number): Cells {
   const w = new Float64Array(n);
   const rgb = new Float64Array(n * 3);
   const pc = new Float64Array(n * 3);
-  fillCells(h.weight, h.sum, w, rgb, pc, chromaWeight);
-  return { n, w, rgb, pc };
+  const key = new Int32Array(n);
+  fillCells(h.weight, h.sum, w, rgb, pc, key, chromaWeight);
+  return { n, key, w, rgb, pc };
 }
 
-function fillCells(weight: Float64Array, sum: Float64Array, w: Float64Array, rgb: Float64Array, pc: Float64Array, chromaWeight: number): void {
+function fillCells(weight: Float64Array, sum: Float64Array, w: Float64Array, rgb: Float64Array, pc: Float64Array, key: Int32Array, chromaWeight: number): void {
   let j = 0;
   for (let k = 0; k < weight.length; k++) {
     const wk = weight[k];
     if (!(wk > 0)) continue;
+    key[j] = k;
     w[j] = wk;
     rgb[j * 3] = sum[k * 3] / wk;
     rgb[j * 3 + 1] = sum[k * 3 + 1] / wk;
@@ -404,10 +408,15 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
     }
     for (let a = 0; a < 3; a++) cent[b * 3 + a] /= w;
   }
-  kmeans(c, cent, k, opts.kmeansIterations ?? 6, cw);
+  const assigned = kmeans(c, cent, k, opts.kmeansIterations ?? 6, cw);
   const rgb = new Uint8Array(k * 3);
   for (let i = 0; i < k * 3; i++) rgb[i] = Math.max(0, Math.min(255, Math.round(cent[i])));
-  return new Palette(rgb, cw);
+  const palette = new Palette(rgb, cw);
+  // The entry each cell's pixels went to is where the exact search for them starts.
+  const hints = new Int16Array(1 << 15).fill(-1);
+  for (let i = 0; i < c.n; i++) hints[c.key[i]] = assigned[i];
+  palette.hints = hints;
+  return palette;
 }
 
 /**
@@ -417,7 +426,7 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
  * that stayed, so only the centroids that moved can take it: it is searched among those
  * alone, starting from its own centroid. Same assignments as a full search every pass.
  */
-function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chromaWeight: number): void {
+function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chromaWeight: number): Int32Array {
   const pc = c.pc;
   const cpc = new Float64Array(k * 3);
   const prevCpc = new Float64Array(k * 3);
@@ -489,6 +498,7 @@ function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chr
       if (w > 0) for (let a = 0; a < 3; a++) cent[j * 3 + a] = acc[j * 4 + 1 + a] / w;
     }
   }
+  return assigned;
 }
 
 // Runs every palette step once on four colours when the module loads. V8 optimises a

@@ -104,11 +104,6 @@ const GOOD_ENOUGH = 0.95;
  * quality 100), so a try near the budget can sit far below the best quality that fits.
  */
 const FLAT_STEPS = 5;
-/**
- * Share of the budget a paced try aims at (see `StickerWriter.paces`); it may use up to
- * all but half a percent of the budget to keep quality even near the end.
- */
-const PACE_TARGET = 0.975;
 /** Paced tries made before fitting falls back to searching by whole-clip tries. */
 const PACED_TRIES = 2;
 /** Quality steps over which a writer's output grows about e-fold (a first guess only). */
@@ -319,13 +314,20 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   // when there is one (its workers warmed up while the video was opened: this thread's
   // encoder would still be cold). One try only: two beside the decoder would leave two
   // cores three things to do.
-  // A writer that paces keeps notes of it (not on the parallel writer: they stay on its
-  // threads), and the try goes on up to twice the budget, so the notes cover every frame
-  // whenever a paced try could fit (at twice the budget it could not, on any content seen).
+  // A writer that paces paces this try too, from a look at all the frames (it usually
+  // lands here), and keeps notes of it for a second paced try (not on the parallel writer:
+  // notes stay on its threads). The try goes on up to twice the budget, so the notes cover
+  // every frame whenever a paced try could fit (at twice the budget it could not, on any
+  // content seen).
   const firstNotes: { of?: TryNotes } = {};
   const noting = !parallel && writer.paces !== undefined;
-  const first = await attempt(qMax, base, maxBytes * (noting ? 2 : 1.25), parallel ?? writer, noting ? { notes: (n) => (firstNotes.of = n) } : undefined);
-  if (fits(first)) return finish(qMax, first.bytes!, base);
+  const first = await attempt(qMax, base, maxBytes * (noting ? 2 : 1.25), parallel ?? writer,
+    noting ? { notes: (n) => (firstNotes.of = n), pace: 'ahead' } : undefined);
+  if (fits(first)) {
+    // As asked, or (paced) all but the last frames near it, or near enough the budget.
+    const q = firstNotes.of ? Math.max(1, Math.min(qMax, Math.round(firstNotes.of.quality))) : qMax;
+    if (q === qMax || first.size >= maxBytes * GOOD_ENOUGH) return finish(q, first.bytes!, base);
+  }
 
   // 2a. A paced try: guided by the first try's notes, the writer chooses each frame's
   // quality so the whole lands just under the budget, usually in this one try. Only when
@@ -333,10 +335,11 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   let notes = firstNotes.of;
   if (notes && writer.paces) {
     let best: { q: number; bytes: Uint8Array } | undefined;
+    if (fits(first)) best = { q: Math.max(1, Math.min(qMax, Math.round(notes.quality))), bytes: first.bytes! };
     for (let i = 0; i < PACED_TRIES && notes.frames > 0; i++) {
-      if (notes.qualityFor(maxBytes * PACE_TARGET) < writer.paces.minQuality) break;
+      if (notes.qualityFor(maxBytes * GOOD_ENOUGH) < writer.paces.minQuality) break;
       const next: { of?: TryNotes } = {};
-      const r = await attempt(qMax, base, maxBytes, writer, { pace: notes, targetBytes: maxBytes * PACE_TARGET, notes: (n) => (next.of = n) });
+      const r = await attempt(qMax, base, maxBytes, writer, { pace: notes, notes: (n) => (next.of = n) });
       if (!fits(r) || !next.of) break;
       const q = Math.max(1, Math.min(qMax, Math.round(next.of.quality)));
       if (!best || r.size > best.bytes.length) best = { q, bytes: r.bytes! };
@@ -354,7 +357,9 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   // 2. Quality knobs. When the first try's size is known, predict the quality that fits
   // (size grows about e-fold per QUALITY_PER_EFOLD steps) and search up from there.
   let top = qMax;
-  let topSize = first.estimate;
+  // A paced first try wrote each frame at its own quality: its notes say what all at the
+  // asked quality would have taken.
+  let topSize = firstNotes.of && firstNotes.of.frames > 0 ? firstNotes.of.bytesAt(qMax) : first.estimate;
   {
     const over = Math.log(topSize / (maxBytes * 0.985));
     const guess = Math.round(top - QUALITY_PER_EFOLD * over);

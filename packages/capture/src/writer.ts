@@ -44,11 +44,13 @@ export interface StickerEncodeOptions {
   /** Writers with `paces`: receives this try's notes as it starts (they fill up as it runs, and stay when it stops early). */
   notes?: (notes: TryNotes) => void;
   /**
-   * Writers with `paces`: the notes of an earlier try of the same frames at the same size.
-   * Each frame then gets its own quality, at most `quality` and at least the writer's
-   * `paces.minQuality`, so that the output lands near `targetBytes` in this one try.
+   * Writers with `paces`: each frame gets its own quality, at most `quality` and at least
+   * the writer's `paces.minQuality`, so that the output lands just under `targetBytes` in
+   * this one try, guided by the notes of an earlier try of the same frames at the same size, or
+   * with `'ahead'` by a look at all the frames before the first is written (the writer
+   * waits for them all).
    */
-  pace?: TryNotes;
+  pace?: TryNotes | 'ahead';
 }
 
 /**
@@ -62,6 +64,8 @@ export interface TryNotes {
   readonly quality: number;
   /** The one quality at which the writer forecasts the whole clip to take `bytes` (may be outside 1–100). */
   qualityFor(bytes: number): number;
+  /** The bytes the writer forecasts for the whole clip at one quality. */
+  bytesAt(quality: number): number;
 }
 
 /**

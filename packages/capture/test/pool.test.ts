@@ -105,7 +105,9 @@ describe('GifWorkerPool', () => {
     expect(same(await gifWriter.encode(frames, delays, { quality: paired.quality }), paired.bytes)).toBe(true);
     // The search stopped for a reason: it uses nearly all of the budget, or one quality more does not fit.
     if (paired.bytes.length < 0.95 * 160 * 1024) expect((await gifWriter.encode(frames, delays, { quality: paired.quality + 1 })).length).toBeGreaterThan(160 * 1024);
-    // Both searches end in the same band of quality.
-    expect(Math.abs(paired.quality - alone.quality)).toBeLessThanOrEqual(2);
+    // Both end in the same band of quality (fitting alone paces each frame's quality,
+    // and reports their mean; the pool searches one quality for all frames).
+    expect(alone.bytes.length).toBeLessThanOrEqual(160 * 1024);
+    expect(Math.abs(paired.quality - alone.quality)).toBeLessThanOrEqual(4);
   }, 120_000);
 });

@@ -17,7 +17,7 @@ import { LzwEncoder } from './lzw';
 import { FrameWriter } from './frame';
 import { scoreGif } from './score';
 import { delaysToCentiseconds, tableBits, writeHeader, writeTrailer } from './gif89a';
-import { GifNotes, Pacer, type WrittenFrame } from './pace';
+import { GifNotes, LIMIT_SHARE, PACE_SHARE, Pacer, Preview, type WrittenFrame } from './pace';
 
 export { delaysToCentiseconds } from './gif89a';
 export { readGifInfo } from './inspect';
@@ -102,12 +102,14 @@ export interface GifOptions extends Partial<GifTuning> {
   frameReady?: (frame: number) => Promise<void>;
   /**
    * A paced pass (see `Pacer`): each frame gets its own quality, between `pace.minQuality`
-   * and `quality`, so that the file lands near `pace.targetBytes`, guided by the notes of
-   * an earlier try of the same frames (whose palettes and indices it reuses). A frame that
-   * would pass `maxBytes` is written again at `pace.minQuality` before the encode gives
-   * up. Only for animations with per-frame palettes (qualities ≥ `LOCAL_PALETTE_QUALITY`).
+   * and `quality`, so that the file lands just under `pace.budget` (at `PACE_SHARE` of it), guided by the notes of
+   * an earlier try of the same frames (whose palettes and indices it reuses), or without
+   * notes by a look at all the frames first (`Preview`; it waits for them). A frame
+   * that would pass `maxBytes` is written again at `pace.minQuality` before the encode
+   * gives up. Only for animations with per-frame palettes (qualities ≥
+   * `LOCAL_PALETTE_QUALITY`).
    */
-  pace?: { notes: GifNotes; targetBytes: number; minQuality: number };
+  pace?: { notes?: GifNotes; budget: number; minQuality: number };
   /**
    * With `frameReady`: while the first frame is not in yet, warm the encoder up (see
    * `warmUpGif`) instead of only waiting. For a fresh thread's first try.
@@ -226,7 +228,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   if (count === 0) throw new RangeError('encodeGif needs at least one frame');
   if (options.delaysMs.length !== count) throw new RangeError(`encodeGif got ${frames.length} frames but ${options.delaysMs.length} delays`);
   if (ready) {
-    // Waiting for the decoder's first frame (it may be seeking): time to warm up.
+    // Waiting for the decoder (it may be seeking): time to warm up.
     if (frames.length === 0 && options.warmUp) await warmUpGif(ready(0));
     await ready(0);
   }
@@ -260,11 +262,11 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     throw new RangeError(`an animation's paletteRgb holds at most 255 colours (one index is kept for transparency), got ${options.paletteRgb.length / 3}`);
   const wantLocal = animated && t.localPalettes && !options.paletteRgb;
   const pace = options.pace && animated ? options.pace : undefined;
-  if (pace && (!wantLocal || pace.minQuality < LOCAL_PALETTE_QUALITY || !(pace.targetBytes > 0) || pace.notes.count !== count))
-    throw new RangeError(`a paced GIF needs per-frame palettes, a minQuality of at least ${LOCAL_PALETTE_QUALITY}, a positive targetBytes and notes of the same ${count} frames; got minQuality ${pace.minQuality}, targetBytes ${pace.targetBytes}, notes of ${pace.notes.count} frames`);
-  if (pace && pace.notes.frames > 0 && (pace.notes.width !== width || pace.notes.height !== height))
+  if (pace && (!wantLocal || pace.minQuality < LOCAL_PALETTE_QUALITY || !(pace.budget > 0) || (pace.notes && pace.notes.count !== count)))
+    throw new RangeError(`a paced GIF needs per-frame palettes, a minQuality of at least ${LOCAL_PALETTE_QUALITY}, a positive budget and notes of the same ${count} frames; got minQuality ${pace.minQuality}, budget ${pace.budget}, notes of ${pace.notes?.count} frames`);
+  if (pace?.notes && pace.notes.frames > 0 && (pace.notes.width !== width || pace.notes.height !== height))
     throw new RangeError(`a paced GIF needs notes of frames of its own size, ${width}×${height}; got notes of ${pace.notes.width}×${pace.notes.height}`);
-  const noted = pace?.notes.written;
+  const noted = pace?.notes?.written;
   // A shared palette is built from every frame: wait for all of them.
   if (ready && !wantLocal && !options.paletteRgb) {
     await ready(count - 1);
@@ -294,9 +296,15 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const lzw = new LzwEncoder();
   const frameWriter = new FrameWriter(lzw, canvas);
   const frameHist = new Histogram();
-  // The pacer may use all but half a percent of the hard limit to avoid a sudden drop in quality.
   if (pace) sink.hold(1); // the trailer
-  const pacer = pace ? new Pacer(pace.notes, pace.targetBytes, Math.max(pace.targetBytes, sink.limit * 0.995 - 1), quality, Math.min(quality, pace.minQuality)) : undefined;
+  const afterHeader = sink.length;
+  // The pacer aims at PACE_SHARE of the budget, and may use up to LIMIT_SHARE of it (or of
+  // the hard limit, if lower) to avoid a sudden drop in quality near the end. Without notes
+  // it looks at every frame first (`Preview`), once the first frame is written: that
+  // one is written at the top quality anyway, while the others are still being decoded.
+  const pacerWith = (notes: GifNotes): Pacer =>
+    new Pacer(notes, pace!.budget * PACE_SHARE, Math.min(pace!.budget, sink.limit) * LIMIT_SHARE - 1, quality, Math.min(quality, pace!.minQuality), notes !== pace!.notes);
+  let pacer = pace?.notes ? pacerWith(pace.notes) : undefined;
   const written: number[] = [];
   let delayAt = -1;
   let lastYield = now();
@@ -357,6 +365,18 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   };
 
   for (let k = 0; k < count; k++) {
+    if (pace && !pacer && k === 1) {
+      // The preview takes each frame as it comes (warming up here instead measured slower:
+      // it slowed the decoder more than it sped the encoder).
+      const preview = new Preview(frames[0], count, cw, quality, GIF_QUALITY_MODEL);
+      for (let j = 1; j < count; j++) {
+        if (ready) await ready(j);
+        checkSize(frames[j]);
+        preview.add(frames[j]);
+      }
+      pacer = pacerWith(preview.notes);
+      pacer.record(0, quality, sink.length - afterHeader);
+    }
     if (ready) {
       await ready(k);
       checkSize(frames[k]);
@@ -514,7 +534,7 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
       options.notes(notes);
     }
     const earlier = options.pace;
-    if (earlier && !(earlier instanceof GifNotes)) throw new RangeError('a GIF try can only be paced by the notes of another GIF try');
+    if (earlier && earlier !== 'ahead' && !(earlier instanceof GifNotes)) throw new RangeError('a GIF try can only be paced by the notes of another GIF try');
     const r = await encodeGif(frames, {
       ...tuning,
       delaysMs,
@@ -530,7 +550,11 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
         notes.height = frames[0].height;
         notes.add(k, f);
       }),
-      pace: earlier && { notes: earlier, targetBytes: options.targetBytes ?? options.maxBytes ?? Infinity, minQuality: LOCAL_PALETTE_QUALITY },
+      pace: earlier && {
+        notes: earlier === 'ahead' ? undefined : earlier,
+        budget: options.targetBytes ?? options.maxBytes ?? Infinity,
+        minQuality: LOCAL_PALETTE_QUALITY,
+      },
     });
     return r.bytes;
   },

@@ -1,8 +1,11 @@
 /**
  * Budget fitting: finds the best-looking sticker a `StickerWriter` can make within a hard
- * byte limit. It spends quality knobs first (bisecting the writer's 1–100 quality, which
- * drives palette size, dithering and lossiness), then frame size, then frame rate, and
- * reports every adaptation. Every try writes through a counting sink that stops as soon
+ * byte limit. It spends quality knobs first, then frame size, then frame rate, and
+ * reports every adaptation. A writer that paces (`StickerWriter.paces`, the GIF writer)
+ * is asked to choose each frame's quality itself so the first try lands just under the
+ * budget, and when it misses, once more with the notes of that try; otherwise, and when
+ * pacing cannot reach the budget, fitting bisects the writer's 1–100 quality (which drives
+ * palette size, dithering and lossiness) over whole-clip tries. Every try writes through a counting sink that stops as soon
  * as the try passes its limit, so hopeless tries cost little. The result never exceeds
  * `maxBytes`; when even the smallest sensible output does not fit, a `BudgetError` says
  * how many bytes would.

@@ -209,7 +209,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       return { bytes, size: bytes.length, complete: true, estimate: bytes.length };
     } catch (e) {
       // A stopped try still tells roughly how big it would have been.
-      if (e instanceof OverBudgetError) return { size: e.written, complete: false, estimate: e.written / Math.max(0.1, done) };
+      if (e instanceof OverBudgetError) return { size: e.written, complete: false, estimate: e.estimate ?? e.written / Math.max(0.1, done) };
       throw e;
     } finally {
       if (--running === 0) encodeMs += now() - runningSince;
@@ -335,26 +335,10 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   // 2a. A paced try: guided by the first try's notes, the writer chooses each frame's
   // quality so the whole lands just under the budget, usually in this one try. Only when
   // the notes forecast a quality the writer can pace down to.
-  let notes = firstNotes.of;
-  if (notes && writer.paces) {
-    let best: { q: number; bytes: Uint8Array } | undefined;
-    if (fits(first)) best = { q: Math.max(1, Math.min(qMax, Math.round(notes.quality))), bytes: first.bytes! };
-    for (let i = 0; i < PACED_TRIES && notes.frames > 0; i++) {
-      if (notes.qualityFor(maxBytes * GOOD_ENOUGH) < writer.paces.minQuality) break;
-      const next: { of?: TryNotes } = {};
-      const r = await attempt(qMax, base, maxBytes, writer, { pace: notes, notes: (n) => (next.of = n) });
-      if (!fits(r) || !next.of) break;
-      const q = Math.max(1, Math.min(qMax, Math.round(next.of.quality)));
-      if (!best || r.size > best.bytes.length) best = { q, bytes: r.bytes! };
-      if (r.size >= maxBytes * GOOD_ENOUGH) break;
-      notes = next.of;
-    }
-    if (best && best.bytes.length >= maxBytes * GOOD_ENOUGH) return finish(best.q, best.bytes, base);
-    if (best && best.q < qMax) {
-      // Short of the budget: whole-clip tries above what the paced one averaged.
-      const s = await searchQuality(base, best.q, best.bytes, qMax - 1, first.estimate);
-      return finish(s.q, s.bytes, base);
-    }
+  if (firstNotes.of) {
+    const fitted = fits(first) ? { q: Math.max(1, Math.min(qMax, Math.round(firstNotes.of.quality))), bytes: first.bytes! } : undefined;
+    const b = await pacedSearch(base, firstNotes.of, fitted, first.estimate);
+    if (b) return finish(b.q, b.bytes, base);
   }
 
   // 2. Quality knobs. When the first try's size is known, predict the quality that fits
@@ -362,7 +346,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   let top = qMax;
   // A paced first try wrote each frame at its own quality: its notes say what all at the
   // asked quality would have taken.
-  let topSize = firstNotes.of && firstNotes.of.frames > 0 ? firstNotes.of.bytesAt(qMax) : first.estimate;
+  let topSize = firstNotes.of && first.complete ? firstNotes.of.bytesAt(qMax) : first.estimate;
   {
     const over = Math.log(topSize / (maxBytes * 0.985));
     const guess = Math.round(top - QUALITY_PER_EFOLD * over);
@@ -412,6 +396,34 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   return finish(fullSize!.q, fullSize!.bytes, base);
 
   /**
+   * Paced tries at `shape` (up to `PACED_TRIES`), each guided by the notes of the one
+   * before, starting from `notes`, while the notes forecast a quality the writer can pace
+   * down to. `fitted` is a fitting output of these frames already made, if any. Returns the
+   * best fitting output: one within `GOOD_ENOUGH` of the budget, or, when the paced tries
+   * fall short, what whole-clip tries above their mean quality find; undefined when pacing
+   * cannot reach the budget (fitting goes on without it).
+   */
+  async function pacedSearch(shape: FitShape, notes: TryNotes, fitted?: { q: number; bytes: Uint8Array }, topSize?: number): Promise<{ q: number; bytes: Uint8Array } | undefined> {
+    if (!writer.paces) return fitted;
+    let best = fitted;
+    for (let i = 0; i < PACED_TRIES && notes.frames > 0; i++) {
+      if (best && best.bytes.length >= maxBytes * GOOD_ENOUGH) break;
+      if (notes.qualityFor(maxBytes * GOOD_ENOUGH) < writer.paces.minQuality) break;
+      const next: { of?: TryNotes } = {};
+      const r = await attempt(qMax, shape, maxBytes, writer, { pace: notes, notes: (n) => (next.of = n) });
+      if (!fits(r) || !next.of) break;
+      const q = Math.max(1, Math.min(qMax, Math.round(next.of.quality)));
+      if (!best || r.size > best.bytes.length) best = { q, bytes: r.bytes! };
+      notes = next.of;
+    }
+    if (best && best.bytes.length < maxBytes * GOOD_ENOUGH && best.q < qMax) {
+      // Short of the budget: whole-clip tries above what the paced one averaged.
+      return searchQuality(shape, best.q, best.bytes, qMax - 1, topSize);
+    }
+    return best;
+  }
+
+  /**
    * At each rate, the largest scale that fits at quality `qMin` (bytes grow about with
    * pixels and with frames; a stopped try gives a lower bound), then quality raised again
    * at that scale. Throws `BudgetError` when even the smallest output does not fit.
@@ -426,9 +438,13 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       for (;;) {
         const s = Math.max(minScale, Math.min(at.scale * 0.95, at.scale * Math.sqrt(maxBytes / at.size) * 0.95));
         const shape = scaled(base, s, fps);
-        const r = await attempt(qMin, shape, maxBytes * 4);
+        const noted: { of?: TryNotes } = {};
+        const r = await attempt(qMin, shape, maxBytes * 4, writer, writer.paces ? { notes: (n) => (noted.of = n) } : undefined);
         if (fits(r)) {
-          const b = await searchQuality(shape, qMin, r.bytes!, qMax);
+          // Quality raised again at this scale: paced from this try's notes when the
+          // writer can, else whole-clip tries.
+          const paced = noted.of ? await pacedSearch(shape, noted.of, { q: qMin, bytes: r.bytes! }) : undefined;
+          const b = paced && paced.q > qMin ? paced : await searchQuality(shape, qMin, r.bytes!, qMax);
           return { ...b, shape };
         }
         at = { scale: s, size: r.size };

@@ -93,14 +93,17 @@ export interface StickerWriter {
 
 /** Thrown inside a try whose output already passed its byte limit; fitting catches it. */
 export class OverBudgetError extends Error {
-  /** Bytes written when the try was stopped (at least `limit + 1`). */
+  /** Bytes written when the try was stopped (at least `limit + 1`, unless `estimate` is set). */
   readonly written: number;
   readonly limit: number;
-  constructor(written: number, limit: number) {
-    super(`output passed ${limit} bytes (${written} written so far)`);
+  /** What the whole output would have taken, when the writer could tell before passing the limit. */
+  readonly estimate?: number;
+  constructor(written: number, limit: number, estimate?: number) {
+    super(estimate === undefined ? `output passed ${limit} bytes (${written} written so far)` : `output would pass ${limit} bytes (about ${Math.round(estimate)} in all)`);
     this.name = 'OverBudgetError';
     this.written = written;
     this.limit = limit;
+    this.estimate = estimate;
   }
 }
 

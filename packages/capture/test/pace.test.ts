@@ -130,6 +130,22 @@ describe('paced GIF pass', () => {
     }
   }, 60_000);
 
+  it('stops a look-ahead try after its first frame when even the lowest quality is forecast far over budget, saying about how big it would be', async () => {
+    const frames = bbbFrames(20, 3, 12, 320, 180);
+    const delaysMs = frames.map(() => 1000 / 12);
+    const whole = (await encodeGif(frames, { delaysMs, quality: 80 })).bytes.length;
+    const budget = 48 * KiB;
+    const got: { notes?: TryNotes } = {};
+    const err = await gifWriter.encode(frames, delaysMs, { quality: 80, maxBytes: budget * 2, targetBytes: budget, pace: 'ahead', notes: (n) => (got.notes = n) }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OverBudgetError);
+    const e = err as OverBudgetError;
+    expect(got.notes!.frames).toBe(1); // only the first frame was written
+    expect(e.written).toBeLessThan(budget);
+    // Its estimate of the whole at quality 80 is of the right order (the forecast is rough).
+    expect(e.estimate!).toBeGreaterThan(whole / 2);
+    expect(e.estimate!).toBeLessThan(whole * 2);
+  }, 60_000);
+
   it('lets fitting land Big Buck Bunny in one try', async () => {
     const frames = bbbFrames(20, 3, 12, 320, 180);
     const delaysMs = frames.map(() => 1000 / 12);

@@ -126,6 +126,13 @@ export interface GifOptions extends Partial<GifTuning> {
  */
 const FRAME_KMEANS_ITERATIONS = 3;
 
+/**
+ * A look-ahead paced try whose preview forecasts this many times its budget even at the
+ * lowest paced quality stops before its second frame (the forecast is off by up to ±40 %
+ * at that point; a try stopped wrongly leaves fitting to search by whole-clip tries).
+ */
+const HOPELESS = 1.4;
+
 /** Lowest quality whose tuning gives each frame its own palette (see `gifTuning`). */
 export const LOCAL_PALETTE_QUALITY = 40;
 
@@ -376,6 +383,10 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
       }
       pacer = pacerWith(preview.notes);
       pacer.record(0, quality, sink.length - afterHeader);
+      // Over the limit by far even at the lowest quality: stop now, saying roughly how big
+      // the whole would be at the top quality (fitting then goes for a smaller frame).
+      if (pacer.total(1, sink.length, pace!.minQuality) > pace!.budget * HOPELESS)
+        throw new OverBudgetError(sink.length, sink.limit, pacer.total(1, sink.length, quality));
     }
     if (ready) {
       await ready(k);

@@ -295,6 +295,16 @@ export class Pacer {
     return Math.max(aim, this.solve(k, (this.limitBytes - written) / drift, lo, Math.min(hi, this.last)));
   }
 
+  /**
+   * Forecast of the whole output if frames `k`… get quality `q`, the frames before having
+   * taken `written` bytes (with the drift the frames so far showed).
+   */
+  total(k: number, written: number, q: number): number {
+    let s = 0;
+    for (let j = k; j < this.notes.count; j++) s += this.notes.forecast(j, q);
+    return written + s * this.drift();
+  }
+
   /** Highest quality in [lo, hi] at which frames k… are forecast to take at most `bytes` (lo when none). */
   private solve(k: number, bytes: number, lo: number, hi: number): number {
     const rest = (q: number): number => {

@@ -4,9 +4,10 @@
  * reports every adaptation. A writer that paces (`StickerWriter.paces`, the GIF writer)
  * is asked to choose each frame's quality itself so the first try lands just under the
  * budget, and when it misses, once more with the notes of that try; otherwise, and when
- * pacing cannot reach the budget, fitting bisects the writer's 1–100 quality (which drives
- * palette size, dithering and lossiness) over whole-clip tries. Every try writes through a counting sink that stops as soon
- * as the try passes its limit, so hopeless tries cost little. The result never exceeds
+ * pacing cannot reach the budget, fitting bisects the writer's 1–100 quality (which
+ * drives palette size, dithering and lossiness) over whole-clip tries. Every try writes
+ * through a counting sink that stops as soon as the try passes its limit, so hopeless
+ * tries cost little. The result never exceeds
  * `maxBytes`; when even the smallest sensible output does not fit, a `BudgetError` says
  * how many bytes would.
  */
@@ -332,21 +333,23 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     if (q === qMax || first.size >= maxBytes * GOOD_ENOUGH) return finish(q, first.bytes!, base);
   }
 
+  // Its size at the asked quality: a paced first try wrote each frame at its own quality,
+  // and its notes say what all at the asked quality would have taken.
+  const sizeAtTop = firstNotes.of && first.complete ? firstNotes.of.bytesAt(qMax) : first.estimate;
+
   // 2a. A paced try: guided by the first try's notes, the writer chooses each frame's
   // quality so the whole lands just under the budget, usually in this one try. Only when
   // the notes forecast a quality the writer can pace down to.
   if (firstNotes.of) {
     const fitted = fits(first) ? { q: Math.max(1, Math.min(qMax, Math.round(firstNotes.of.quality))), bytes: first.bytes! } : undefined;
-    const b = await pacedSearch(base, firstNotes.of, fitted, first.estimate);
+    const b = await pacedSearch(base, firstNotes.of, fitted, sizeAtTop);
     if (b) return finish(b.q, b.bytes, base);
   }
 
   // 2. Quality knobs. When the first try's size is known, predict the quality that fits
   // (size grows about e-fold per QUALITY_PER_EFOLD steps) and search up from there.
   let top = qMax;
-  // A paced first try wrote each frame at its own quality: its notes say what all at the
-  // asked quality would have taken.
-  let topSize = firstNotes.of && first.complete ? firstNotes.of.bytesAt(qMax) : first.estimate;
+  let topSize = sizeAtTop;
   {
     const over = Math.log(topSize / (maxBytes * 0.985));
     const guess = Math.round(top - QUALITY_PER_EFOLD * over);

@@ -102,12 +102,12 @@ export interface GifOptions extends Partial<GifTuning> {
   frameReady?: (frame: number) => Promise<void>;
   /**
    * A paced pass (see `Pacer`): each frame gets its own quality, between `pace.minQuality`
-   * and `quality`, so that the file lands just under `pace.budget` (at `PACE_SHARE` of it), guided by the notes of
-   * an earlier try of the same frames (whose palettes and indices it reuses), or without
-   * notes by a look at all the frames first (`Preview`; it waits for them). A frame
-   * that would pass `maxBytes` is written again at `pace.minQuality` before the encode
-   * gives up. Only for animations with per-frame palettes (qualities ≥
-   * `LOCAL_PALETTE_QUALITY`).
+   * and `quality`, so that the file lands just under `pace.budget` (at `PACE_SHARE` of
+   * it), guided by the notes of an earlier try of the same frames (whose palettes and
+   * indices it reuses), or without notes by a look at all the frames after the first is
+   * written (`Preview`; it waits for them). A frame that would pass `maxBytes` is written
+   * again at `pace.minQuality` before the encode gives up. Only for animations with
+   * per-frame palettes (qualities ≥ `LOCAL_PALETTE_QUALITY`).
    */
   pace?: { notes?: GifNotes; budget: number; minQuality: number };
   /**
@@ -132,6 +132,9 @@ const FRAME_KMEANS_ITERATIONS = 3;
  * at that point; a try stopped wrongly leaves fitting to search by whole-clip tries).
  */
 const HOPELESS = 1.4;
+
+/** See the look-ahead in `encodeGif`: what a later frame may cost, as a share of the first, with no need to pace. */
+const AMPLE = 0.75;
 
 /** Lowest quality whose tuning gives each frame its own palette (see `gifTuning`). */
 export const LOCAL_PALETTE_QUALITY = 40;
@@ -268,7 +271,7 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   if (animated && options.paletteRgb && options.paletteRgb.length / 3 > 255)
     throw new RangeError(`an animation's paletteRgb holds at most 255 colours (one index is kept for transparency), got ${options.paletteRgb.length / 3}`);
   const wantLocal = animated && t.localPalettes && !options.paletteRgb;
-  const pace = options.pace && animated ? options.pace : undefined;
+  let pace = options.pace && animated ? options.pace : undefined;
   if (pace && (!wantLocal || pace.minQuality < LOCAL_PALETTE_QUALITY || !(pace.budget > 0) || (pace.notes && pace.notes.count !== count)))
     throw new RangeError(`a paced GIF needs per-frame palettes, a minQuality of at least ${LOCAL_PALETTE_QUALITY}, a positive budget and notes of the same ${count} frames; got minQuality ${pace.minQuality}, budget ${pace.budget}, notes of ${pace.notes?.count} frames`);
   if (pace?.notes && pace.notes.frames > 0 && (pace.notes.width !== width || pace.notes.height !== height))
@@ -372,6 +375,10 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   };
 
   for (let k = 0; k < count; k++) {
+    // Room for every later frame to cost AMPLE times the first (a whole picture; film's
+    // differenced frames cost 0.1–0.7 of it): no pacing, and no waiting for the decoder
+    // either. Where that was wrong, the try's notes pace a second one.
+    if (pace && !pacer && k === 1 && (sink.length - afterHeader) * (1 + AMPLE * (count - 1)) <= pace.budget * PACE_SHARE) pace = undefined;
     if (pace && !pacer && k === 1) {
       // The preview takes each frame as it comes (warming up here instead measured slower:
       // it slowed the decoder more than it sped the encoder).

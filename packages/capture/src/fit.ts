@@ -44,6 +44,7 @@ export interface Change<T> {
 
 /** Every adaptation fitting made; absent keys were left as asked. */
 export interface Adaptations {
+  /** With a writer that paces (each frame its own quality), `to` is the frames' mean, rounded. */
   quality?: Change<number>;
   colors?: Change<number>;
   dither?: Change<string>;

@@ -283,11 +283,19 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     // aimed at the bottom of the accepted range.
     // A try near the budget ends the search unless the sizes say a quality FLAT_STEPS or
     // more higher still fits (few-colour content barely grows with quality).
+    // Where sizes bend sharply (a jump at low qualities, then nearly flat), the log-size
+    // line keeps aiming just under the failing end and the bracket shrinks by a step a try:
+    // after two tries in a row that failed by more than 5 %, the next one halves the
+    // bracket instead. (Tries failing by less show the line converging.)
+    let failedInRow = 0;
     while (b.top - b.best!.q > 1) {
       const best = b.best!;
-      const q = aim(best, 0.985);
-      if (best.bytes.length >= maxBytes * GOOD_ENOUGH && q < best.q + FLAT_STEPS) break;
+      const line = aim(best, 0.985);
+      if (best.bytes.length >= maxBytes * GOOD_ENOUGH && line < best.q + FLAT_STEPS) break;
+      const q = failedInRow >= 2 ? Math.floor((best.q + b.top) / 2) : line;
+      const top = b.top;
       b = await tryCandidates(shape, [q, q + 1, aim(best, GOOD_ENOUGH + 0.005)], maxBytes * 1.25, b);
+      failedInRow = b.best === best && b.top < top && (b.topSize ?? Infinity) > maxBytes * 1.05 ? failedInRow + 1 : 0;
     }
     return b.best!;
   };

@@ -174,6 +174,39 @@ describe('budget fitting', () => {
     expect(tried2.length).toBeLessThanOrEqual(3);
   });
 
+  it('halves the bracket where sizes jump at the lowest qualities and then barely grow (flat graphics)', async () => {
+    // Sizes like testsrc2's GIF at full size: 62 % of the budget up to quality 4, then
+    // 96.9 % at 5 and +0.95 % a step (over from 9 on); frame size and rate scale them.
+    const budget = 100_000;
+    const sizeAt = (q: number, s: FitShape): number =>
+      Math.round(budget * (q <= 4 ? 0.62 : 0.969 + 0.0095 * (q - 5)) * ((s.width * s.height) / (320 * 180)) * (s.fps / 12));
+    const tried: Array<{ q: number; full: boolean }> = [];
+    let shape: FitShape = { width: 320, height: 180, fps: 12 };
+    const writer = {
+      format: 'gif' as const,
+      mime: 'image/gif',
+      async encode(_f: readonly RgbaImage[], _d: readonly number[], o: { quality: number }): Promise<Uint8Array> {
+        tried.push({ q: o.quality, full: shape.width === 320 });
+        return new Uint8Array(sizeAt(o.quality, shape));
+      },
+      // Full size looks better here at any quality (as on noise-like content).
+      score: (bytes: Uint8Array) => (bytes.length > 0 && shape.width === 320 ? 0.9 : 0.5),
+    };
+    const frames = async (s: FitShape): Promise<FitFrames> => {
+      shape = s;
+      return { frames: [], delaysMs: [] };
+    };
+    const r = await fitSticker({ writer, maxBytes: budget, quality: 100, shape: { ...shape }, frames });
+    expect(r.bytes.length).toBeLessThanOrEqual(budget);
+    expect(r.shape.width).toBe(320);
+    expect(r.quality).toBeGreaterThanOrEqual(5);
+    expect(r.quality).toBeLessThanOrEqual(8);
+    // The search between quality 1 (fits) and 35 (does not) at full size: the log-size line
+    // alone stepped down one quality a try (24, 18, 14, 11, 9, 8, 7, 6, 5).
+    const between = tried.filter((t) => t.full && t.q > 1 && t.q < 35);
+    expect(between.length, between.map((t) => t.q).join(' ')).toBeLessThanOrEqual(5);
+  });
+
   it('stops on cancel: through the signal and through the progress callback', async () => {
     const p = provider(files.noise, 0, 2);
     const shape = { width: 320, height: 180, fps: 12 };

@@ -1,12 +1,14 @@
 /**
- * Rate control for an animated GIF: a second pass over the same frames that chooses each
- * frame's quality as it goes, so that the file lands just under a byte target in one try
- * instead of a bisection over whole-clip tries.
+ * Rate control for an animated GIF: a pass that chooses each frame's quality as it goes,
+ * so that the file lands just under a byte target in one try instead of a bisection over
+ * whole-clip tries.
  *
  * One blind pass cannot do this (film is often heavy in one half and light in the other),
- * so the pass is guided by an earlier try of the same frames, which noted per frame what
- * it wrote (`GifNotes`): its bytes, its quality, and how many of its pixels changed by how
- * much (`diffFrame`'s change histogram). A lower quality keeps more pixels as they are (a
+ * so the pass is guided by what is known of every frame: the notes of an earlier try of
+ * the same frames (`GifNotes`: per frame its bytes, its quality, and how many of its
+ * pixels changed by how much, `diffFrame`'s change histogram), or for a first try a
+ * preview taken from the frames themselves (`Preview`, sizes guessed from each frame's
+ * change from the one before, calibrated by the first frame once it is written). A lower quality keeps more pixels as they are (a
  * larger difference threshold), and a frame's bytes follow the pixels it redraws, as the
  * count raised to `CHANGE_EXPONENT` (the pixels a larger threshold still redraws are the
  * busier ones); below the qualities that are lossless, lossy LZW takes about e-fold fewer
@@ -16,9 +18,9 @@
  * over the clip (what looks best for the bytes) and moves only as far as the real sizes
  * disagree with the forecast.
  *
- * The pass also takes the earlier try's palettes and remapped indices: that try drew more
- * of each frame (its threshold was lower), so its palette covers what this pass draws, and
- * the second pass costs differencing and LZW only.
+ * A pass guided by notes also takes the earlier try's palettes and remapped indices: that
+ * try drew more of each frame (its threshold was lower), so its palette covers what this
+ * pass draws, and the second pass costs differencing and LZW only.
  */
 import type { RgbaImage } from '../types';
 import { colorDistance, type Palette } from './color';

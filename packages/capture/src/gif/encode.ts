@@ -77,7 +77,6 @@ const HOPELESS = 1.4;
 /** See the look-ahead in `encodeGif`: what a later frame may cost, as a share of the first, with no need to pace. */
 const AMPLE = 0.75;
 
-
 /** What `encodeGif` produced. */
 export interface GifResult {
   bytes: Uint8Array;

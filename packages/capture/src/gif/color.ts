@@ -138,8 +138,12 @@ export class Palette {
    */
   hints?: Int16Array;
 
-  /** Exact nearest entry to (r, g, b) in the perceptual space. */
-  nearestExact(r: number, g: number, b: number): number {
+  /**
+   * Exact nearest entry to (r, g, b) in the perceptual space. The search starts from the
+   * colour's entry in `hints`, or else from `fallbackHint` (any entry, −1 for none); the
+   * answer does not depend on either.
+   */
+  nearestExact(r: number, g: number, b: number, fallbackHint = -1): number {
     const CW = this.cw;
     const q = this.search.query;
     const y = 0.299 * r + 0.587 * g + 0.114 * b;
@@ -148,7 +152,8 @@ export class Palette {
     q[0] = y;
     q[1] = u;
     q[2] = v;
-    const hint = this.hints ? this.hints[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)] : -1;
+    let hint = this.hints ? this.hints[((r >> 3) << 10) | ((g >> 3) << 5) | (b >> 3)] : -1;
+    if (hint < 0) hint = fallbackHint < this.size ? fallbackHint : -1;
     if (hint < 0) return this.search.nearestToQuery();
     // The hint's distance, computed as the scan computes distances.
     const pc = this.pc;
@@ -169,13 +174,13 @@ export class Palette {
   /** Per entry, a squared distance within which it is the only nearest entry (see `innerRadii`). */
   private inner?: Float64Array;
 
-  /** Nearest entry through the cache (colour rounded to 6 bits a channel first). */
-  nearest(r: number, g: number, b: number): number {
+  /** Nearest entry through the cache (colour rounded to 6 bits a channel first); `hint` as in `nearestExact`. */
+  nearest(r: number, g: number, b: number, hint = -1): number {
     if (this.tagEpoch !== cacheEpoch) this.claimTag();
     const key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
     const c = cache[key];
     if ((c & 0xff00) === this.tag) return c & 0xff;
-    const v = this.nearestExact((r & 0xfc) | 2, (g & 0xfc) | 2, (b & 0xfc) | 2);
+    const v = this.nearestExact((r & 0xfc) | 2, (g & 0xfc) | 2, (b & 0xfc) | 2, hint);
     cache[key] = this.tag | (v & 0xff);
     return v;
   }

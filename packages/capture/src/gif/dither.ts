@@ -69,7 +69,8 @@ export function remap(
         const b = data[o + 2];
         const key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
         if (key !== prevKey) {
-          prev = palette.nearest(r, g, b);
+          // The pixel before's entry is a good start for the search (same answer).
+          prev = palette.nearest(r, g, b, prev);
           prevKey = key;
         }
         out[at] = prev;

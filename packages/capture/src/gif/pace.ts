@@ -124,7 +124,11 @@ export class GifNotes {
 
   add(k: number, f: WrittenFrame): void {
     this.written[k] = f;
+    this.was[k] = NaN;
   }
+
+  /** Per frame, the pixels it redrew at its own quality (NaN: not yet counted). */
+  private readonly was: number[] = [];
 
   /** Forecast of frame `k`'s bytes at quality `q` (frames not written: like the average one written). */
   forecast(k: number, q: number): number {
@@ -138,7 +142,8 @@ export class GifNotes {
     }
     const lossy = Math.exp((Math.min(0, q - this.model.lossless) - Math.min(0, f.quality - this.model.lossless)) / LOSSY_QUALITY_PER_EFOLD);
     if (!f.changes) return f.bytes * lossy; // the first frame: drawn whole at any quality
-    const was = redrawn(f.changes, this.model.threshold(f.quality));
+    let was = this.was[k]!;
+    if (Number.isNaN(was)) was = this.was[k] = redrawn(f.changes, this.model.threshold(f.quality));
     const will = redrawn(f.changes, this.model.threshold(q));
     if (will <= 0) return 0;
     if (was <= 0) return FRAME_OVERHEAD + will * this.bytesPerPixel(); // merged then, not now

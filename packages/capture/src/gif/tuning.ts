@@ -46,7 +46,7 @@ export function gifTuning(quality: number): GifTuning {
     dither: 'none',
     ditherStrength: 0,
     lossy: q >= 60 ? 0 : (60 - q) * 0.6,
-    diffThreshold: q >= 50 ? loss * 0.1 : 5 + (50 - q) * 0.2,
+    diffThreshold: diffThresholdOf(q),
     localPalettes: q >= LOCAL_PALETTE_QUALITY,
     paletteMse: 0.5 + loss * 0.4,
   };
@@ -55,5 +55,11 @@ export function gifTuning(quality: number): GifTuning {
 /** Lowest quality whose tuning gives each frame its own palette (see `gifTuning`). */
 export const LOCAL_PALETTE_QUALITY = 40;
 
+/** `gifTuning(quality).diffThreshold`, without building the rest (pacing asks it often). */
+function diffThresholdOf(quality: number): number {
+  const q = Math.max(1, Math.min(100, quality));
+  return q >= 50 ? (100 - q) * 0.1 : 5 + (50 - q) * 0.2;
+}
+
 /** How GIF qualities are tuned, as the pacing forecast sees it. */
-export const GIF_QUALITY_MODEL = { threshold: (q: number) => gifTuning(q).diffThreshold, lossless: 60 };
+export const GIF_QUALITY_MODEL = { threshold: diffThresholdOf, lossless: 60 };

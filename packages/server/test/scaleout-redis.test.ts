@@ -77,7 +77,14 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('Redis outage under 
     await a.until(() => a.resyncHints > 0 && b.resyncHints > 0, 15_000);
     await a.until(() => a.contiguous(cid) === 26 && b.contiguous(cid) === 26);
 
-    // Live delivery between the nodes is back.
+    // Live delivery between the nodes is back. A node may hint twice (its subscription is
+    // back; the other node, whose publisher dropped events, asks for a sync once its
+    // publisher is back): let both buses reconnect fully and the hints settle first.
+    await a.until(() => n1.bus.connected && n2.bus.connected);
+    for (let seen = -1; seen !== a.resyncHints + b.resyncHints;) {
+      seen = a.resyncHints + b.resyncHints;
+      await new Promise((r) => setTimeout(r, 300));
+    }
     const hints = b.resyncHints;
     a.send(cid, 'after');
     await b.until(() => b.contiguous(cid) === 27);

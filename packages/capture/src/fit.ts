@@ -221,6 +221,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   };
 
   const fits = (r: { bytes?: Uint8Array; size: number }): boolean => r.bytes !== undefined && r.size <= maxBytes;
+  /** The quality a try is reported at: for a paced one, its frames' mean. */
+  const qualityOf = (notes: TryNotes): number => Math.max(1, Math.min(qMax, Math.round(notes.quality)));
 
   /**
    * Tries the candidate qualities (distinct, in (best, top)) and narrows the bracket:
@@ -338,7 +340,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     noting ? { notes: (n) => (firstNotes.of = n), pace: 'ahead' } : undefined);
   if (fits(first)) {
     // As asked, or (paced) all but the last frames near it, or near enough the budget.
-    const q = firstNotes.of ? Math.max(1, Math.min(qMax, Math.round(firstNotes.of.quality))) : qMax;
+    const q = firstNotes.of ? qualityOf(firstNotes.of) : qMax;
     if (q === qMax || first.size >= maxBytes * GOOD_ENOUGH) return finish(q, first.bytes!, base);
   }
 
@@ -350,7 +352,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   // quality so the whole lands just under the budget, usually in this one try. Only when
   // the notes forecast a quality the writer can pace down to.
   if (firstNotes.of) {
-    const fitted = fits(first) ? { q: Math.max(1, Math.min(qMax, Math.round(firstNotes.of.quality))), bytes: first.bytes! } : undefined;
+    const fitted = fits(first) ? { q: qualityOf(firstNotes.of), bytes: first.bytes! } : undefined;
     const b = await pacedSearch(base, firstNotes.of, fitted, sizeAtTop);
     if (b) return finish(b.q, b.bytes, base);
   }
@@ -424,7 +426,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       const next: { of?: TryNotes } = {};
       const r = await attempt(qMax, shape, maxBytes, writer, { pace: notes, notes: (n) => (next.of = n) });
       if (!fits(r) || !next.of) break;
-      const q = Math.max(1, Math.min(qMax, Math.round(next.of.quality)));
+      const q = qualityOf(next.of);
       if (!best || r.size > best.bytes.length) best = { q, bytes: r.bytes! };
       notes = next.of;
     }

@@ -76,6 +76,19 @@ export interface QualityModel {
   lossless: number;
 }
 
+/**
+ * The highest x in [lo, hi] (to within `step`) with `ok(x)`, for `ok` true up to some
+ * point and false after it; `ok(lo)` must hold and `ok(hi)` not.
+ */
+function highest(lo: number, hi: number, step: number, ok: (x: number) => boolean): number {
+  while (hi - lo > step) {
+    const mid = (lo + hi) / 2;
+    if (ok(mid)) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /** Pixels of a change histogram that a threshold `t` (distance, not squared) redraws. */
 function redrawn(changes: Uint32Array, t: number): number {
   const t2 = t * t;
@@ -142,8 +155,7 @@ export class GifNotes {
     }
     const lossy = Math.exp((Math.min(0, q - this.model.lossless) - Math.min(0, f.quality - this.model.lossless)) / LOSSY_QUALITY_PER_EFOLD);
     if (!f.changes) return f.bytes * lossy; // the first frame: drawn whole at any quality
-    let was = this.was[k]!;
-    if (Number.isNaN(was)) was = this.was[k] = redrawn(f.changes, this.model.threshold(f.quality));
+    const was = this.redrawnAtOwn(k, f.changes);
     const will = redrawn(f.changes, this.model.threshold(q));
     if (will <= 0) return 0;
     if (was <= 0) return FRAME_OVERHEAD + will * this.bytesPerPixel(); // merged then, not now
@@ -152,36 +164,42 @@ export class GifNotes {
     return fixed + (f.bytes - fixed) * (will / was) ** CHANGE_EXPONENT * lossy;
   }
 
+  /** Forecast of the bytes of frames `from`… at quality `q`. */
+  bytesFrom(from: number, q: number): number {
+    let s = 0;
+    for (let k = from; k < this.count; k++) s += this.forecast(k, q);
+    return s;
+  }
+
   /** Forecast of all the frames' bytes at quality `q`. */
   bytesAt(q: number): number {
-    let s = 0;
-    for (let k = 0; k < this.count; k++) s += this.forecast(k, q);
-    return s;
+    return this.bytesFrom(0, q);
   }
 
   /** The constant quality (unclamped) at which the frames are forecast to take `bytes` in all. */
   qualityFor(bytes: number, lo = 1, hi = 100): number {
-    const total = (q: number): number => this.bytesAt(q);
-    if (total(hi) <= bytes) return hi;
-    if (total(lo) > bytes) return lo - 1;
+    if (this.bytesAt(hi) <= bytes) return hi;
+    if (this.bytesAt(lo) > bytes) return lo - 1;
     // Sizes only grow with quality: bisect to a tenth of a step.
-    while (hi - lo > 0.1) {
-      const mid = (lo + hi) / 2;
-      if (total(mid) <= bytes) lo = mid;
-      else hi = mid;
-    }
-    return lo;
+    return highest(lo, hi, 0.1, (q) => this.bytesAt(q) <= bytes);
+  }
+
+  /** Pixels frame `k` redrew at its own quality (counted once). */
+  private redrawnAtOwn(k: number, changes: Uint32Array): number {
+    let n = this.was[k]!;
+    if (Number.isNaN(n)) n = this.was[k] = redrawn(changes, this.model.threshold(this.written[k]!.quality));
+    return n;
   }
 
   /** Average bytes per redrawn pixel of the frames written (for frames the forecast has no size of). */
   private bytesPerPixel(): number {
     let b = 0;
     let px = 0;
-    for (const f of this.written) {
-      if (!f.changes || !f.bytes) continue;
+    this.written.forEach((f, k) => {
+      if (!f.changes || !f.bytes) return;
       b += f.bytes;
-      px += redrawn(f.changes, this.model.threshold(f.quality));
-    }
+      px += this.redrawnAtOwn(k, f.changes);
+    });
     return px > 0 ? b / px : 1;
   }
 }
@@ -307,26 +325,15 @@ export class Pacer {
    * taken `written` bytes (with the drift the frames so far showed).
    */
   total(k: number, written: number, q: number): number {
-    let s = 0;
-    for (let j = k; j < this.notes.count; j++) s += this.notes.forecast(j, q);
-    return written + s * this.drift();
+    return written + this.notes.bytesFrom(k, q) * this.drift();
   }
 
   /** Highest quality in [lo, hi] at which frames k… are forecast to take at most `bytes` (lo when none). */
   private solve(k: number, bytes: number, lo: number, hi: number): number {
-    const rest = (q: number): number => {
-      let s = 0;
-      for (let j = k; j < this.notes.count; j++) s += this.notes.forecast(j, q);
-      return s;
-    };
-    if (rest(hi) <= bytes) return hi;
-    if (rest(lo) > bytes) return lo;
-    while (hi - lo > 0.25) {
-      const mid = (lo + hi) / 2;
-      if (rest(mid) <= bytes) lo = mid;
-      else hi = mid;
-    }
-    return lo;
+    const fits = (q: number): boolean => this.notes.bytesFrom(k, q) <= bytes;
+    if (fits(hi)) return hi;
+    if (!fits(lo)) return lo;
+    return highest(lo, hi, 0.25, fits);
   }
 
   /** Records that frame `k` took `bytes` at quality `q`. */

@@ -13,11 +13,17 @@ import { BBB, WORK } from './lib/proc';
 import { clipchat, ffmpegPalette, gifenc, gifskiFit, sharpGif, writePngs, type Made } from './lib/tools';
 import { fixed, kib, signed, table } from './lib/table';
 import { timeCli } from './lib/cli-time';
+import { corpus, corpusReport, measureRequest, type CorpusRow } from './lib/corpus';
 
 const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const NO_SWEEP = argv.includes('--no-sweep');
 const NO_CLI = argv.includes('--no-cli');
+/** Only the fitting corpus (`--corpus`), or everything but it (`--no-corpus`); `--runs N` interleaved runs per request (default 5). */
+const ONLY_CORPUS = argv.includes('--corpus');
+const NO_CORPUS = argv.includes('--no-corpus');
+const RUNS = Number(argv[argv.indexOf('--runs') + 1] ?? 5) || 5;
+const ONLY = argv.includes('--only') ? argv[argv.indexOf('--only') + 1]!.split(',').map(Number) : undefined;
 const KiB = 1024;
 const MiB = 1024 * 1024;
 
@@ -133,6 +139,27 @@ async function main(): Promise<void> {
   const t0 = performance.now();
   say(`# Clipchat sticker benchmark${QUICK ? ' (quick)' : ''}`);
   say();
+  if (!NO_CORPUS) {
+    const reqs = await corpus(QUICK);
+    const rows: CorpusRow[] = [];
+    for (const [i, r] of reqs.entries()) {
+      if (ONLY && !ONLY.includes(i)) continue;
+      process.stderr.write(`corpus ${i}: ${r.id}\n`);
+      const row = await measureRequest(r, i, QUICK ? 3 : RUNS);
+      process.stderr.write(`  clipchat ${row.ours.bytes} B ${row.ours.score.ssim.toFixed(4)} ${row.ours.seconds.toFixed(2)} s; gifski Q=${row.gifski.quality} ${row.gifski.bytes} B ${row.gifski.score.ssim.toFixed(4)} ${row.gifski.seconds.toFixed(2)} s; ratio ${row.ratio.toFixed(2)}\n`);
+      rows.push(row);
+    }
+    say('## Fitting corpus: `clipchat clip` vs ffmpeg-to-PNG + one gifski run');
+    say();
+    say(`Whole processes, GIF, ${QUICK ? 3 : RUNS} interleaved runs per request, medians; gifski at the quality its search found to fit (its search is not timed). "fill" is bytes / budget.`);
+    say();
+    for (const l of corpusReport(rows)) say(l);
+    say();
+    if (ONLY_CORPUS) {
+      await writeFile(join(WORK, 'results-corpus.md'), `${out.join('\n')}\n`);
+      return;
+    }
+  }
   const { rows, gifskiQ } = await compare();
   printCompare(rows);
   const swept = NO_SWEEP ? [] : await sweep();

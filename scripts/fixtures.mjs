@@ -24,6 +24,7 @@ export const FIXTURE_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..'
 export const FIXTURE_FACTS = {
   h264: { width: 320, height: 240, frames: 120, fps: 30000 / 1001, codec: 'h264', bframes: true },
   vp9: { width: 320, height: 240, frames: 100, fps: 25, codec: 'vp9' },
+  h264film: { width: 320, height: 240, frames: 120, fps: 24, codec: 'h264', bframes: true },
   offset: { width: 320, height: 240, frames: 60, fps: 30, codec: 'h264', startOffset: 2 },
   vfr: { width: 320, height: 240, frames: 60, codec: 'h264', vfr: true },
   rotated: { width: 320, height: 240, frames: 45, fps: 30, codec: 'h264', rotation: 270 },
@@ -57,6 +58,10 @@ const RECIPES = {
   vp9: { file: 'vp9-25.webm', ff: (out) => [
     '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=25', '-frames:v', '100', '-vf', `${NUMBERED},format=yuv420p`,
     '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-crf', '32', '-b:v', '0', '-g', '50', out] },
+  // Film rate: 24 fps with B-frames (frame times that are not a multiple of 1/30 s).
+  h264film: { file: 'h264-bframes-24.mp4', ff: (out) => [
+    '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=24', '-frames:v', '120', '-vf', NUMBERED,
+    ...X264, '-bf', '3', '-g', '48', '-sc_threshold', '0', out] },
   // A 2 s container start offset, plus an audio track the source must ignore.
   offset: { file: 'h264-offset-2s.mp4', ff: (out) => [
     '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=30', '-f', 'lavfi', '-i', 'sine=f=440:r=48000',
@@ -132,7 +137,7 @@ function readManifest() {
 
 /**
  * Makes sure every fixture exists (generating what is missing or stale) and returns
- * `{name: absolutePath}` for h264, vp9, offset, vfr, rotated, ts, noise, noiseLong, flat, text, empty,
+ * `{name: absolutePath}` for h264, vp9, h264film, offset, vfr, rotated, ts, noise, noiseLong, flat, text, empty,
  * truncated, garbled.
  */
 export async function ensureFixtures() {

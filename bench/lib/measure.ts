@@ -50,10 +50,13 @@ export async function referenceSize(req: Request): Promise<{ width: number; heig
   return { width: req.width, height: Math.round((v.height * req.width) / v.width) };
 }
 
-/** Decodes with ffmpeg, every frame (no resampling), scaled to w×h, with its time in seconds. */
-async function decodeTimed(pre: string[], file: string, w: number, h: number, post: string[] = []): Promise<{ frames: Buffer[]; times: number[] }> {
+/**
+ * Decodes with ffmpeg, every frame (no resampling), scaled to w×h, with its time in
+ * seconds. `filters` run before the scaling (e.g. a crop).
+ */
+export async function decodeTimed(pre: string[], file: string, w: number, h: number, post: string[] = [], filters = ''): Promise<{ frames: Buffer[]; times: number[] }> {
   const r = await must(FFMPEG, ['-hide_banner', '-loglevel', 'info', ...pre, '-i', file, ...post,
-    '-vf', `scale=${w}:${h}:flags=lanczos,showinfo`, '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
+    '-vf', `${filters ? `${filters},` : ''}scale=${w}:${h}:flags=lanczos,showinfo`, '-vsync', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1']);
   // Exact times from the integer pts and the time base: showinfo prints pts_time with six
   // significant digits, and a rounded-up 1.41667 would put frame 34 after t = 17/12.
   const tb = /config in time_base:\s*(\d+)\/(\d+)/.exec(r.stderr);
@@ -67,7 +70,7 @@ async function decodeTimed(pre: string[], file: string, w: number, h: number, po
 }
 
 /** Index of the last time ≤ t (0 when all are later). */
-function onScreen(times: readonly number[], t: number): number {
+export function onScreen(times: readonly number[], t: number): number {
   let j = 0;
   for (let i = 0; i < times.length; i++) if (times[i]! <= t + 1e-9) j = i;
   return j;

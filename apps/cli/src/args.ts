@@ -67,6 +67,7 @@ export function str(p: Parsed, name: string): string | undefined {
 export function num(p: Parsed, name: string, label = `--${name}`): number | undefined {
   const v = str(p, name);
   if (v === undefined) return undefined;
+  if (!v.trim()) throw new UsageError(`${label} needs a value: a number`);
   if (!/^-?\d+(\.\d+)?$/.test(v.trim())) throw new UsageError(`${label} must be a number, got ${JSON.stringify(v)}`);
   return Number(v);
 }
@@ -74,9 +75,11 @@ export function num(p: Parsed, name: string, label = `--${name}`): number | unde
 /** Parses `x,y,w,h` (whole pixels). */
 export function parseCrop(v: string | undefined): { x: number; y: number; width: number; height: number } | undefined {
   if (v === undefined) return undefined;
+  const looks = 'x,y,width,height in whole video pixels (for example 0,0,320,240; width and height ≥ 1)';
+  if (!v.trim()) throw new UsageError(`--crop needs a value: ${looks}`);
   const m = /^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$/.exec(v);
   if (!m || Number(m[3]) < 1 || Number(m[4]) < 1) {
-    throw new UsageError(`--crop must be x,y,width,height in whole pixels (width and height ≥ 1), got ${JSON.stringify(v)}`);
+    throw new UsageError(`--crop must be ${looks}, got ${JSON.stringify(v)}`);
   }
   return { x: Number(m[1]), y: Number(m[2]), width: Number(m[3]), height: Number(m[4]) };
 }

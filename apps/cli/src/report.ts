@@ -26,9 +26,10 @@ export function withOpen(t: { decodeMs: number; encodeMs: number }, openMs: numb
 }
 
 export function printReport(r: JsonReport, json: boolean): void {
-  if (json) { process.stdout.write(JSON.stringify(r) + '\n'); return; }
+  // With -o - the image is on stdout: the JSON line goes to stderr, never after its bytes.
+  if (json) { (r.file === '-' ? process.stderr : process.stdout).write(JSON.stringify(r) + '\n'); return; }
   const what = r.frames > 1 || r.fps
-    ? `${r.frames} frames at ${r.fps} fps, ${formatTime(r.durationMs / 1000)}`
+    ? `${r.frames} ${r.frames === 1 ? 'frame' : 'frames'} at ${r.fps} fps, ${formatTime(r.durationMs / 1000)}`
     : `frame ${r.frameIndex ?? '?'} at ${formatTime(Number(r.time ?? 0))}`;
   const adapted = Object.entries(r.adapted)
     .map(([k, v]) => { const c = v as { from?: unknown; to?: unknown }; return `${k} ${String(c.from)}→${String(c.to)}`; })
@@ -49,7 +50,7 @@ export function sizeText(bytes: number): string {
 const FLAG_OF: Record<string, string> = {
   stillFormat: '-f', stickerFormat: '-f', stillQuality: '-q', stickerQuality: '--quality', fps: '--fps',
   maxStickerBytes: '--max-bytes', maxClipSeconds: '--max-clip-seconds', maxSide: '--preset', crop: '--crop',
-  width: '--width', preset: '--preset', from: '--from', to: '--to', at: '--at', time: '--at',
+  width: '--width', preset: '--preset', fit: '--fit', from: '--from', to: '--to', at: '--at', time: '--at',
 };
 
 /** Exit code and one-line message for an error thrown by a command. */
@@ -58,11 +59,13 @@ export function describeError(e: unknown): { code: number; message: string } {
   if (e instanceof UsageError) return { code: 2, message: oneLine(e.message) };
   if (e instanceof CaptureError) {
     if (e.code === 'ERR_CANCELLED') return { code: 130, message: 'cancelled' };
-    const flag = e.field ? FLAG_OF[e.field] : undefined;
-    const hint = flag && !e.message.includes(flag) ? ` (${flag})` : '';
+    // The words a person reads ("Frames per second must be 1–50 for GIF, got 60"), and the
+    // flag that set the value; a field that is a flag already (`--max-bytes`) is its own.
+    const flag = e.field ? (e.field.startsWith('-') ? e.field : FLAG_OF[e.field]) : undefined;
+    const hint = flag && !e.plain.includes(flag) ? ` (${flag})` : '';
     // Bad input (a setting, a time, a time outside this video) exits 2 like a usage error.
     const usage = ['ERR_INVALID_SETTING', 'ERR_INVALID_TIME', 'ERR_TIME_OUT_OF_RANGE'].includes(e.code);
-    return { code: usage ? 2 : 1, message: oneLine(e.message) + hint };
+    return { code: usage ? 2 : 1, message: oneLine(e.plain) + hint };
   }
   const err = e as NodeJS.ErrnoException;
   return { code: 1, message: `internal error: ${oneLine(err?.message ?? String(e))}` };

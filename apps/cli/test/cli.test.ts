@@ -115,7 +115,8 @@ describe('clipchat clip', () => {
   it('follows a preset and a budget, for GIF, WebM and WebP', async () => {
     const gif = join(out, 'slack.gif');
     const g = json(await clipchat(['clip', fx.flat, '--from', '0', '--to', '1', '--preset', 'slack', '-o', gif, '--json']));
-    expect(g).toMatchObject({ format: 'gif', width: 128, height: 72, maxBytes: 131072 });
+    // Slack's emoji is exactly 128×128 (the 16:9 frame letterboxed with transparent bars).
+    expect(g).toMatchObject({ format: 'gif', width: 128, height: 128, maxBytes: 131072 });
     expect(g.bytes).toBeLessThanOrEqual(131072);
     const webm = join(out, 'sticker.webm');
     const r = json(await clipchat(['clip', fx.flat, '--from', '0', '--to', '1', '-f', 'webm', '--width', '160', '-o', webm, '--json']));
@@ -144,20 +145,26 @@ describe('bad input', () => {
     ['range too long', () => ['clip', fx.vp9, '--from', '0', '--to', '3', '--max-clip-seconds', '2'], /is 3 s long; --max-clip-seconds allows at most 2 s$/, 2],
     ['malformed time', () => ['grab', fx.vp9, '--at', '1:2:3:4'], /^--at must be a time like 90, 90\.5, 1:30, 1:30\.5 or 01:01:30\.250, got "1:2:3:4"$/, 2],
     ['negative time', () => ['clip', fx.vp9, '--from', '-1', '--to', '1'], /^--from must be a time like/, 2],
-    ['unknown still format', () => ['grab', fx.vp9, '--at', '1', '-f', 'heic'], /^stillFormat must be one of png, jpeg, webp, avif, gif, bmp, tiff, got "heic" \(-f\)$/, 2],
-    ['unknown sticker format', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '-f', 'apng'], /^stickerFormat must be one of gif, webp, webm, got "apng" \(-f\)$/, 2],
+    ['unknown still format', () => ['grab', fx.vp9, '--at', '1', '-f', 'heic'], /^Still format must be one of png, jpeg, webp, avif, gif, bmp, tiff, got "heic" \(-f\)$/, 2],
+    ['unknown sticker format', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '-f', 'apng'], /^Sticker format must be one of gif, webp, webm, got "apng" \(-f\)$/, 2],
     ['unknown preset', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--preset', 'tiktok'], /^unknown preset "tiktok"; known presets: clipchat, telegram, discord, slack, whatsapp/, 2],
-    ['fps too high for GIF', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--fps', '60'], /^fps must be 1–50 for GIF, got 60 \(--fps\)$/, 2],
-    ['fps zero', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--fps', '0', '-f', 'webm'], /^fps must be 1–60 for WebM, got 0/, 2],
-    ['quality out of range', () => ['grab', fx.vp9, '--at', '1', '-q', '101'], /^stillQuality must be a whole number 1–100, got 101 \(-q\)$/, 2],
-    ['crop outside the frame', () => ['grab', fx.vp9, '--at', '1', '--crop', '300,200,40,40'], /^crop 300,200,40,40 \(x,y,width,height\) must lie inside the 320x240 frame/, 2],
-    ['crop outside the frame (clip)', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--crop', '0,0,321,10'], /^crop 0,0,321,10 must lie inside the 320×240 frame/, 2],
+    ['fps too high for GIF', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--fps', '60'], /^Frames per second must be 1–50 for GIF, got 60 \(--fps\)$/, 2],
+    ['fps zero', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--fps', '0', '-f', 'webm'], /^Frames per second must be 1–60 for WebM, got 0 \(--fps\)$/, 2],
+    ['quality out of range', () => ['grab', fx.vp9, '--at', '1', '-q', '101'], /^Still quality must be 1–100, got 101 \(-q\)$/, 2],
+    ['crop outside the frame', () => ['grab', fx.vp9, '--at', '1', '--crop', '300,200,40,40'], /^The crop 300, 200, 40×40 reaches outside the 320×240 video: keep it inside the frame \(--crop\)$/, 2],
+    ['crop outside the frame (clip)', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--crop', '0,0,321,10'], /^The crop 0, 0, 321×10 reaches outside the 320×240 video: keep it inside the frame \(--crop\)$/, 2],
     ['malformed crop', () => ['grab', fx.vp9, '--at', '1', '--crop', '10,10'], /^--crop must be x,y,width,height/, 2],
-    ['malformed budget', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--max-bytes', '2 lots'], /^--max-bytes must be a byte count like 65536/, 2],
-    ['budget below the minimum', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--max-bytes', '1KB'], /^maxStickerBytes must be a whole number 16384–8388608, got 1000 \(--max-bytes\)$/, 2],
+    // Words, not field names, and what a crop looks like.
+    ['crop typed as abc', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--crop', 'abc'],
+      /^--crop must be x,y,width,height in whole video pixels \(for example 0,0,320,240; width and height ≥ 1\), got "abc"$/, 2],
+    ['empty crop', () => ['grab', fx.vp9, '--at', '1', '--crop='], /^--crop needs a value: x,y,width,height/, 2],
+    ['empty fps', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--fps='], /^--fps needs a value: a number$/, 2],
+    ['no field names', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--max-clip-seconds', '50'], /^Longest sticker must be 0\.1–30 s, got 50 \(--max-clip-seconds\)$/, 2],
+    ['malformed budget', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--max-bytes', '2 lots'], /^Sticker size limit must be a size like 500 KB, 1 MB or 256 KiB .*got "2 lots" \(--max-bytes\)$/, 2],
+    ['budget below the minimum', () => ['clip', fx.vp9, '--from', '0', '--to', '1', '--max-bytes', '1KB'], /^Sticker size limit must be 16 KiB–8 MiB, got 1 KB \(--max-bytes\)$/, 2],
     // 30 s of film in 16 KiB: even 64 px at 4 fps and the lowest quality needs more.
     ['a budget nothing fits', () => ['clip', BBB, '--from', '0', '--to', '30', '--max-clip-seconds', '30', '--max-bytes', '16KiB', '--fps', '4', '--width', '64'],
-      /^maxStickerBytes 16384 is too small: .*needs \d+ bytes.*allow at least \d+ bytes/, 1],
+      /^A sticker size limit of 16 KiB is too small: .*needs \d+ bytes.*allow at least [\d.]+ (bytes|KB|KiB) or shorten the range \(--max-bytes\)$/, 1],
     ['unknown option', () => ['grab', fx.vp9, '--at', '1', '--speed', 'fast'], /^unknown option --speed$/, 2],
     ['missing --at', () => ['grab', fx.vp9], /^missing --at <time>$/, 2],
     ['missing video', () => ['clip', '--from', '0', '--to', '1'], /^missing the video to clip from$/, 2],

@@ -2,8 +2,8 @@
  * The server's REST API as the web app uses it. Every call sends the session cookie and,
  * on mutations, the CSRF token the server handed out at login (double-submit).
  */
-import { CSRF_HEADER } from '@clipchat/protocol';
-import type { Conversation, MediaMeta, Message, MessagePage, MessageSource, SessionInfo, Sticker, User } from './types';
+import { CSRF_HEADER, type MessageResult, type SendMessage } from '@clipchat/protocol';
+import type { Conversation, MediaMeta, Message, MessagePage, SessionInfo, Sticker, User } from './types';
 
 /** An API failure with what the UI needs to explain it. */
 export class ApiError extends Error {
@@ -30,7 +30,7 @@ export class ApiError extends Error {
 const CSRF_KEY = 'clipchat.csrf';
 
 /** The session's CSRF token: the readable `clipchat_csrf` cookie, else the one from login. */
-function csrfToken(): string | null {
+export function csrfToken(): string | null {
   const fromCookie = /(?:^|;\s*)clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1];
   return fromCookie ? decodeURIComponent(fromCookie) : localStorage.getItem(CSRF_KEY);
 }
@@ -89,9 +89,21 @@ export const api = {
     unwrapOne<Conversation>(await request('POST', '/api/conversations', body), 'conversation'),
   messages: async (conversationId: string, before?: number, limit = 50) =>
     request<MessagePage>('GET', `/api/conversations/${encodeURIComponent(conversationId)}/messages?limit=${limit}${before ? `&before=${before}` : ''}`),
-  postMessage: async (conversationId: string, body: { clientId: string; kind: string; text?: string; mediaId?: string; stickerId?: string; source?: MessageSource }) =>
+  postMessage: async (conversationId: string, body: SendMessage) =>
     unwrapOne<Message>(await request('POST', `/api/conversations/${encodeURIComponent(conversationId)}/messages`, body), 'message'),
+  /** New text for a text message of mine; the message as it now is. */
+  editMessage: async (id: string, text: string) => (await request<MessageResult>('PATCH', `/api/messages/${encodeURIComponent(id)}`, { text })).message,
+  /** Deletes a message of mine for everyone; the tombstone (or nothing on a 204). */
+  deleteMessage: async (id: string) => (await request<MessageResult | undefined>('DELETE', `/api/messages/${encodeURIComponent(id)}`))?.message,
+  /** Adds my reaction (idempotent); the message as it now is. */
+  react: async (id: string, emoji: string) =>
+    (await request<MessageResult | undefined>('PUT', `/api/messages/${encodeURIComponent(id)}/reactions/${encodeURIComponent(emoji)}`))?.message,
+  /** Removes my reaction; the message as it now is. */
+  unreact: async (id: string, emoji: string) =>
+    (await request<MessageResult | undefined>('DELETE', `/api/messages/${encodeURIComponent(id)}/reactions/${encodeURIComponent(emoji)}`))?.message,
   upload: (bytes: Blob | Uint8Array, mime: string) => request<MediaMeta>('POST', '/api/media', bytes, { 'content-type': mime }),
+  /** Checks a finished resumable upload (tus) and stores it as a video. */
+  finishUpload: (uploadId: string) => request<MediaMeta>('POST', '/api/media', { uploadId }),
   stickers: async () => unwrap<Sticker[]>(await request('GET', '/api/stickers'), 'stickers'),
   addSticker: async (body: { mediaId: string; name?: string; tags?: string[] }) => unwrapOne<Sticker>(await request('POST', '/api/stickers', body), 'sticker'),
   deleteSticker: (id: string) => request<void>('DELETE', `/api/stickers/${encodeURIComponent(id)}`),

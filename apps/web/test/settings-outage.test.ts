@@ -3,7 +3,8 @@
  * is not a video, and a server that goes away while they type (the message waits in the
  * outbox and is delivered once, when the server is back). Then delivery through a
  * WebSocket the test sits in the middle of: a live message that never arrives, the
- * server's `resync`, and an outbox resent in order once the session is ready.
+ * server's `resync`, and an outbox resent in order once the session is ready; and a resync
+ * of more than one sync page, which the app follows page by page to the end.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, WebSocketRoute } from 'playwright-core';
@@ -35,8 +36,14 @@ class Tap {
   helloDelayMs = 0;
   down = false;
 
+  /** One tap per person: a second route on the same context would never see a socket. */
+  private static readonly taps = new Map<string, Tap>();
+
   static async on(p: Person): Promise<Tap> {
+    const held = Tap.taps.get(p.name);
+    if (held) return held;
     const tap = new Tap();
+    Tap.taps.set(p.name, tap);
     await p.context.routeWebSocket(/\/ws$/, (ws) => tap.handle(ws));
     return tap;
   }
@@ -113,7 +120,7 @@ describe('settings and errors', () => {
     await panel.getByLabel('Largest side').fill('10');
     await panel.getByRole('button', { name: 'Save' }).click();
     if (process.env.CLIPCHAT_E2E_SHOTS) await page.screenshot({ path: '/tmp/e2e-settings.png' });
-    await expect.poll(() => panel.getByTestId('error-maxSide').textContent()).toMatch(/maxSide must be .*64.*1920.*got 10/);
+    await expect.poll(() => panel.getByTestId('error-maxSide').textContent()).toBe('Largest side must be 64–1920 px, got 10');
 
     await panel.getByLabel('Largest side').fill('320');
     await panel.getByLabel('Still format').selectOption('jpeg');
@@ -304,4 +311,51 @@ describe('settings and errors', () => {
     await expect.poll(() => count(alice, 'sent into a cut connection')).toBe(1);
     expect(await count(bob, 'sent into a cut connection')).toBe(1);
   });
+  it('follows sync pages: a resync of 1.2 MB of missed messages arrives whole, each once', async () => {
+    const bobTap = await Tap.on(bob);
+    await bob.page.reload();
+    await bob.page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
+    await openFirstConversation(bob);
+    // 150 messages of 8000 characters: over two pages of 512 KiB. Bob misses each one live.
+    const N = 150;
+    const text = (i: number) => `paged ${i} `.padEnd(8000, 'x');
+    for (let i = 1; i <= N; i++) bobTap.drop.add(text(i));
+    await alice.page.evaluate(async (texts) => {
+      const csrf = decodeURIComponent(/clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '');
+      const list = await (await fetch('/api/conversations')).json();
+      const id = (list.conversations ?? list)[0].id;
+      for (const [i, text] of texts.entries()) {
+        const r = await fetch(`/api/conversations/${id}/messages`, {
+          method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+          body: JSON.stringify({ clientId: `paged-${i}`, kind: 'text', text }),
+        });
+        if (!r.ok) throw new Error(await r.text());
+      }
+    }, Array.from({ length: N }, (_, i) => text(i + 1)));
+    await expect.poll(() => bobTap.drop.size, { timeout: 20_000 }).toBe(0);
+    const paged = bob.page.locator('[data-testid=messages] [data-testid=message]', { hasText: 'paged ' });
+    expect(await paged.count()).toBe(0);
+
+    const logBefore = bobTap.log.length;
+    await bobTap.route!.send(JSON.stringify({ type: 'resync' }));
+    await expect.poll(() => paged.count(), { timeout: 30_000 }).toBe(N);
+    // Every message once, in seq order, none missing.
+    const seqs = (await paged.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq')))));
+    expect(new Set(seqs).size).toBe(N);
+    expect(seqs.at(-1)! - seqs[0]!).toBe(N - 1);
+    const shown = await paged.locator('.text').allTextContents();
+    expect(shown[0]!.startsWith('paged 1 ')).toBe(true);
+    expect(shown.at(-1)!.startsWith(`paged ${N} `)).toBe(true);
+    // It took several pages, each asked from where the one before ended.
+    const after = bobTap.log.slice(logBefore);
+    const synced = after.filter((e) => e.dir === 'in' && e.frame.type === 'synced').map((e) => e.frame as Frame & { until: Record<string, number>; more: boolean });
+    const syncs = after.filter((e) => e.dir === 'out' && e.frame.type === 'sync').map((e) => e.frame as Frame & { since: Record<string, number> });
+    expect(synced.length).toBeGreaterThanOrEqual(3);
+    expect(synced.slice(0, -1).every((f) => f.more)).toBe(true);
+    expect(synced.at(-1)!.more).toBe(false);
+    expect(syncs.length).toBe(synced.length);
+    const convId = Object.keys(syncs[0]!.since)[0]!;
+    for (let k = 1; k < syncs.length; k++) expect(syncs[k]!.since[convId]).toBe(synced[k - 1]!.until[convId]);
+    expect(synced.at(-1)!.until[convId]).toBe(seqs.at(-1));
+  }, 180_000); // 150 posts of 8000 characters and a rendered replay: slow on a busy machine
 });

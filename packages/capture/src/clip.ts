@@ -11,6 +11,8 @@ import { throwIfCancelled } from './writer';
 import type { Adaptations, FitFrames, FitShape } from './fit';
 import { fitSticker } from './fit';
 import { gifWriter, readGifInfo } from './gif/index';
+import { stickerGeometry } from './frame-size';
+import { letterboxWriter } from './letterbox';
 
 /** Share of a sticker's progress bar given to decoding the frames. */
 const DECODE_SHARE = 0.4;
@@ -33,7 +35,7 @@ export function sampleTimes(from: Seconds, to: Seconds, fps: number): Seconds[] 
  */
 export function sampleDelaysMs(from: Seconds, to: Seconds, fps: number): number[] {
   const times = sampleTimes(from, to, fps);
-  return times.map((t, k) => ((k + 1 < times.length ? times[k + 1] : to) - t) * 1000);
+  return times.map((t, k) => ((times[k + 1] ?? to) - t) * 1000);
 }
 
 /** A sticker request. */
@@ -82,18 +84,10 @@ function checkRange(source: FrameSource, from: number, to: number, maxClipSecond
   if (from < 0) throw new TimeOutOfRangeError(`from must be ≥ 0 s, got ${from} s`, 'from');
   if (!(to > from)) throw new InvalidTimeError(`to (${to} s) must be after from (${from} s)`, 'to');
   if (to - from > maxClipSeconds + 1e-9)
-    throw new TimeOutOfRangeError(`range ${from}–${to} s is ${+(to - from).toFixed(3)} s long; maxClipSeconds allows at most ${maxClipSeconds} s`, 'to');
+    throw new TimeOutOfRangeError(`range ${from}–${to} s is ${+(to - from).toFixed(3)} s long; maxClipSeconds allows at most ${maxClipSeconds} s`, 'to',
+      `The range ${from}–${to} s is ${+(to - from).toFixed(3)} s long; a sticker covers at most ${maxClipSeconds} s (Longest sticker)`);
   if (from >= dur) throw new TimeOutOfRangeError(`from ${from} s is past the end of the video (duration ${dur.toFixed(3)} s)`, 'from');
   if (to > dur + 1e-6) throw new TimeOutOfRangeError(`to ${to} s is past the end of the video (duration ${dur.toFixed(3)} s)`, 'to');
-}
-
-function checkCrop(crop: Rect, width: number, height: number): void {
-  const ok =
-    Number.isInteger(crop.x) && Number.isInteger(crop.y) && Number.isInteger(crop.width) && Number.isInteger(crop.height) &&
-    crop.x >= 0 && crop.y >= 0 && crop.width >= 1 && crop.height >= 1 &&
-    crop.x + crop.width <= width && crop.y + crop.height <= height;
-  if (!ok)
-    throw new InvalidSettingError('crop', `crop ${crop.x},${crop.y},${crop.width},${crop.height} must lie inside the ${width}×${height} frame`);
 }
 
 /**
@@ -112,20 +106,17 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
   const writer = format === 'gif' ? (req.writers?.gif ?? gifWriter) : req.writers?.[format];
   if (!writer) throw new InvalidSettingError('stickerFormat', `no ${format} sticker writer is available here; use gif or supply a ${format} writer`);
   if (writer.maxFps !== undefined && s.fps > writer.maxFps)
-    throw new InvalidSettingError('fps', `fps must be 1–${writer.maxFps} for ${format.toUpperCase()}, got ${s.fps}`);
-  if (!(s.fps > 0)) throw new InvalidSettingError('fps', `fps must be positive, got ${s.fps}`);
+    throw new InvalidSettingError('fps', `fps must be 1–${writer.maxFps} for ${format.toUpperCase()}, got ${s.fps}`,
+      `Frames per second must be 1–${writer.maxFps} for ${format.toUpperCase()}, got ${s.fps}`);
+  if (!(s.fps > 0)) throw new InvalidSettingError('fps', `fps must be positive, got ${s.fps}`, `Frames per second must be more than 0, got ${s.fps}`);
 
   const info = source.info;
-  const crop = req.crop !== undefined ? req.crop : s.crop;
-  if (crop) checkCrop(crop, info.width, info.height);
-  const cw = crop ? crop.width : info.width;
-  const ch = crop ? crop.height : info.height;
-  let scale = Math.min(1, s.maxSide / Math.max(cw, ch));
-  if (req.width !== undefined) {
-    if (!(req.width >= 1)) throw new InvalidSettingError('width', `width must be a positive number of pixels, got ${req.width}`);
-    scale = Math.min(scale, req.width / cw);
-  }
-  const base: FitShape = { width: Math.max(1, Math.round(cw * scale)), height: Math.max(1, Math.round(ch * scale)), fps: s.fps };
+  // The region read, the picture's size and, for a square `contain`, where it sits on the
+  // transparent square. A fixed size (a platform's) is never shrunk by fitting.
+  const g = stickerGeometry(info.width, info.height, s, req.crop !== undefined ? req.crop : s.crop, req.width);
+  const crop = g.crop;
+  const base: FitShape = { width: g.width, height: g.height, fps: s.fps };
+  const out = letterboxWriter(writer, g);
 
   const signal = req.signal;
   // One bar for the whole job: decoding the asked frames fills the first DECODE_SHARE,
@@ -148,7 +139,7 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
     let failure: { error: unknown } | undefined;
     const wake = (): void => {
       for (let i = waiting.length - 1; i >= 0; i--) {
-        const w = waiting[i];
+        const w = waiting[i]!;
         if (w.k < out.length) w.resolve();
         else if (failure) w.reject(failure.error);
         else continue;
@@ -178,12 +169,13 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
   };
 
   const fit = await fitSticker({
-    writer,
+    writer: out,
+    minSide: g.fixed ? Math.max(g.width, g.height) : undefined,
     maxBytes: s.maxStickerBytes,
     quality: s.stickerQuality,
     shape: base,
     frames,
-    parallel: format === 'gif' && writer === gifWriter ? req.parallelGif : undefined,
+    parallel: format === 'gif' && out === gifWriter ? req.parallelGif : undefined,
     signal,
     onProgress,
   });
@@ -199,8 +191,8 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
     bytes: fit.bytes,
     format,
     mime: writer.mime,
-    width: fit.shape.width,
-    height: fit.shape.height,
+    width: g.fixed ? g.canvasWidth : fit.shape.width,
+    height: g.fixed ? g.canvasHeight : fit.shape.height,
     frames: count,
     fps: fit.shape.fps,
     delaysCs,

@@ -12,9 +12,11 @@
  * how many bytes would.
  */
 import type { ProgressCallback, RgbaImage } from './types';
+import { formatByteSize } from './config';
 import { BudgetError, CancelledError } from './errors';
 import type { CancelSignal, StickerEncodeOptions, StickerWriter, TryNotes } from './writer';
 import { OverBudgetError, throwIfCancelled, yieldToEventLoop } from './writer';
+import { blockSsim, resizeBilinear } from './gif/score';
 
 /** Frame size and rate of a try. */
 export interface FitShape {
@@ -115,6 +117,19 @@ const PACED_TRIES = 2;
 const QUALITY_PER_EFOLD = 60;
 /** The same near the top of the scale on film (GIF, quality 75–85: about 35). */
 const FAST_QUALITY_PER_EFOLD = 35;
+
+/** A paced writer's bytes go about as the scale to this power when the frame shrinks (a first guess; tries recalibrate it). */
+const SCALE_EXPONENT = 1.8;
+/** Quality steps above the pacing floor a shrunk frame aims at. */
+const PACED_AIM = 5;
+/** Block SSIM a few frames must keep when scaled down and back up for fitting to shrink straight away. */
+const SHRINKS_WELL = 0.95;
+/** Lowest full-size quality kept without also trying a smaller frame, on content that does not shrink well. */
+const FULL_SIZE_KEPT = 20;
+/** How far over the budget quality `minQuality` may be at full size for the lowest qualities to be tried there. */
+const FLOOR_REACH = 2;
+/** Paced tries at smaller sizes before fitting falls back to exploring qualities. */
+const SHRINK_TRIES = 4;
 
 /** What one try gave. */
 interface Try {
@@ -289,15 +304,20 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     // line keeps aiming just under the failing end and the bracket shrinks by a step a try:
     // after two tries in a row that failed by more than 5 %, the next one halves the
     // bracket instead. (Tries failing by less show the line converging.)
+    // Likewise where sizes are flat (a step function of quality: few colours, where the
+    // palette is exact long before the top): a fitting try that grew less than 2 % over the
+    // best before it says the line undershoots, and the next try halves the bracket.
     let failedInRow = 0;
+    let flat = false;
     while (b.top - b.best!.q > 1) {
       const best = b.best!;
       const line = aim(best, 0.985);
       if (best.bytes.length >= maxBytes * GOOD_ENOUGH && line < best.q + FLAT_STEPS) break;
-      const q = failedInRow >= 2 ? Math.floor((best.q + b.top) / 2) : line;
+      const q = failedInRow >= 2 || flat ? Math.floor((best.q + b.top) / 2) : line;
       const top = b.top;
       b = await tryCandidates(shape, [q, q + 1, aim(best, GOOD_ENOUGH + 0.005)], maxBytes * 1.25, b);
       failedInRow = b.best === best && b.top < top && (b.topSize ?? Infinity) > maxBytes * 1.05 ? failedInRow + 1 : 0;
+      flat = b.best !== best && b.best!.bytes.length < best.bytes.length * 1.02;
     }
     return b.best!;
   };
@@ -357,6 +377,17 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     if (b) return finish(b.q, b.bytes, base);
   }
 
+  // 2b. Below what pacing reaches at full size, on content that shrinks well (film, fractals,
+  // cartoons): straight to the frame size at which a paced try lands near the budget, as
+  // forecast from the first try's notes, instead of exploring the lowest qualities first.
+  if (firstNotes.of && writer.paces && firstNotes.of.frames > 0) {
+    const quick = await shrinkAhead(firstNotes.of, writer.paces.minQuality);
+    if (quick) {
+      await framesAt(quick.shape);
+      return finish(quick.q, quick.bytes, quick.shape);
+    }
+  }
+
   // 2. Quality knobs. When the first try's size is known, predict the quality that fits
   // (size grows about e-fold per QUALITY_PER_EFOLD steps) and search up from there.
   let top = qMax;
@@ -387,9 +418,16 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   // what the lowest qualities give at full size: on some content (noise, fine texture) that
   // looks better than a smaller frame, and the better of the two is kept.
   let fullSize: { q: number; bytes: Uint8Array } | undefined;
-  if (writer.score && qFloor < qMin) {
+  // (Not when the floor quality is over twice the budget: the lowest qualities save far
+  // less than that on every content measured.)
+  if (writer.score && qFloor < qMin && floor.estimate < maxBytes * FLOOR_REACH) {
     const r = await attempt(qFloor, base, maxBytes * 1.25);
     if (fits(r)) fullSize = await searchQuality(base, qFloor, r.bytes!, qMin - 1, floor.estimate);
+  }
+  // Content that does not shrink well (pixel art, noise, small text) keeps its full size
+  // when a quality not far below the usual floor fits there.
+  if (fullSize && fullSize.q >= FULL_SIZE_KEPT && (await shrinkKeeps(Math.min(0.97, Math.sqrt(maxBytes / floor.estimate)))) < SHRINKS_WELL) {
+    return finish(fullSize.q, fullSize.bytes, base);
   }
   let smaller: { q: number; bytes: Uint8Array; shape: FitShape } | undefined;
   try {
@@ -438,30 +476,154 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   }
 
   /**
+   * The scale at which frames forecast (by `notes`, at scale `at`) to take `bytes` at
+   * quality `q`: bytes go as the scale to the power `exponent`.
+   */
+  function scaleFor(notes: TryNotes, at: number, q: number, bytes: number, exponent = SCALE_EXPONENT): number {
+    return at * Math.min(1, bytes / Math.max(1, notes.bytesAt(q))) ** (1 / exponent);
+  }
+
+  /**
+   * How well the frames survive shrinking to `s` (block SSIM of a few frames scaled down
+   * and back up): pixel art, noise and small text do not, and there a full-size sticker at
+   * a low quality may look better than a smaller one.
+   */
+  async function shrinkKeeps(s: number): Promise<number> {
+    const f = await framesAt(base);
+    const w = Math.max(1, Math.round(base.width * s));
+    const h = Math.max(1, Math.round(base.height * s));
+    let sum = 0;
+    const picks = [0, Math.floor(f.frames.length / 2)].filter((k, i, a) => k < f.frames.length && a.indexOf(k) === i);
+    for (const k of picks) {
+      const img = f.frames[k]!;
+      sum += blockSsim(img, resizeBilinear(resizeBilinear(img, w, h), img.width, img.height));
+    }
+    return sum / picks.length;
+  }
+
+  /**
+   * Paced tries at a smaller frame (see 2b): the scale where `notes` forecast quality
+   * `PACED_AIM` above the pacing floor to fit, then, while a try misses, the scale its own
+   * notes forecast (the exponent recalibrated from the two sizes). Undefined when the
+   * content does not shrink well or the scale would go below the smallest size.
+   */
+  async function shrinkAhead(notes: TryNotes, paceFloor: number): Promise<{ q: number; bytes: Uint8Array; shape: FitShape } | undefined> {
+    const qAim = Math.min(qMax, paceFloor + PACED_AIM);
+    let s = Math.min(0.97, scaleFor(notes, 1, qAim, maxBytes * 0.9));
+    if (s < minScale) return undefined;
+    if ((await shrinkKeeps(s)) < SHRINKS_WELL) return undefined;
+    let exponent = SCALE_EXPONENT;
+    let prev = { s: 1, bytes: notes.bytesAt(qAim) };
+    // Paced tries while the forecast holds; once pacing cannot reach the budget at a size,
+    // whole-clip tries at `qMin` (below the pacing floor a shared palette saves each
+    // frame's table, which small frames feel most).
+    let paced = true;
+    let floorPrev: { s: number; size: number } | undefined;
+    for (let i = 0; i < SHRINK_TRIES; i++) {
+      const shape = scaled(base, s, base.fps);
+      if (!paced) {
+        const r = await attempt(qMin, shape, maxBytes * 4);
+        if (fits(r)) {
+          const f = await fillByScale(base.fps, s, shape, r, floorPrev && floorPrev.s > s ? { scale: floorPrev.s, estimate: floorPrev.size } : undefined);
+          const b = await searchQuality(f.shape, qMin, f.r.bytes!, paceFloor);
+          return { ...b, shape: f.shape };
+        }
+        if (floorPrev && floorPrev.s !== s) {
+          const e = Math.log(floorPrev.size / r.estimate) / Math.log(floorPrev.s / s);
+          if (Number.isFinite(e)) exponent = Math.max(1, Math.min(3, e));
+        }
+        floorPrev = { s, size: r.estimate };
+        const smaller = Math.min(s * 0.97, s * ((maxBytes * 0.95) / r.estimate) ** (1 / exponent));
+        if (smaller < minScale) return undefined;
+        s = smaller;
+        continue;
+      }
+      const next: { of?: TryNotes } = {};
+      const r = await attempt(qMax, shape, maxBytes, writer, { pace: 'ahead', notes: (n) => (next.of = n) });
+      const n = next.of;
+      if (!n || n.frames === 0) return undefined;
+      if (fits(r)) {
+        const q = qualityOf(n);
+        if (r.size >= maxBytes * GOOD_ENOUGH || q >= qMax) {
+          if (r.size >= maxBytes * GOOD_ENOUGH) return { q, bytes: r.bytes!, shape };
+          // Everything at the asked quality and still short: a larger frame fits.
+          const grown = Math.min(1, s * ((maxBytes * 0.95) / r.size) ** (1 / exponent));
+          if (grown <= s * 1.02) return { q, bytes: r.bytes!, shape };
+          prev = { s, bytes: r.size };
+          s = grown;
+          continue;
+        }
+        const b = await pacedSearch(shape, n, { q, bytes: r.bytes! });
+        return b && { ...b, shape };
+      }
+      if (n.qualityFor(maxBytes * GOOD_ENOUGH) >= paceFloor) {
+        const b = await pacedSearch(shape, n);
+        if (b) return { ...b, shape };
+        paced = false;
+        continue;
+      }
+      // Still too big: recalibrate how bytes follow scale, and shrink again.
+      const here = n.bytesAt(qAim);
+      if (prev.s !== s && here > 0 && prev.bytes > 0) {
+        const e = Math.log(prev.bytes / here) / Math.log(prev.s / s);
+        if (Number.isFinite(e)) exponent = Math.max(1, Math.min(3, e));
+      }
+      prev = { s, bytes: here };
+      const smaller = Math.min(s * 0.95, scaleFor(n, s, qAim, maxBytes * 0.9, exponent));
+      if (smaller < minScale) return undefined;
+      s = smaller;
+    }
+    return undefined;
+  }
+
+  /**
+   * A try at `qMin` that fits at scale `s` but short of `GOOD_ENOUGH` of the budget, with
+   * a larger scale known not to fit (`bigger`, its size or estimate): one more try at the
+   * scale the two sizes put at the budget (bytes follow a power of the scale), kept when
+   * it fits and is larger. At the lowest qualities sizes barely move with quality, so the
+   * frame's size is the knob that fills the budget.
+   */
+  async function fillByScale(fps: number, s: number, shape: FitShape, r: Try, bigger: { scale: number; estimate: number } | undefined, noted: { of?: TryNotes } = {}): Promise<{ shape: FitShape; r: Try; noted: { of?: TryNotes } }> {
+    const kept = { shape, r, noted };
+    if (!bigger || r.size >= maxBytes * GOOD_ENOUGH || !(bigger.estimate > maxBytes)) return kept;
+    const e = Math.log(bigger.estimate / r.size) / Math.log(bigger.scale / s);
+    if (!(e > 0.5) || !Number.isFinite(e)) return kept;
+    const s2 = Math.min(bigger.scale - (bigger.scale - s) * 0.1, s * ((maxBytes * 0.975) / r.size) ** (1 / e));
+    const shape2 = scaled(base, s2, fps);
+    if (shape2.width <= shape.width && shape2.height <= shape.height) return kept;
+    const noted2: { of?: TryNotes } = {};
+    const r2 = await attempt(qMin, shape2, maxBytes * 1.25, writer, writer.paces ? { notes: (n) => (noted2.of = n) } : undefined);
+    return fits(r2) && r2.size > r.size ? { shape: shape2, r: r2, noted: noted2 } : kept;
+  }
+
+  /**
    * At each rate, the largest scale that fits at quality `qMin` (bytes grow about with
    * pixels and with frames; a stopped try gives a lower bound), then quality raised again
    * at that scale. Throws `BudgetError` when even the smallest output does not fit.
    */
-  async function shrink(floorTry: { size: number; complete: boolean }): Promise<{ q: number; bytes: Uint8Array; shape: FitShape }> {
+  async function shrink(floorTry: { size: number; complete: boolean; estimate: number }): Promise<{ q: number; bytes: Uint8Array; shape: FitShape }> {
     let fps = base.fps;
     // Size at scale 1 for the current rate, measured or predicted.
-    let full = { size: floorTry.size, complete: floorTry.complete };
+    let full = { size: floorTry.size, complete: floorTry.complete, estimate: floorTry.estimate };
     for (;;) {
-      let at = { scale: 1, size: full.size };
+      let at = { scale: 1, size: full.size, estimate: full.estimate };
       let smallest = at.size;
       for (;;) {
         const s = Math.max(minScale, Math.min(at.scale * 0.95, at.scale * Math.sqrt(maxBytes / at.size) * 0.95));
         const shape = scaled(base, s, fps);
         const noted: { of?: TryNotes } = {};
-        const r = await attempt(qMin, shape, maxBytes * 4, writer, writer.paces ? { notes: (n) => (noted.of = n) } : undefined);
-        if (fits(r)) {
+        const r0 = await attempt(qMin, shape, maxBytes * 4, writer, writer.paces ? { notes: (n) => (noted.of = n) } : undefined);
+        if (fits(r0)) {
+          const f = await fillByScale(fps, s, shape, r0, at.scale > s ? { scale: at.scale, estimate: at.estimate } : undefined, noted);
+          const r = f.r;
           // Quality raised again at this scale: paced from this try's notes when the
           // writer can, else whole-clip tries.
-          const paced = noted.of ? await pacedSearch(shape, noted.of, { q: qMin, bytes: r.bytes! }) : undefined;
-          const b = paced && paced.q > qMin ? paced : await searchQuality(shape, qMin, r.bytes!, qMax);
-          return { ...b, shape };
+          const paced = f.noted.of ? await pacedSearch(f.shape, f.noted.of, { q: qMin, bytes: r.bytes! }) : undefined;
+          const b = paced && paced.q > qMin ? paced : await searchQuality(f.shape, qMin, r.bytes!, qMax);
+          return { ...b, shape: f.shape };
         }
-        at = { scale: s, size: r.size };
+        const r = r0;
+        at = { scale: s, size: r.size, estimate: r.estimate };
         if (s <= minScale) {
           smallest = r.size;
           break;
@@ -477,17 +639,18 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
         }
         // Nothing sensible fits: say how many bytes the smallest output needs.
         const seconds = (await framesAt(shape)).delaysMs.reduce((a, d) => a + d, 0) / 1000;
+        const smallest = `even ${shape.width}×${shape.height} at ${shape.fps} fps and the lowest quality needs ${r.size} bytes for ${seconds.toFixed(2)} s (${writer.format})`;
         throw new BudgetError(
-          `maxStickerBytes ${maxBytes} is too small: even ${shape.width}×${shape.height} at ${shape.fps} fps and the lowest quality ` +
-            `needs ${r.size} bytes for ${seconds.toFixed(2)} s (${writer.format}); allow at least ${r.size} bytes or shorten the range`,
+          `maxStickerBytes ${maxBytes} is too small: ${smallest}; allow at least ${r.size} bytes or shorten the range`,
           r.size,
+          `A sticker size limit of ${formatByteSize(maxBytes)} is too small: ${smallest}; allow at least ${formatByteSize(r.size)} or shorten the range`,
         );
       }
       // Lower the rate; skip rates that cannot fit even at the smallest size.
       let next = fps;
       do next = Math.max(minFps, Math.floor(next * 0.7));
       while (next > minFps && (smallest * next) / fps > maxBytes * 1.1);
-      full = { size: (full.size * next) / fps, complete: full.complete };
+      full = { size: (full.size * next) / fps, complete: full.complete, estimate: (full.estimate * next) / fps };
       fps = next;
     }
   }

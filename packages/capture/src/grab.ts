@@ -8,6 +8,7 @@ import { CancelledError, CaptureError, InvalidSettingError } from './errors';
 import { bmpEncoder, encodePng, gifStillEncoder, pngEncoder, STILL_MIME, type StillEncoder } from './still/index';
 import type { FrameShape, FrameSource, ProgressCallback, Rect, Seconds } from './types';
 import type { CancelSignal } from './writer';
+import { checkCropInside } from './frame-size';
 
 /** A grab request. */
 export interface GrabOptions {
@@ -80,6 +81,9 @@ export async function grab(source: FrameSource, options: GrabOptions): Promise<S
     throw new CaptureError('ERR_FORMAT_UNAVAILABLE', `no ${format} encoder is available here; available: ${[...registry.keys()].join(', ')}`, 'stillFormat');
   }
   const crop = options.crop !== undefined ? options.crop : settings.crop;
+  // Checked here, not only by sources: a browser decoder would paint the missing pixels
+  // transparent and hand back a still bigger than the video.
+  if (crop) checkCropInside(crop, source.info.width, source.info.height, true);
   const shape: FrameShape = {};
   if (crop) shape.crop = crop;
   if (options.width !== undefined) {

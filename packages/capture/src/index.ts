@@ -13,5 +13,8 @@ export * from './writer';
 export * from './gif/index';
 export * from './fit';
 export * from './clip';
+export * from './frame-size';
+export { letterboxWriter, padFrame } from './letterbox';
+export { letterboxGif } from './gif/letterbox';
 export { muxAnimatedWebp, parseWebpStill, roundDelays, MuxedWebpWriter } from './webp/mux';
 export type { WebpStill, MuxFrame, MuxOptions, WebpFrameEncoder } from './webp/mux';

@@ -72,7 +72,9 @@ export function parseBytes(s: string, field = 'maxStickerBytes'): Bytes {
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined || (unit === 1 && m[1]!.includes('.'))) {
     throw new InvalidSettingError(field,
-      `${field} must be a byte count like 65536, 500KB, 256KiB or 1MiB (KB/MB = 1000, KiB/MiB = 1024), got ${JSON.stringify(s)}`);
+      `${field} must be a byte count like 65536, 500KB, 256KiB or 1MiB (KB/MB = 1000, KiB/MiB = 1024), got ${JSON.stringify(s)}`,
+      typeof s === 'string' && !s.trim() ? 'Sticker size limit is needed (16 KiB–8 MiB)'
+        : `Sticker size limit must be a size like 500 KB, 1 MB or 256 KiB (KB and MB are 1000 bytes, KiB and MiB 1024), got ${JSON.stringify(s)}`);
   }
   return Math.floor(Number(m[1]) * unit) as Bytes;
 }

@@ -169,7 +169,7 @@ export class CountingSink {
     const n = end - start;
     this.reserve(n);
     if (src instanceof Uint8Array) this.buf.set(src.subarray(start, end), this.len);
-    else for (let i = 0; i < n; i++) this.buf[this.len + i] = src[start + i];
+    else for (let i = 0; i < n; i++) this.buf[this.len + i] = src[start + i]!;
     this.len += n;
   }
 

@@ -38,7 +38,7 @@ beforeAll(async () => {
     target: 'es2022',
     write: false,
   });
-  workerCode = out.outputFiles[0].text;
+  workerCode = out.outputFiles[0]!.text;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
@@ -109,11 +109,11 @@ function automaton(n: number): RgbaImage[] {
   for (let y = 0; y < 200 + h + n; y++) {
     rows.push(row);
     const prev = row;
-    row = Uint8Array.from({ length: w }, (_, x) => (110 >> ((prev[(x + w - 1) % w] << 2) | (prev[x] << 1) | prev[(x + 1) % w])) & 1);
+    row = Uint8Array.from({ length: w }, (_, x) => (110 >> ((prev[(x + w - 1) % w]! << 2) | (prev[x]! << 1) | prev[(x + 1) % w]!)) & 1);
   }
   return Array.from({ length: n }, (_, f) => {
     const data = new Uint8ClampedArray(w * h * 4);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(rows[200 + f + y][x] ? 255 : 0, (y * w + x) * 4, (y * w + x) * 4 + 3).fill(255, (y * w + x) * 4 + 3, (y * w + x) * 4 + 4);
+    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(rows[200 + f + y]![x] ? 255 : 0, (y * w + x) * 4, (y * w + x) * 4 + 3).fill(255, (y * w + x) * 4 + 3, (y * w + x) * 4 + 4);
     return { width: w, height: h, data };
   });
 }
@@ -174,7 +174,8 @@ describe('GIF encoder in a browser worker', () => {
       expect(theirs.length).toBe(mine.length);
       for (let f = 0; f < mine.length; f++) {
         let differ = 0;
-        for (let i = 0; i < theirs[f].length; i++) if (i % 4 !== 3 && theirs[f][i] !== mine[f].data[i]) differ++;
+        const a = theirs[f]!, b = mine[f]!.data;
+        for (let i = 0; i < a.length; i++) if (i % 4 !== 3 && a[i] !== b[i]) differ++;
         expect(differ, `frame ${f}`).toBe(0);
       }
     }

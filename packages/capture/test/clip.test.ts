@@ -10,16 +10,17 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeSticker, sampleDelaysMs, sampleTimes } from '../src/clip';
+import { scoreGif } from '../src/gif/score';
 import { DEFAULT_SETTINGS, type CaptureSettings } from '../src/config';
 import { CancelledError, CaptureError } from '../src/errors';
 import { openVideo } from '../src/source/ffmpeg.node.ts';
 import type { FrameSource } from '../src/types';
 import { SharpWebpWriter } from '../src/webp/sharp.node.ts';
 import { FfmpegWebmWriter } from '../src/webm/ffmpeg.node.ts';
-import { BIG_BUCK_BUNNY, ensureFixtures, frameIndexAt, probeFrameTimes, readFrameNumber } from './helpers';
+import { BIG_BUCK_BUNNY, ensureFixtures, type FixtureName, frameIndexAt, probeFrameTimes, readFrameNumber } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-clip-test-'));
-let files: Record<string, string> = {};
+let files = {} as Record<FixtureName, string>;
 const open: FrameSource[] = [];
 beforeAll(async () => {
   files = await ensureFixtures();
@@ -102,13 +103,34 @@ describe('makeSticker', () => {
       // One bar for the job: decoding and fitting (which overlap) only ever move it forward, to the end.
       expect(seen.some((p) => p.stage === 'decode')).toBe(true);
       expect(seen.some((p) => p.stage === 'fit')).toBe(true);
-      for (let i = 1; i < seen.length; i++) expect(seen[i].fraction).toBeGreaterThanOrEqual(seen[i - 1].fraction);
+      for (let i = 1; i < seen.length; i++) expect(seen[i]!.fraction).toBeGreaterThanOrEqual(seen[i - 1]!.fraction);
       expect(seen.at(-1)!.fraction).toBe(1);
       expect(st.delaysCs!.reduce((x, y) => x + y, 0)).toBe(300);
       expect(st.adapted.quality?.from).toBe(90);
       if (st.width !== 320) expect(st.adapted.width).toEqual({ from: 320, to: st.width });
     }
   }, 120_000);
+
+  it('shrinks Big Buck Bunny 8–12 s, 15 fps, 480 px into 1 MiB in a few tries, filling the budget, and the GIF shows the source', async () => {
+    const src = await source(BIG_BUCK_BUNNY);
+    const budget = 1024 * 1024;
+    const tries = new Set<string>();
+    const st = await makeSticker(src, {
+      from: 8, to: 12, width: 480, settings: settings({ maxStickerBytes: budget, fps: 15, maxSide: 480 }),
+      onProgress: (p) => { const m = /^try (\d+):/.exec(p.message ?? ''); if (m) tries.add(m[1]!); },
+    });
+    expect(st.bytes.length).toBeLessThanOrEqual(budget);
+    // Straight to a smaller frame (9 tries when the lowest qualities were explored at full size first).
+    expect(st.width).toBeLessThan(480);
+    expect(st.adapted.width).toEqual({ from: 480, to: st.width });
+    expect(tries.size).toBeLessThanOrEqual(4);
+    expect(st.bytes.length).toBeGreaterThanOrEqual(0.95 * budget);
+    // Decoded and compared with the source frames at the asked size.
+    const times = sampleTimes(8, 12, 15);
+    const ref = [];
+    for await (const f of src.framesAt(times, { width: 480, height: 270 })) ref.push(f);
+    expect(scoreGif(st.bytes, ref, sampleDelaysMs(8, 12, 15))).toBeGreaterThan(0.9);
+  }, 180_000);
 
   it('fits WebP and WebM writers through the same pipeline and budget', async () => {
     const src = await source(BIG_BUCK_BUNNY);

@@ -14,11 +14,11 @@ import { fitSticker } from '../src/fit';
 import { gifWriter } from '../src/gif/index';
 import { GifWorkerPool } from '../src/gif/pool.node.ts';
 import type { RgbaImage } from '../src/types';
-import { BIG_BUCK_BUNNY, ensureFixtures } from './helpers';
+import { BIG_BUCK_BUNNY, ensureFixtures, type FixtureName } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-fit-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-let files: Record<string, string> = {};
+let files = {} as Record<FixtureName | 'bbb', string>;
 beforeAll(async () => {
   files = { ...(await ensureFixtures()), bbb: BIG_BUCK_BUNNY };
 });
@@ -46,7 +46,7 @@ function probeFrames(bytes: Uint8Array): number {
   const f = join(dir, `p${Math.random().toString(36).slice(2)}.gif`);
   writeFileSync(f, bytes);
   const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'json', f], { encoding: 'utf8' });
-  return Number((JSON.parse(out) as { streams: Array<{ nb_read_frames: string }> }).streams[0].nb_read_frames);
+  return Number((JSON.parse(out) as { streams: Array<{ nb_read_frames: string }> }).streams[0]!.nb_read_frames);
 }
 
 const KiB = 1024;
@@ -54,9 +54,9 @@ const KiB = 1024;
 describe('budget fitting', () => {
   it('never exceeds the budget, 16 KiB … 4 MiB, on film, noise and flat graphics', async () => {
     const contents = [
-      { name: 'bbb', from: 20 },
-      { name: 'noise', from: 0 },
-      { name: 'flat', from: 0 },
+      { name: 'bbb' as const, from: 20 },
+      { name: 'noise' as const, from: 0 },
+      { name: 'flat' as const, from: 0 },
     ];
     const rows: string[] = [];
     for (const c of contents) {
@@ -86,7 +86,7 @@ describe('budget fitting', () => {
   it('never exceeds the budget with tries side by side on worker threads, and reports what it changed', async () => {
     const pool = new GifWorkerPool(2);
     try {
-      for (const c of [{ name: 'bbb', from: 20 }, { name: 'noise', from: 0 }, { name: 'flat', from: 0 }]) {
+      for (const c of [{ name: 'bbb' as const, from: 20 }, { name: 'noise' as const, from: 0 }, { name: 'flat' as const, from: 0 }]) {
         for (const budget of [64 * KiB, 256 * KiB, 1024 * KiB]) {
           const p = provider(files[c.name], c.from, 2);
           const r = await fitSticker({ writer: gifWriter, parallel: pool, maxBytes: budget, quality: 80, shape: { width: 320, height: 180, fps: 12 }, frames: p.frames });
@@ -116,6 +116,9 @@ describe('budget fitting', () => {
     expect(be.code).toBe('ERR_BUDGET');
     expect(be.minBytes).toBeGreaterThan(1000);
     expect(be.message).toContain(String(be.minBytes));
+    // In words for people: the setting by its label, sizes as sizes.
+    expect(be.plain).toMatch(/^A sticker size limit of 1 KB is too small: even \d+×\d+ at 4 fps and the lowest quality needs \d+ bytes for 3\.00 s \(gif\); allow at least .+ or shorten the range$/);
+    expect(be.plain).not.toMatch(/maxStickerBytes/);
     const ok = await fitSticker({ writer: gifWriter, maxBytes: be.minBytes!, quality: 80, shape, frames: p.frames });
     expect(ok.bytes.length).toBeLessThanOrEqual(be.minBytes!);
     // Quality, then size, then frame rate were all spent, and each is reported.
@@ -244,7 +247,7 @@ function arriving(all: FitFrames, failAt = -1) {
         for (const w of waiters.splice(0)) w.fail(error);
         throw error;
       }
-      frames.push(all.frames[k]);
+      frames.push(all.frames[k]!);
       for (const w of [...waiters]) if (w.k < frames.length) { waiters.splice(waiters.indexOf(w), 1); w.ok(); }
     }
   })();

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 // @ts-expect-error — plain ESM script without type declarations.
 import { ensureFixtures as ensure, FIXTURE_FACTS as FACTS } from '../../../scripts/fixtures.mjs';
 
-export type FixtureName = 'h264' | 'vp9' | 'offset' | 'vfr' | 'rotated' | 'ts' | 'noise' | 'noiseLong' | 'flat' | 'text' | 'empty' | 'truncated' | 'garbled';
+export type FixtureName = 'h264' | 'vp9' | 'h264film' | 'offset' | 'vfr' | 'rotated' | 'ts' | 'noise' | 'noiseLong' | 'flat' | 'text' | 'empty' | 'truncated' | 'garbled';
 
 /** Paths of the generated fixtures (generated on first use, cached in .fixtures/). */
 export const ensureFixtures = ensure as () => Promise<Record<FixtureName, string>>;

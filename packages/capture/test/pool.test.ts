@@ -42,7 +42,7 @@ describe('GifWorkerPool', () => {
     expect(b.length).toBeLessThan(a.length);
     // A third try waits for a free worker instead of failing.
     const three = await Promise.all([70, 60, 50].map((q) => pool.encode(frames, delays, { quality: q })));
-    for (const [i, q] of [70, 60, 50].entries()) expect(same(three[i], await gifWriter.encode(frames, delays, { quality: q }))).toBe(true);
+    for (const [i, q] of [70, 60, 50].entries()) expect(same(three[i]!, await gifWriter.encode(frames, delays, { quality: q }))).toBe(true);
   }, 120_000);
 
   it('stops an over-budget try early and says how far it got', async () => {
@@ -64,7 +64,7 @@ describe('GifWorkerPool', () => {
         for (let k = 0; k < frames.length; k++) {
           await new Promise((r) => setTimeout(r, 3));
           if (k === failAt) error = new Error(`frame ${k} is corrupt`);
-          else got.push(frames[k]);
+          else got.push(frames[k]!);
           for (const w of waiters.splice(0)) w();
           if (error) return;
         }

@@ -32,7 +32,7 @@ async function expectNeutralGreys(): Promise<void> {
       for (let i = 0; i < f.width * f.height; i++) if (f.data[i * 4] !== f.data[i * 4 + 1] || f.data[i * 4 + 2] !== f.data[i * 4 + 1]) tinted.push(i);
       expect(tinted.length).toBe(0);
       // The ramp survives scaling: dark on the left, light on the right.
-      expect(f.data[12 * 32 * 4 + 31 * 4] - f.data[12 * 32 * 4]).toBeGreaterThan(150);
+      expect(f.data[12 * 32 * 4 + 31 * 4]! - f.data[12 * 32 * 4]!).toBeGreaterThan(150);
     } finally {
       await src.close();
     }
@@ -133,8 +133,9 @@ describe('ffmpeg frame source', () => {
     const c = await src.frameAt(times[3]!, { crop: { x: 300, y: 10, width: 15, height: 20 } });
     expect([c.width, c.height]).toEqual([15, 20]);
     expect(c.data[0]).toBeGreaterThan(200); // frame 3: lowest bit set, top half white
-    await expect(src.frameAt(1, { crop: { x: 300, y: 0, width: 40, height: 10 } })).rejects.toThrow(
-      new InvalidSettingError('crop', 'crop 300,0,40,10 (x,y,width,height) must lie inside the 320x240 frame'));
+    const outside = src.frameAt(1, { crop: { x: 300, y: 0, width: 40, height: 10 } });
+    await expect(outside).rejects.toBeInstanceOf(InvalidSettingError);
+    await expect(outside).rejects.toMatchObject({ field: 'crop', message: 'crop 300,0,40,10 (x,y,width,height) must lie inside the 320x240 frame' });
     await src.close();
   });
 

@@ -1,108 +1,164 @@
 /**
- * WebSocket frames of `/ws`, and a validator for client frames shared by server and
- * tests. Every frame is one JSON object with a `type`.
+ * WebSocket frames of `/ws`, both ways, as TypeBox schemas with their types, and the
+ * compiled checks that parse them: `parseClientFrame` (the server, for what clients send)
+ * and `parseServerFrame` (the web app and tests, for what the server sends). Every frame
+ * is one JSON object with a `type`.
  */
-import type { ErrorBody } from './errors';
-import type { Message, MessageKind, MessageSource, UserInfo } from './types';
-import { CLIENT_ID_MAX, MAX_TEXT_LENGTH } from './types';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ErrorSchema } from './types';
+import { Message, UserInfo, sendFields } from './types';
+import { checker, sendProblem, type Problem } from './check';
+import type { ErrorCode } from './errors';
+
+const ConvId = Type.String({ minLength: 1, maxLength: 100, description: 'a conversation id string' });
+const Seq = Type.Integer({ minimum: 0, description: 'a whole number ≥ 0' });
+const PerConversation = (what: string) => Type.Record(Type.String({ maxLength: 100 }), Seq, {
+  maxProperties: 10_000, description: `an object {conversationId: ${what}} of at most 10000 conversations, each a whole number ≥ 0`,
+});
 
 /** Send a message. Answered by `ack` (after the durable write) or `error` carrying `clientId`. */
-export interface SendFrame {
-  type: 'send';
-  clientId: string;
-  conversationId: string;
-  kind: MessageKind;
-  text?: string;
-  mediaId?: string;
-  stickerId?: string;
-  source?: MessageSource;
-}
+export const SendFrame = Type.Object({ type: Type.Literal('send'), conversationId: ConvId, ...sendFields }, { additionalProperties: false });
+export type SendFrame = Static<typeof SendFrame>;
 
 /**
- * Replay what I missed: for each conversation, the messages with seq greater than the
- * given one, in order, as `message` frames, then one `synced` frame.
+ * Replay what I missed. For each conversation in `since`, the messages with seq greater
+ * than the given one, in order, as `message` frames (each as it now is); and for each in
+ * `changes`, every message up to my `since` seq changed (edit, reaction, delete) after the
+ * given change number, as `update` frames. Then one `synced` frame. The answer is one
+ * bounded page; when `synced.more` is true, send `sync` again from where you now stand.
+ * Rate-limited per user (refused with an `error` frame, `frame: "sync"`, `retryAfter`).
  */
-export interface SyncFrame {
-  type: 'sync';
-  since: Record<string, number>;
-}
+export const SyncFrame = Type.Object({
+  type: Type.Literal('sync'),
+  since: PerConversation('seq'),
+  /** conversationId → the change number (`synced.revs`, or `ConversationInfo.lastRev` read before loading history) I hold. */
+  changes: Type.Optional(PerConversation('rev')),
+}, { additionalProperties: false });
+export type SyncFrame = Static<typeof SyncFrame>;
 
 /** Mark a conversation read up to `seq`. */
-export interface ReadFrame {
-  type: 'read';
-  conversationId: string;
-  seq: number;
-}
+export const ReadFrame = Type.Object({ type: Type.Literal('read'), conversationId: ConvId, seq: Seq }, { additionalProperties: false });
+export type ReadFrame = Static<typeof ReadFrame>;
 
-export interface PingFrame {
-  type: 'ping';
-}
+export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
+export type PingFrame = Static<typeof PingFrame>;
 
-export type ClientFrame = SendFrame | SyncFrame | ReadFrame | PingFrame;
+/**
+ * I am composing in a conversation. Send it at most every {@link TYPING_INTERVAL_MS}; the
+ * server relays at most one per user and conversation in that time and drops the rest
+ * silently (no error frame: typing is a hint, not a request). Never answered.
+ */
+export const TypingFrame = Type.Object({ type: Type.Literal('typing'), conversationId: ConvId }, { additionalProperties: false });
+export type TypingFrame = Static<typeof TypingFrame>;
+
+/** What a client may send, by `type`. */
+export const CLIENT_FRAMES = { send: SendFrame, sync: SyncFrame, read: ReadFrame, ping: PingFrame, typing: TypingFrame } as const;
+export const ClientFrame = Type.Union(Object.values(CLIENT_FRAMES));
+export type ClientFrame = Static<typeof ClientFrame>;
 
 /** First frame after connecting. */
-export interface HelloFrame {
-  type: 'hello';
-  user: UserInfo;
-}
+export const HelloFrame = Type.Object({ type: Type.Literal('hello'), user: UserInfo });
+export type HelloFrame = Static<typeof HelloFrame>;
 
 /** A `send` was durably stored. `duplicate` when the clientId had been seen. */
-export interface AckFrame {
-  type: 'ack';
-  clientId: string;
-  id: string;
-  seq: number;
-  conversationId: string;
-  duplicate: boolean;
-}
+export const AckFrame = Type.Object({
+  type: Type.Literal('ack'), clientId: Type.String(), id: Type.String(), seq: Type.Integer(), conversationId: Type.String(), duplicate: Type.Boolean(),
+});
+export type AckFrame = Static<typeof AckFrame>;
 
-/** A message in one of my conversations (live, or replayed by `sync`). */
-export interface MessageFrame {
-  type: 'message';
-  message: Message;
-}
+/** A new message in one of my conversations (live, or replayed by `sync`), as it now is. */
+export const MessageFrame = Type.Object({ type: Type.Literal('message'), message: Message });
+export type MessageFrame = Static<typeof MessageFrame>;
 
-/** End of a sync: the highest seq of each requested conversation. */
-export interface SyncedFrame {
-  type: 'synced';
-  until: Record<string, number>;
-}
+/**
+ * A message I may already hold changed (edited, reacted to, deleted): `message` is the
+ * whole message as it now is; replace my copy when its `rev` is higher than the one I hold.
+ * Live to every member's sockets, and replayed by `sync` (see {@link SyncFrame}).
+ */
+export const UpdateFrame = Type.Object({ type: Type.Literal('update'), message: Message });
+export type UpdateFrame = Static<typeof UpdateFrame>;
 
-/** My read position moved (from this or another of my devices). */
-export interface ReadUpdateFrame {
-  type: 'read';
-  conversationId: string;
-  seq: number;
-}
+/**
+ * End of a sync page: for each conversation the page reached, the seq up to which the
+ * client now has every message (`until`) and the change number up to which it has every
+ * change of those messages (`revs`; keep it for the next sync's `changes`). `more`: some
+ * requested conversation may hold messages or changes past what this page sent (or was not
+ * reached): sync again.
+ */
+export const SyncedFrame = Type.Object({
+  type: Type.Literal('synced'),
+  until: Type.Record(Type.String(), Type.Integer()),
+  revs: Type.Record(Type.String(), Type.Integer()),
+  more: Type.Boolean(),
+});
+export type SyncedFrame = Static<typeof SyncedFrame>;
+
+/**
+ * A read position moved. Without `user`: mine (from this or another of my devices). With
+ * `user`: another member of the conversation has read up to `seq` (a read receipt).
+ */
+export const ReadUpdateFrame = Type.Object({
+  type: Type.Literal('read'), conversationId: Type.String(), seq: Type.Integer(), user: Type.Optional(UserInfo),
+});
+export type ReadUpdateFrame = Static<typeof ReadUpdateFrame>;
+
+/** Another member of `conversationId` is typing; show it for {@link TYPING_SHOW_MS} unless another comes. */
+export const TypingUpdateFrame = Type.Object({ type: Type.Literal('typing'), conversationId: Type.String(), user: UserInfo });
+export type TypingUpdateFrame = Static<typeof TypingUpdateFrame>;
+
+/**
+ * A contact (someone I share a conversation with) came online (their first device
+ * connected, on any node) or went offline (their last one disconnected). `lastSeen`: when
+ * they were last connected, ms since the epoch (now when online; null when never).
+ */
+export const PresenceFrame = Type.Object({
+  type: Type.Literal('presence'), user: UserInfo, online: Type.Boolean(), lastSeen: Type.Union([Type.Number(), Type.Null()]),
+});
+export type PresenceFrame = Static<typeof PresenceFrame>;
 
 /** I was added to a conversation: refetch the list. */
-export interface ConversationFrame {
-  type: 'conversation';
-  conversationId: string;
-}
+export const ConversationFrame = Type.Object({ type: Type.Literal('conversation'), conversationId: Type.String() });
+export type ConversationFrame = Static<typeof ConversationFrame>;
 
-export interface PongFrame {
-  type: 'pong';
-}
+export const PongFrame = Type.Object({ type: Type.Literal('pong') });
+export type PongFrame = Static<typeof PongFrame>;
 
 /**
  * Live delivery may have missed messages (delivery between server nodes was interrupted
  * and is back): send `sync` from what you hold. Harmless when nothing was missed.
  */
-export interface ResyncFrame {
-  type: 'resync';
-}
+export const ResyncFrame = Type.Object({ type: Type.Literal('resync') });
+export type ResyncFrame = Static<typeof ResyncFrame>;
 
-/** A refused frame. `clientId` is set when it answers a `send`. */
-export interface ErrorFrame extends ErrorBody {
-  type: 'error';
-  clientId?: string;
-}
+/** A refused frame. `clientId` is set when it answers a `send`; `frame: "sync"` when it answers a `sync`. */
+export const ErrorFrame = Type.Composite([
+  Type.Object({ type: Type.Literal('error'), clientId: Type.Optional(Type.String()), frame: Type.Optional(Type.Literal('sync')) }),
+  ErrorSchema,
+]);
+export type ErrorFrame = Static<typeof ErrorFrame> & { error: { code: ErrorCode } };
 
+/** What the server may send, by `type`. */
+export const SERVER_FRAMES = {
+  hello: HelloFrame, ack: AckFrame, message: MessageFrame, update: UpdateFrame, synced: SyncedFrame, read: ReadUpdateFrame,
+  conversation: ConversationFrame, pong: PongFrame, resync: ResyncFrame, error: ErrorFrame,
+  typing: TypingUpdateFrame, presence: PresenceFrame,
+} as const;
+export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES) as TSchema[]);
 export type ServerFrame =
-  | HelloFrame | AckFrame | MessageFrame | SyncedFrame | ReadUpdateFrame | ConversationFrame | PongFrame | ResyncFrame | ErrorFrame;
+  | HelloFrame | AckFrame | MessageFrame | UpdateFrame | SyncedFrame | ReadUpdateFrame | ConversationFrame | PongFrame | ResyncFrame | ErrorFrame
+  | TypingUpdateFrame | PresenceFrame;
 
-/** A client frame that failed validation. */
+/** Shortest time between two `typing` frames of one user in one conversation that the server relays, ms. */
+export const TYPING_INTERVAL_MS = 3000;
+/** How long a client shows "… is typing" after the last `typing` frame, ms. */
+export const TYPING_SHOW_MS = 5000;
+
+/** Close code of a socket dropped for not reading what it is sent (reconnect and sync). */
+export const WS_CLOSE_TOO_SLOW = 1013;
+/** Close code of a socket whose session logged out. */
+export const WS_CLOSE_LOGGED_OUT = 4001;
+
+/** A frame that failed its check. */
 export class FrameError extends Error {
   constructor(readonly code: 'ERR_BAD_JSON' | 'ERR_VALIDATION' | 'ERR_UNKNOWN_TYPE', message: string,
     readonly field?: string, readonly clientId?: string) {
@@ -111,87 +167,44 @@ export class FrameError extends Error {
   }
 }
 
-const SEND_FIELDS = new Set(['type', 'clientId', 'conversationId', 'kind', 'text', 'mediaId', 'stickerId', 'source']);
+const clientCheck = Object.fromEntries(Object.entries(CLIENT_FRAMES).map(([k, s]) => [k, checker(s as TSchema)]));
+const serverCheck = Object.fromEntries(Object.entries(SERVER_FRAMES).map(([k, s]) => [k, checker(s as TSchema)]));
 const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const isStr = (v: unknown, min: number, max: number): v is string => typeof v === 'string' && v.length >= min && v.length <= max;
-const isSeq = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
-const isTime = (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0;
 
-/** Checks a `source` value; returns an error message or null. */
-export function checkSource(v: unknown): string | null {
-  if (!isObj(v)) return 'source must be an object {video, at} or {video, from, to}';
-  const extra = Object.keys(v).filter((k) => !['video', 'at', 'from', 'to'].includes(k));
-  if (extra.length) return `source has unknown key ${JSON.stringify(extra[0])}`;
-  if (!isStr(v.video, 0, 500)) return 'source.video must be a string of at most 500 characters';
-  for (const k of ['at', 'from', 'to'] as const) {
-    if (v[k] !== undefined && !isTime(v[k])) return `source.${k} must be a number of seconds ≥ 0`;
-  }
-  if ((v.from === undefined) !== (v.to === undefined)) return 'source.from and source.to go together';
-  if (v.from !== undefined && (v.to as number) < (v.from as number)) return 'source.to must be ≥ source.from';
-  return null;
-}
-
-/**
- * Checks the body of a message to send (WebSocket `send` or REST POST); returns an error
- * `[message, field]` or null. Text must be non-empty for `text`; still/sticker need a
- * `mediaId` or `stickerId`.
- */
-export function checkSend(v: Record<string, unknown>): [string, string] | null {
-  if (!isStr(v.clientId, 1, CLIENT_ID_MAX)) return [`clientId must be a string of 1–${CLIENT_ID_MAX} characters`, 'clientId'];
-  if (v.kind !== 'text' && v.kind !== 'still' && v.kind !== 'sticker') return ['kind must be one of text, still, sticker', 'kind'];
-  if (v.text !== undefined && !isStr(v.text, 0, MAX_TEXT_LENGTH)) return [`text must be a string of at most ${MAX_TEXT_LENGTH} characters`, 'text'];
-  if (v.mediaId !== undefined && !isStr(v.mediaId, 1, 100)) return ['mediaId must be a media id string', 'mediaId'];
-  if (v.stickerId !== undefined && !isStr(v.stickerId, 1, 100)) return ['stickerId must be a sticker id string', 'stickerId'];
-  if (v.kind === 'text') {
-    if (typeof v.text !== 'string' || v.text.length === 0) return ['a text message needs a non-empty text', 'text'];
-    if (v.mediaId !== undefined || v.stickerId !== undefined) return ['a text message carries no mediaId or stickerId', 'mediaId'];
-  } else {
-    if ((v.mediaId === undefined) === (v.stickerId === undefined)) return [`a ${v.kind} message needs exactly one of mediaId, stickerId`, 'mediaId'];
-    if (v.text !== undefined) return [`a ${v.kind} message carries no text`, 'text'];
-  }
-  if (v.source !== undefined) {
-    const e = checkSource(v.source);
-    if (e) return [e, 'source'];
-  }
-  return null;
-}
-
-/**
- * Parses and validates one client frame.
- * @throws FrameError with the catalogue code and the field at fault.
- */
-export function parseClientFrame(raw: string): ClientFrame {
+/** JSON-parses a frame and finds its schema by `type`; throws FrameError. */
+function parseFrame(raw: string, checks: Record<string, ReturnType<typeof checker>>, side: string): { v: Record<string, unknown>; problem: Problem | null } {
   let v: unknown;
   try { v = JSON.parse(raw); } catch { throw new FrameError('ERR_BAD_JSON', 'frame is not valid JSON'); }
   if (!isObj(v)) throw new FrameError('ERR_VALIDATION', 'frame must be a JSON object with a type', 'type');
   const clientId = typeof v.clientId === 'string' ? v.clientId : undefined;
-  switch (v.type) {
-    case 'send': {
-      for (const k in v) {
-        if (!SEND_FIELDS.has(k)) throw new FrameError('ERR_VALIDATION', `send has unknown field ${JSON.stringify(k)}`, k, clientId);
-      }
-      if (!isStr(v.conversationId, 1, 100)) throw new FrameError('ERR_VALIDATION', 'conversationId must be a string', 'conversationId', clientId);
-      const e = checkSend(v);
-      if (e) throw new FrameError('ERR_VALIDATION', e[0], e[1], clientId);
-      return v as unknown as SendFrame;
-    }
-    case 'sync': {
-      if (!isObj(v.since)) throw new FrameError('ERR_VALIDATION', 'since must be an object {conversationId: seq}', 'since');
-      const entries = Object.entries(v.since);
-      if (entries.length > 10_000) throw new FrameError('ERR_VALIDATION', 'since lists too many conversations', 'since');
-      for (const [, s] of entries) {
-        if (!isSeq(s)) throw new FrameError('ERR_VALIDATION', 'each since value must be a whole number ≥ 0', 'since');
-      }
-      return { type: 'sync', since: v.since as Record<string, number> };
-    }
-    case 'read':
-      if (!isStr(v.conversationId, 1, 100)) throw new FrameError('ERR_VALIDATION', 'conversationId must be a string', 'conversationId');
-      if (!isSeq(v.seq)) throw new FrameError('ERR_VALIDATION', 'seq must be a whole number ≥ 0', 'seq');
-      return { type: 'read', conversationId: v.conversationId, seq: v.seq };
-    case 'ping':
-      return { type: 'ping' };
-    default:
-      if (typeof v.type !== 'string') throw new FrameError('ERR_VALIDATION', 'frame must have a string type', 'type');
-      throw new FrameError('ERR_UNKNOWN_TYPE', `unknown frame type ${JSON.stringify(v.type).slice(0, 60)}; known: send, sync, read, ping`, 'type');
+  if (typeof v.type !== 'string') throw new FrameError('ERR_VALIDATION', 'frame must have a string type', 'type', clientId);
+  const check = Object.prototype.hasOwnProperty.call(checks, v.type) ? checks[v.type] : undefined;
+  if (!check) {
+    throw new FrameError('ERR_UNKNOWN_TYPE', `unknown frame type ${JSON.stringify(v.type).slice(0, 60)}; known ${side}: ${Object.keys(checks).join(', ')}`, 'type', clientId);
   }
+  return { v, problem: check.problem(v, v.type) };
+}
+
+/**
+ * Parses and checks one client frame against its schema (and, for `send`, the rules of
+ * {@link sendProblem}).
+ * @throws FrameError with the catalogue code, the field at fault and a `send`'s clientId.
+ */
+export function parseClientFrame(raw: string): ClientFrame {
+  const { v, problem } = parseFrame(raw, clientCheck, 'to the server');
+  const clientId = typeof v.clientId === 'string' ? v.clientId : undefined;
+  const bad = problem ?? (v.type === 'send' ? sendProblem(v as SendFrame) : null);
+  if (bad) throw new FrameError('ERR_VALIDATION', bad.message, bad.field, clientId);
+  return v as ClientFrame;
+}
+
+/**
+ * Parses and checks one server frame against its schema: for clients (the web app,
+ * tests), so a server and client that disagree on the protocol fail loudly.
+ * @throws FrameError naming what does not fit.
+ */
+export function parseServerFrame(raw: string): ServerFrame {
+  const { v, problem } = parseFrame(raw, serverCheck, 'from the server');
+  if (problem) throw new FrameError('ERR_VALIDATION', problem.message, problem.field);
+  return v as ServerFrame;
 }

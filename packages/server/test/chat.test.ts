@@ -94,6 +94,7 @@ describe.each(backends)('chat over $name', (backend) => {
     const [stored] = await s.server.store.appendMessages([{
       id: randomUUID(), conversationId: cid, senderId: a.id, senderName: a.username, clientId: 'lost-ack',
       kind: 'text', text: 'are you there?', media: null, source: null, createdAt: Date.now(),
+      replyTo: null, reactions: [], editedAt: null, deletedAt: null, rev: 0,
     }]);
     expect(stored!.created).toBe(true);
     await new Promise((r) => setTimeout(r, 100));

@@ -79,6 +79,14 @@ export class Client {
       this.#waiters.push({ pred, resolve: (f) => { clearTimeout(t); resolve(f); } });
     });
   }
+  /** Resolves once `pred()` holds (polled), rejects after `timeoutMs`. */
+  async until(pred: () => boolean, timeoutMs = 5000): Promise<void> {
+    const end = Date.now() + timeoutMs;
+    while (!pred()) {
+      if (Date.now() > end) throw new Error(`condition not met; last frames ${JSON.stringify(this.frames.slice(-5))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
   messages(conversationId?: string): any[] {
     return this.frames.filter((f) => f.type === 'message' && (!conversationId || f.message.conversationId === conversationId)).map((f) => f.message);
   }

@@ -297,6 +297,8 @@ export class ChatClient {
       }
       case 'synced':
         this.syncs++;
+        // One page of a longer replay: ask for the rest from where we now stand.
+        if (f.more === true) this.sync();
         break;
       case 'resync':
         this.resyncHints++;
@@ -391,9 +393,10 @@ export interface NodeProcess {
 
 /**
  * Starts `createServer` in a child `node` process on a free port with `env` (e.g. the
- * postgres backend's env) and waits until `/healthz` answers.
+ * postgres backend's env) and waits until `/healthz` answers. `config`: more ServerConfig
+ * fields (JSON) for this node.
  */
-export async function spawnNode(env: Record<string, string>, dataDir: string): Promise<NodeProcess> {
+export async function spawnNode(env: Record<string, string>, dataDir: string, config: Record<string, unknown> = {}): Promise<NodeProcess> {
   const port = await freePort();
   // Store and bus come from CLIPCHAT_DATABASE_URL / CLIPCHAT_REDIS_URL, as in production.
   const code = `
@@ -402,7 +405,7 @@ export async function spawnNode(env: Record<string, string>, dataDir: string): P
     import { redisBusFromEnv } from ${JSON.stringify(SRC + 'bus/redis-env.ts')};
     const server = await createServer({
       dataDir: ${JSON.stringify(dataDir)}, logger: false, rateLimits: false,
-      store: postgresStoreFromEnv(), bus: await redisBusFromEnv(),
+      store: postgresStoreFromEnv(), bus: await redisBusFromEnv(), ...${JSON.stringify(config)},
     });
     await server.listen({ port: ${port}, host: '127.0.0.1' });
     process.on('SIGTERM', () => { server.close().then(() => process.exit(0)); });

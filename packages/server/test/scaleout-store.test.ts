@@ -27,8 +27,8 @@ async function nodes(n: number): Promise<PostgresStore[]> {
 function msg(conversationId: string, senderId: string, clientId: string, extra: Partial<NewMessage> = {}): NewMessage {
   return {
     id: randomUUID(), conversationId, senderId, senderName: 'alice', clientId, kind: 'text', text: clientId,
-    media: null, source: null, createdAt: Date.now(), ...extra,
-  };
+    media: null, source: null, createdAt: Date.now(), replyTo: null, reactions: [], editedAt: null, deletedAt: null, rev: 0, ...extra,
+  } as NewMessage;
 }
 
 async function seed(s: PostgresStore) {

@@ -2,14 +2,14 @@
  * `clipchat clip <video> --from <time> --to <time> [...] -o <file> [--json]`: writes the
  * range [from, to) as an animated sticker (GIF, WebP or WebM) that fits the byte budget.
  */
-import { extname } from 'node:path';
 import {
-  applyPreset, DEFAULT_SETTINGS, FfmpegWebmWriter, GifWorkerPool, makeSticker, parseBytes, parseTime,
+  applyPreset, checkPresetRules, DEFAULT_SETTINGS, getPreset, SQUARE_FITS, FfmpegWebmWriter, GifWorkerPool, makeSticker, parseBytes, parseTime,
   PRESETS, SharpWebpWriter, STICKER_FORMATS, validateSettings, formatTime,
   type FrameSource, type Progress,
 } from '@clipchat/capture/node';
 import { num, parseArgs, parseCrop, str, UsageError } from '../args.ts';
 import { runCapture, type Captured } from '../capture-run.ts';
+import { checkNameMatches, formatOfName } from '../names.ts';
 import { checkOutputPath } from '../output.ts';
 
 export const USAGE = `usage: clipchat clip <video> --from <time> --to <time> [options] -o <file> [--json]
@@ -19,23 +19,30 @@ export const USAGE = `usage: clipchat clip <video> --from <time> --to <time> [op
   --max-bytes N            size limit: 65536, 500KB (1000), 256KiB (1024), 1MiB (default 1MiB)
   --max-clip-seconds S     longest range allowed (default 6, at most 30)
   -f, --format F           ${STICKER_FORMATS.join(', ')} (default: from the output's extension, else gif)
-  --quality Q              quality to aim for, 1-100 (default 80; fitting never goes above it)
-  --preset NAME            ${PRESETS.map((x) => x.id).join(', ')}
+  -q, --quality Q          quality to aim for, 1-100 (default 80; fitting never goes above it)
+  --preset NAME            ${PRESETS.map((x) => x.id).join(', ')}: what that platform accepts (size, bytes, length, rate)
+  --fit ${SQUARE_FITS.join('|')}     square presets: the whole frame with transparent bars, or cropped to a square
+                           (the centre, or --crop extended to a square); default contain
   --crop x,y,w,h           keep this region (video pixels, after rotation)
-  -o, --output F           file to write ('-' for stdout)
-  --json                   print one JSON line describing the result`;
+  -o, --output F           file to write ('-' for stdout); its extension must name the format written
+  --json                   print one JSON line describing the result (on stderr when the sticker goes to stdout)
+  -h, --help               show this help`;
 
+/** The flags clip takes (each is listed in {@link USAGE}). */
+export const FLAGS = [
+  { name: 'from' }, { name: 'to' }, { name: 'fps' }, { name: 'width' }, { name: 'max-bytes' }, { name: 'max-clip-seconds' },
+  { name: 'format', short: 'f' }, { name: 'quality', short: 'q' }, { name: 'preset' }, { name: 'fit' }, { name: 'crop' },
+  { name: 'output', short: 'o' }, { name: 'json', switch: true }, { name: 'help', short: 'h', switch: true },
+];
+
+/** The sticker format an output name implies, if it names one clip writes. */
 function formatFromName(file: string): string | undefined {
-  const ext = extname(file).slice(1).toLowerCase();
-  return (STICKER_FORMATS as readonly string[]).includes(ext) ? ext : undefined;
+  const f = formatOfName(file);
+  return f !== undefined && (STICKER_FORMATS as readonly string[]).includes(f) ? f : undefined;
 }
 
 export async function run(args: string[]): Promise<number> {
-  const p = parseArgs(args, [
-    { name: 'from' }, { name: 'to' }, { name: 'fps' }, { name: 'width' }, { name: 'max-bytes' }, { name: 'max-clip-seconds' },
-    { name: 'format', short: 'f' }, { name: 'quality', short: 'q' }, { name: 'preset' }, { name: 'crop' },
-    { name: 'output', short: 'o' }, { name: 'json', switch: true }, { name: 'help', short: 'h', switch: true },
-  ]);
+  const p = parseArgs(args, FLAGS);
   if (p.flags.has('help')) { process.stdout.write(USAGE + '\n'); return 0; }
   if (p.positionals.length !== 1) throw new UsageError(p.positionals.length ? `clip takes one video, got ${p.positionals.length} arguments` : 'missing the video to clip from');
   const video = p.positionals[0]!;
@@ -55,7 +62,14 @@ export async function run(args: string[]): Promise<number> {
     maxStickerBytes: maxBytes !== undefined ? parseBytes(maxBytes, '--max-bytes') : undefined,
     maxClipSeconds: num(p, 'max-clip-seconds'),
     crop: parseCrop(str(p, 'crop')),
+    fit: str(p, 'fit'),
   }, base);
+  if (p.flags.has('fit') && settings.frameSize !== 'square') {
+    throw new UsageError(`--fit applies to square stickers (--preset ${PRESETS.filter((x) => x.settings.frameSize === 'square').map((x) => x.id).join(', ')}); this one is not square`);
+  }
+  if (preset !== undefined) checkPresetRules(getPreset(preset), settings);
+  const fmtFlag = str(p, 'format');
+  checkNameMatches(out, settings.stickerFormat, fmtFlag !== undefined ? `-f ${fmtFlag}` : preset !== undefined ? `--preset ${preset}` : 'clip');
   const width = num(p, 'width');
   if (width !== undefined && (!Number.isInteger(width) || width < 1)) throw new UsageError(`--width must be a whole number of pixels ≥ 1, got ${width}`);
   const from = parseTime(fromText, '--from');

@@ -87,7 +87,7 @@ export class CaptureClient {
    * the engine runs on the main thread; if WebCodecs cannot decode the codec, frames are
    * taken from a `<video>` element instead (`slow` becomes true).
    */
-  async open(file: Blob, name: string): Promise<VideoInfo> {
+  async open(file: Blob | string, name: string): Promise<VideoInfo> {
     this.port?.terminate();
     this.port = null;
     this.slow = false;

@@ -3,7 +3,7 @@
  * `capture.worker.ts` and, when a worker cannot start (or the file needs the `<video>`
  * element fallback), on the main thread; either way it speaks the messages of `shared.ts`.
  */
-import { gifWriter, makeSticker, sampleTimes, type CaptureSettings, type FrameSource, type StickerWriter } from '@clipchat/capture';
+import { checkCropInside, gifWriter, makeSticker, sampleTimes, stickerGeometry, type CaptureSettings, type FrameSource, type StickerWriter } from '@clipchat/capture';
 import { encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
 import { BrowserWebmWriter } from '../../../../packages/capture/src/webm/writer.browser';
 import { BrowserWebpWriter } from '../../../../packages/capture/src/webp/writer.browser';
@@ -12,15 +12,16 @@ import { encodePicture, encodeStill } from './stills';
 import type { FromWorker, StickerResult, ToWorker } from './shared';
 
 export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
-export type Opener = (file: Blob, name: string) => Promise<FrameSource>;
+export type Opener = (file: Blob | string, name: string) => Promise<FrameSource>;
 
-interface Failure { code?: string; message?: string; field?: string; name?: string }
+interface Failure { code?: string; message?: string; plain?: string; field?: string; name?: string }
 
 /** Turns whatever a step threw into an `error` message. */
 export function errorMessage(id: number, e: unknown): FromWorker {
   const f = (e ?? {}) as Failure;
   const code = f.code ?? (f.name === 'AbortError' ? 'ERR_CANCELLED' : 'ERR_CAPTURE');
-  return { id, type: 'error', code, message: f.message ?? String(e), field: f.field };
+  // A refused setting carries its message in words (`InvalidSettingError.plain`): that is what the page shows.
+  return { id, type: 'error', code, message: f.plain ?? f.message ?? String(e), field: f.field };
 }
 
 /** Writers the browser adds to the engine's own (GIF is pure TypeScript in the engine). */
@@ -29,14 +30,12 @@ export function browserWriters(): Partial<Record<'gif' | 'webp' | 'webm', Sticke
 }
 
 /**
- * Output size of a sticker before fitting: the (cropped) frame scaled so its longest side
- * is ≤ maxSide — the same arithmetic as `makeSticker`, so estimates decode the same frames.
+ * The region a sticker reads and the picture's size before fitting — `makeSticker`'s own
+ * arithmetic (`stickerGeometry`), so estimates decode the same frames.
  */
-export function stickerSize(vw: number, vh: number, s: CaptureSettings): { width: number; height: number } {
-  const w = s.crop?.width ?? vw;
-  const h = s.crop?.height ?? vh;
-  const k = Math.min(1, s.maxSide / Math.max(w, h));
-  return { width: Math.max(1, Math.round(w * k)), height: Math.max(1, Math.round(h * k)) };
+export function stickerSize(vw: number, vh: number, s: CaptureSettings): { width: number; height: number; crop: CaptureSettings['crop'] } {
+  const g = stickerGeometry(vw, vh, s);
+  return { width: g.width, height: g.height, crop: g.crop };
 }
 
 const KNOBS: Record<string, string> = {
@@ -90,6 +89,8 @@ export class CaptureEngine {
         case 'still': {
           const t0 = performance.now();
           const crop = msg.settings.crop ?? undefined;
+          // As grab does: a crop past the frame's edge would make a still of missing pixels.
+          if (crop) checkCropInside(crop, this.need().info.width, this.need().info.height, true);
           let out: { bytes: Uint8Array; mime: string; width: number; height: number; frameTime: number; via: 'player' | 'decoder' };
           if (msg.picture) {
             out = { ...(await encodePicture(msg.picture, crop ?? null, msg.settings.stillFormat, msg.settings.stillQuality)), frameTime: msg.at, via: 'player' };
@@ -146,10 +147,10 @@ export class CaptureEngine {
    */
   private async estimate(from: number, to: number, s: CaptureSettings, signal: AbortSignal): Promise<number> {
     const src = this.need();
-    const { width, height } = stickerSize(src.info.width, src.info.height, s);
+    const { width, height, crop } = stickerSize(src.info.width, src.info.height, s);
     const times = sampleTimes(from, to, s.fps);
     const n = times.length;
-    const shape = s.crop ? { width, height, crop: s.crop } : { width, height };
+    const shape = crop ? { width, height, crop } : { width, height };
     // Decode the whole range only when it would be kept for the sticker; otherwise two frames.
     const wanted = n * width * height * 4 <= MAX_CACHE_BYTES ? times : n > 1 ? [times[0]!, times[Math.floor(n / 2)]!] : times;
     const all = [];

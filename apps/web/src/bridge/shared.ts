@@ -44,7 +44,11 @@ export interface StickerResult {
 }
 
 export type ToWorker =
-  | { id: number; type: 'open'; file: Blob; name: string }
+  | {
+      id: number; type: 'open';
+      /** A local file, or the URL of a shared video (`/media/<id>`, absolute), read by range requests. */
+      file: Blob | string; name: string;
+    }
   | {
       id: number; type: 'still'; at: number; settings: CaptureSettings;
       /** The paused player's own picture of the frame at `at`, when it has one (skips decoding). */

@@ -3,7 +3,7 @@
  * the user picks the capture type), the sticker timeline, the job's progress with Cancel,
  * and the preview with its actions.
  */
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { chat, send } from '../chat/state';
 import { formatBytes, formatTime } from '../format';
 import { parseTags, saveBytes } from '../library/state';
@@ -15,9 +15,10 @@ import { cap, discardPreview, makeStickerNow, type Preview } from './state';
 import { Timeline } from './Timeline';
 
 function sourceOf(p: Preview): MessageSource {
+  const where = p.mediaId ? { mediaId: p.mediaId } : {};
   return p.kind === 'still'
-    ? { video: p.video.slice(0, 200), at: Math.round(p.result.frameTime * 1000) / 1000 }
-    : { video: p.video.slice(0, 200), from: Math.round(p.result.from * 1000) / 1000, to: Math.round(p.result.to * 1000) / 1000 };
+    ? { video: p.video.slice(0, 200), ...where, at: Math.round(p.result.frameTime * 1000) / 1000 }
+    : { video: p.video.slice(0, 200), ...where, from: Math.round(p.result.from * 1000) / 1000, to: Math.round(p.result.to * 1000) / 1000 };
 }
 
 function nameOf(p: Preview): string {
@@ -36,6 +37,9 @@ function PreviewCard({ p }: { p: Preview }) {
   const stamp = p.kind === 'still' ? formatTime(p.result.frameTime) : `${formatTime(p.result.from)}-${formatTime(p.result.to)}`;
   const fileName = `${p.video.replace(/\.[^.]+$/, '')}-${stamp}.${ext}`.replace(/[:/\\]/g, '_');
   const active = c.activeId;
+  // The panel scrolls under the player: bring the preview's actions (Send first) into view.
+  const actions = useRef<HTMLDivElement>(null);
+  useEffect(() => { actions.current?.scrollIntoView({ block: 'nearest' }); }, [p.url]);
 
   const doSend = async () => {
     if (!active) { setStatus('Open a conversation first.'); return; }
@@ -74,7 +78,7 @@ function PreviewCard({ p }: { p: Preview }) {
     ['Size', `${r.width}×${r.height}`],
   ];
   if (p.kind === 'sticker') {
-    facts.push(['Frames', String(p.result.frames)], ['FPS', String(Math.round(p.result.fps * 100) / 100)],
+    facts.push([p.result.frames === 1 ? 'Frame' : 'Frames', String(p.result.frames)], ['FPS', String(Math.round(p.result.fps * 100) / 100)],
       ['Length', `${(p.result.durationMs / 1000).toFixed(2)} s`]);
   } else {
     facts.push(['Frame at', formatTime(p.result.frameTime)]);
@@ -101,7 +105,7 @@ function PreviewCard({ p }: { p: Preview }) {
           <div class="adapted"><span>To fit the budget:</span><ul>{p.result.adapted.map((a) => <li>{a}</li>)}</ul></div>
         ) : <div class="adapted muted">Fits at the requested quality.</div>)}
         <input class="tags" placeholder="Tags for your library (optional)" value={tags} onInput={(e) => setTags((e.currentTarget as HTMLInputElement).value)} />
-        <div class="actions">
+        <div class="actions" ref={actions}>
           <button class="primary" onClick={doSend} disabled={!active} title={active ? 'Send to the open conversation' : 'Open a conversation first'}>Send</button>
           <button onClick={doSave} disabled={busy}>Save to library</button>
           <a class="button" href={p.url} download={fileName}>Download</a>

@@ -9,7 +9,8 @@ import { formatTime } from '../format';
 import { useStore } from '../store';
 import { capture } from '../bridge/client';
 import { clock } from './clock';
-import { cap, captureStill, markIn, markOut, openFile, playerFailed } from './state';
+import { cap, captureStill, markIn, markOut, openFile, playerFailed, setRange } from './state';
+import { ShareButton } from '../share/ShareButton';
 
 /** Seconds one frame stays on screen (nominal). */
 export function frameDuration(): number {
@@ -37,12 +38,15 @@ export function gesturesDone(): Promise<void> {
 async function gesture(kind: 'still' | 'in' | 'out' | 'auto'): Promise<void> {
   const s = cap.get();
   if (!s.info) return;
-  const t = await clock.onScreen();
-  if (kind === 'still' || (kind === 'auto' && s.mode === 'still')) return captureStill(t, await pausedPicture());
-  if (kind === 'in') { awaitingEnd = true; return markIn(t); }
-  if (kind === 'out') { awaitingEnd = false; return markOut(t, frameDuration()); }
+  // The frame on screen (after a pause has settled on it): every gesture names this one.
+  const { at, start } = await clock.shown();
+  if (kind === 'still' || (kind === 'auto' && s.mode === 'still')) return captureStill(at, await pausedPicture());
+  // The end is exclusive: the end of the frame on screen, so it is the sticker's last.
+  const end = () => markOut(start ?? at, frameDuration());
+  if (kind === 'in') { awaitingEnd = true; return markIn(at); }
+  if (kind === 'out') { awaitingEnd = false; return end(); }
   // Double-click in sticker mode: first marks the start, the second the end.
-  if (!awaitingEnd) { markIn(t); awaitingEnd = true; } else { markOut(t, frameDuration()); awaitingEnd = false; }
+  if (!awaitingEnd) { markIn(at); awaitingEnd = true; } else { end(); awaitingEnd = false; }
 }
 let awaitingEnd = false;
 
@@ -62,18 +66,16 @@ async function pausedPicture(): Promise<ImageBitmap | undefined> {
   }
 }
 
+/** Plays, or pauses on the frame on screen (the clock settles the element on it). */
 export function togglePlay(): void {
   const v = document.querySelector<HTMLVideoElement>('video.player-video');
   if (!v) return;
-  if (v.paused) void v.play(); else v.pause();
+  if (v.paused) void v.play(); else clock.pause();
 }
 
+/** One frame forward or back from the frame on screen (pausing on it first if playing). */
 export function stepFrame(dir: 1 | -1): void {
-  const v = document.querySelector<HTMLVideoElement>('video.player-video');
-  if (!v) return;
-  v.pause();
-  const t = clock.now();
-  clock.seek(Math.max(0, t + dir * frameDuration()));
+  clock.step(dir);
 }
 
 function toVideoRect(el: HTMLElement, video: HTMLVideoElement, a: { x: number; y: number }, b: { x: number; y: number }): Rect | null {
@@ -112,9 +114,20 @@ export function Player() {
     const v = videoRef.current;
     if (!v || !s.url) return;
     clock.attach(v);
+    clock.frameDuration = frameDuration;
     clock.onFrame = (t) => setNow(t);
     return () => clock.detach();
   }, [s.url]);
+
+  // A caption's moment: once its video is open and readable, go there (and mark the range).
+  useEffect(() => {
+    const g = s.goTo;
+    if (!g || !s.info || g.name !== s.name) return;
+    cap.set({ goTo: null });
+    // Half a millisecond in: the time was rounded to ms and must land inside its frame.
+    clock.seek(g.at + 0.0005);
+    if (g.range) setRange(g.range.from, g.range.to, 'to');
+  }, [s.goTo, s.info]);
 
   const pick = (files: FileList | null | undefined) => {
     const f = files?.[0];
@@ -142,13 +155,15 @@ export function Player() {
       {!s.url && (
         <button class="drop-zone" onClick={() => inputRef.current?.click()}>
           <strong>Open a video</strong>
-          <span>Choose a file or drop it here. It plays on this device and is never uploaded.</span>
+          <span>Choose a file or drop it here. It plays on this device and is uploaded only if you press “Share this video”.</span>
         </button>
       )}
       {s.url && (
         <>
           <div class="player-head">
             <span class="video-name" title={s.name}><FilmIcon /> {s.name}</span>
+            {s.file && <ShareButton file={s.file} />}
+            {s.sharedId && <span class="small muted" data-testid="shared-note">shared in the conversation</span>}
             <button class="link" onClick={() => inputRef.current?.click()}>Open another…</button>
           </div>
           <div class="stage" ref={stageRef}

@@ -8,7 +8,8 @@ import { formatBytes, formatTime } from '../format';
 import { settings } from '../settings/state';
 import { useStore } from '../store';
 import { clock } from './clock';
-import { cap, setRange } from './state';
+import { cap, cropProblem, setRange } from './state';
+import { rangeSummary } from './words';
 
 export function Timeline() {
   const s = useStore(cap);
@@ -42,7 +43,7 @@ export function Timeline() {
     setDragging(which);
   };
   const fps = st.capture.fps;
-  const frames = r ? Math.max(1, Math.ceil((r.to - r.from) * fps - 1e-9)) : 0;
+  const bad = cropProblem();
   return (
     <div class="timeline">
       <div class="strip" ref={strip} onPointerMove={onMove} onPointerUp={() => { setDragging(null); cap.set({ rangeNote: null }); }}
@@ -57,13 +58,13 @@ export function Timeline() {
       </div>
       {r ? (
         <div class="range-info" data-testid="range">
-          <span>{formatTime(r.from)} – {formatTime(r.to)} · {(r.to - r.from).toFixed(2)} s · {frames} frames at {fps} fps</span>
-          {s.estimate && (
-            <span class={s.estimate.bytes > s.estimate.budget ? 'over' : ''}>
+          <span>{rangeSummary(r.from, r.to, fps)}</span>
+          {bad ? <span class="over">{bad}</span> : s.estimate ? (
+            <span class={s.estimate.bytes > s.estimate.budget ? 'over' : ''} data-testid="estimate" data-bytes={s.estimate.bytes}>
               ≈ {formatBytes(s.estimate.bytes)} of {formatBytes(s.estimate.budget)}
               {s.estimate.bytes > s.estimate.budget ? ' — will be reduced to fit' : ''}
             </span>
-          )}
+          ) : <span class="muted" data-testid="estimate">estimating…</span>}
         </div>
       ) : (
         <div class="range-info muted">Press I (or double-click) at the first frame, O at the last. Max {st.capture.maxClipSeconds} s.</div>

@@ -1,8 +1,14 @@
-/** Type and press Enter to send (Shift+Enter for a new line). A draft survives reloads. */
+/**
+ * Type and press Enter to send (Shift+Enter for a new line). A draft survives reloads.
+ * When a reply is started the composer shows the quoted message with a cancel (Esc);
+ * when editing one of my messages it holds that text, Enter saves and Esc cancels (the
+ * draft comes back).
+ */
 import { SmileIcon } from '../icons';
 import { useEffect, useState } from 'preact/hooks';
 import { useStore } from '../store';
-import { chat, send } from './state';
+import { Quote, summary } from './MessageParts';
+import { cancelAction, chat, editMessage, send } from './state';
 
 const draftKey = (id: string) => `clipchat.draft.${id}`;
 
@@ -10,27 +16,53 @@ export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: ()
   const s = useStore(chat);
   const id = s.activeId;
   const [text, setText] = useState('');
-  useEffect(() => { setText(id ? localStorage.getItem(draftKey(id)) ?? '' : ''); }, [id]);
+  const action = s.action && s.action.conversationId === id ? s.action : null;
+  const target = action ? s.messages[action.conversationId]?.find((m) => m.id === action.messageId) : undefined;
+  const editing = action?.mode === 'edit' ? target : undefined;
+  // Editing shows the message's text; leaving the edit brings the draft back.
+  useEffect(() => {
+    if (editing) setText(editing.text ?? '');
+    else setText(id ? localStorage.getItem(draftKey(id)) ?? '' : '');
+  }, [id, editing?.id]);
   if (!id) return null;
   const update = (v: string) => {
     setText(v);
+    if (editing) return;
     if (v) localStorage.setItem(draftKey(id), v); else localStorage.removeItem(draftKey(id));
   };
   const submit = () => {
     const t = text.trim();
     if (!t) return;
+    if (editing) {
+      if (t === editing.text) { cancelAction(); return; }
+      void editMessage(editing, t);
+      return;
+    }
     update('');
     void send(id, { kind: 'text', text: t });
   };
   return (
-    <div class="composer">
-      <button class={`icon ${libraryOpen ? 'on' : ''}`} onClick={onToggleLibrary} aria-label="Sticker library" aria-pressed={libraryOpen} title="My stickers"><SmileIcon /></button>
-      <textarea rows={1} placeholder="Message" value={text} aria-label="Message" data-testid="composer"
-        onInput={(e) => update((e.currentTarget as HTMLTextAreaElement).value)}
-        onKeyDown={(e) => {
-          if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
-        }} />
-      <button class="primary" onClick={submit} disabled={!text.trim()}>Send</button>
+    <div class="composer-wrap">
+      {action?.mode === 'reply' && (
+        <Quote conversationId={id} id={action.messageId} original={target} onCancel={cancelAction} />
+      )}
+      {editing && (
+        <div class="quote composing editing" data-testid="edit-preview">
+          <span class="quote-label">Editing</span>
+          <span class="quote-text"><span class="quote-line">{summary(editing)}</span></span>
+          <button class="icon small-icon" aria-label="Cancel edit" title="Cancel edit" onClick={cancelAction}>×</button>
+        </div>
+      )}
+      <div class="composer">
+        <button class={`icon ${libraryOpen ? 'on' : ''}`} onClick={onToggleLibrary} aria-label="Sticker library" aria-pressed={libraryOpen} title="My stickers"><SmileIcon /></button>
+        <textarea rows={1} placeholder={editing ? 'Edit message' : 'Message'} value={text} aria-label={editing ? 'Edit message' : 'Message'} data-testid="composer"
+          onInput={(e) => update((e.currentTarget as HTMLTextAreaElement).value)}
+          onKeyDown={(e) => {
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
+            else if (e.key === 'Escape' && action) { e.preventDefault(); cancelAction(); }
+          }} />
+        <button class="primary" onClick={submit} disabled={!text.trim()}>{editing ? 'Save' : 'Send'}</button>
+      </div>
     </div>
   );
 }

@@ -15,6 +15,7 @@ export function titleOf(c: Conversation, meId?: string): string {
 
 function preview(m: Message | null): string {
   if (!m) return 'No messages yet';
+  if (m.deletedAt !== null) return `${m.sender}: message deleted`;
   if (m.kind === 'text') return `${m.sender}: ${m.text ?? ''}`;
   return `${m.sender}: ${m.kind === 'still' ? 'Still' : 'Sticker'}`;
 }

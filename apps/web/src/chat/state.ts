@@ -13,11 +13,26 @@
  * interrupted). After each `hello`, and whenever the server sends `resync`, the client
  * asks every conversation for what follows the highest seq it holds with no gap before
  * it, so a message that arrived live after a missed one never hides the missed one.
+ *
+ * Changes: a message I hold may be edited, reacted to or deleted. Each change comes as an
+ * `update` frame with the whole message as it now is; a copy replaces the one held when
+ * its `rev` is higher, in place (order is by seq and never changes). `sync` also asks, per
+ * conversation, for the changes after the change number this client holds (`synced.revs`,
+ * or the conversation list's `lastRev` read before the messages were loaded), so changes
+ * made while away arrive after a reconnect too.
+ *
+ * Frames: every frame from the server is checked against the protocol's schema
+ * (`parseServerFrame`); one that does not fit is logged and ignored. Frames sent are the
+ * protocol's `ClientFrame`s.
  */
+import { DEFAULT_EDIT_WINDOW_MS, FrameError, parseServerFrame, type ClientFrame, type ServerFrame } from '@clipchat/protocol';
 import { api, ApiError } from '../api';
 import { Store } from '../store';
 import type { Conversation, MediaMeta, Message, MessageKind, MessageSource, User } from '../types';
 import { idb } from './idb';
+
+/** How long after sending a text message it may be edited (the server's default; it decides). */
+const EDIT_WINDOW_MS = DEFAULT_EDIT_WINDOW_MS;
 
 export type Connection = 'connecting' | 'online' | 'offline';
 
@@ -34,6 +49,8 @@ export interface OutboxItem {
   media?: MediaMeta;
   /** Sent from my sticker library: the server reuses the stored media. */
   stickerId?: string;
+  /** Id of the message this one answers. */
+  replyTo?: string | null;
   state: 'sending' | 'failed';
   error?: string;
   createdAt: number;
@@ -50,10 +67,22 @@ export interface ChatState {
   connection: Connection;
   /** Last error worth a banner (refused upload, lost connection…). */
   notice: string | null;
+  /** What the composer is doing beside typing a new message: answering one, or editing one of mine. */
+  action: ComposerAction | null;
+  /** A message just jumped to (from a quote), highlighted briefly. */
+  highlight: string | null;
+}
+
+/** The composer answers (`reply`) or rewrites (`edit`) the message `messageId` of `conversationId`. */
+export interface ComposerAction {
+  mode: 'reply' | 'edit';
+  conversationId: string;
+  messageId: string;
 }
 
 export const chat = new Store<ChatState>({
   me: null, conversations: [], activeId: null, messages: {}, hasMore: {}, outbox: [], connection: 'offline', notice: null,
+  action: null, highlight: null,
 });
 
 const PAGE = 50;
@@ -79,12 +108,31 @@ let pumpTimer: ReturnType<typeof setTimeout> | null = null;
 const complete = new Map<string, number>();
 /** Conversation id → lastSeq from the last conversation list (its unread count covers up to it). */
 const listed = new Map<string, number>();
+/**
+ * Conversation id → a change number up to which this client holds every change of the
+ * messages it holds (the next sync's `changes`): from `synced.revs`, or the list's
+ * `lastRev` read before anything of the conversation was loaded.
+ */
+const revs = new Map<string, number>();
+
+function raiseRev(conversationId: string, rev: number): void {
+  if (rev > (revs.get(conversationId) ?? 0)) revs.set(conversationId, rev);
+}
+
+/** Sends one frame of the protocol on the socket. */
+function sendFrame(ws: WebSocket, frame: ClientFrame): void {
+  ws.send(JSON.stringify(frame));
+}
 
 const newClientId = () => (crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
+/** Merges messages by seq; a copy held with a higher `rev` (changed since) is kept. */
 function mergeMessages(list: Message[] | undefined, add: Message[]): Message[] {
   const bySeq = new Map((list ?? []).map((m) => [m.seq, m]));
-  for (const m of add) bySeq.set(m.seq, m);
+  for (const m of add) {
+    const had = bySeq.get(m.seq);
+    if (!had || had.id !== m.id || m.rev >= had.rev) bySeq.set(m.seq, m);
+  }
   return [...bySeq.values()].sort((a, b) => a.seq - b.seq);
 }
 
@@ -103,15 +151,30 @@ function raiseComplete(conversationId: string, seq: number): void {
   if (seq > (complete.get(conversationId) ?? 0)) complete.set(conversationId, seq);
 }
 
-/** Asks the server for everything after the gap-free part of each conversation held. */
+/** Conversations the last sync page did not reach: the next page asks for them first. */
+let unreached = new Set<string>();
+/** A sync refused for its rate, to be asked again after `retryAfter`. */
+let syncRetry: ReturnType<typeof setTimeout> | null = null;
+
+/**
+ * Asks the server for everything after the gap-free part of each conversation held. The
+ * server answers one bounded page; `synced.more` brings the next request (see `connect`).
+ */
 function syncAll(): void {
   if (!ready || socket?.readyState !== WebSocket.OPEN) return;
+  if (syncRetry) { clearTimeout(syncRetry); syncRetry = null; }
   const s = chat.get();
+  const ids = new Set([...s.conversations.map((c) => c.id), ...Object.keys(s.messages)]);
+  // Unreached conversations first: a long list still moves on from page to page.
+  const ordered = [...[...ids].filter((id) => unreached.has(id)), ...[...ids].filter((id) => !unreached.has(id))];
   const since: Record<string, number> = {};
-  for (const id of new Set([...s.conversations.map((c) => c.id), ...Object.keys(s.messages)])) {
+  const changes: Record<string, number> = {};
+  for (const id of ordered) {
     since[id] = contiguousSeq(id, s.messages[id]);
+    if (s.messages[id]?.length) changes[id] = revs.get(id) ?? 0;
   }
-  if (Object.keys(since).length) socket.send(JSON.stringify({ type: 'sync', since }));
+  if (ordered.length) sendFrame(socket, { type: 'sync', since, changes });
+  unreached = new Set(ordered);
 }
 
 /** Adds messages that arrived (live, synced or paged) and updates the conversation list. */
@@ -153,18 +216,44 @@ function receive(msgs: Message[]): void {
   if (unknownConv) void refreshConversations();
 }
 
+/**
+ * A message as it now is (an `update` frame, a sync replay or the answer to my own
+ * change): replaces the copy held when newer, in place. A message not held is left for
+ * history or sync to bring.
+ */
+function applyUpdate(m: Message): void {
+  chat.set((s) => {
+    const cid = m.conversationId;
+    const list = s.messages[cid];
+    const i = list ? list.findIndex((x) => x.id === m.id) : -1;
+    let messages = s.messages;
+    if (list && i >= 0 && m.rev > list[i]!.rev) {
+      const next = list.slice();
+      next[i] = m;
+      messages = { ...s.messages, [cid]: next };
+    }
+    const conversations = s.conversations.map((c) => (c.id === cid && c.lastMessage?.id === m.id && m.rev > c.lastMessage.rev ? { ...c, lastMessage: m } : c));
+    const action = s.action?.messageId === m.id && m.deletedAt !== null ? null : s.action;
+    return { messages, conversations, action };
+  });
+}
+
 function markRead(conversationId: string): void {
   const c = chat.get().conversations.find((x) => x.id === conversationId);
   const seq = chat.get().messages[conversationId]?.at(-1)?.seq ?? c?.lastSeq ?? 0;
-  if (seq && ready && socket?.readyState === WebSocket.OPEN) socket.send(JSON.stringify({ type: 'read', conversationId, seq }));
+  if (seq && ready && socket?.readyState === WebSocket.OPEN) sendFrame(socket, { type: 'read', conversationId, seq });
 }
 
 export async function refreshConversations(): Promise<void> {
+  // Conversations of which nothing is held before the list is read: every change up to
+  // the list's lastRev is in what gets loaded later.
+  const heldBefore = new Set(Object.keys(chat.get().messages).filter((id) => chat.get().messages[id]?.length));
   const list = await api.conversations();
   const active = chat.get().activeId;
   const held = chat.get().messages;
   for (const c of list) {
     listed.set(c.id, c.lastSeq ?? 0);
+    if (!heldBefore.has(c.id)) raiseRev(c.id, c.lastRev ?? 0);
     // Nothing held up to the list's last seq: the list accounts for all of it.
     if (!((held[c.id]?.[0]?.seq ?? Infinity) <= (c.lastSeq ?? 0))) raiseComplete(c.id, c.lastSeq ?? 0);
   }
@@ -175,7 +264,10 @@ export async function refreshConversations(): Promise<void> {
 export async function openConversation(id: string): Promise<void> {
   sessionStorage.setItem(ACTIVE_KEY, id);
   chat.set((s) => ({ activeId: id, conversations: s.conversations.map((c) => (c.id === id ? { ...c, unread: 0 } : c)) }));
+  // The list was read before this page: its lastRev is a change number the page includes.
+  const lastRev = chat.get().conversations.find((c) => c.id === id)?.lastRev;
   const page = await api.messages(id, undefined, PAGE);
+  if (!revs.has(id)) revs.set(id, lastRev ?? 0);
   // The latest page holds every message up to its last one.
   raiseComplete(id, page.messages.at(-1)?.seq ?? 0);
   chat.set((s) => ({ messages: { ...s.messages, [id]: mergeMessages(s.messages[id], page.messages) }, hasMore: { ...s.hasMore, [id]: page.before !== null } }));
@@ -207,52 +299,15 @@ function connect(): void {
   ready = false;
   ws.onmessage = (ev) => {
     if (socket !== ws) return;
-    let msg: Record<string, unknown>;
-    try { msg = JSON.parse(String(ev.data)); } catch { return; }
-    switch (msg.type) {
-      case 'hello':
-        // The session is ready: replay what was missed while away, then resend everything
-        // still unacknowledged, oldest first.
-        retry = 0;
-        ready = true;
-        sentOnSocket = new Set();
-        chat.set({ connection: 'online', notice: null });
-        syncAll();
-        void refreshConversations().catch(() => {});
-        if (chat.get().activeId) void openConversation(chat.get().activeId!).catch(() => {});
-        void pump();
-        break;
-      case 'resync':
-        // Live delivery between server nodes was interrupted: sync every conversation.
-        syncAll();
-        break;
-      case 'synced':
-        for (const [cid, seq] of Object.entries((msg.until ?? {}) as Record<string, number>)) {
-          if (Number.isSafeInteger(seq)) raiseComplete(cid, seq);
-        }
-        break;
-      case 'message':
-        receive([(msg.message ?? msg) as Message]);
-        break;
-      case 'ack':
-        ackOnly(String(msg.clientId), String(msg.conversationId));
-        break;
-      case 'read': {
-        const cid = String(msg.conversationId);
-        const seq = Number(msg.seq);
-        chat.set((s) => ({ conversations: s.conversations.map((c) => (c.id === cid ? { ...c, readSeq: Math.max(c.readSeq, seq), unread: seq >= c.lastSeq ? 0 : c.unread } : c)) }));
-        break;
-      }
-      case 'error': {
-        const err = (msg.error ?? msg) as { code?: string; message?: string };
-        if (msg.clientId) fail(String(msg.clientId), err.message ?? err.code ?? 'refused by the server');
-        else chat.set({ notice: err.message ?? 'The server refused a request.' });
-        break;
-      }
-      case 'conversation':
-        void refreshConversations().catch(() => {});
-        break;
+    let frame: ServerFrame;
+    try {
+      frame = parseServerFrame(String(ev.data));
+    } catch (e) {
+      // A frame this app does not understand (a newer or broken server) is not applied.
+      console.warn('Clipchat: ignored a frame from the server that does not fit the protocol:', e instanceof FrameError ? e.message : e);
+      return;
     }
+    onFrame(frame);
   };
   ws.onclose = () => {
     if (socket !== ws) return;
@@ -263,6 +318,70 @@ function connect(): void {
     const delay = Math.min(4000, 400 * 2 ** retry++);
     retryTimer = setTimeout(connect, delay);
   };
+}
+
+/** Applies one checked frame from the server. */
+function onFrame(msg: ServerFrame): void {
+  switch (msg.type) {
+    case 'hello':
+      // The session is ready: replay what was missed while away, then resend everything
+      // still unacknowledged, oldest first.
+      retry = 0;
+      ready = true;
+      sentOnSocket = new Set();
+      chat.set({ connection: 'online', notice: null });
+      syncAll();
+      void refreshConversations().catch(() => {});
+      if (chat.get().activeId) void openConversation(chat.get().activeId!).catch(() => {});
+      void pump();
+      break;
+    case 'resync':
+      // Live delivery between server nodes was interrupted: sync every conversation.
+      syncAll();
+      break;
+    case 'synced':
+      for (const [cid, seq] of Object.entries(msg.until)) {
+        unreached.delete(cid);
+        if (Number.isSafeInteger(seq)) raiseComplete(cid, seq);
+      }
+      for (const [cid, rev] of Object.entries(msg.revs)) if (Number.isSafeInteger(rev)) raiseRev(cid, rev);
+      // One page of a longer replay: ask for the next from where we now stand.
+      if (msg.more) syncAll();
+      break;
+    case 'message':
+      receive([msg.message]);
+      break;
+    case 'update':
+      applyUpdate(msg.message);
+      break;
+    case 'ack':
+      ackOnly(msg.clientId, msg.conversationId);
+      break;
+    case 'read': {
+      const { conversationId: cid, seq } = msg;
+      chat.set((s) => ({ conversations: s.conversations.map((c) => (c.id === cid ? { ...c, readSeq: Math.max(c.readSeq, seq), unread: seq >= c.lastSeq ? 0 : c.unread } : c)) }));
+      break;
+    }
+    case 'error': {
+      const err = msg.error;
+      if (msg.frame === 'sync') {
+        // A sync asked too often is asked again when allowed; other sync refusals (a
+        // conversation left meanwhile) need nothing from the person.
+        if (err.code === 'ERR_RATE_LIMITED' && !syncRetry) {
+          syncRetry = setTimeout(() => { syncRetry = null; syncAll(); }, 1000 * Math.max(1, Number(err.retryAfter) || 1));
+        }
+        break;
+      }
+      if (msg.clientId) fail(msg.clientId, err.message || err.code || 'refused by the server');
+      else chat.set({ notice: err.message || 'The server refused a request.' });
+      break;
+    }
+    case 'conversation':
+      void refreshConversations().catch(() => {});
+      break;
+    case 'pong':
+      break;
+  }
 }
 
 function ackOnly(clientId: string, conversationId: string): void {
@@ -301,9 +420,12 @@ export function stopChat(): void {
   ready = false;
   sentOnSocket = new Set();
   if (pumpTimer) clearTimeout(pumpTimer);
+  if (syncRetry) { clearTimeout(syncRetry); syncRetry = null; }
+  unreached = new Set();
   complete.clear();
   listed.clear();
-  chat.set({ me: null, conversations: [], messages: {}, activeId: null, outbox: [], connection: 'offline' });
+  revs.clear();
+  chat.set({ me: null, conversations: [], messages: {}, activeId: null, outbox: [], connection: 'offline', action: null, highlight: null });
 }
 
 // ---- Sending -------------------------------------------------------------------
@@ -336,10 +458,11 @@ async function pump(): Promise<void> {
       if (socket !== ws || !ready || ws.readyState !== WebSocket.OPEN) return;
       // Acked, discarded or refused meanwhile: nothing to send.
       if (!chat.get().outbox.some((o) => o.clientId === item.clientId && o.state === 'sending')) continue;
-      ws.send(JSON.stringify({
+      sendFrame(ws, {
         type: 'send', clientId: item.clientId, conversationId: item.conversationId, kind: item.kind, text: item.text ?? undefined,
         mediaId: item.stickerId ? undefined : item.media?.id, stickerId: item.stickerId, source: item.source ?? undefined,
-      }));
+        replyTo: item.replyTo ?? undefined,
+      });
       sentOnSocket.add(item.clientId);
     }
   } finally {
@@ -367,10 +490,14 @@ async function prepare(item: OutboxItem): Promise<OutboxItem | 'offline' | 'fail
 }
 
 /** Queues a message (persisted first); it is sent after every older one, once connected. */
-export async function send(conversationId: string, body: { kind: MessageKind; text?: string | null; blob?: Blob; mime?: string; media?: MediaMeta; stickerId?: string; source?: MessageSource | null }): Promise<void> {
+export async function send(conversationId: string, body: { kind: MessageKind; text?: string | null; blob?: Blob; mime?: string; media?: MediaMeta; stickerId?: string; source?: MessageSource | null; replyTo?: string | null }): Promise<void> {
+  // A message sent while a reply is open answers it (stills and stickers too).
+  const a = chat.get().action;
+  const replyTo = body.replyTo !== undefined ? body.replyTo : a?.mode === 'reply' && a.conversationId === conversationId ? a.messageId : null;
+  if (a?.mode === 'reply' && a.conversationId === conversationId) chat.set({ action: null });
   const item: OutboxItem = {
     clientId: newClientId(), conversationId, kind: body.kind, text: body.text ?? null, source: body.source ?? null,
-    blob: body.blob, mime: body.mime, media: body.media, stickerId: body.stickerId, state: 'sending', createdAt: Date.now(),
+    blob: body.blob, mime: body.mime, media: body.media, stickerId: body.stickerId, replyTo, state: 'sending', createdAt: Date.now(),
   };
   await idb.put(item.clientId, { ...item, owner: chat.get().me?.id });
   chat.set((s) => ({ outbox: [...s.outbox, item] }));
@@ -390,4 +517,94 @@ export function retrySend(clientId: string): void {
 export function discardSend(clientId: string): void {
   void idb.delete(clientId);
   chat.set((s) => ({ outbox: s.outbox.filter((o) => o.clientId !== clientId) }));
+}
+
+// ---- Replies, reactions, edits, deletes ------------------------------------------
+
+/** Says why a change was refused, in the banner. */
+function refused(what: string, e: unknown): void {
+  const why = e instanceof ApiError ? e.message : (e as Error).message;
+  chat.set({ notice: `${what}: ${why}` });
+}
+
+/** The composer answers `m` (a menu item, a swipe). */
+export function startReply(m: Message): void {
+  if (m.deletedAt !== null) return;
+  chat.set({ action: { mode: 'reply', conversationId: m.conversationId, messageId: m.id } });
+}
+
+/** The composer rewrites `m`, a text message of mine. */
+export function startEdit(m: Message): void {
+  if (!canEdit(m)) return;
+  chat.set({ action: { mode: 'edit', conversationId: m.conversationId, messageId: m.id } });
+}
+
+export function cancelAction(): void {
+  chat.set({ action: null });
+}
+
+/** Whether I may edit `m`: my own text message, not deleted, within the edit window. */
+export function canEdit(m: Message): boolean {
+  const me = chat.get().me;
+  return !!me && m.senderId === me.id && m.kind === 'text' && m.deletedAt === null && Date.now() - m.createdAt < EDIT_WINDOW_MS;
+}
+
+/** Whether I may delete `m` for everyone: my own, not yet deleted. */
+export function canDelete(m: Message): boolean {
+  const me = chat.get().me;
+  return !!me && m.senderId === me.id && m.deletedAt === null;
+}
+
+/** Saves new text for a message of mine; true when the server took it. */
+export async function editMessage(m: Message, text: string): Promise<boolean> {
+  try {
+    applyUpdate(await api.editMessage(m.id, text));
+    chat.set((s) => ({ action: s.action?.messageId === m.id ? null : s.action }));
+    return true;
+  } catch (e) {
+    refused('Could not edit the message', e);
+    return false;
+  }
+}
+
+/** Deletes a message of mine for everyone (it stays in place as a tombstone). */
+export async function deleteMessage(m: Message): Promise<void> {
+  try {
+    const now = await api.deleteMessage(m.id);
+    if (now) applyUpdate(now);
+  } catch (e) {
+    refused('Could not delete the message', e);
+  }
+}
+
+/** Adds my reaction `emoji` to `m`, or removes it when I already reacted so. */
+export async function toggleReaction(m: Message, emoji: string): Promise<void> {
+  const me = chat.get().me;
+  const held = chat.get().messages[m.conversationId]?.find((x) => x.id === m.id) ?? m;
+  const mine = !!me && held.reactions.some((r) => r.emoji === emoji && r.users.includes(me.username));
+  try {
+    const now = mine ? await api.unreact(m.id, emoji) : await api.react(m.id, emoji);
+    if (now) applyUpdate(now);
+  } catch (e) {
+    refused(mine ? 'Could not remove the reaction' : 'Could not add the reaction', e);
+  }
+}
+
+/**
+ * Brings message `id` of the open conversation into view and highlights it briefly,
+ * loading older pages until it is there (a quote of an old message).
+ */
+export async function jumpTo(conversationId: string, id: string): Promise<boolean> {
+  for (let pages = 0; pages < 100; pages++) {
+    if (chat.get().messages[conversationId]?.some((m) => m.id === id)) {
+      chat.set({ highlight: id });
+      setTimeout(() => { if (chat.get().highlight === id) chat.set({ highlight: null }); }, 1600);
+      return true;
+    }
+    if (chat.get().hasMore[conversationId] === false || chat.get().activeId !== conversationId) return false;
+    const before = chat.get().messages[conversationId]?.[0]?.seq;
+    await loadOlder(conversationId);
+    if (chat.get().messages[conversationId]?.[0]?.seq === before) return false;
+  }
+  return false;
 }

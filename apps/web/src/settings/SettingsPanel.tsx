@@ -3,8 +3,11 @@
  * schema: presets, every field explained in plain words, errors shown at the field with
  * the engine's own message. Saved to the server so they follow the user.
  */
-import { useState } from 'preact/hooks';
-import { InvalidSettingError, PRESETS, SETTING_FIELDS, validateSettings, type CaptureSettings, type SettingField } from '../capture-config';
+import { useEffect, useState } from 'preact/hooks';
+import {
+  FRAME_FIELDS, InvalidSettingError, PRESETS, SETTING_FIELDS, formatByteSize, parseBytes, parseCropText, validateSettings,
+  type CaptureSettings, type SettingField,
+} from '../capture-config';
 import { ApiError } from '../api';
 import { cap } from '../capture/state';
 import { useStore } from '../store';
@@ -12,30 +15,37 @@ import { saveSettings, setAnimation, settings, type AnimationMode } from './stat
 
 type Form = Record<string, string>;
 
+/** Every field the panel shows: the settings, then the sticker-frame ones presets use. */
+const FIELDS: readonly SettingField[] = [...SETTING_FIELDS, ...FRAME_FIELDS];
+
+/** A byte-count field is typed and shown as a size (`500 KB`, `1 MiB`), not a count of bytes. */
+const isBytes = (f: SettingField): boolean => f.unit === 'bytes';
+
 function toForm(s: CaptureSettings): Form {
   const f: Form = {};
-  for (const field of SETTING_FIELDS) {
-    const v = s[field.name];
-    f[field.name] = field.kind === 'rect' ? (v ? `${(v as { x: number }).x},${(v as { y: number }).y},${(v as { width: number }).width},${(v as { height: number }).height}` : '') : String(v);
+  for (const field of FIELDS) {
+    const v = s[field.name] ?? field.default;
+    f[field.name] = field.kind === 'rect' ? (v ? `${(v as { x: number }).x},${(v as { y: number }).y},${(v as { width: number }).width},${(v as { height: number }).height}` : '')
+      : isBytes(field) ? formatByteSize(v as number) : String(v);
   }
   return f;
 }
 
+/** The form as settings. @throws InvalidSettingError for a size or a crop that cannot be read. */
 function fromForm(f: Form): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const field of SETTING_FIELDS) {
+  for (const field of FIELDS) {
     const raw = (f[field.name] ?? '').trim();
     if (field.kind === 'enum') out[field.name] = raw;
-    else if (field.kind === 'rect') {
-      if (!raw) out.crop = null;
-      else {
-        const [x, y, width, height] = raw.split(/[,\s]+/).map(Number);
-        out.crop = { x, y, width, height };
-      }
-    } else out[field.name] = raw === '' ? NaN : Number(raw);
+    else if (field.kind === 'rect') out.crop = parseCropText(raw);
+    else if (isBytes(field)) out[field.name] = parseBytes(raw, field.name);
+    else out[field.name] = raw === '' ? NaN : Number(raw);
   }
   return out;
 }
+
+/** What a person reads for a refused setting: its words, not its field name. */
+const wordsOf = (err: unknown): string => (err instanceof InvalidSettingError ? err.plain : (err as Error).message);
 
 function Field({ f, value, error, onChange }: { f: SettingField; value: string; error?: string; onChange: (v: string) => void }) {
   const id = `setting-${f.name}`;
@@ -49,13 +59,15 @@ function Field({ f, value, error, onChange }: { f: SettingField; value: string; 
         </select>
       ) : f.kind === 'rect' ? (
         <input id={id} name={f.name} value={value} placeholder="x, y, width, height — empty keeps the whole frame" onInput={input} />
+      ) : isBytes(f) ? (
+        <input id={id} name={f.name} value={value} inputMode="decimal" placeholder="e.g. 500 KB, 1 MB, 256 KiB" onInput={input} />
       ) : (
         <span class="with-unit">
           <input id={id} name={f.name} type="number" value={value} min={f.min} max={f.max} step={f.kind === 'int' ? 1 : 'any'} onInput={input} />
           {f.unit && <span class="unit">{f.unit}</span>}
         </span>
       )}
-      <p class="help">{f.help}{f.min !== undefined ? ` (${f.min}–${f.max}${f.unit ? ` ${f.unit}` : ''})` : ''}</p>
+      <p class="help">{f.help}{f.min !== undefined ? ` (${isBytes(f) ? `${formatByteSize(f.min)}–${formatByteSize(f.max!)}; KB and MB are 1000 bytes, KiB and MiB 1024` : `${f.min}–${f.max}${f.unit ? ` ${f.unit}` : ''}`})` : ''}</p>
       {error && <p class="field-error" role="alert" data-testid={`error-${f.name}`}>{error}</p>}
     </div>
   );
@@ -67,13 +79,21 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [status, setStatus] = useState<string | null>(null);
   const drawn = cap.get().crop;
+  // Esc closes the dialog, as any dialog does.
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') { e.preventDefault(); onClose(); } };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, [onClose]);
 
   const applyPreset = (id: string) => {
     const p = PRESETS.find((x) => x.id === id)!;
     try {
-      setForm(toForm(validateSettings(p.settings, validateSettings(fromForm(form)))));
+      // A preset that names no sticker frame means the usual one (Clipchat's own after a square one).
+      const frame = { frameSize: 'max', fit: 'contain', ...p.settings };
+      setForm(toForm(validateSettings(frame, validateSettings(fromForm(form)))));
     } catch {
-      setForm(toForm(validateSettings(p.settings)));
+      setForm(toForm(validateSettings({ frameSize: 'max', fit: 'contain', ...p.settings })));
     }
     setErrors({});
   };
@@ -87,7 +107,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
       setStatus('Saved. The next capture uses these settings.');
     } catch (err) {
       if (err instanceof InvalidSettingError || (err instanceof ApiError && err.field)) {
-        setErrors({ [(err as { field?: string }).field ?? 'settings']: err.message });
+        setErrors({ [(err as { field?: string }).field ?? 'settings']: wordsOf(err) });
       } else setStatus(`Could not save: ${(err as Error).message}`);
     }
   };
@@ -103,7 +123,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
           {PRESETS.map((p) => <button type="button" class="chip" title={p.description} onClick={() => applyPreset(p.id)}>{p.label}</button>)}
         </div>
         <div class="fields">
-          {SETTING_FIELDS.map((f) => (
+          {FIELDS.map((f) => (
             <Field key={f.name} f={f} value={form[f.name] ?? ''} error={errors[f.name]} onChange={(v) => { setForm({ ...form, [f.name]: v }); setErrors({}); }} />
           ))}
           {drawn && (

@@ -13,7 +13,8 @@ export interface DecodedGif {
   delaysCs: number[];
 }
 
-function lzwDecode(data: Uint8Array, minCodeSize: number, out: Uint8Array): void {
+/** Decodes one image's LZW data (sub-blocks joined) into `out`'s palette indices. */
+export function lzwDecode(data: Uint8Array, minCodeSize: number, out: Uint8Array): void {
   const clear = 1 << minCodeSize;
   const eoi = clear + 1;
   const prefix = new Int16Array(4096);

@@ -84,7 +84,8 @@ export function checkCrop(crop: Rect, width: number, height: number): void {
   const ints = [x, y, w, h].every(Number.isInteger);
   if (!ints || x < 0 || y < 0 || w < 1 || h < 1 || x + w > width || y + h > height) {
     throw new InvalidSettingError('crop',
-      `crop ${x},${y},${w},${h} (x,y,width,height) must lie inside the ${width}x${height} frame`);
+      `crop ${x},${y},${w},${h} (x,y,width,height) must lie inside the ${width}x${height} frame`,
+      `The crop ${x}, ${y}, ${w}×${h} reaches outside the ${width}×${height} video: keep it inside the frame`);
   }
 }
 

@@ -6,9 +6,17 @@
  * track's first timestamp before it reaches mediabunny, whose sinks return "the last
  * sample with a start timestamp ≤ t" — exactly the frame on screen at t.
  */
-import { ALL_FORMATS, BlobSource, CanvasSink, Input, type InputVideoTrack } from 'mediabunny';
+import { ALL_FORMATS, BlobSource, CanvasSink, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
 import { CancelledError, SourceError, TimeOutOfRangeError } from '../errors';
 import type { Frame, FrameShape, FrameSource, Seconds, VideoInfo } from '../types';
+import { mp4Damage } from './mp4-boxes';
+
+/** `ERR_TRUNCATED` for an MP4 cut short or damaged, else undefined. */
+async function damaged(file: Blob | string, label: string): Promise<SourceError | undefined> {
+  if (typeof file === 'string') return undefined; // a URL: the server checked it when it was shared
+  const why = await mp4Damage(async (o, n) => new Uint8Array(await file.slice(o, o + n).arrayBuffer()), file.size).catch(() => undefined);
+  return why ? new SourceError(`${label} is truncated or damaged: ${why}`, 'ERR_TRUNCATED') : undefined;
+}
 
 /**
  * Timestamps in containers are integers over a timescale; once turned into seconds they
@@ -56,22 +64,28 @@ export class MediabunnyFrameSource implements FrameSource {
   /**
    * Reads the file's header and checks that this browser can decode its video.
    * @throws SourceError `ERR_NOT_VIDEO` for a file that is not a video container,
-   *   `ERR_NO_VIDEO` when it has no video track, `ERR_CODEC` when WebCodecs cannot decode it.
+   *   `ERR_NO_VIDEO` when it has no video track, `ERR_TRUNCATED` for an MP4 cut short or
+   *   damaged (which would otherwise look like either), `ERR_CODEC` when WebCodecs cannot decode it.
+   * A string is a URL (a video shared into a conversation, `/media/<id>`): it is read with
+   * HTTP range requests as frames are needed, never downloaded whole first.
    */
-  static async open(file: Blob, name?: string): Promise<MediabunnyFrameSource> {
-    const label = name ?? (file as File).name ?? 'the file';
-    const input = new Input({ source: new BlobSource(file), formats: ALL_FORMATS });
+  static async open(file: Blob | string, name?: string): Promise<MediabunnyFrameSource> {
+    const label = name ?? (typeof file === 'string' ? file : (file as File).name) ?? 'the file';
+    const source = typeof file === 'string'
+      ? new UrlSource(file, { requestInit: { credentials: 'same-origin' } })
+      : new BlobSource(file);
+    const input = new Input({ source, formats: ALL_FORMATS });
     let track: InputVideoTrack | null;
     try {
       await input.getFormat();
       track = await input.getPrimaryVideoTrack();
     } catch {
       input.dispose?.();
-      throw new SourceError(`${label} is not a playable video (no known video container inside)`, 'ERR_NOT_VIDEO');
+      throw (await damaged(file, label)) ?? new SourceError(`${label} is not a playable video (no known video container inside)`, 'ERR_NOT_VIDEO');
     }
     if (!track) {
       input.dispose?.();
-      throw new SourceError(`${label} has no video track`, 'ERR_NO_VIDEO');
+      throw (await damaged(file, label)) ?? new SourceError(`${label} has no video track`, 'ERR_NO_VIDEO');
     }
     const codec = track.codec ?? 'unknown';
     if (!(await track.canDecode())) {

@@ -42,13 +42,14 @@ export class VideoElementFrameSource implements FrameSource {
   }
 
   /** @throws SourceError `ERR_NOT_VIDEO` when the element cannot load the file either. */
-  static async open(file: Blob, name?: string): Promise<VideoElementFrameSource> {
-    const label = name ?? (file as File).name ?? 'the file';
+  static async open(file: Blob | string, name?: string): Promise<VideoElementFrameSource> {
+    const label = name ?? (typeof file === 'string' ? file : (file as File).name) ?? 'the file';
     const video = document.createElement('video');
     video.muted = true;
     video.preload = 'auto';
     video.playsInline = true;
-    const url = URL.createObjectURL(file);
+    // A URL string (a shared video) plays by range requests; a Blob through an object URL.
+    const url = typeof file === 'string' ? file : URL.createObjectURL(file);
     video.src = url;
     try {
       await waitFor(video, 'loadeddata');

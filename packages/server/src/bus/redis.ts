@@ -5,8 +5,13 @@
 // when a subscription comes back, or when a publish could not go out, the bus raises
 // 'resync' and the server tells its clients to sync.
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { Redis } from 'ioredis';
 import type { Bus, BusEvent } from './types';
+import { RedisSocketSlots } from './redis-slots';
+import { RedisPresence } from './redis-presence';
+import type { SocketSlots } from '../im/slots';
+import type { PresenceTracker } from '../im/presence';
 
 /** Options of {@link createRedisBus}. */
 export interface RedisBusOptions {
@@ -40,6 +45,8 @@ interface Envelope<E> { o: string; e?: E; r?: 1 }
 export class RedisBus<E = BusEvent> {
   readonly nodeId: string;
   readonly channel: string;
+  /** Key prefix shared by the channel and the socket count. */
+  readonly prefix: string;
   /** Events that reached local subscribers but could not be sent to Redis. */
   dropped = 0;
   /** Events received from other nodes. */
@@ -55,7 +62,8 @@ export class RedisBus<E = BusEvent> {
 
   constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
-    this.channel = `${options.prefix ?? 'clipchat:'}events`;
+    this.prefix = options.prefix ?? 'clipchat:';
+    this.channel = `${this.prefix}events`;
     this.log = options.log ?? { warn() {}, info() {} };
     const common = {
       // Reconnect forever, backing off to at most 1 s: a node outlives any Redis outage.
@@ -98,19 +106,30 @@ export class RedisBus<E = BusEvent> {
     this.sub.on('messageBuffer', (_ch: Buffer, payload: Buffer) => this.onMessage(payload));
   }
 
-  /** Connects both sides and subscribes. Resolves even if Redis is down (it keeps retrying). */
+  /**
+   * Connects both sides and subscribes; resolves once the subscription is live and the
+   * publisher is ready (so a publish right after start reaches the other nodes), or after
+   * `timeoutMs` when Redis is down (it keeps retrying, and a resync follows when it is back).
+   */
   async start(timeoutMs = 5000): Promise<void> {
     // A failed first connect is retried by ioredis on its own; the SUBSCRIBE waits in the
     // subscriber's queue until then. Don't hold the node's start hostage to Redis.
     this.pub.connect().catch(() => {});
     this.sub.connect().catch(() => {});
+    const abort = new AbortController();
     const subscribed = this.sub.subscribe(this.channel).then(() => true, () => false);
+    // The publisher connects on its own socket: without waiting for it, an event published
+    // just after start finds it still connecting and is dropped (counted, resync later).
+    const published = this.pub.status === 'ready'
+      ? Promise.resolve(true)
+      : once(this.pub, 'ready', { signal: abort.signal }).then(() => true, () => false);
     let timer: NodeJS.Timeout | undefined;
     const ok = await Promise.race([
-      subscribed,
+      Promise.all([subscribed, published]).then(([s, p]) => s && p),
       new Promise<false>((r) => { timer = setTimeout(() => r(false), timeoutMs); }),
     ]);
     clearTimeout(timer);
+    abort.abort();
     if (!ok) this.log.warn({ url: 'redis' }, 'redis not reachable at start; delivery between nodes resumes when it is');
     this.started = true;
   }
@@ -135,6 +154,22 @@ export class RedisBus<E = BusEvent> {
     return () => { this.resyncHandlers.delete(handler); };
   }
 
+  /** Sockets per user counted in Redis over every node (see {@link RedisSocketSlots}); closed with the bus. */
+  socketSlots(ttlMs: number): SocketSlots {
+    const slots = new RedisSocketSlots({ redis: this.pub, prefix: this.prefix, ttlMs, log: this.log });
+    this.slots.add(slots);
+    return slots;
+  }
+
+  private readonly slots = new Set<SocketSlots | PresenceTracker>();
+
+  /** Who is connected, counted in Redis over every node (see {@link RedisPresence}); closed with the bus. */
+  presence(ttlMs: number): PresenceTracker {
+    const p = new RedisPresence({ redis: this.pub, prefix: this.prefix, ttlMs, log: this.log });
+    this.slots.add(p);
+    return p;
+  }
+
   /** True while both connections are up. */
   get connected(): boolean {
     return this.pub.status === 'ready' && this.sub.status === 'ready';
@@ -145,6 +180,7 @@ export class RedisBus<E = BusEvent> {
     this.closed = true;
     this.handlers.clear();
     this.resyncHandlers.clear();
+    for (const s of this.slots) s.close();
     await Promise.all([quit(this.pub), quit(this.sub)]);
   }
 

@@ -7,10 +7,22 @@
  * fan out.
  */
 import type { StoredMessage } from '../store/types';
+import type { SocketSlots } from '../im/slots';
+import type { PresenceTracker } from '../im/presence';
+import type { Member } from '../store/types';
 
 export type BusEvent =
   | { type: 'message'; memberIds: string[]; message: StoredMessage }
-  | { type: 'read'; userId: string; conversationId: string; seq: number }
+  /** A stored message changed (reaction, edit, delete): `message` is the whole message as it now is. */
+  | { type: 'update'; memberIds: string[]; message: StoredMessage }
+  /** `userId` read up to `seq`: their own devices get the new position, the other `memberIds` a receipt. */
+  | { type: 'read'; userId: string; conversationId: string; seq: number; user?: Member; memberIds?: string[] }
+  /** `user` is typing in `conversationId`: to the other members' sockets. */
+  | { type: 'typing'; memberIds: string[]; conversationId: string; user: Member }
+  /** `user`'s first socket opened or last one closed (over the cluster): to their contacts. */
+  | { type: 'presence'; memberIds: string[]; user: Member; online: boolean; lastSeen: number }
+  /** The members of `conversationId` changed: every node forgets its cached member list. */
+  | { type: 'members'; conversationId: string }
   | { type: 'conversation'; memberIds: string[]; conversationId: string }
   /** A session ended (logout): its sockets on every node are closed. */
   | { type: 'logout'; userId: string; tokenHash: string };
@@ -28,6 +40,14 @@ export interface Bus {
    * nodes (e.g. the link to Redis was down). The server then asks its clients to sync.
    */
   onResync?(handler: () => void): () => void;
+  /**
+   * Optional: a count of sockets per user shared by every node of this bus (Redis), so
+   * the per-user cap holds over the cluster. Without it the server counts per node.
+   * `ttlMs`: how long a crashed node's sockets go on counting.
+   */
+  socketSlots?(ttlMs: number): SocketSlots;
+  /** Optional: presence shared by every node of this bus (Redis). Without it presence is this node's. */
+  presence?(ttlMs: number): PresenceTracker;
 }
 
 /** In-process bus for a single node: publish calls every handler synchronously. */

@@ -1,46 +1,75 @@
-/** In-memory token buckets, per node. Keys are `action:ip` or `action:userId`. */
-import type { RateLimit } from '../config';
+/**
+ * Rate limits over named actions, and the per-account login backoff. Counters live in a
+ * {@link LimitStore}: this process by default, Redis in a cluster (shared by every node).
+ * Keys are `action:ip` or `action:userId` (`login-backoff:username` for the backoff).
+ */
+import type { LoginBackoff, RateLimit } from '../config';
 import { ApiError } from '../errors';
+import type { LimitStore } from './limit-store';
 
-interface Bucket { tokens: number; at: number }
+/** How an action reads in "too many … ; retry in N s". */
+const WORDS: Record<string, string> = {
+  login: 'login attempts from this address',
+  register: 'registrations from this address',
+  send: 'messages',
+  upload: 'uploads',
+  createConversation: 'new conversations',
+  saveSticker: 'sticker saves',
+  markRead: 'read receipts',
+  search: 'searches',
+  changeMembers: 'member changes and renames',
+  changeMessage: 'message changes (reactions, edits, deletes)',
+};
 
-/** Rate limiter over named actions. `take` throws ERR_RATE_LIMITED with the seconds to wait. */
+/** Seconds for Retry-After / `retryAfter`: whole, at least 1. */
+const seconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000));
+
+/**
+ * Rate limiter over named actions. `check` and `take` count one action when allowed; an
+ * action without a configured limit is always allowed. The login backoff is per account.
+ */
 export class RateLimiter {
-  #buckets = new Map<string, Bucket>();
-  #sweep: NodeJS.Timeout;
-  constructor(private readonly limits: Record<string, RateLimit> | false) {
-    // Forget idle full buckets so memory stays bounded by active clients.
-    this.#sweep = setInterval(() => this.#gc(), 60_000);
-    this.#sweep.unref();
-  }
+  constructor(
+    private readonly limits: Record<string, RateLimit> | false,
+    private readonly store: LimitStore,
+    private readonly backoff: LoginBackoff | false,
+  ) {}
 
-  /** Returns seconds to wait (0 when allowed) and consumes a token when allowed. */
-  check(action: string, key: string, now = Date.now()): number {
-    if (!this.limits) return 0;
-    const l = this.limits[action];
+  /** Resolves the seconds to wait (0 when allowed, and then counted). */
+  async check(action: string, key: string): Promise<number> {
+    const l = this.limits ? this.limits[action] : undefined;
     if (!l) return 0;
-    const rate = l.limit / l.windowMs;
-    const k = `${action}:${key}`;
-    let b = this.#buckets.get(k);
-    if (!b) { b = { tokens: l.limit, at: now }; this.#buckets.set(k, b); }
-    b.tokens = Math.min(l.limit, b.tokens + (now - b.at) * rate);
-    b.at = now;
-    if (b.tokens >= 1) { b.tokens -= 1; return 0; }
-    return Math.max(1, Math.ceil((1 - b.tokens) / rate / 1000));
+    const waitMs = await this.store.take(`${action}:${key}`, l);
+    return waitMs > 0 ? seconds(waitMs) : 0;
   }
 
-  /** Like {@link check}, throwing ApiError(ERR_RATE_LIMITED) when over the limit. */
-  take(action: string, key: string): void {
-    const wait = this.check(action, key);
-    if (wait) throw new ApiError('ERR_RATE_LIMITED', `too many ${action} requests; retry in ${wait} s`, undefined, wait);
+  /** Like {@link check}, rejecting with ApiError(ERR_RATE_LIMITED) and the seconds to wait when over the limit. */
+  async take(action: string, key: string): Promise<void> {
+    const wait = await this.check(action, key);
+    if (wait) throw new ApiError('ERR_RATE_LIMITED', `too many ${WORDS[action] ?? `${action} requests`}; retry in ${wait} s`, undefined, wait);
   }
 
-  #gc(): void {
-    const now = Date.now();
-    for (const [k, b] of this.#buckets) if (now - b.at > 600_000) this.#buckets.delete(k);
+  /**
+   * Before checking a password for `username` (lowercased; known or not, the same): rejects
+   * with ERR_RATE_LIMITED while the account is backing off, else counts the attempt as a
+   * failure until {@link loginSucceeded}. Call it before any password work, so an attempt
+   * refused here costs no hashing.
+   */
+  async loginAttempt(username: string): Promise<void> {
+    if (!this.backoff) return;
+    const waitMs = await this.store.attempt(`login-backoff:${username}`, this.backoff);
+    if (waitMs <= 0) return;
+    const wait = seconds(waitMs);
+    throw new ApiError('ERR_RATE_LIMITED', `too many failed logins for this account; retry in ${wait} s`, undefined, wait);
   }
 
-  close(): void {
-    clearInterval(this.#sweep);
+  /** The password was right: forget the account's failures. */
+  async loginSucceeded(username: string): Promise<void> {
+    if (!this.backoff) return;
+    await this.store.reset(`login-backoff:${username}`);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
   }
 }

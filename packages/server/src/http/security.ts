@@ -22,15 +22,31 @@ export const CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
+/** The headers every response carries (CSP above, no sniffing, no framing, no referrer, isolation). */
+export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
+  'content-security-policy': CSP,
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+  'permissions-policy': 'camera=(), microphone=(), geolocation=()',
+};
+
+/**
+ * Puts {@link SECURITY_HEADERS} on every response. Two places, because responses leave by
+ * two doors: the raw 'request' listener runs before Fastify's own handler and sets them on
+ * the Node response itself, so answers Fastify writes without its hooks (a malformed URL's
+ * 400, the 503 while closing) carry them too; the onSend hook covers replies built outside
+ * a 'request' event (WebSocket upgrades that are refused). Raw socket answers (timeouts,
+ * unparsable requests) add them in http/connections.ts.
+ */
 export function securityHeaders(app: FastifyInstance): void {
+  app.server.prependListener('request', (_req, res) => {
+    for (const [k, v] of Object.entries(SECURITY_HEADERS)) res.setHeader(k, v);
+  });
   app.addHook('onSend', async (_req, reply, payload) => {
-    reply.header('content-security-policy', CSP);
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('x-frame-options', 'DENY');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('cross-origin-opener-policy', 'same-origin');
-    reply.header('cross-origin-resource-policy', 'same-origin');
-    reply.header('permissions-policy', 'camera=(), microphone=(), geolocation=()');
+    reply.headers(SECURITY_HEADERS);
     return payload;
   });
 }

@@ -4,10 +4,18 @@
  */
 import type { WebSocket } from 'ws';
 import type { Bus, BusEvent } from '../bus/types';
+import { WS_CLOSE_TOO_SLOW } from '@clipchat/protocol';
 import { messageToWire } from './wire';
 
-/** Close a socket whose unsent backlog passes this (a client that stopped reading). */
-const MAX_BUFFERED = 16 * 1024 * 1024;
+/** Default bound of a socket's unsent backlog (see `WsLimits.maxBufferedBytes`). */
+const MAX_BUFFERED = 4 * 1024 * 1024;
+
+/** Close code of a socket dropped for not reading what it is sent (RFC 6455 "Try Again Later"). */
+export const CLOSE_TOO_SLOW = WS_CLOSE_TOO_SLOW;
+
+/** What `send` needs to know of a socket registered with a hub. */
+interface SocketState { maxBuffered: number; hub: Hub }
+const states = new WeakMap<WebSocket, SocketState>();
 
 export class Hub {
   #byUser = new Map<string, Set<WebSocket>>();
@@ -15,8 +23,13 @@ export class Hub {
   #unsubscribe: () => void;
   #unresync: (() => void) | undefined;
   delivered = 0;
+  /** Sockets closed with {@link CLOSE_TOO_SLOW} because their backlog passed the bound. */
+  slowClosed = 0;
+  readonly #maxBuffered: number;
 
-  constructor(bus: Bus) {
+  /** `maxBuffered`: unsent bytes after which a socket is closed with 1013. */
+  constructor(bus: Bus, maxBuffered = MAX_BUFFERED) {
+    this.#maxBuffered = maxBuffered;
     this.#unsubscribe = bus.subscribe((e) => this.#deliver(e));
     // A bus between nodes (Redis) that lost events while disconnected asks, once back,
     // for every client to sync; the in-process bus never does.
@@ -31,6 +44,7 @@ export class Hub {
   /** Registers a socket of a user; `tokenHash` lets a logout close exactly that session's sockets. */
   add(userId: string, ws: WebSocket, tokenHash?: string): void {
     if (tokenHash) this.#session.set(ws, tokenHash);
+    states.set(ws, { maxBuffered: this.#maxBuffered, hub: this });
     let set = this.#byUser.get(userId);
     if (!set) { set = new Set(); this.#byUser.set(userId, set); }
     set.add(ws);
@@ -57,18 +71,35 @@ export class Hub {
 
   #deliver(e: BusEvent): void {
     switch (e.type) {
-      case 'message': {
+      case 'message': case 'update': {
         let data: string | undefined;
         for (const uid of e.memberIds) {
           const set = this.#byUser.get(uid);
           if (!set) continue;
-          data ??= JSON.stringify({ type: 'message', message: messageToWire(e.message) });
+          data ??= JSON.stringify({ type: e.type, message: messageToWire(e.message) });
           for (const ws of set) { send(ws, data); this.delivered++; }
         }
         break;
       }
-      case 'read':
+      case 'read': {
         this.sendToUser(e.userId, JSON.stringify({ type: 'read', conversationId: e.conversationId, seq: e.seq }));
+        if (e.user && e.memberIds) {
+          const data = JSON.stringify({ type: 'read', conversationId: e.conversationId, user: e.user, seq: e.seq });
+          for (const uid of e.memberIds) if (uid !== e.userId) this.sendToUser(uid, data);
+        }
+        break;
+      }
+      case 'typing': {
+        const data = JSON.stringify({ type: 'typing', conversationId: e.conversationId, user: e.user });
+        for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);
+        break;
+      }
+      case 'presence': {
+        const data = JSON.stringify({ type: 'presence', user: e.user, online: e.online, lastSeen: e.lastSeen });
+        for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);
+        break;
+      }
+      case 'members':
         break;
       case 'conversation': {
         const data = JSON.stringify({ type: 'conversation', conversationId: e.conversationId });
@@ -102,15 +133,63 @@ function uncorkAll(): void {
   corked.clear();
 }
 
-/** Sends if open; drops a client whose backlog shows it stopped reading (it will resync). */
-export function send(ws: WebSocket, data: string): void {
+type RawSocket = { cork(): void; uncork(): void; on(e: 'drain', f: () => void): void; off(e: 'drain', f: () => void): void };
+const rawOf = (ws: WebSocket) => (ws as unknown as { _socket?: RawSocket })._socket;
+
+/**
+ * Closes a socket that does not read what it is sent, with {@link CLOSE_TOO_SLOW}. Nothing
+ * more is queued on it (it is CLOSING), so its memory stays what it was; ws destroys it
+ * if the close handshake does not finish within 30 s.
+ */
+export function closeSlow(ws: WebSocket, why: string): void {
   if (ws.readyState !== 1) return;
-  if (ws.bufferedAmount > MAX_BUFFERED) { ws.close(1013, 'too slow; reconnect and sync'); return; }
-  const raw = (ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+  const st = states.get(ws);
+  if (st) st.hub.slowClosed++;
+  ws.close(CLOSE_TOO_SLOW, `too slow: ${why}; reconnect and sync`.slice(0, 120));
+}
+
+/**
+ * Sends if open; drops a client whose backlog shows it stopped reading (it will resync).
+ * Returns whether the frame was queued.
+ */
+export function send(ws: WebSocket, data: string): boolean {
+  if (ws.readyState !== 1) return false;
+  const max = states.get(ws)?.maxBuffered ?? MAX_BUFFERED;
+  if (ws.bufferedAmount > max) { closeSlow(ws, `over ${max} bytes unsent`); return false; }
+  const raw = rawOf(ws);
   if (raw && !corked.has(raw)) {
     raw.cork();
     corked.add(raw);
     if (!uncorkScheduled) { uncorkScheduled = true; setImmediate(uncorkAll); }
   }
   ws.send(data);
+  return true;
+}
+
+/**
+ * Resolves true once at most `below` bytes wait unsent on `ws` (at once when that is
+ * already so), false when the socket closes or `timeoutMs` passes first. Lets a producer
+ * (sync) hold back instead of queueing what the client has not read.
+ */
+export function drained(ws: WebSocket, below: number, timeoutMs: number): Promise<boolean> {
+  if (ws.readyState !== 1) return Promise.resolve(false);
+  if (ws.bufferedAmount <= below) return Promise.resolve(true);
+  const raw = rawOf(ws);
+  return new Promise((resolve) => {
+    const done = (ok: boolean) => {
+      clearTimeout(timer); clearInterval(poll);
+      raw?.off('drain', check); ws.off('close', closed);
+      resolve(ok);
+    };
+    const check = () => {
+      if (ws.readyState !== 1) done(false);
+      else if (ws.bufferedAmount <= below) done(true);
+    };
+    const closed = () => done(false);
+    const timer = setTimeout(() => done(false), timeoutMs);
+    // 'drain' fires when the kernel took everything; the poll catches a partial drain below the bound.
+    const poll = setInterval(check, 100);
+    raw?.on('drain', check);
+    ws.on('close', closed);
+  });
 }

@@ -1,18 +1,18 @@
 /**
- * Validates an upload by its content: identify it by magic bytes, read its header to
- * enforce side/pixel/frame caps *before* decoding (decompression-bomb guard), then decode
- * it fully (sharp for images, a hand check for BMP, ffprobe/ffmpeg for WebM) so truncated
- * or damaged files are refused.
+ * Validates an upload by its content: identify it by magic bytes, read its structure by
+ * hand (headers.ts) to enforce side/pixel/frame/scan caps *before* anything decodes it
+ * (decompression-bomb guard), then decode it fully within the decode budget (pool.ts:
+ * a concurrency cap, a queue, a time limit, killed when the client goes) so truncated or
+ * damaged files are refused. BMP is checked by hand; WebM by ffprobe then ffmpeg (webm.ts).
  */
 import sharp, { type Metadata } from 'sharp';
-import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { MediaLimits } from '../config';
 import { ApiError } from '../errors';
-import { findTools } from './ffmpeg';
+import { checkLimits } from './limits';
+import { readGif, readJpeg, readPng, readWebp, type HeaderInfo } from './headers';
+import { DecodePool } from './pool';
 import { MIME, sniff, type Sniffed } from './sniff';
+import { probeWebm } from './webm';
 
 export interface ValidatedMedia {
   format: Sniffed;
@@ -22,29 +22,31 @@ export interface ValidatedMedia {
   frames: number;
 }
 
-const SHARP_FORMAT: Partial<Record<Sniffed, string>> = { png: 'png', jpeg: 'jpeg', gif: 'gif', webp: 'webp', avif: 'heif', tiff: 'tiff' };
-
-function checkLimits(fmt: string, w: number, h: number, frames: number, l: MediaLimits): void {
-  if (!(w >= 1 && h >= 1)) throw new ApiError('ERR_CORRUPT_MEDIA', `the ${fmt} header gives no valid size (${w}×${h})`);
-  if (w > l.maxSide || h > l.maxSide) {
-    throw new ApiError('ERR_MEDIA_LIMITS', `the ${fmt} is ${w}×${h} pixels; sides may be at most ${l.maxSide}`);
-  }
-  if (w * h > l.maxPixels) throw new ApiError('ERR_MEDIA_LIMITS', `the ${fmt} has ${w * h} pixels per frame; at most ${l.maxPixels}`);
-  if (frames > l.maxFrames) throw new ApiError('ERR_MEDIA_LIMITS', `the ${fmt} has ${frames} frames; at most ${l.maxFrames}`);
-  if (w * h * frames > l.maxTotalPixels) {
-    throw new ApiError('ERR_MEDIA_LIMITS', `the ${fmt} has ${w * h * frames} pixels over all frames; at most ${l.maxTotalPixels}`);
-  }
+/** How a validation runs: the decode pool to use and the client's lifetime. */
+export interface ValidateOptions {
+  /** Default: one pool per process, sized from the limits of the first call. */
+  pool?: DecodePool;
+  /** Aborts when the client goes away: the running decode is killed. */
+  signal?: AbortSignal;
 }
 
-/** Checks and describes an upload. @throws ApiError ERR_UNSUPPORTED_MEDIA / ERR_CORRUPT_MEDIA / ERR_MEDIA_LIMITS. */
-export async function validateMedia(buf: Buffer, limits: MediaLimits): Promise<ValidatedMedia> {
-  const format = sniff(buf);
-  if (!format) {
-    throw new ApiError('ERR_UNSUPPORTED_MEDIA', 'the upload is not a PNG, JPEG, WebP, AVIF, GIF, BMP, TIFF or WebM file (judged by its content)');
-  }
-  if (format === 'bmp') return { format, mime: MIME.bmp, ...checkBmp(buf, limits) };
-  if (format === 'webm') return { format, mime: MIME.webm, ...(await probeWebm(buf, limits)) };
+const SHARP_FORMAT: Partial<Record<Sniffed, string>> = { avif: 'heif', tiff: 'tiff' };
 
+/**
+ * Uploads of at most this many pixels over all frames decode in the server process: a
+ * few milliseconds of one libuv thread, cheaper than a round trip to a decoder, and they
+ * stay fast while hostile uploads hold every decoder slot.
+ */
+const IN_PROCESS_PIXELS = 1_000_000;
+
+let sharedPool: DecodePool | undefined;
+
+/** The structure of formats we read by hand; others (AVIF, TIFF) from sharp's header read. */
+async function header(format: Sniffed, buf: Buffer, limits: MediaLimits): Promise<HeaderInfo> {
+  if (format === 'png') return readPng(buf);
+  if (format === 'gif') return readGif(buf);
+  if (format === 'webp') return readWebp(buf);
+  if (format === 'jpeg') return readJpeg(buf, limits.maxJpegScans);
   let meta: Metadata;
   try {
     meta = await sharp(buf, { failOn: 'none', limitInputPixels: false }).metadata();
@@ -57,13 +59,32 @@ export async function validateMedia(buf: Buffer, limits: MediaLimits): Promise<V
   const frames = Math.max(1, meta.pages ?? 1);
   const width = meta.width ?? 0;
   const height = frames > 1 && meta.pageHeight ? meta.pageHeight : meta.height ?? 0;
-  checkLimits(format, width, height, frames, limits);
-  try {
-    // Full decode of every frame; truncation or corrupt data fails here.
-    await sharp(buf, { animated: frames > 1, failOn: 'truncated', limitInputPixels: limits.maxTotalPixels }).stats();
-  } catch (e) {
-    throw new ApiError('ERR_CORRUPT_MEDIA', `the ${format} file does not decode: ${(e as Error).message}`);
+  return { width, height, frames, largestFrameSide: Math.max(width, height) };
+}
+
+/** Checks and describes an upload. @throws ApiError ERR_UNSUPPORTED_MEDIA / ERR_CORRUPT_MEDIA / ERR_MEDIA_LIMITS / ERR_MEDIA_BUSY; DecodeAborted. */
+export async function validateMedia(buf: Buffer, limits: MediaLimits, opts: ValidateOptions = {}): Promise<ValidatedMedia> {
+  const format = sniff(buf);
+  if (!format) {
+    throw new ApiError('ERR_UNSUPPORTED_MEDIA', 'the upload is not a PNG, JPEG, WebP, AVIF, GIF, BMP, TIFF or WebM file (judged by its content)');
   }
+  const signal = opts.signal ?? new AbortController().signal;
+  const pool = opts.pool ?? (sharedPool ??= new DecodePool({ concurrency: limits.decodeConcurrency, queue: limits.decodeQueue, timeoutMs: limits.decodeTimeoutMs }));
+  if (format === 'bmp') return { format, mime: MIME.bmp, ...checkBmp(buf, limits) };
+  if (format === 'webm') return { format, mime: MIME.webm, ...(await probeWebm(buf, limits, pool, signal)) };
+
+  const h = await header(format, buf, limits);
+  const { width, height, frames } = h;
+  checkLimits(format, width, height, frames, limits, h.largestFrameSide);
+  const animated = frames > 1;
+  let result: { ok: true } | { ok: false; message: string };
+  if (width * height * frames <= IN_PROCESS_PIXELS) {
+    result = await sharp(buf, { animated, failOn: 'truncated', limitInputPixels: limits.maxTotalPixels }).stats()
+      .then(() => ({ ok: true as const }), (e: Error) => ({ ok: false as const, message: e.message }));
+  } else {
+    result = await pool.slot(signal, () => pool.decodeImage(buf, animated, limits.maxTotalPixels, signal));
+  }
+  if (!result.ok) throw new ApiError('ERR_CORRUPT_MEDIA', `the ${format} file does not decode: ${result.message.split('\n')[0]}`);
   return { format, mime: MIME[format], width, height, frames };
 }
 
@@ -89,61 +110,3 @@ function checkBmp(b: Buffer, limits: MediaLimits): { width: number; height: numb
   return { width, height, frames: 1 };
 }
 
-function run(cmd: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = ''; let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => { if (stdout.length < 1 << 20) stdout += d; });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => { if (stderr.length < 1 << 16) stderr += d; });
-    const t = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('error', (e) => { clearTimeout(t); reject(e); });
-    child.on('close', (code) => { clearTimeout(t); resolve({ code, stdout, stderr }); });
-  });
-}
-
-/** WebM: header probe (codec, size) before a full decode that counts frames. */
-async function probeWebm(buf: Buffer, limits: MediaLimits): Promise<{ width: number; height: number; frames: number }> {
-  const { ffmpeg, ffprobe } = await findTools();
-  if (!ffprobe && !ffmpeg) throw new ApiError('ERR_UNAVAILABLE', 'WebM uploads need ffmpeg on the server, which was not found');
-  const dir = await mkdtemp(join(tmpdir(), 'clipchat-probe-'));
-  const file = join(dir, 'upload.webm');
-  try {
-    await writeFile(file, buf);
-    const corrupt = (why: string) => new ApiError('ERR_CORRUPT_MEDIA', `the WebM file does not decode: ${why}`);
-    let width = 0; let height = 0; let codec = '';
-    if (ffprobe) {
-      const r = await run(ffprobe, ['-v', 'error', '-select_streams', 'v:0', '-show_entries', 'stream=codec_name,width,height',
-        '-of', 'json', '-f', 'webm', file], limits.probeTimeoutMs);
-      let s: { codec_name?: string; width?: number; height?: number } | undefined;
-      try { s = (JSON.parse(r.stdout) as { streams?: typeof s[] }).streams?.[0]; } catch { /* below */ }
-      if (r.code !== 0 || !s) throw corrupt(r.stderr.trim().split('\n')[0] || 'no video stream');
-      width = s.width ?? 0; height = s.height ?? 0; codec = s.codec_name ?? '';
-    } else {
-      const r = await run(ffmpeg!, ['-hide_banner', '-nostdin', '-f', 'webm', '-i', file], limits.probeTimeoutMs);
-      const m = /Stream #0:\d+.*?: Video: (\w+).*?, (\d+)x(\d+)/.exec(r.stderr);
-      if (!m) throw corrupt('no video stream');
-      codec = m[1]!; width = Number(m[2]); height = Number(m[3]);
-    }
-    if (!['vp8', 'vp9', 'av1'].includes(codec)) throw new ApiError('ERR_UNSUPPORTED_MEDIA', `WebM with ${codec || 'no'} video is not accepted; use VP8, VP9 or AV1`);
-    checkLimits('WebM', width, height, 1, limits);
-    // Decode every frame (bounded by time) and count them: ffmpeg's framecrc prints one
-    // line per frame; without ffmpeg, ffprobe -count_frames decodes too.
-    let frames: number;
-    if (ffmpeg) {
-      const dec = await run(ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-xerror', '-f', 'webm', '-i', file,
-        '-map', '0:v:0', '-f', 'framecrc', '-'], limits.probeTimeoutMs);
-      if (dec.code !== 0) throw corrupt(dec.stderr.trim().split('\n')[0] || `decoder exit ${dec.code}`);
-      frames = dec.stdout.split('\n').filter((l) => /^\s*\d+,/.test(l)).length;
-    } else {
-      const dec = await run(ffprobe!, ['-v', 'error', '-count_frames', '-select_streams', 'v:0', '-show_entries', 'stream=nb_read_frames',
-        '-of', 'csv=p=0', '-f', 'webm', file], limits.probeTimeoutMs);
-      if (dec.code !== 0 || dec.stderr.trim()) throw corrupt(dec.stderr.trim().split('\n')[0] || `decoder exit ${dec.code}`);
-      frames = Number.parseInt(dec.stdout.trim(), 10) || 0;
-    }
-    if (!frames) throw corrupt('no frames');
-    checkLimits('WebM', width, height, frames, limits);
-    return { width, height, frames };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}

@@ -1,7 +1,7 @@
 /** Accounts: register, login, logout, me. */
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { PASSWORD_MAX, PASSWORD_MIN, SESSION_COOKIE, USERNAME_PATTERN, type Credentials, type SessionInfo } from '@clipchat/protocol';
+import { PASSWORD_MAX, PASSWORD_MIN, SESSION_COOKIE, USERNAME_PATTERN, Credentials, SessionInfo } from '@clipchat/protocol';
 import { ApiError } from '../errors';
 import { CSRF_COOKIE, DUMMY_HASH, hashPassword, hashToken, newToken, verifyPassword, authenticate } from '../http/auth';
 import { serializeCookie } from '../http/cookies';
@@ -9,19 +9,6 @@ import type { User } from '../store/types';
 import { created, requireAuth, type Ctx } from './context';
 
 const USERNAME_RE = new RegExp(USERNAME_PATTERN);
-
-const credentials = {
-  type: 'object', additionalProperties: false, required: ['username', 'password'],
-  properties: { username: { type: 'string', maxLength: 64 }, password: { type: 'string', maxLength: 1024 } },
-} as const;
-
-const sessionInfo = {
-  type: 'object',
-  properties: {
-    user: { type: 'object', properties: { id: { type: 'string' }, username: { type: 'string' } } },
-    token: { type: 'string' }, csrfToken: { type: 'string' }, expiresAt: { type: 'number' },
-  },
-} as const;
 
 export default async function authRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
   async function startSession(reply: FastifyReply, user: User): Promise<SessionInfo> {
@@ -40,9 +27,9 @@ export default async function authRoutes(app: FastifyInstance, ctx: Ctx): Promis
 
   app.post<{ Body: Credentials }>('/api/auth/register', {
     bodyLimit: 4096,
-    schema: { summary: 'Create an account and log in', body: credentials, response: { 201: sessionInfo } },
+    schema: { summary: 'Create an account and log in', body: Credentials, response: { 201: SessionInfo } },
   }, async (req, reply) => {
-    ctx.limiter.take('register', req.ip);
+    await ctx.limiter.take('register', req.ip);
     const username = req.body.username.toLowerCase();
     if (!USERNAME_RE.test(username)) {
       throw new ApiError('ERR_INVALID_USERNAME', `username ${JSON.stringify(req.body.username).slice(0, 80)} is not allowed: 2–32 of a–z, 0–9, _ . - starting with a letter or digit`, 'username');
@@ -59,13 +46,18 @@ export default async function authRoutes(app: FastifyInstance, ctx: Ctx): Promis
 
   app.post<{ Body: Credentials }>('/api/auth/login', {
     bodyLimit: 4096,
-    schema: { summary: 'Log in: sets the session cookie and returns a bearer token', body: credentials, response: { 200: sessionInfo } },
+    schema: { summary: 'Log in: sets the session cookie and returns a bearer token', body: Credentials, response: { 200: SessionInfo } },
   }, async (req, reply) => {
-    ctx.limiter.take('login', req.ip);
-    const found = await ctx.store.findUserByName(req.body.username.toLowerCase());
+    await ctx.limiter.take('login', req.ip);
+    const username = req.body.username.toLowerCase();
+    // Per account, from any address: refused while backing off, before any password work;
+    // unknown usernames back off the same way, so the answer says nothing about existence.
+    await ctx.limiter.loginAttempt(username);
+    const found = await ctx.store.findUserByName(username);
     // Verify against a dummy hash for unknown users so both failures look and take the same.
     const ok = await verifyPassword(req.body.password, found?.passwordHash ?? DUMMY_HASH);
     if (!found || !ok) throw new ApiError('ERR_BAD_CREDENTIALS', 'wrong username or password');
+    await ctx.limiter.loginSucceeded(username);
     return startSession(reply, { id: found.id, username: found.username, createdAt: found.createdAt });
   });
 

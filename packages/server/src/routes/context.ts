@@ -2,15 +2,19 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Store } from '../store/types';
 import type { ImService } from '../im/service';
+import type { PresenceService } from '../im/presence';
 import type { RateLimiter } from '../http/ratelimit';
-import type { MediaLimits } from '../config';
+import type { MediaLimits, VideoLimits } from '../config';
+import { ErrorSchema, IdParams } from '@clipchat/protocol';
 import { authenticate, checkCsrf, type Auth } from '../http/auth';
 
 export interface Ctx {
   store: Store;
   im: ImService;
+  presence: PresenceService;
   limiter: RateLimiter;
   media: MediaLimits;
+  video: VideoLimits;
   sessionTtlMs: number;
   secureCookies: boolean;
 }
@@ -28,18 +32,5 @@ export function created<T>(reply: FastifyReply, body: T): T {
   return body;
 }
 
-/** JSON-schema fragments reused by routes. */
-export const S = {
-  error: {
-    type: 'object',
-    properties: { error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' }, field: { type: 'string' }, retryAfter: { type: 'number' } }, required: ['code', 'message'] } },
-  },
-  idParams: { type: 'object', properties: { id: { type: 'string', minLength: 1, maxLength: 100 } }, required: ['id'] },
-} as const;
-
-declare module 'fastify' {
-  interface FastifySchema {
-    /** One line for the OpenAPI description at /api/docs. */
-    summary?: string;
-  }
-}
+/** Schema fragments reused by routes (from the protocol's wire schema). */
+export const S = { error: ErrorSchema, idParams: IdParams } as const;

@@ -1,36 +1,23 @@
-/** Message history (paging backwards) and the REST twin of the WebSocket `send`. */
+/**
+ * Message history (paging backwards), the REST twin of the WebSocket `send`, and changes
+ * to sent messages: reactions, edits, deletes (each answered with the message as it now is,
+ * and sent to every member's sockets as an `update` frame).
+ */
 import type { FastifyInstance } from 'fastify';
-import { CLIENT_ID_MAX, MAX_TEXT_LENGTH, checkSend, type MessagePage, type SendMessage, type SendResult } from '@clipchat/protocol';
+import {
+  EditMessage, HistoryQuery, MessagePage, MessageResult, ReactionParams, SendMessage, SendResult, sendProblem,
+} from '@clipchat/protocol';
 import { ApiError } from '../errors';
 import { messageToWire } from '../im/wire';
 import { requireAuth, S, type Ctx } from './context';
-
-const sourceSchema = {
-  type: 'object', additionalProperties: false, required: ['video'],
-  properties: { video: { type: 'string', maxLength: 500 }, at: { type: 'number', minimum: 0 }, from: { type: 'number', minimum: 0 }, to: { type: 'number', minimum: 0 } },
-} as const;
-
-export const sendBodySchema = {
-  type: 'object', additionalProperties: false, required: ['clientId', 'kind'],
-  properties: {
-    clientId: { type: 'string', minLength: 1, maxLength: CLIENT_ID_MAX },
-    kind: { type: 'string', enum: ['text', 'still', 'sticker'] },
-    text: { type: 'string', maxLength: MAX_TEXT_LENGTH },
-    mediaId: { type: 'string', minLength: 1, maxLength: 100 },
-    stickerId: { type: 'string', minLength: 1, maxLength: 100 },
-    source: sourceSchema,
-  },
-} as const;
 
 export default async function messageRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
   app.get<{ Params: { id: string }; Querystring: { before?: string; limit?: string } }>('/api/conversations/:id/messages', {
     schema: {
       summary: 'History, newest page first: messages with seq < before (default: the latest), ascending',
       params: S.idParams,
-      querystring: {
-        type: 'object', additionalProperties: false,
-        properties: { before: { type: 'string', pattern: '^[0-9]{1,15}$' }, limit: { type: 'string', pattern: '^[0-9]{1,4}$' } },
-      },
+      querystring: HistoryQuery,
+      response: { 200: MessagePage },
     },
   }, async (req): Promise<MessagePage> => {
     const { user } = await requireAuth(ctx, req);
@@ -45,14 +32,48 @@ export default async function messageRoutes(app: FastifyInstance, ctx: Ctx): Pro
 
   app.post<{ Params: { id: string }; Body: SendMessage }>('/api/conversations/:id/messages', {
     bodyLimit: 64 * 1024,
-    schema: { summary: 'Send a message (idempotent by clientId): 201 new, 200 when the clientId was seen', params: S.idParams, body: sendBodySchema },
+    schema: { summary: 'Send a message (idempotent by clientId): 201 new, 200 when the clientId was seen', params: S.idParams, body: SendMessage, response: { 200: SendResult, 201: SendResult } },
   }, async (req, reply): Promise<SendResult> => {
     const { user } = await requireAuth(ctx, req);
-    const bad = checkSend(req.body as unknown as Record<string, unknown>);
-    if (bad) throw new ApiError('ERR_VALIDATION', bad[0], bad[1]);
-    ctx.limiter.take('send', user.id);
+    const bad = sendProblem(req.body);
+    if (bad) throw new ApiError('ERR_VALIDATION', bad.message, bad.field);
+    await ctx.limiter.take('send', user.id);
     const r = await ctx.im.send(user, req.params.id, req.body);
     reply.code(r.created ? 201 : 200);
     return { message: messageToWire(r.message), duplicate: !r.created };
+  });
+
+  const changed = { 200: MessageResult };
+  app.put<{ Params: { id: string; emoji: string } }>('/api/messages/:id/reactions/:emoji', {
+    schema: { summary: 'Add my reaction (one emoji, URL-encoded); idempotent', params: ReactionParams, response: changed },
+  }, async (req): Promise<MessageResult> => {
+    const { user } = await requireAuth(ctx, req);
+    await ctx.limiter.take('changeMessage', user.id);
+    return { message: messageToWire(await ctx.im.react(user, req.params.id, req.params.emoji, true)) };
+  });
+
+  app.delete<{ Params: { id: string; emoji: string } }>('/api/messages/:id/reactions/:emoji', {
+    schema: { summary: 'Remove my reaction; idempotent', params: ReactionParams, response: changed },
+  }, async (req): Promise<MessageResult> => {
+    const { user } = await requireAuth(ctx, req);
+    await ctx.limiter.take('changeMessage', user.id);
+    return { message: messageToWire(await ctx.im.react(user, req.params.id, req.params.emoji, false)) };
+  });
+
+  app.patch<{ Params: { id: string }; Body: EditMessage }>('/api/messages/:id', {
+    bodyLimit: 64 * 1024,
+    schema: { summary: 'Edit the text of a text message I sent, within the edit window', params: S.idParams, body: EditMessage, response: changed },
+  }, async (req): Promise<MessageResult> => {
+    const { user } = await requireAuth(ctx, req);
+    await ctx.limiter.take('changeMessage', user.id);
+    return { message: messageToWire(await ctx.im.edit(user, req.params.id, req.body.text)) };
+  });
+
+  app.delete<{ Params: { id: string } }>('/api/messages/:id', {
+    schema: { summary: 'Delete a message I sent, for everyone (it stays as a tombstone); idempotent', params: S.idParams, response: changed },
+  }, async (req): Promise<MessageResult> => {
+    const { user } = await requireAuth(ctx, req);
+    await ctx.limiter.take('changeMessage', user.id);
+    return { message: messageToWire(await ctx.im.remove(user, req.params.id)) };
   });
 }

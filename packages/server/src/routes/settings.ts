@@ -1,5 +1,6 @@
 /** Per-user capture settings, validated by the engine's own schema. */
 import type { FastifyInstance } from 'fastify';
+import { AnyObject } from '@clipchat/protocol';
 import { DEFAULT_SETTINGS, validateSettings, type CaptureSettings } from '@clipchat/capture';
 import { requireAuth, type Ctx } from './context';
 
@@ -18,7 +19,7 @@ export default async function settingsRoutes(app: FastifyInstance, ctx: Ctx): Pr
 
   app.put('/api/settings/capture', {
     bodyLimit: 8192,
-    schema: { summary: 'Replace my capture settings; omitted fields take their defaults', body: { type: 'object' } },
+    schema: { summary: 'Replace my capture settings; omitted fields take their defaults', body: AnyObject },
   }, async (req) => {
     const { user } = await requireAuth(ctx, req);
     const settings = validateSettings(req.body);

@@ -1,13 +1,11 @@
 /** The sticker library: save (my upload or a received media, no re-upload), list, rename/tag, delete. */
 import type { FastifyInstance } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { MAX_TITLE_LENGTH, type SaveSticker, type UpdateSticker } from '@clipchat/protocol';
+import { SaveSticker, UpdateSticker } from '@clipchat/protocol';
 import { ApiError } from '../errors';
 import { stickerToWire } from '../im/wire';
 import { created, requireAuth, S, type Ctx } from './context';
 
-const tags = { type: 'array', maxItems: 20, items: { type: 'string', minLength: 1, maxLength: 40 } } as const;
-const name = { type: 'string', maxLength: MAX_TITLE_LENGTH } as const;
 const cleanTags = (t: string[] | undefined) => (t ? [...new Set(t.map((x) => x.trim()).filter(Boolean))] : undefined);
 
 export default async function stickerRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
@@ -20,10 +18,11 @@ export default async function stickerRoutes(app: FastifyInstance, ctx: Ctx): Pro
     bodyLimit: 8192,
     schema: {
       summary: 'Save a media I uploaded or received into my library',
-      body: { type: 'object', additionalProperties: false, required: ['mediaId'], properties: { mediaId: { type: 'string', minLength: 1, maxLength: 100 }, name, tags } },
+      body: SaveSticker,
     },
   }, async (req, reply) => {
     const { user } = await requireAuth(ctx, req);
+    await ctx.limiter.take('saveSticker', user.id);
     const media = await ctx.store.getMedia(req.body.mediaId);
     if (!media || !(await ctx.store.canReadMedia(user.id, media.id))) throw new ApiError('ERR_MEDIA_NOT_FOUND', 'no such media you may see', 'mediaId');
     const s = await ctx.store.addSticker({
@@ -35,7 +34,7 @@ export default async function stickerRoutes(app: FastifyInstance, ctx: Ctx): Pro
   app.patch<{ Params: { id: string }; Body: UpdateSticker }>('/api/stickers/:id', {
     bodyLimit: 8192,
     schema: { summary: 'Rename or retag a sticker', params: S.idParams,
-      body: { type: 'object', additionalProperties: false, properties: { name, tags } } },
+      body: UpdateSticker },
   }, async (req) => {
     const { user } = await requireAuth(ctx, req);
     const s = await ctx.store.updateSticker(user.id, req.params.id, { name: req.body.name, tags: cleanTags(req.body.tags) });

@@ -1,26 +1,33 @@
 /**
  * `GET /ws`: the live channel. Authenticated at the upgrade (bearer header or session
- * cookie; cookie upgrades must come from our own origin). Frames are JSON; see
- * `@clipchat/protocol` ws.ts. Sends keep each socket's order; acks follow the durable write.
+ * cookie; cookie upgrades must come from our own origin) and refused with 429
+ * ERR_TOO_MANY_SOCKETS when the user holds `maxSocketsPerUser` sockets (over all nodes
+ * when the bus shares a count). Frames are JSON; see `@clipchat/protocol` ws.ts. Sends keep
+ * each socket's order; acks follow the durable write. `sync` is rate-limited per user and
+ * answered one bounded page at a time (im/sync.ts).
  */
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { WebSocket, RawData } from 'ws';
 import { FrameError, parseClientFrame, type SendFrame, type SyncFrame } from '@clipchat/protocol';
 import { ApiError, toErrorBody } from '../errors';
 import { authenticate, type Auth } from '../http/auth';
 import { send, type Hub } from '../im/hub';
-import { messageToWire } from '../im/wire';
+import type { SocketSlots } from '../im/slots';
+import { syncPage } from '../im/sync';
+import type { WsLimits } from '../config';
 import type { Ctx } from './context';
 
-const SYNC_PAGE = 500;
+/** Syncs waiting on one socket behind the running one; more are refused (the limiter already bounds the rate). */
+const MAX_QUEUED_SYNCS = 2;
 
-export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; hub: Hub }): Promise<void> {
-  const { ctx, hub } = opts;
+export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; hub: Hub; slots: SocketSlots; limits: WsLimits }): Promise<void> {
+  const { ctx, hub, slots, limits } = opts;
   const auths = new WeakMap<FastifyRequest, Auth>();
 
   app.get('/ws', {
     websocket: true,
-    schema: { summary: 'WebSocket upgrade: send/sync/read/ping in, hello/ack/message/synced/read/conversation/resync/error/pong out' },
+    schema: { summary: 'WebSocket upgrade: send/sync/read/typing/ping in, hello/ack/message/update/synced/read/typing/presence/conversation/resync/error/pong out' },
     preValidation: async (req) => {
       const auth = await authenticate(ctx.store, req);
       if (auth.via === 'cookie' && req.headers.origin) {
@@ -29,6 +36,15 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
         try { host = new URL(req.headers.origin).host; } catch { /* below */ }
         if (host !== req.headers.host) throw new ApiError('ERR_FORBIDDEN', 'WebSocket with cookie auth from a foreign origin');
       }
+      // The slot is the TCP connection's: given back when it closes, however the upgrade ends.
+      const socketId = randomUUID();
+      const max = limits.maxSocketsPerUser;
+      if (!(await slots.acquire(auth.user.id, socketId, max))) {
+        throw new ApiError('ERR_TOO_MANY_SOCKETS', `this account already has ${max} WebSockets open, the most allowed; close one (another tab or device) and connect again`);
+      }
+      const tcp = req.raw.socket;
+      if (tcp.destroyed) { slots.release(auth.user.id, socketId); throw new ApiError('ERR_UNAVAILABLE', 'connection closed during the upgrade'); }
+      tcp.once('close', () => slots.release(auth.user.id, socketId));
       auths.set(req, auth);
     },
   }, (socket: WebSocket, req: FastifyRequest) => {
@@ -46,12 +62,10 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
     };
 
     const onSend = (f: SendFrame) => {
-      const wait = ctx.limiter.check('send', user.id);
-      if (wait) {
-        fail(new ApiError('ERR_RATE_LIMITED', `too many messages; retry in ${wait} s`, undefined, wait), f.clientId);
-        return;
-      }
-      const prepared = chain.then(() => ctx.im.prepare(user, f.conversationId, f));
+      // Counted on arrival (in order, also in Redis); awaited in the chain, so order holds.
+      const allowed = ctx.limiter.take('send', user.id);
+      allowed.catch(() => undefined); // handled below; never an unhandled rejection meanwhile
+      const prepared = chain.then(() => allowed).then(() => ctx.im.prepare(user, f.conversationId, f));
       chain = prepared.catch(() => undefined);
       prepared.then((p) => ctx.im.commit(p)).then((r) => {
         send(socket, JSON.stringify({
@@ -60,22 +74,27 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
       }, (err) => fail(err, f.clientId));
     };
 
+    // Syncs of one socket run one after the other; each answers one page.
+    let syncs: Promise<unknown> = Promise.resolve();
+    let queuedSyncs = 0;
+    const failSync = (err: unknown) => {
+      const { body } = toErrorBody(err);
+      if (body.error.code === 'ERR_INTERNAL') req.log.error({ err }, 'websocket sync failed');
+      send(socket, JSON.stringify({ type: 'error', ...body, frame: 'sync' }));
+    };
     const onSync = async (f: SyncFrame) => {
-      const until: Record<string, number> = {};
-      for (const [cid, since] of Object.entries(f.since)) {
-        try {
-          await ctx.im.requireMember(cid, user.id);
-        } catch (e) { fail(e); continue; }
-        let after = since;
-        for (;;) {
-          const page = await ctx.store.messagesAfter(cid, after, SYNC_PAGE);
-          for (const m of page) send(socket, JSON.stringify({ type: 'message', message: messageToWire(m) }));
-          if (page.length) after = page[page.length - 1]!.seq;
-          if (page.length < SYNC_PAGE || socket.readyState !== 1) break;
-        }
-        until[cid] = after;
+      try {
+        await ctx.limiter.take('sync', user.id);
+      } catch (e) { failSync(e); return; }
+      if (queuedSyncs > MAX_QUEUED_SYNCS) {
+        failSync(new ApiError('ERR_RATE_LIMITED', `${queuedSyncs} syncs are already waiting on this socket; wait for their synced frames`, undefined, 1));
+        return;
       }
-      send(socket, JSON.stringify({ type: 'synced', until }));
+      queuedSyncs++;
+      syncs = syncs
+        .then(() => syncPage({ ws: socket, store: ctx.store, im: ctx.im, userId: user.id, since: f.since, changes: f.changes, limits, fail: failSync }))
+        .catch(failSync)
+        .finally(() => { queuedSyncs--; });
     };
 
     socket.on('message', (data: RawData, isBinary: boolean) => {
@@ -91,11 +110,15 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
       switch (frame.type) {
         case 'send': onSend(frame); break;
         case 'sync': onSync(frame).catch((e) => fail(e)); break;
-        case 'read': ctx.im.markRead(user.id, frame.conversationId, frame.seq).catch((e) => fail(e)); break;
+        case 'read': { const f = frame; ctx.limiter.take('markRead', user.id).then(() => ctx.im.markRead(user, f.conversationId, f.seq)).catch((e) => fail(e)); break; }
         case 'ping': send(socket, '{"type":"pong"}'); break;
+        // Dropped when too frequent; refused (error frame) only for a conversation not the user's.
+        case 'typing': ctx.im.typing(user, frame.conversationId).catch((e) => fail(e)); break;
       }
     });
-    socket.on('close', () => hub.remove(user.id, socket));
+    const presenceId = randomUUID();
+    ctx.presence.connected(user, presenceId);
+    socket.on('close', () => { hub.remove(user.id, socket); ctx.presence.disconnected(user, presenceId); });
     socket.on('error', (err) => req.log.debug({ err }, 'websocket error'));
   });
 }

@@ -9,11 +9,18 @@
  * gapless and a resent clientId never makes a second message, whichever node gets it.
  */
 import pg from 'pg';
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import type {
-  AppendResult, Conversation, ConversationKind, ConversationSummary, MediaMeta, Member, MessageKind, MessageSource,
+  AppendResult, ByteRange, Conversation, ConversationKind, ConversationSummary, MediaMeta, Member, MemberState, MessagePatch,
   NewMessage, Session, Sticker, Store, StoredMessage, User, UserWithSecret,
 } from './types';
+import { fromRow, MUTABLE_COLUMNS, SELECT_COLUMNS, SELECT_MEDIA, stored, toRow, mediaVideo } from './message';
 import { migrate } from './postgres-schema';
+import { tsQuery } from '../im/search';
+
+/** Longest a search query may run, ms (then it fails: 503). */
+const SEARCH_TIMEOUT_MS = 3000;
 
 /** Options of {@link PostgresStore}. */
 export interface PostgresStoreOptions {
@@ -21,6 +28,11 @@ export interface PostgresStoreOptions {
   url: string;
   /** Connections this node keeps (default 10). Nodes × poolSize must stay under the server's max_connections. */
   poolSize?: number;
+  /**
+   * Longest wait for a connection, ms (default 10 000), whether opening one or waiting for
+   * a free one: when the database is unreachable a query then fails (503) instead of hanging.
+   */
+  connectTimeoutMs?: number;
   /** Called for errors of idle pooled connections (e.g. the server restarted); default: ignored. */
   onError?: (err: Error) => void;
 }
@@ -29,53 +41,57 @@ type Q = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
 
 
-interface MessageRow {
-  conversation_id: string; seq: string; id: string; sender_id: string; sender_name: string; client_id: string;
-  kind: string; text: string | null; source: MessageSource | null; created_at: string;
-  m_id: string | null; m_mime: string | null; m_width: number | null; m_height: number | null; m_frames: number | null;
-  m_bytes: number | null; m_created_at: string | null;
+type MessageRow = Record<string, unknown> & { conversation_id: string };
+
+const MESSAGE_SELECT = `SELECT msg.conversation_id, msg.seq, msg.sender_id, u.username AS sender_name, ${SELECT_COLUMNS}, ${SELECT_MEDIA}
+  FROM messages msg JOIN users u ON u.id = msg.sender_id LEFT JOIN media md ON md.id = msg.media_id`;
+const MUTABLE = MUTABLE_COLUMNS.join(', ');
+
+const MEDIA_COLS = 'id, mime, width, height, frames, bytes, created_at, duration, codec, poster';
+const MEDIA_INSERT = `INSERT INTO media (${MEDIA_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`;
+
+/** Bytes per row of `media_chunks`. */
+export const MEDIA_CHUNK_BYTES = 1024 * 1024;
+/** Chunks fetched per query while streaming a range out (4 MiB in memory at most). */
+const CHUNKS_PER_READ = 4;
+
+function mediaParams(meta: MediaMeta): unknown[] {
+  const v = meta.video ?? null;
+  return [meta.id, meta.mime, meta.width, meta.height, meta.frames, meta.bytes, meta.createdAt, v?.duration ?? null, v?.codec ?? null, v?.poster ?? null];
 }
 
-const MESSAGE_SELECT = `SELECT msg.conversation_id, msg.seq, msg.id, msg.sender_id, u.username AS sender_name, msg.client_id,
-  msg.kind, msg.text, msg.source, msg.created_at, md.id AS m_id, md.mime AS m_mime, md.width AS m_width, md.height AS m_height,
-  md.frames AS m_frames, md.bytes AS m_bytes, md.created_at AS m_created_at
-  FROM messages msg JOIN users u ON u.id = msg.sender_id LEFT JOIN media md ON md.id = msg.media_id`;
 
-const MEDIA_COLS = 'id, mime, width, height, frames, bytes, created_at';
-
-interface ConvRow { id: string; kind: string; title: string | null; created_by: string; created_at: string; last_seq: string }
-interface MediaRow { id: string; mime: string; width: number; height: number; frames: number; bytes: number; created_at: string }
+interface ConvRow { id: string; kind: string; title: string | null; created_by: string; created_at: string; last_seq: string; last_rev: string }
+interface MediaRow {
+  id: string; mime: string; width: number; height: number; frames: number; bytes: number | string; created_at: string;
+  duration: number | null; codec: string | null; poster: string | null;
+}
 interface StickerRow {
   id: string; user_id: string; media_id: string; name: string; tags: string[]; created_at: string;
-  mime: string; width: number; height: number; frames: number; bytes: number; m_created_at: string;
+  mime: string; width: number; height: number; frames: number; bytes: number | string; m_created_at: string;
 }
 
 // bigint columns arrive as strings (pg keeps int8 exact); ours are ms times and seqs, safe as numbers.
 const num = (v: string | number): number => Number(v);
 
-function messageFromRow(r: MessageRow): StoredMessage {
-  return {
-    id: r.id, conversationId: r.conversation_id, seq: num(r.seq), senderId: r.sender_id, senderName: r.sender_name,
-    clientId: r.client_id, kind: r.kind as MessageKind, text: r.text,
-    media: r.m_id
-      ? { id: r.m_id, mime: r.m_mime!, width: r.m_width!, height: r.m_height!, frames: r.m_frames!, bytes: r.m_bytes!, createdAt: num(r.m_created_at!) }
-      : null,
-    source: r.source, createdAt: num(r.created_at),
-  };
-}
+const messageFromRow = fromRow;
 
 function conversationFromRow(r: ConvRow): Conversation {
-  return { id: r.id, kind: r.kind as ConversationKind, title: r.title, createdBy: r.created_by, createdAt: num(r.created_at), lastSeq: num(r.last_seq) };
+  return { id: r.id, kind: r.kind as ConversationKind, title: r.title, createdBy: r.created_by, createdAt: num(r.created_at), lastSeq: num(r.last_seq), lastRev: num(r.last_rev) };
 }
 
 function mediaFromRow(r: MediaRow): MediaMeta {
-  return { id: r.id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: r.bytes, createdAt: num(r.created_at) };
+  return {
+    id: r.id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: num(r.bytes), createdAt: num(r.created_at),
+    // Images carry no `video` (absent, as in what was stored), videos what ffprobe found.
+    ...mediaVideo(r.duration, r.codec, r.poster),
+  };
 }
 
 function stickerFromRow(r: StickerRow): Sticker {
   return {
     id: r.id, userId: r.user_id, name: r.name, tags: r.tags, createdAt: num(r.created_at),
-    media: { id: r.media_id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: r.bytes, createdAt: num(r.m_created_at) },
+    media: { id: r.media_id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: num(r.bytes), createdAt: num(r.m_created_at) },
   };
 }
 
@@ -89,7 +105,7 @@ export class PostgresStore implements Store {
   #closed = false;
 
   constructor(opts: PostgresStoreOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10 });
+    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000 });
     // An idle client's error (server restart, network cut) must not crash the node; the
     // pool drops that client and the next query opens a fresh one.
     this.pool.on('error', (err) => opts.onError?.(err));
@@ -213,7 +229,7 @@ export class PostgresStore implements Store {
         [c.id, [...new Set(c.memberIds)]],
       );
       return {
-        conversation: { id: c.id, kind: c.kind, title: c.title, createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: 0 },
+        conversation: { id: c.id, kind: c.kind, title: c.title, createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: 0, lastRev: 0 },
         created: true,
       };
     });
@@ -254,16 +270,16 @@ export class PostgresStore implements Store {
     const ids = convs.map((c) => c.id);
     const [mem, last] = await Promise.all([
       this.#q(
-        `SELECT m.conversation_id, u.id, u.username FROM members m JOIN users u ON u.id = m.user_id
+        `SELECT m.conversation_id, u.id, u.username, u.last_seen, m.read_seq FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ANY($1::text[]) ORDER BY u.username`,
         [ids],
       ),
       this.#q(`${MESSAGE_SELECT} JOIN conversations c ON c.id = msg.conversation_id AND msg.seq = c.last_seq WHERE c.id = ANY($1::text[])`, [ids]),
     ]);
-    const members = new Map<string, Member[]>();
-    for (const r of mem.rows as { conversation_id: string; id: string; username: string }[]) {
+    const members = new Map<string, MemberState[]>();
+    for (const r of mem.rows as { conversation_id: string; id: string; username: string; last_seen: string | null; read_seq: string }[]) {
       const list = members.get(r.conversation_id) ?? [];
-      list.push({ id: r.id, username: r.username });
+      list.push({ id: r.id, username: r.username, lastSeen: r.last_seen === null ? null : num(r.last_seen), readSeq: num(r.read_seq) });
       members.set(r.conversation_id, list);
     }
     const lastBy = new Map((last.rows as MessageRow[]).map((r) => [r.conversation_id, messageFromRow(r)]));
@@ -276,125 +292,124 @@ export class PostgresStore implements Store {
     }));
   }
 
+  async addMembers(conversationId: string, userIds: string[]): Promise<string[]> {
+    const { rows } = await this.#q(
+      `INSERT INTO members (conversation_id, user_id) SELECT $1, u FROM unnest($2::text[]) AS u ON CONFLICT DO NOTHING RETURNING user_id`,
+      [conversationId, [...new Set(userIds)]],
+    );
+    return (rows as { user_id: string }[]).map((r) => r.user_id);
+  }
+
+  async removeMember(conversationId: string, userId: string): Promise<boolean> {
+    return this.#tx(async (q) => {
+      // The conversation row first: two admins leaving at once on two nodes take turns.
+      await q('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [conversationId]);
+      const del = await q('DELETE FROM members WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId]);
+      if (!del.rowCount) return false;
+      await q(
+        `UPDATE conversations SET created_by = (SELECT u.id FROM members m JOIN users u ON u.id = m.user_id
+           WHERE m.conversation_id = $1 ORDER BY u.username LIMIT 1)
+         WHERE id = $1 AND created_by = $2 AND EXISTS (SELECT 1 FROM members WHERE conversation_id = $1)`,
+        [conversationId, userId],
+      );
+      return true;
+    });
+  }
+
+  async renameConversation(conversationId: string, title: string): Promise<void> {
+    await this.#q('UPDATE conversations SET title = $2 WHERE id = $1', [conversationId, title]);
+  }
+
+  async contactIds(userId: string): Promise<string[]> {
+    const { rows } = await this.#q(
+      `SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
+       WHERE m.user_id = $1 AND o.user_id <> m.user_id`,
+      [userId],
+    );
+    return (rows as { user_id: string }[]).map((r) => r.user_id);
+  }
+
+  async setLastSeen(userId: string, at: number): Promise<void> {
+    await this.#q('UPDATE users SET last_seen = $2 WHERE id = $1', [userId, at]);
+  }
+
   // Messages
 
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     if (!batch.length) return [];
-    // Resends are rare: first append in one round trip without looking clientIds up
-    // (clipchat_append, see postgres-schema.ts). If it meets a stored clientId, it rolls
-    // back as a whole (seqs stay gapless) and the batch is appended with the lookup.
-    const fast = await this.#appendFast(batch);
-    return fast ?? this.#tx((q) => this.#append(q, batch, true));
-  }
-
-  async #appendFast(batch: NewMessage[]): Promise<AppendResult[] | null> {
-    const key = (m: NewMessage) => `${m.conversationId}\u0000${m.senderId}\u0000${m.clientId}`;
-    const firstOf = new Map<string, NewMessage>();
-    for (const m of batch) if (!firstOf.has(key(m))) firstOf.set(key(m), m);
-    const fresh = [...firstOf.values()];
-    let seqs: string[];
-    try {
-      const { rows } = await this.#q('SELECT clipchat_append($1, $2, $3, $4, $5, $6, $7, $8, $9) AS seqs', [
-        fresh.map((m) => m.conversationId), fresh.map((m) => m.id), fresh.map((m) => m.senderId), fresh.map((m) => m.clientId),
-        fresh.map((m) => m.kind), fresh.map((m) => m.text), fresh.map((m) => m.media?.id ?? null),
-        fresh.map((m) => (m.source ? JSON.stringify(m.source) : null)), fresh.map((m) => m.createdAt),
-      ]);
-      seqs = (rows[0] as { seqs: string[] }).seqs;
-    } catch (err) {
-      if ((err as { code?: string }).code === 'CC001') return null;
-      throw err;
-    }
-    const stored = new Map<string, StoredMessage>();
-    fresh.forEach((m, i) => {
-      stored.set(key(m), {
-        id: m.id, conversationId: m.conversationId, seq: num(seqs[i]!), senderId: m.senderId, senderName: m.senderName,
-        clientId: m.clientId, kind: m.kind, text: m.text, media: m.media, source: m.source, createdAt: m.createdAt,
-      });
-    });
-    // A later copy in the same batch gets the first one, as a repeat.
-    return batch.map((m) => ({ message: stored.get(key(m))!, created: firstOf.get(key(m)) === m }));
-  }
-
-  async #append(q: Q, batch: NewMessage[], lookup: boolean): Promise<AppendResult[]> {
-    const convIds = [...new Set(batch.map((m) => m.conversationId))].sort();
-    // Lock in a fixed order: two nodes appending to overlapping conversations never deadlock.
-    await q('SELECT id FROM conversations WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [convIds]);
-    const key = (c: string, s: string, cl: string) => `${c}\u0000${s}\u0000${cl}`;
-    const existing = new Map<string, MessageRow>();
-    if (lookup) {
-      // Under the lock, every earlier append to these conversations is committed and
-      // visible (READ COMMITTED takes a fresh snapshot per statement): no race.
-      const { rows } = await q(
-        `${MESSAGE_SELECT} WHERE (msg.conversation_id, msg.sender_id, msg.client_id) IN
-           (SELECT * FROM unnest($1::text[], $2::text[], $3::text[]))`,
-        [batch.map((m) => m.conversationId), batch.map((m) => m.senderId), batch.map((m) => m.clientId)],
+    // One round trip: clipchat_append (postgres-schema.ts) numbers, stores and reports each row.
+    const rows = batch.map((m) => ({ ...toRow(m), conversation_id: m.conversationId, sender_id: m.senderId }));
+    const { rows: out } = await this.#q('SELECT o_ord, o_seq, o_created, o_first FROM clipchat_append($1::jsonb)', [JSON.stringify(rows)]);
+    const res = out as { o_ord: string; o_seq: string | null; o_created: boolean | null; o_first: string | null }[];
+    const missing = res.find((r) => r.o_seq === null);
+    if (missing) throw new Error(`conversation ${batch[num(missing.o_ord) - 1]!.conversationId} does not exist`);
+    // Repeats of stored messages (a resend after a lost ack) come back as they are stored now.
+    const old = res.filter((r) => !r.o_created && r.o_first === null);
+    const storedNow = new Map<string, StoredMessage>();
+    if (old.length) {
+      const { rows: got } = await this.#q(
+        `${MESSAGE_SELECT} WHERE (msg.conversation_id, msg.seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`,
+        [old.map((r) => batch[num(r.o_ord) - 1]!.conversationId), old.map((r) => r.o_seq)],
       );
-      for (const r of rows as MessageRow[]) existing.set(key(r.conversation_id, r.sender_id, r.client_id), r);
+      for (const r of got as MessageRow[]) { const m = messageFromRow(r); storedNow.set(`${m.conversationId}\u0000${m.seq}`, m); }
     }
-    const fresh = new Map<string, NewMessage>();
-    const counts = new Map<string, number>();
-    const activeAt = new Map<string, number>();
-    for (const m of batch) {
-      const k = key(m.conversationId, m.senderId, m.clientId);
-      if (existing.has(k) || fresh.has(k)) continue;
-      fresh.set(k, m);
-      counts.set(m.conversationId, (counts.get(m.conversationId) ?? 0) + 1);
-      activeAt.set(m.conversationId, Math.max(activeAt.get(m.conversationId) ?? 0, m.createdAt));
-    }
-    const seqOf = new Map<string, number>();
-    if (fresh.size) {
-      const cs = [...counts.keys()];
-      const up = await q(
-        `UPDATE conversations c SET last_seq = c.last_seq + v.n, active_at = GREATEST(c.active_at, v.at)
-         FROM unnest($1::text[], $2::int[], $3::bigint[]) AS v(id, n, at) WHERE c.id = v.id RETURNING c.id, c.last_seq`,
-        [cs, cs.map((c) => counts.get(c)!), cs.map((c) => activeAt.get(c)!)],
-      );
-      const next = new Map<string, number>();
-      for (const r of up.rows as { id: string; last_seq: string }[]) next.set(r.id, num(r.last_seq) - counts.get(r.id)! + 1);
-      for (const [k, m] of fresh) {
-        const s = next.get(m.conversationId);
-        if (s === undefined) throw new Error(`conversation ${m.conversationId} does not exist`);
-        seqOf.set(k, s);
-        next.set(m.conversationId, s + 1);
-      }
-      const ms = [...fresh.entries()];
-      const ins = await q(
-        `INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, kind, text, media_id, source, created_at)
-         SELECT c, s, i, se, cl, k, t, md, src::jsonb, at
-         FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::bigint[])
-           AS v(c, s, i, se, cl, k, t, md, src, at)
-         ON CONFLICT (conversation_id, sender_id, client_id) DO NOTHING`,
-        [
-          ms.map(([, m]) => m.conversationId), ms.map(([k]) => seqOf.get(k)!), ms.map(([, m]) => m.id),
-          ms.map(([, m]) => m.senderId), ms.map(([, m]) => m.clientId), ms.map(([, m]) => m.kind),
-          ms.map(([, m]) => m.text), ms.map(([, m]) => m.media?.id ?? null),
-          ms.map(([, m]) => (m.source ? JSON.stringify(m.source) : null)), ms.map(([, m]) => m.createdAt),
-        ],
-      );
-      // Under the lock and after the lookup, no conflict can remain.
-      if (ins.rowCount !== ms.length) throw new Error('clientId conflict under the conversation lock');
-      const posts = ms.filter(([, m]) => m.media);
-      if (posts.length) {
-        await q(
-          `INSERT INTO media_posts (media_id, conversation_id) SELECT DISTINCT * FROM unnest($1::text[], $2::text[])
-           ON CONFLICT DO NOTHING`,
-          [posts.map(([, m]) => m.media!.id), posts.map(([, m]) => m.conversationId)],
-        );
-      }
-    }
-    return batch.map((m): AppendResult => {
-      const k = key(m.conversationId, m.senderId, m.clientId);
-      const old = existing.get(k);
-      if (old) return { message: messageFromRow(old), created: false };
-      const first = fresh.get(k)!;
-      const message: StoredMessage = {
-        id: first.id, conversationId: first.conversationId, seq: seqOf.get(k)!, senderId: first.senderId,
-        senderName: first.senderName, clientId: first.clientId, kind: first.kind, text: first.text, media: first.media,
-        source: first.source, createdAt: first.createdAt,
-      };
+    return res.map((r): AppendResult => {
+      const m = batch[num(r.o_ord) - 1]!;
+      const seq = num(r.o_seq!);
+      if (r.o_created) return { message: stored(m, seq), created: true };
       // A later copy in the same batch gets the first one, as a repeat.
-      return { message, created: first === m };
+      if (r.o_first !== null) return { message: stored(batch[num(r.o_first) - 1]!, seq), created: false };
+      const s = storedNow.get(`${m.conversationId}\u0000${seq}`);
+      if (!s) throw new Error(`message ${m.conversationId}#${seq} vanished`);
+      return { message: s, created: false };
     });
+  }
+
+  async getMessage(id: string): Promise<StoredMessage | null> {
+    const { rows } = await this.#q(`${MESSAGE_SELECT} WHERE msg.id = $1 LIMIT 1`, [id]);
+    return rows[0] ? messageFromRow(rows[0] as MessageRow) : null;
+  }
+
+  async changeMessage(id: string, change: (m: StoredMessage) => MessagePatch | null): Promise<{ message: StoredMessage; changed: boolean } | null> {
+    const found = await this.getMessage(id);
+    if (!found) return null;
+    return this.#tx(async (q) => {
+      // The conversation's lock orders changes (and appends) of its messages; read again under it.
+      await q('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [found.conversationId]);
+      const { rows } = await q(`${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.seq = $2`, [found.conversationId, found.seq]);
+      const m = messageFromRow(rows[0] as MessageRow);
+      const patch = change(m);
+      if (!patch) return { message: m, changed: false };
+      const next: StoredMessage = { ...m, ...patch };
+      const up = await q('UPDATE conversations SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev', [m.conversationId]);
+      next.rev = num((up.rows[0] as { last_rev: string }).last_rev);
+      await q(
+        `UPDATE messages SET (${MUTABLE}) = (SELECT ${MUTABLE} FROM jsonb_populate_record(NULL::messages, $1::jsonb))
+         WHERE conversation_id = $2 AND seq = $3`,
+        [JSON.stringify(toRow(next)), m.conversationId, m.seq],
+      );
+      if (m.media && !next.media) {
+        const mid = m.media.id;
+        await q(`DELETE FROM media_posts WHERE media_id = $1 AND conversation_id = $2
+          AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $2 AND media_id = $1)`, [mid, m.conversationId]);
+        const { rows: refs } = await q(`SELECT EXISTS (SELECT 1 FROM messages WHERE media_id = $1)
+          OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1) AS used`, [mid]);
+        if (!(refs[0] as { used: boolean }).used) {
+          await q('DELETE FROM media_posts WHERE media_id = $1', [mid]);
+          await q('DELETE FROM media_uploaders WHERE media_id = $1', [mid]);
+          await q('DELETE FROM media WHERE id = $1', [mid]); // media_blobs go with it (ON DELETE CASCADE)
+        }
+      }
+      return { message: next, changed: true };
+    });
+  }
+
+  async changesAfter(conversationId: string, afterRev: number, uptoSeq: number, limit: number): Promise<StoredMessage[]> {
+    const { rows } = await this.#q(
+      `${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.rev > $2 AND msg.seq <= $3 ORDER BY msg.rev ASC LIMIT $4`,
+      [conversationId, afterRev, uptoSeq, limit],
+    );
+    return (rows as MessageRow[]).map(messageFromRow);
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
@@ -411,6 +426,20 @@ export class PostgresStore implements Store {
     return (rows as MessageRow[]).reverse().map(messageFromRow);
   }
 
+  async searchMessages(userId: string, q: { words: string[]; conversationId?: string; limit: number }): Promise<StoredMessage[]> {
+    // Bounded in time as well as in rows: a word in most messages must not hold a connection.
+    return this.#tx(async (tx) => {
+      await tx(`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`);
+      const { rows } = await tx(
+        `${MESSAGE_SELECT} WHERE clipchat_search_doc(msg.text, msg.source) @@ to_tsquery('simple', $2)
+           AND msg.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = $1 AND ($3::text IS NULL OR conversation_id = $3))
+         ORDER BY msg.created_at DESC, msg.conversation_id, msg.seq DESC LIMIT $4`,
+        [userId, tsQuery(q.words), q.conversationId ?? null, q.limit],
+      );
+      return (rows as MessageRow[]).map(messageFromRow);
+    });
+  }
+
   async markRead(userId: string, conversationId: string, seq: number): Promise<number> {
     const { rows } = await this.#q(
       `UPDATE members m SET read_seq = GREATEST(m.read_seq, LEAST($1::bigint, c.last_seq))
@@ -424,16 +453,76 @@ export class PostgresStore implements Store {
 
   async putMedia(meta: MediaMeta, bytes: Buffer, uploaderId: string): Promise<MediaMeta> {
     return this.#tx(async (q) => {
-      const ins = await q(
-        `INSERT INTO media (${MEDIA_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING`,
-        [meta.id, meta.mime, meta.width, meta.height, meta.frames, meta.bytes, meta.createdAt],
-      );
+      const ins = await q(MEDIA_INSERT, mediaParams(meta));
       // Only the first upload ships the bytes; a repeat (from any node) keeps the stored ones.
       if (ins.rowCount) await q('INSERT INTO media_blobs (id, data) VALUES ($1, $2)', [meta.id, bytes]);
       await q('INSERT INTO media_uploaders (media_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [meta.id, uploaderId]);
       const { rows } = await q(`SELECT ${MEDIA_COLS} FROM media WHERE id = $1`, [meta.id]);
       return mediaFromRow(rows[0] as MediaRow);
     });
+  }
+
+  async putMediaFile(meta: MediaMeta, path: string, uploaderId: string): Promise<MediaMeta> {
+    return this.#tx(async (q) => {
+      const ins = await q(MEDIA_INSERT, mediaParams(meta));
+      if (ins.rowCount) {
+        // Streamed in 1 MiB rows: one chunk in memory at a time (the file stream's own
+        // buffer aside), each written before the next is read.
+        let n = 0;
+        let pending: Buffer[] = [];
+        let have = 0;
+        const flush = async (piece: Buffer) => { await q('INSERT INTO media_chunks (media_id, n, data) VALUES ($1, $2, $3)', [meta.id, n++, piece]); };
+        for await (const part of createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
+          pending.push(part); have += part.length;
+          while (have >= MEDIA_CHUNK_BYTES) {
+            const all = Buffer.concat(pending);
+            await flush(all.subarray(0, MEDIA_CHUNK_BYTES));
+            const rest = all.subarray(MEDIA_CHUNK_BYTES);
+            pending = rest.length ? [Buffer.from(rest)] : []; have = rest.length;
+          }
+        }
+        if (have) await flush(Buffer.concat(pending));
+      }
+      await q('INSERT INTO media_uploaders (media_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [meta.id, uploaderId]);
+      const { rows } = await q(`SELECT ${MEDIA_COLS} FROM media WHERE id = $1`, [meta.id]);
+      return mediaFromRow(rows[0] as MediaRow);
+    });
+  }
+
+  async openMedia(id: string, range?: ByteRange): Promise<NodeJS.ReadableStream | null> {
+    const meta = await this.getMedia(id);
+    if (!meta) return null;
+    const { rows } = await this.#q('SELECT EXISTS (SELECT 1 FROM media_chunks WHERE media_id = $1 AND n = 0) AS chunked', [id]);
+    const start = range?.start ?? 0;
+    const end = range?.end ?? meta.bytes - 1;
+    if (!(rows[0] as { chunked: boolean }).chunked) {
+      // Small media (stills, stickers) are one row.
+      const whole = await this.readMedia(id);
+      return whole ? Readable.from([whole.subarray(start, end + 1)]) : null;
+    }
+    const q = this.#q;
+    const first = Math.floor(start / MEDIA_CHUNK_BYTES);
+    const last = Math.floor(end / MEDIA_CHUNK_BYTES);
+    // Pulled a few chunks at a time as the reader consumes: a slow client holds ≤ 4 MiB here.
+    async function* chunks(): AsyncGenerator<Buffer> {
+      for (let n = first; n <= last; n += CHUNKS_PER_READ) {
+        const r = await q('SELECT n, data FROM media_chunks WHERE media_id = $1 AND n >= $2 AND n <= $3 ORDER BY n',
+          [id, n, Math.min(last, n + CHUNKS_PER_READ - 1)]);
+        for (const row of r.rows as { n: number; data: Buffer }[]) {
+          const base = row.n * MEDIA_CHUNK_BYTES;
+          const from = Math.max(0, start - base);
+          const to = Math.min(row.data.length, end - base + 1);
+          yield row.data.subarray(from, to);
+        }
+      }
+    }
+    return Readable.from(chunks(), { objectMode: false });
+  }
+
+  async uploadedBytes(userId: string): Promise<number> {
+    const { rows } = await this.#q(
+      'SELECT COALESCE(SUM(md.bytes), 0) AS n FROM media_uploaders u JOIN media md ON md.id = u.media_id WHERE u.user_id = $1', [userId]);
+    return num((rows[0] as { n: string }).n);
   }
 
   async getMedia(id: string): Promise<MediaMeta | null> {
@@ -451,7 +540,9 @@ export class PostgresStore implements Store {
       `SELECT EXISTS (SELECT 1 FROM media_uploaders WHERE media_id = $1 AND user_id = $2)
           OR EXISTS (SELECT 1 FROM media_posts p JOIN members m ON m.conversation_id = p.conversation_id
                      WHERE p.media_id = $1 AND m.user_id = $2)
-          OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1 AND user_id = $2) AS ok`,
+          OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1 AND user_id = $2)
+          OR EXISTS (SELECT 1 FROM media v JOIN media_posts p ON p.media_id = v.id JOIN members m ON m.conversation_id = p.conversation_id
+                     WHERE v.poster = $1 AND m.user_id = $2) AS ok`,
       [mediaId, userId],
     );
     return (rows[0] as { ok: boolean }).ok;

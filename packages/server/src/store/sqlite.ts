@@ -7,15 +7,19 @@
  * checkpoints the WAL in the background.
  */
 import Database from 'better-sqlite3';
-import { mkdirSync, existsSync, writeFileSync, renameSync, readFileSync } from 'node:fs';
+import { mkdirSync, existsSync, writeFileSync, renameSync, readFileSync, rmSync, createReadStream, createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { createRequire } from 'node:module';
-import { Worker } from 'node:worker_threads';
-import { SqliteWriter, type WriterRow } from './sqlite-writer';
+import type { Worker } from 'node:worker_threads';
+import { SqliteWriter } from './sqlite-writer';
+import { startThread } from './thread';
+import { configure, MESSAGE_SELECT, MIGRATIONS } from './sqlite-schema';
+import { fromRow, stored, toSqliteRow, mediaVideo, MUTABLE_COLUMNS } from './message';
+import { fts5Query } from '../im/search';
 import type {
-  AppendResult, Conversation, ConversationKind, ConversationSummary, MediaMeta, Member, NewMessage,
-  Session, Sticker, Store, StoredMessage, User, UserWithSecret, MessageSource, MessageKind,
+  AppendResult, ByteRange, Conversation, ConversationKind, ConversationSummary, MediaMeta, Member, MemberState, MessagePatch, NewMessage,
+  Session, Sticker, Store, StoredMessage, User, UserWithSecret,
 } from './types';
 
 /** Options of {@link SqliteStore}. */
@@ -29,80 +33,33 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
 }
 
-// Each entry runs once, in order; the applied count lives in user_version.
-const MIGRATIONS: string[] = [
-  `CREATE TABLE users (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
-     created_at INTEGER NOT NULL);
-   CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), csrf_token TEXT NOT NULL,
-     created_at INTEGER NOT NULL, expires_at INTEGER NOT NULL);
-   CREATE INDEX sessions_user ON sessions(user_id);
-   CREATE TABLE conversations (n INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, kind TEXT NOT NULL, title TEXT, created_by TEXT NOT NULL,
-     created_at INTEGER NOT NULL, last_seq INTEGER NOT NULL DEFAULT 0, direct_key TEXT UNIQUE, active_at INTEGER NOT NULL);
-   CREATE TABLE members (conversation_id TEXT NOT NULL REFERENCES conversations(id), user_id TEXT NOT NULL REFERENCES users(id),
-     read_seq INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (conversation_id, user_id)) WITHOUT ROWID;
-   CREATE INDEX members_user ON members(user_id);
-   CREATE TABLE media (id TEXT PRIMARY KEY, mime TEXT NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL,
-     frames INTEGER NOT NULL, bytes INTEGER NOT NULL, created_at INTEGER NOT NULL);
-   CREATE TABLE media_uploaders (media_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (media_id, user_id)) WITHOUT ROWID;
-   CREATE TABLE media_posts (media_id TEXT NOT NULL, conversation_id TEXT NOT NULL, PRIMARY KEY (media_id, conversation_id)) WITHOUT ROWID;
-   -- Messages are appended in rowid order and keyed by small integers (conversations.n,
-   -- users.n): a commit then dirties few pages, which is what bounds write throughput.
-   CREATE TABLE messages (n INTEGER PRIMARY KEY, conv INTEGER NOT NULL REFERENCES conversations(n), seq INTEGER NOT NULL,
-     sender INTEGER NOT NULL REFERENCES users(n), client_id TEXT NOT NULL, id TEXT NOT NULL, kind TEXT NOT NULL, text TEXT,
-     media_id TEXT REFERENCES media(id), source TEXT, created_at INTEGER NOT NULL,
-     UNIQUE (conv, seq), UNIQUE (conv, sender, client_id));
-   CREATE TABLE stickers (id TEXT PRIMARY KEY, user_id TEXT NOT NULL, media_id TEXT NOT NULL REFERENCES media(id), name TEXT NOT NULL,
-     tags TEXT NOT NULL, created_at INTEGER NOT NULL);
-   CREATE INDEX stickers_user ON stickers(user_id, created_at);
-   CREATE TABLE capture_settings (user_id TEXT PRIMARY KEY, settings TEXT NOT NULL, updated_at INTEGER NOT NULL);`,
-];
-
-// Runs PASSIVE checkpoints every second on its own connection: it never blocks writers.
-const CHECKPOINTER = `
-const { workerData } = require('node:worker_threads');
-const Database = require(workerData.module);
-const db = new Database(workerData.file);
-db.pragma('busy_timeout = 1000');
-setInterval(() => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} }, 1000);
-`;
-
 function startCheckpointer(file: string): Worker {
-  const module = createRequire(import.meta.url).resolve('better-sqlite3');
-  const w = new Worker(CHECKPOINTER, { eval: true, workerData: { module, file } });
+  const w = startThread('sqlite-checkpoint', { file });
   w.unref();
   w.on('error', () => { /* the connection's autocheckpoint remains */ });
   return w;
 }
 
-interface MessageRow {
-  conversation_id: string; seq: number; id: string; sender_id: string; sender_name: string; client_id: string;
-  kind: string; text: string | null; source: string | null; created_at: number;
-  m_id: string | null; m_mime: string | null; m_width: number | null; m_height: number | null; m_frames: number | null;
-  m_bytes: number | null; m_created_at: number | null;
-}
-
-export const MESSAGE_SELECT = `SELECT c.id AS conversation_id, msg.seq, msg.id, u.id AS sender_id, u.username AS sender_name, msg.client_id,
-  msg.kind, msg.text, msg.source, msg.created_at, md.id AS m_id, md.mime AS m_mime, md.width AS m_width, md.height AS m_height,
-  md.frames AS m_frames, md.bytes AS m_bytes, md.created_at AS m_created_at
-  FROM messages msg JOIN conversations c ON c.n = msg.conv JOIN users u ON u.n = msg.sender LEFT JOIN media md ON md.id = msg.media_id`;
 const CONV_N = '(SELECT n FROM conversations WHERE id = ?)';
 
-function mediaFromRow(r: { id: string; mime: string; width: number; height: number; frames: number; bytes: number; created_at: number }): MediaMeta {
-  return { id: r.id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: r.bytes, createdAt: r.created_at };
+interface MediaRow {
+  id: string; mime: string; width: number; height: number; frames: number; bytes: number; created_at: number;
+  duration: number | null; codec: string | null; poster: string | null;
 }
 
-function messageFromRow(r: MessageRow): StoredMessage {
+function mediaFromRow(r: MediaRow): MediaMeta {
   return {
-    id: r.id, conversationId: r.conversation_id, seq: r.seq, senderId: r.sender_id, senderName: r.sender_name,
-    clientId: r.client_id, kind: r.kind as MessageKind, text: r.text,
-    media: r.m_id ? { id: r.m_id, mime: r.m_mime!, width: r.m_width!, height: r.m_height!, frames: r.m_frames!, bytes: r.m_bytes!, createdAt: r.m_created_at! } : null,
-    source: r.source ? (JSON.parse(r.source) as MessageSource) : null,
-    createdAt: r.created_at,
+    id: r.id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: r.bytes, createdAt: r.created_at,
+    // Images carry no `video` (absent, as in what was stored), videos what ffprobe found.
+    ...mediaVideo(r.duration, r.codec, r.poster),
   };
 }
 
-function conversationFromRow(r: { id: string; kind: string; title: string | null; created_by: string; created_at: number; last_seq: number }): Conversation {
-  return { id: r.id, kind: r.kind as ConversationKind, title: r.title, createdBy: r.created_by, createdAt: r.created_at, lastSeq: r.last_seq };
+type MessageRow = Record<string, unknown>;
+const messageFromRow = fromRow;
+
+function conversationFromRow(r: { id: string; kind: string; title: string | null; created_by: string; created_at: number; last_seq: number; last_rev: number }): Conversation {
+  return { id: r.id, kind: r.kind as ConversationKind, title: r.title, createdBy: r.created_by, createdAt: r.created_at, lastSeq: r.last_seq, lastRev: r.last_rev };
 }
 
 interface StickerRow {
@@ -128,15 +85,7 @@ export class SqliteStore implements Store {
     this.#opts = opts;
     this.#file = join(opts.dataDir, 'clipchat.db');
     this.db = new Database(this.#file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma(`synchronous = ${opts.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
-    this.db.pragma('foreign_keys = ON');
-    this.db.pragma('busy_timeout = 5000');
-    // A big page cache keeps a batch's dirty pages in memory until commit. Checkpoints
-    // (copying the WAL back into the database) run on a background thread so a commit never
-    // waits for one; the connection's own automatic checkpoint is only a backstop.
-    this.db.pragma('cache_size = -65536');
-    this.db.pragma('wal_autocheckpoint = 50000');
+    configure(this.db, opts.synchronous === 'normal' ? 'NORMAL' : 'FULL');
     this.#checkpointer = startCheckpointer(join(opts.dataDir, 'clipchat.db'));
   }
 
@@ -151,7 +100,7 @@ export class SqliteStore implements Store {
     this.#s = this.prepare();
     // The writer opens its own connection only after migrations created the tables.
     if (!this.#writer) {
-      this.#writer = new SqliteWriter(this.#file, this.#opts.synchronous === 'normal' ? 'NORMAL' : 'FULL', MESSAGE_SELECT);
+      this.#writer = new SqliteWriter(this.#file, this.#opts.synchronous === 'normal' ? 'NORMAL' : 'FULL');
     }
   }
 
@@ -171,22 +120,42 @@ export class SqliteStore implements Store {
       insertMember: d.prepare('INSERT OR IGNORE INTO members (conversation_id, user_id) VALUES (?, ?)'),
       memberIds: d.prepare('SELECT user_id FROM members WHERE conversation_id = ?'),
       members: d.prepare('SELECT u.id, u.username FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? ORDER BY u.username'),
+      memberStates: d.prepare(`SELECT u.id, u.username, u.last_seen AS lastSeen, m.read_seq AS readSeq FROM members m JOIN users u ON u.id = m.user_id
+        WHERE m.conversation_id = ? ORDER BY u.username`),
+      contactIds: d.prepare(`SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
+        WHERE m.user_id = ? AND o.user_id <> m.user_id`),
+      setLastSeen: d.prepare('UPDATE users SET last_seen = ? WHERE id = ?'),
+      deleteMember: d.prepare('DELETE FROM members WHERE conversation_id = ? AND user_id = ?'),
+      passAdmin: d.prepare(`UPDATE conversations SET created_by = (SELECT u.id FROM members m JOIN users u ON u.id = m.user_id
+        WHERE m.conversation_id = @c ORDER BY u.username LIMIT 1) WHERE id = @c AND created_by = @u
+        AND EXISTS (SELECT 1 FROM members WHERE conversation_id = @c)`),
+      rename: d.prepare('UPDATE conversations SET title = ? WHERE id = ?'),
+      // Driven by the index in rowid order (newest first), stopping at the limit; membership checked per hit.
+      search: d.prepare(`${MESSAGE_SELECT.replace('FROM messages msg', 'FROM message_search s JOIN messages msg ON msg.n = s.rowid')}
+        JOIN members mm ON mm.conversation_id = c.id AND mm.user_id = @u
+        WHERE message_search MATCH @q AND (@c IS NULL OR c.id = @c) ORDER BY s.rowid DESC LIMIT @limit`),
       isMember: d.prepare('SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?'),
       myConvs: d.prepare(`SELECT c.*, m.read_seq,
           (SELECT COUNT(*) FROM messages x WHERE x.conv = c.n AND x.seq > m.read_seq
              AND x.sender <> (SELECT n FROM users WHERE id = m.user_id)) AS unread
         FROM members m JOIN conversations c ON c.id = m.conversation_id WHERE m.user_id = ? ORDER BY c.active_at DESC, c.id`),
+      msgById: d.prepare(`${MESSAGE_SELECT} WHERE msg.id = ?`),
+      changed: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.rev > ? AND msg.seq <= ? ORDER BY msg.rev ASC LIMIT ?`),
       msgBySeq: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq = ?`),
       after: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq > ? ORDER BY msg.seq ASC LIMIT ?`),
       before: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq < ? ORDER BY msg.seq DESC LIMIT ?`),
       markRead: d.prepare(`UPDATE members SET read_seq = MAX(read_seq, MIN(?, (SELECT last_seq FROM conversations WHERE id = ?)))
         WHERE conversation_id = ? AND user_id = ? RETURNING read_seq`),
-      insertMedia: d.prepare('INSERT OR IGNORE INTO media (id, mime, width, height, frames, bytes, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insertMedia: d.prepare(`INSERT OR IGNORE INTO media (id, mime, width, height, frames, bytes, created_at, duration, codec, poster)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      uploadedBytes: d.prepare('SELECT COALESCE(SUM(md.bytes), 0) AS n FROM media_uploaders u JOIN media md ON md.id = u.media_id WHERE u.user_id = ?'),
       insertUploader: d.prepare('INSERT OR IGNORE INTO media_uploaders (media_id, user_id) VALUES (?, ?)'),
       media: d.prepare('SELECT * FROM media WHERE id = ?'),
       canRead: d.prepare(`SELECT 1 WHERE EXISTS (SELECT 1 FROM media_uploaders WHERE media_id = @m AND user_id = @u)
         OR EXISTS (SELECT 1 FROM media_posts p JOIN members m ON m.conversation_id = p.conversation_id WHERE p.media_id = @m AND m.user_id = @u)
-        OR EXISTS (SELECT 1 FROM stickers WHERE media_id = @m AND user_id = @u)`),
+        OR EXISTS (SELECT 1 FROM stickers WHERE media_id = @m AND user_id = @u)
+        OR EXISTS (SELECT 1 FROM media v JOIN media_posts p ON p.media_id = v.id JOIN members m ON m.conversation_id = p.conversation_id
+                   WHERE v.poster = @m AND m.user_id = @u)`),
       insertSticker: d.prepare('INSERT INTO stickers (id, user_id, media_id, name, tags, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
       stickers: d.prepare(`SELECT s.*, md.mime, md.width, md.height, md.frames, md.bytes, md.created_at AS m_created_at
         FROM stickers s JOIN media md ON md.id = s.media_id WHERE s.user_id = ? ORDER BY s.created_at DESC, s.rowid DESC`),
@@ -266,7 +235,7 @@ export class SqliteStore implements Store {
       this.#s.insertConv.run(c.id, c.kind, c.title, c.createdBy, c.createdAt, c.directKey, c.createdAt);
       for (const m of new Set(c.memberIds)) this.#s.insertMember.run(c.id, m);
       return {
-        conversation: { id: c.id, kind: c.kind, title: c.title, createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: 0 },
+        conversation: { id: c.id, kind: c.kind, title: c.title, createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: 0, lastRev: 0 },
         created: true,
       };
     }).immediate();
@@ -295,7 +264,7 @@ export class SqliteStore implements Store {
       const last = r.last_seq ? (this.#s.msgBySeq.get(r.id, r.last_seq) as MessageRow | undefined) : undefined;
       return {
         ...conversationFromRow(r),
-        members: this.#s.members.all(r.id) as Member[],
+        members: this.#s.memberStates.all(r.id) as MemberState[],
         lastMessage: last ? messageFromRow(last) : null,
         readSeq: r.read_seq,
         unread: r.unread,
@@ -303,25 +272,69 @@ export class SqliteStore implements Store {
     });
   }
 
+  async addMembers(conversationId: string, userIds: string[]): Promise<string[]> {
+    return this.db.transaction(() => [...new Set(userIds)].filter((u) => this.#s.insertMember.run(conversationId, u).changes > 0)).immediate();
+  }
+
+  async removeMember(conversationId: string, userId: string): Promise<boolean> {
+    return this.db.transaction(() => {
+      if (!this.#s.deleteMember.run(conversationId, userId).changes) return false;
+      this.#s.passAdmin.run({ c: conversationId, u: userId });
+      return true;
+    }).immediate();
+  }
+
+  async renameConversation(conversationId: string, title: string): Promise<void> {
+    this.#s.rename.run(title, conversationId);
+  }
+
+  async contactIds(userId: string): Promise<string[]> {
+    return (this.#s.contactIds.all(userId) as { user_id: string }[]).map((r) => r.user_id);
+  }
+
+  async setLastSeen(userId: string, at: number): Promise<void> {
+    this.#s.setLastSeen.run(at, userId);
+  }
+
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
-    if (this.#writer) {
-      const results = await this.#writer.append(batch.map((m): WriterRow => [
-        m.conversationId, m.senderId, m.clientId, m.id, m.kind, m.text, m.media?.id ?? null,
-        m.source ? JSON.stringify(m.source) : null, m.createdAt,
-      ]));
-      return results.map((r, i): AppendResult => {
-        if ('existing' in r) return { message: messageFromRow(r.existing as unknown as MessageRow), created: false };
-        const m = batch[i]!;
-        return {
-          message: {
-            id: m.id, conversationId: m.conversationId, seq: r.seq, senderId: m.senderId, senderName: m.senderName, clientId: m.clientId,
-            kind: m.kind, text: m.text, media: m.media, source: m.source, createdAt: m.createdAt,
-          },
-          created: true,
-        };
+    if (!this.#writer) throw new Error('the SQLite store is closed');
+    const results = await this.#writer.append(batch.map((m) => ({ conversationId: m.conversationId, senderId: m.senderId, row: toSqliteRow(m) })));
+    return results.map((r, i): AppendResult => ('existing' in r
+      ? { message: messageFromRow(r.existing), created: false }
+      : { message: stored(batch[i]!, r.seq), created: true }));
+  }
+
+  async getMessage(id: string): Promise<StoredMessage | null> {
+    const r = this.#s.msgById.get(id) as MessageRow | undefined;
+    return r ? messageFromRow(r) : null;
+  }
+
+  async changeMessage(id: string, change: (m: StoredMessage) => MessagePatch | null): Promise<{ message: StoredMessage; changed: boolean } | null> {
+    // Optimistic: read, decide, and let the writer thread apply it only if the message is
+    // still as read (same rev); otherwise read again. The main thread never holds the write lock.
+    for (let attempt = 0; ; attempt++) {
+      if (!this.#writer) throw new Error('the SQLite store is closed');
+      const m = await this.getMessage(id);
+      if (!m) return null;
+      const patch = change(m);
+      if (!patch) return { message: m, changed: false };
+      const next: StoredMessage = { ...m, ...patch };
+      const row = toSqliteRow(next);
+      const r = await this.#writer.change({
+        conversationId: m.conversationId, seq: m.seq, expectRev: m.rev,
+        row: Object.fromEntries(MUTABLE_COLUMNS.filter((c) => c !== 'rev').map((c) => [c, row[c]])),
+        detachMedia: m.media && !next.media ? m.media.id : null,
       });
+      if ('rev' in r) {
+        if (r.removedMedia) rmSync(this.#mediaPath(r.removedMedia), { force: true });
+        return { message: { ...next, rev: r.rev }, changed: true };
+      }
+      if (attempt >= 50) throw new Error(`message ${id} kept changing; gave up after ${attempt} attempts`);
     }
-    throw new Error('the SQLite store is closed');
+  }
+
+  async changesAfter(conversationId: string, afterRev: number, uptoSeq: number, limit: number): Promise<StoredMessage[]> {
+    return (this.#s.changed.all(conversationId, afterRev, uptoSeq, limit) as MessageRow[]).map(messageFromRow);
   }
 
   async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
@@ -331,6 +344,11 @@ export class SqliteStore implements Store {
   async messagesBefore(conversationId: string, beforeSeq: number | null, limit: number): Promise<StoredMessage[]> {
     const rows = this.#s.before.all(conversationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit) as MessageRow[];
     return rows.reverse().map(messageFromRow);
+  }
+
+  async searchMessages(userId: string, q: { words: string[]; conversationId?: string; limit: number }): Promise<StoredMessage[]> {
+    const rows = this.#s.search.all({ u: userId, q: fts5Query(q.words), c: q.conversationId ?? null, limit: q.limit }) as MessageRow[];
+    return rows.map(messageFromRow);
   }
 
   async markRead(userId: string, conversationId: string, seq: number): Promise<number> {
@@ -348,18 +366,62 @@ export class SqliteStore implements Store {
       // Write-then-rename: a crash never leaves a partial file under the content address.
       mkdirSync(join(this.#mediaDir, meta.id.slice(0, 2)), { recursive: true });
       const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-      writeFileSync(tmp, bytes, { flush: true });
-      renameSync(tmp, path);
+      try {
+        writeFileSync(tmp, bytes, { flush: true });
+        renameSync(tmp, path);
+      } catch (err) {
+        // A full or failing disk (ENOSPC, EIO): leave no partial temp file behind.
+        rmSync(tmp, { force: true });
+        throw err;
+      }
     }
     this.db.transaction(() => {
-      this.#s.insertMedia.run(meta.id, meta.mime, meta.width, meta.height, meta.frames, meta.bytes, meta.createdAt);
-      this.#s.insertUploader.run(meta.id, uploaderId);
+      this.#insertMeta(meta, uploaderId);
     }).immediate();
     return (await this.getMedia(meta.id))!;
   }
 
+  #insertMeta(meta: MediaMeta, uploaderId: string): void {
+    const v = meta.video ?? null;
+    this.#s.insertMedia.run(meta.id, meta.mime, meta.width, meta.height, meta.frames, meta.bytes, meta.createdAt,
+      v?.duration ?? null, v?.codec ?? null, v?.poster ?? null);
+    this.#s.insertUploader.run(meta.id, uploaderId);
+  }
+
+  async putMediaFile(meta: MediaMeta, path: string, uploaderId: string): Promise<MediaMeta> {
+    const target = this.#mediaPath(meta.id);
+    if (!existsSync(target)) {
+      mkdirSync(join(this.#mediaDir, meta.id.slice(0, 2)), { recursive: true });
+      const tmp = `${target}.${randomBytes(6).toString('hex')}.tmp`;
+      try {
+        // Same file system (uploads live under the data folder): a rename, no copy. Elsewhere: a streamed copy.
+        try { renameSync(path, tmp); } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+          await pipeline(createReadStream(path), createWriteStream(tmp, { flush: true }));
+        }
+        renameSync(tmp, target);
+      } catch (err) {
+        rmSync(tmp, { force: true });
+        throw err;
+      }
+    }
+    this.db.transaction(() => this.#insertMeta(meta, uploaderId)).immediate();
+    return (await this.getMedia(meta.id))!;
+  }
+
+  async openMedia(id: string, range?: ByteRange): Promise<NodeJS.ReadableStream | null> {
+    if (!/^[0-9a-f]{64}$/.test(id) || !this.#s.media.get(id)) return null;
+    const path = this.#mediaPath(id);
+    if (!existsSync(path)) return null;
+    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+  }
+
+  async uploadedBytes(userId: string): Promise<number> {
+    return (this.#s.uploadedBytes.get(userId) as { n: number }).n;
+  }
+
   async getMedia(id: string): Promise<MediaMeta | null> {
-    const r = this.#s.media.get(id) as Parameters<typeof mediaFromRow>[0] | undefined;
+    const r = this.#s.media.get(id) as MediaRow | undefined;
     return r ? mediaFromRow(r) : null;
   }
 

@@ -51,6 +51,8 @@ export interface Conversation {
   createdAt: number;
   /** Highest seq assigned so far (0 when empty). */
   lastSeq: number;
+  /** Highest change number given to a change of one of its messages (0 when none). */
+  lastRev: number;
 }
 
 /** A member as shown to clients. */
@@ -59,62 +61,21 @@ export interface Member {
   username: string;
 }
 
-/** Where a still or sticker came from: a video name and a time (still) or range (sticker), seconds. */
-export interface MessageSource {
-  video: string;
-  at?: number;
-  from?: number;
-  to?: number;
-}
+export type { MessageSource, MessageKind, MediaMeta, VideoMeta, MessageFields, StoredMessage, NewMessage } from './message';
 
-export type MessageKind = 'text' | 'still' | 'sticker';
-
-/** Metadata of a stored media object. `id` is the sha256 of its bytes, hex. */
-export interface MediaMeta {
-  id: string;
-  mime: string;
-  width: number;
-  height: number;
-  /** Number of frames (1 for a still). */
-  frames: number;
-  /** Size in bytes. */
-  bytes: number;
-  createdAt: number;
+/** An inclusive byte range of a stored media object. */
+export interface ByteRange {
+  start: number;
+  /** Inclusive. */
+  end: number;
 }
+import type { MediaMeta, StoredMessage, NewMessage } from './message';
 
-/** A message to append. */
-export interface NewMessage {
-  /** Chosen by the server; ignored (the existing one is returned) when the clientId was seen. */
-  id: string;
-  conversationId: string;
-  senderId: string;
-  /** Echoed back in the result; not stored (usernames never change). */
-  senderName: string;
-  /** Client-chosen idempotency key, unique per (conversationId, senderId). */
-  clientId: string;
-  kind: MessageKind;
-  text: string | null;
-  /** Metadata of the attached media (must exist); `null` for text. */
-  media: MediaMeta | null;
-  source: MessageSource | null;
-  createdAt: number;
-}
-
-/** A stored message. */
-export interface StoredMessage {
-  id: string;
-  conversationId: string;
-  /** Per-conversation sequence number, 1, 2, 3… without gaps. */
-  seq: number;
-  senderId: string;
-  senderName: string;
-  clientId: string;
-  kind: MessageKind;
-  text: string | null;
-  media: MediaMeta | null;
-  source: MessageSource | null;
-  createdAt: number;
-}
+/**
+ * What a change sets on a message (see {@link Store.changeMessage}). Omitted fields keep
+ * their value; `media: null` detaches the media (its bytes go when nothing else refers to them).
+ */
+export type MessagePatch = Partial<Pick<StoredMessage, 'text' | 'media' | 'source' | 'reactions' | 'editedAt' | 'deletedAt'>>;
 
 /** Result of appending one message. */
 export interface AppendResult {
@@ -123,9 +84,17 @@ export interface AppendResult {
   created: boolean;
 }
 
+/** A member as listed with a conversation: when last connected and how far read. */
+export interface MemberState extends Member {
+  /** When the user last connected or disconnected, ms; `null` when never. */
+  lastSeen: number | null;
+  /** Highest seq this member has read in the conversation. */
+  readSeq: number;
+}
+
 /** A conversation as listed for one user. */
 export interface ConversationSummary extends Conversation {
-  members: Member[];
+  members: MemberState[];
   lastMessage: StoredMessage | null;
   /** Highest seq this user has read. */
   readSeq: number;
@@ -186,6 +155,20 @@ export interface Store {
   isMember(conversationId: string, userId: string): Promise<boolean>;
   /** The user's conversations, most recently active first. */
   listConversations(userId: string): Promise<ConversationSummary[]>;
+  /** Adds members to a conversation; resolves the ids that were not members before. */
+  addMembers(conversationId: string, userIds: string[]): Promise<string[]>;
+  /**
+   * Removes a member. When they were the admin (`createdBy`), the admin passes to the
+   * remaining member first by username, so a group always keeps one. Resolves false when
+   * they were not a member.
+   */
+  removeMember(conversationId: string, userId: string): Promise<boolean>;
+  /** Sets a conversation's title. */
+  renameConversation(conversationId: string, title: string): Promise<void>;
+  /** Ids of everyone sharing at least one conversation with the user (the user excluded). */
+  contactIds(userId: string): Promise<string[]>;
+  /** Records when the user was last connected (presence). */
+  setLastSeen(userId: string, at: number): Promise<void>;
 
   // Messages
   /**
@@ -200,6 +183,26 @@ export interface Store {
   messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** The newest messages with seq < `beforeSeq` (all when null), returned ascending, at most `limit`. */
   messagesBefore(conversationId: string, beforeSeq: number | null, limit: number): Promise<StoredMessage[]>;
+  /**
+   * Full-text search over the messages of the user's conversations (one when
+   * `conversationId` is given), newest first, at most `limit`: every word must occur in the
+   * text or the source video name; the last word also as a prefix. `words` are already
+   * lower-cased and folded (im/search.ts). Uses the store's full-text index.
+   */
+  searchMessages(userId: string, q: { words: string[]; conversationId?: string; limit: number }): Promise<StoredMessage[]>;
+  /** The message with this id, or null. */
+  getMessage(id: string): Promise<StoredMessage | null>;
+  /**
+   * Changes one message atomically under its conversation's lock: `change` gets the message
+   * as stored and returns what to set, or null to leave it as it is (it may throw to refuse;
+   * nothing is written then). A change takes the conversation's next change number as the
+   * message's `rev`. Detaching media removes the conversation's access to it when no other
+   * message there shows it, and the media itself when no message or sticker refers to it.
+   * Resolves null when there is no such message.
+   */
+  changeMessage(id: string, change: (m: StoredMessage) => MessagePatch | null): Promise<{ message: StoredMessage; changed: boolean } | null>;
+  /** Messages with seq ≤ `uptoSeq` changed after change number `afterRev`, by rev ascending, at most `limit`. */
+  changesAfter(conversationId: string, afterRev: number, uptoSeq: number, limit: number): Promise<StoredMessage[]>;
   /** Raises the user's read position to `seq` (never lowers it); returns the new position. */
   markRead(userId: string, conversationId: string, seq: number): Promise<number>;
 
@@ -209,8 +212,19 @@ export interface Store {
    * keeps its bytes. Records `uploaderId` as an uploader. Returns the stored metadata.
    */
   putMedia(meta: MediaMeta, bytes: Buffer, uploaderId: string): Promise<MediaMeta>;
+  /**
+   * Stores a large media file content-addressed (meta.id = sha256 of the file), streaming it
+   * from `path` (never whole in memory); as {@link putMedia} otherwise. The caller removes
+   * `path` afterwards if it is still there (SQLite moves it into place).
+   */
+  putMediaFile(meta: MediaMeta, path: string, uploaderId: string): Promise<MediaMeta>;
   getMedia(id: string): Promise<MediaMeta | null>;
+  /** The whole bytes, for small media (stills, stickers); use {@link openMedia} for videos. */
   readMedia(id: string): Promise<Buffer | null>;
+  /** A stream of the bytes in `range` (inclusive; whole when absent), read in pieces; `null` when unknown. */
+  openMedia(id: string, range?: ByteRange): Promise<NodeJS.ReadableStream | null>;
+  /** Bytes of all media the user uploaded (each object once), for the storage quota. */
+  uploadedBytes(userId: string): Promise<number>;
   /** True when the user uploaded it, is a member of a conversation it was posted in, or has it in their library. */
   canReadMedia(userId: string, mediaId: string): Promise<boolean>;
 

@@ -46,6 +46,12 @@ export interface Attack {
   /** Needs something that may be absent (a tool, the shared footage): return a reason to skip, or null. */
   skip?(): string | null;
   /**
+   * Builds what the attack will send, before its server starts and the victim's clock runs:
+   * the victim's requests share this process's event loop, so minutes of building bombs
+   * during `run` would count as the server's latency.
+   */
+  prepare?(): Promise<void>;
+  /**
    * Makes the attack and resolves with the outcome a person reads, e.g.
    * `413 ERR_MEDIA_LIMITS after 0.3 s` or `socket closed 1008 after 4.1 MB`. Must stop by
    * itself within about 60 s, send only to `server.url`, and release what it opened.

@@ -314,6 +314,8 @@ describe('replies, reactions, edits, deletes', () => {
     await tap.cut();
     await sam.page.getByTestId('connection').filter({ hasText: 'Offline' }).waitFor();
     await menu(rita, 'changed while sam is away', 'Edit');
+    // The composer takes the message's text once edit mode has rendered; typing before that is overwritten.
+    await expect.poll(() => rita.page.getByTestId('composer').inputValue()).toBe('changed while sam is away');
     await rita.page.getByTestId('composer').fill('changed while sam was away');
     await rita.page.getByTestId('composer').press('Enter');
     await msg(rita, 'changed while sam was away').waitFor();
@@ -351,6 +353,8 @@ describe('replies, reactions, edits, deletes', () => {
 
   it('logs and ignores frames that do not fit the protocol, and goes on working', async () => {
     const tap = await samsTap();
+    // Whatever the test before left, sam's socket is let through again.
+    if (tap.down) { tap.down = false; await connected(sam); }
     const warnings: string[] = [];
     sam.page.on('console', (m) => { if (m.type() === 'warning') warnings.push(m.text()); });
     const errors: string[] = [];

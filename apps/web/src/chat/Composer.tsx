@@ -5,7 +5,7 @@
  * draft comes back).
  */
 import { SmileIcon } from '../icons';
-import { useEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useState } from 'preact/hooks';
 import { useStore } from '../store';
 import { Quote, summary } from './MessageParts';
 import { cancelAction, chat, editMessage, send } from './state';
@@ -19,8 +19,9 @@ export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: ()
   const action = s.action && s.action.conversationId === id ? s.action : null;
   const target = action ? s.messages[action.conversationId]?.find((m) => m.id === action.messageId) : undefined;
   const editing = action?.mode === 'edit' ? target : undefined;
-  // Editing shows the message's text; leaving the edit brings the draft back.
-  useEffect(() => {
+  // Editing shows the message's text; leaving the edit brings the draft back. A layout
+  // effect, so the text is in place before any keystroke can reach the box.
+  useLayoutEffect(() => {
     if (editing) setText(editing.text ?? '');
     else setText(id ? localStorage.getItem(draftKey(id)) ?? '' : '');
   }, [id, editing?.id]);

@@ -98,6 +98,30 @@ describe('hostile uploads (SQLite, server in its own process)', () => {
     expect(stored(s.dataDir).rows).toBe(before.rows + 1);
   });
 
+  it('answers an 8 MiB scan bomb after its first 512 KiB, without waiting for the rest', async () => {
+    const bomb = await H.jpegScanBomb(Math.floor((8 * MiB - 160_000) / 33));
+    const sent = 512 * 1024;
+    // A raw client that declares the whole bomb, sends its first 512 KiB and then waits.
+    const answer = await new Promise<string>((resolve, reject) => {
+      const sock = connect(s.port, '127.0.0.1');
+      let head = '';
+      const t = setTimeout(() => { sock.destroy(); reject(new Error(`no answer with ${sent} of ${bomb.length} bytes sent: ${head}`)); }, 10_000);
+      sock.on('data', (d) => { head += d.toString('latin1'); if (head.includes('\r\n\r\n{') && head.endsWith('}')) { clearTimeout(t); sock.destroy(); resolve(head); } });
+      sock.on('error', () => undefined);
+      sock.write(`POST /api/media HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${alice.token}\r\ncontent-type: image/jpeg\r\ncontent-length: ${bomb.length}\r\n\r\n`);
+      sock.write(bomb.subarray(0, sent));
+    });
+    expect(answer).toMatch(/^HTTP\/1\.1 422 /);
+    expect(answer).toContain('ERR_MEDIA_LIMITS');
+    expect(answer).toMatch(/more than \d+ scans/);
+    // A real JPEG larger than the look still passes: the look judges only what it saw.
+    const photo = await sharp({ create: { width: 1200, height: 900, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+      .jpeg({ progressive: true, quality: 95 }).toBuffer();
+    expect(photo.length).toBeGreaterThan(128 * 1024);
+    const ok = await upload(s, alice, photo);
+    expect(ok.status, JSON.stringify(ok.body)).toBe(201);
+  });
+
   it('bounds decoding: time limit, queue, and logins and small uploads stay fast meanwhile', async () => {
     // Heavy but within the budget (30 MP each): these really decode, in the decoder pool.
     const heavy = await H.heavyWebp(256, 256, 457);
@@ -105,6 +129,16 @@ describe('hostile uploads (SQLite, server in its own process)', () => {
     const users = await Promise.all(Array.from({ length: 6 }, () => register(s.url)));
     const bombers = await Promise.all(Array.from({ length: 4 }, () => register(s.url)));
     const bombs = await Promise.all([1, 2, 3, 4].map(() => H.jpegScanBomb(Math.floor((8 * MiB - 160_000) / 33))));
+    // The same requests on the idle server first: the bounds below scale with how fast this
+    // machine is right now, so a loaded machine does not fail them (the bug they catch cost 43 s).
+    const idle: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      idle.push(await loginMs(s, alice));
+      const t = performance.now();
+      expect((await upload(s, alice, small)).status).toBe(201);
+      idle.push(performance.now() - t);
+    }
+    const bound = Math.max(1500, 8 * idle.sort((a, b) => a - b)[Math.floor(idle.length / 2)]!);
     const rss0 = rssMb(s.proc.pid!);
     const cpu0 = cpuSeconds(s.proc.pid!);
     // 12 heavy decodes (2 per user: the per-user cap) against 2 slots and a queue of 8, plus 4 scan
@@ -135,11 +169,12 @@ describe('hostile uploads (SQLite, server in its own process)', () => {
     const decoded = results.slice(0, 12).filter((r) => r.status === 201 || r.body?.error?.code === 'ERR_MEDIA_LIMITS');
     expect(decoded.length + busy.length).toBe(12);
     expect(results.slice(12).every((r) => r.status === 422 || r.status === 0)).toBe(true);
-    // Logins and small uploads: the issue asks < 200 ms; bounds here are generous (busy machine).
+    // Logins and small uploads: the issue asks < 200 ms (bench:hostile measures it); the bound here is
+    // generous: 1.5 s, or 8 × the idle median on a slow machine.
     console.log(`decode budget: logins ${logins.map((x) => x.toFixed(0)).join(' ')} ms, small uploads ${smalls.map((x) => x.toFixed(0)).join(' ')} ms, ` +
       `server+decoders CPU ${cpu.toFixed(1)} s for ${decoded.length} heavy decodes, RSS ${rss0.toFixed(0)} → peak ${peakRss.toFixed(0)} MB`);
-    expect(Math.max(...logins)).toBeLessThan(1500);
-    expect(Math.max(...smalls)).toBeLessThan(1500);
+    expect(Math.max(...logins)).toBeLessThan(bound);
+    expect(Math.max(...smalls)).toBeLessThan(bound);
     // Each decode is one thread killed at 5 s: CPU per decode is bounded.
     expect(cpu).toBeLessThan(decoded.length * 6 + 5);
     expect(peakRss - rss0).toBeLessThan(600);

@@ -13,6 +13,7 @@ import { ApiError } from '../errors';
 import { closeAfterAnswer, InFlight } from '../http/upload-admission';
 import type { Auth } from '../http/auth';
 import { mediaToWire } from '../im/wire';
+import { peekUpload } from '../media/peek';
 import { DecodeAborted, DecodePool } from '../media/pool';
 import { validateMedia } from '../media/validate';
 import { hashFile, makePoster, probeVideo } from '../media/video';
@@ -51,6 +52,10 @@ export default async function mediaRoutes(app: FastifyInstance, opts: { ctx: Ctx
   app.post('/api/media', {
     bodyLimit: ctx.media.maxBytes,
     onRequest: admit,
+    // Raw bodies are looked at as they arrive: a JPEG scan bomb is refused after its first
+    // 64 KiB, its connection closed unread.
+    preParsing: async (req, reply, payload) => (/^application\/json\b/i.test(req.headers['content-type'] ?? '')
+      ? payload : payload.pipe(peekUpload(ctx.media.maxJpegScans, () => closeAfterAnswer(req, reply)))),
     schema: { summary: 'Upload a still or sticker as the raw body (PNG, JPEG, WebP, AVIF, GIF, BMP, TIFF, animated GIF/WebP, WebM); or, with a JSON body {uploadId}, check a finished resumable upload and store it as a video' },
   }, async (req, reply): Promise<MediaInfo> => {
     const { user } = authOf.get(req)!;

@@ -99,3 +99,6 @@ parentPort!.on('message', (m: WriterRequest) => {
     parentPort!.postMessage({ id: m.id, error: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined });
   }
 });
+// Loaded and listening: the store's init() waits for this before the server takes requests.
+parentPort!.postMessage({ ready: true });
+

@@ -34,10 +34,19 @@ export class SqliteWriter {
   #next = 1;
   #pending = new Map<number, { resolve: (r: unknown) => void; reject: (e: Error) => void }>();
   #failed: Error | null = null;
+  /**
+   * Resolves once the thread has loaded its module (about 2 s from sources on a loaded
+   * machine, through tsx) and listens; rejects if it fails first.
+   */
+  readonly ready: Promise<void>;
 
   constructor(file: string, synchronous: 'FULL' | 'NORMAL') {
     this.#worker = startThread<WriterData>('sqlite-writer', { file, synchronous });
-    this.#worker.on('message', (m: { id?: number; results?: unknown; error?: string; code?: string }) => {
+    let ready!: () => void; let notReady!: (e: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => { ready = resolve; notReady = reject; });
+    this.ready.catch(() => undefined);
+    this.#worker.on('message', (m: { id?: number; ready?: true; results?: unknown; error?: string; code?: string }) => {
+      if (m.ready) { ready(); return; }
       if (m.id === undefined) return;
       const p = this.#pending.get(m.id);
       this.#pending.delete(m.id);
@@ -48,6 +57,7 @@ export class SqliteWriter {
     });
     const fail = (e: Error) => {
       this.#failed = e;
+      notReady(e);
       for (const p of this.#pending.values()) p.reject(e);
       this.#pending.clear();
     };
@@ -77,7 +87,8 @@ export class SqliteWriter {
   async close(): Promise<void> {
     if (this.#failed) return;
     await new Promise<void>((resolve) => {
-      this.#worker.once('message', () => resolve());
+      const closed = (m: { closed?: true }) => { if (m.closed) { this.#worker.off('message', closed); resolve(); } };
+      this.#worker.on('message', closed);
       this.#worker.once('exit', () => resolve());
       this.#worker.postMessage({ op: 'close' } satisfies WriterRequest);
     });

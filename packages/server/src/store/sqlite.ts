@@ -102,6 +102,8 @@ export class SqliteStore implements Store {
     if (!this.#writer) {
       this.#writer = new SqliteWriter(this.#file, this.#opts.synchronous === 'normal' ? 'NORMAL' : 'FULL');
     }
+    // The first append would otherwise wait for the thread to load (seconds from sources).
+    await this.#writer.ready;
   }
 
   private prepare() {

@@ -3,7 +3,25 @@
  * transaction, and each caller's promise resolves only after that commit. With an async
  * store (PostgreSQL), messages arriving while a batch is in flight form the next batch.
  */
+import { ApiError } from '../errors';
 import type { AppendResult, NewMessage, Store } from '../store/types';
+
+/** A foreign-key violation, SQLite's or PostgreSQL's (SQLSTATE 23503). */
+const isForeignKey = (e: unknown) => {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === 'SQLITE_CONSTRAINT_FOREIGNKEY' || code === '23503';
+};
+
+/**
+ * A message whose media went between the send's check and its commit (the media's last
+ * message deleted at that moment takes the bytes with it): the sender is told, not a 500.
+ */
+function explain(e: unknown, msg: NewMessage): unknown {
+  if (msg.media && isForeignKey(e)) {
+    return new ApiError('ERR_MEDIA_NOT_FOUND', `the media ${msg.media.id} was deleted while the message was being sent; upload it again`, 'mediaId');
+  }
+  return e;
+}
 
 interface Pending { msg: NewMessage; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }
 
@@ -57,10 +75,10 @@ export class MessageWriter {
       this.written += batch.length;
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
-      if (batch.length === 1) { batch[0]!.reject(err); return; }
+      if (batch.length === 1) { batch[0]!.reject(explain(err, batch[0]!.msg)); return; }
       // One bad message must not sink its neighbours: retry them one by one.
       for (const p of batch) {
-        try { p.resolve((await this.store.appendMessages([p.msg]))[0]!); } catch (e) { p.reject(e); }
+        try { p.resolve((await this.store.appendMessages([p.msg]))[0]!); } catch (e) { p.reject(explain(e, p.msg)); }
       }
     }
   }

@@ -21,10 +21,10 @@ afterAll(() => {
 });
 
 /** Starts `clipchat serve` on a free port; resolves with its base URL once it prints it. */
-function serve(flags: string[]): Promise<string> {
+function serve(flags: string[], extraEnv: Record<string, string> = {}, output?: (s: string) => void): Promise<string> {
   const data = mkdtempSync(join(tmpdir(), 'clipchat-serve-'));
   dirs.push(data);
-  const env: NodeJS.ProcessEnv = { ...process.env, CLIPCHAT_LOG_LEVEL: 'error' };
+  const env: NodeJS.ProcessEnv = { ...process.env, CLIPCHAT_LOG_LEVEL: 'error', ...extraEnv };
   delete env.CLIPCHAT_DATABASE_URL;
   delete env.CLIPCHAT_REDIS_URL;
   const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', data, ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -34,6 +34,7 @@ function serve(flags: string[]): Promise<string> {
     let err = '';
     child.stdout!.on('data', (d: Buffer) => {
       out += d.toString();
+      output?.(out);
       const m = /running at (http:\/\/\S+?)[\s(]/.exec(out);
       if (m?.[1]) ok(m[1].replace(/\/$/, ''));
     });
@@ -51,6 +52,31 @@ const register = (base: string, forwardedFor?: string) =>
   });
 
 describe('clipchat serve', () => {
+  it('logs requests as JSON lines into a pipe, and one readable line each with CLIPCHAT_LOG_FORMAT=pretty', async () => {
+    let json = '';
+    const a = await serve([], { CLIPCHAT_LOG_LEVEL: 'info' }, (o) => { json = o; });
+    expect((await fetch(`${a}/healthz`)).status).toBe(200);
+    await expect.poll(() => json.includes('/healthz'), { timeout: 10_000 }).toBe(true);
+    const line = json.split('\n').find((l) => l.includes('/healthz'))!;
+    expect((JSON.parse(line) as { req?: { url?: string } }).req?.url).toBe('/healthz');
+
+    let text = '';
+    const b = await serve([], { CLIPCHAT_LOG_LEVEL: 'info', CLIPCHAT_LOG_FORMAT: 'pretty' }, (o) => { text = o; });
+    expect((await fetch(`${b}/healthz`)).status).toBe(200);
+    await expect.poll(() => text.includes('/healthz'), { timeout: 10_000 }).toBe(true);
+    const pretty = text.split('\n').find((l) => l.includes('/healthz'))!;
+    expect(pretty.startsWith('{')).toBe(false);
+    expect(pretty).toMatch(/^\[\d\d:\d\d:\d\d\] INFO/);
+
+    const bad = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', mkdtempSync(join(tmpdir(), 'clipchat-serve-'))],
+      { cwd: ROOT, env: { ...process.env, CLIPCHAT_LOG_FORMAT: 'xml' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let err = '';
+    bad.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => bad.on('exit', r));
+    expect(code).toBe(2);
+    expect(err).toContain('CLIPCHAT_LOG_FORMAT must be pretty or json, got "xml"');
+  });
+
   it('marks session cookies Secure only with --secure-cookies', async () => {
     const plain = await register(await serve([]));
     expect(plain.status).toBe(201);

@@ -6,6 +6,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { resolve } from 'node:path';
+import pretty from 'pino-pretty';
 import { backendsFromEnv, createServer, parseDuration, parseLoginBackoffFlag, parseRateLimitFlag, type HttpLimits, type LoginBackoff, type RateLimits } from '@clipchat/server';
 
 const USAGE = `usage: clipchat serve [--port N] [--data DIR] [--host H] [--web DIR]
@@ -30,7 +31,20 @@ const USAGE = `usage: clipchat serve [--port N] [--data DIR] [--host H] [--web D
   --edit-window DURATION    how long after sending a text message its sender may edit it, e.g. 48h (default), 15m, 0 (no edits)
   --video-max-bytes SIZE    largest shared video, bytes or with K/M/G (binary; default 2G)
   --video-quota-bytes SIZE  storage one user may hold, stored media + unfinished uploads (default 10G)
-environment: CLIPCHAT_DATABASE_URL (PostgreSQL), CLIPCHAT_REDIS_URL (Redis), CLIPCHAT_LOG_LEVEL (info)`;
+environment: CLIPCHAT_DATABASE_URL (PostgreSQL), CLIPCHAT_REDIS_URL (Redis), CLIPCHAT_LOG_LEVEL (info),
+  CLIPCHAT_LOG_FORMAT (pretty on a terminal, json otherwise)`;
+
+/**
+ * Request logs: one line a request that a person reads on a terminal (pino-pretty), JSON lines
+ * otherwise (a pipe, a file, a log collector); CLIPCHAT_LOG_FORMAT=pretty|json decides instead.
+ */
+function loggerOptions(): { level: string; stream?: NodeJS.WritableStream } | string {
+  const level = process.env.CLIPCHAT_LOG_LEVEL ?? 'info';
+  const format = process.env.CLIPCHAT_LOG_FORMAT || (process.stdout.isTTY ? 'pretty' : 'json');
+  if (format !== 'pretty' && format !== 'json') return `CLIPCHAT_LOG_FORMAT must be pretty or json, got ${JSON.stringify(format)}`;
+  if (format === 'json') return { level };
+  return { level, stream: pretty({ colorize: process.stdout.isTTY, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname', singleLine: true }) };
+}
 
 interface Args {
   port: number; data: string; host: string; web: string | null; trustProxy: false | number | string[]; secureCookies: boolean;
@@ -163,13 +177,15 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`${parsed ? `clipchat serve: ${parsed}\n` : ''}${USAGE}\n`);
     return parsed ? 2 : 0;
   }
+  const logger = loggerOptions();
+  if (typeof logger === 'string') { process.stderr.write(`clipchat serve: ${logger}\n`); return 2; }
   const defaultWeb = fileURLToPath(new URL('../../../web/dist', import.meta.url));
   const webRoot = parsed.web ? resolve(parsed.web) : existsSync(resolve(defaultWeb, 'index.html')) ? defaultWeb : null;
   const { store, bus, limitStore, describe } = await backendsFromEnv();
   const server = await createServer({
     dataDir: resolve(parsed.data), store, bus, limitStore, webRoot, rateLimits: parsed.rateLimits, loginBackoff: parsed.loginBackoff,
     trustProxy: parsed.trustProxy, secureCookies: parsed.secureCookies, http: parsed.http,
-    logger: { level: process.env.CLIPCHAT_LOG_LEVEL ?? 'info' },
+    logger,
     media: mf.media, video: vf.video,
     ...(parsed.maxSocketsPerUser ? { ws: { maxSocketsPerUser: parsed.maxSocketsPerUser } } : {}),
     ...(parsed.editWindowMs !== undefined ? { messages: { editWindowMs: parsed.editWindowMs } } : {}),

@@ -7,6 +7,7 @@
  */
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { MAX_TEXT_LENGTH } from '@clipchat/protocol';
@@ -48,6 +49,30 @@ async function post(page: Page, clientId: string, text: string): Promise<string>
     if (!r.ok) throw new Error(await r.text());
     return (await r.json()).message.id as string;
   }, { clientId, text });
+}
+
+/** Uploads `bytes` and sends them as a `kind` message over REST from `page`. */
+async function postMedia(page: Page, kind: 'still' | 'sticker', clientId: string, bytes: Buffer): Promise<void> {
+  await page.evaluate(async ({ kind, clientId, bytes }) => {
+    const csrf = decodeURIComponent(/clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '');
+    const up = await fetch('/api/media', { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-csrf-token': csrf }, body: new Uint8Array(bytes) });
+    if (!up.ok) throw new Error(await up.text());
+    const media = await up.json();
+    const list = await (await fetch('/api/conversations')).json();
+    const id = (list.conversations ?? list)[0].id;
+    const r = await fetch(`/api/conversations/${id}/messages`, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify({ clientId, kind, mediaId: media.id }),
+    });
+    if (!r.ok) throw new Error(await r.text());
+  }, { kind, clientId, bytes: [...bytes] });
+}
+
+/** A two-frame animated GIF, `w`×`h`: green, then magenta. */
+async function twoFrameGif(w: number, h: number): Promise<Buffer> {
+  const frame = (r: number, g: number, b: number) => sharp({ create: { width: w, height: h, channels: 4, background: { r, g, b, alpha: 1 } } }).raw().toBuffer();
+  const strip = Buffer.concat([await frame(0, 200, 0), await frame(200, 0, 200)]);
+  return sharp(strip, { raw: { width: w, height: h * 2, channels: 4, pageHeight: h } as never }).gif({ loop: 0, delay: [100, 100] }).toBuffer();
 }
 
 /** A 64×48 PNG drawn in the page: left half red, right half blue. */
@@ -191,6 +216,34 @@ describe('message list', () => {
     await viewer.getByRole('button', { name: 'Close' }).click();
     await viewer.waitFor({ state: 'detached' });
     await expect.poll(() => open.evaluate((b) => document.activeElement === b)).toBe(true);
+  });
+
+  it('opens a sticker full size, and a still larger than the window fits it', async () => {
+    const { page } = sam;
+    await postMedia(rita.page, 'sticker', 'viewer-sticker', await twoFrameGif(120, 90));
+    const open = page.locator('[data-testid=messages] [data-kind=sticker] [data-testid=open-viewer]').last();
+    await open.locator('[data-testid=media][data-frames="2"]').waitFor();
+    await open.click();
+    const viewer = page.getByRole('dialog', { name: /full size/ });
+    const img = viewer.locator('img.viewer-media');
+    await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.complete && [i.naturalWidth, i.naturalHeight])).toEqual([120, 90]);
+    expect(await img.evaluate((i) => Math.round(i.getBoundingClientRect().width))).toBe(120);
+    await page.keyboard.press('Escape');
+    await viewer.waitFor({ state: 'detached' });
+    await expect.poll(() => open.evaluate((b) => document.activeElement === b)).toBe(true);
+
+    // 2400×300: shown inline at most 280 px wide, in the viewer as wide as the window allows.
+    const wide = await sharp({ create: { width: 2400, height: 300, channels: 3, background: { r: 250, g: 200, b: 0 } } }).png().toBuffer();
+    await postMedia(rita.page, 'still', 'viewer-wide', wide);
+    const openWide = page.locator('[data-testid=messages] [data-kind=still] [data-testid=open-viewer]').last();
+    await openWide.locator('img[width="280"]').waitFor();
+    await openWide.click();
+    await expect.poll(() => img.evaluate((i: HTMLImageElement) => i.complete && i.naturalWidth)).toBe(2400);
+    const [width, inner] = await img.evaluate((i) => [i.getBoundingClientRect().width, innerWidth]);
+    expect(width).toBeGreaterThan(inner * 0.9);
+    expect(width).toBeLessThanOrEqual(inner);
+    await page.keyboard.press('Escape');
+    await viewer.waitFor({ state: 'detached' });
   });
 
   it('counts characters from 7 500 and refuses to send past 8 000, saying so', async () => {

@@ -9,6 +9,8 @@ import { useLayoutEffect, useState } from 'preact/hooks';
 import { useStore } from '../store';
 import { Quote, summary } from './MessageParts';
 import { cancelAction, chat, editMessage, send } from './state';
+import { onPasteImage } from './paste';
+import { TextCounter, tooLong } from './TextCounter';
 
 const draftKey = (id: string) => `clipchat.draft.${id}`;
 
@@ -33,7 +35,7 @@ export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: ()
   };
   const submit = () => {
     const t = text.trim();
-    if (!t) return;
+    if (!t || tooLong(t)) return;
     if (editing) {
       if (t === editing.text) { cancelAction(); return; }
       void editMessage(editing, t);
@@ -54,15 +56,17 @@ export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: ()
           <button class="icon small-icon" aria-label="Cancel edit" title="Cancel edit" onClick={cancelAction}>×</button>
         </div>
       )}
+      <TextCounter text={text} />
       <div class="composer">
         <button class={`icon ${libraryOpen ? 'on' : ''}`} onClick={onToggleLibrary} aria-label="Sticker library" aria-pressed={libraryOpen} title="My stickers"><SmileIcon /></button>
         <textarea rows={1} placeholder={editing ? 'Edit message' : 'Message'} value={text} aria-label={editing ? 'Edit message' : 'Message'} data-testid="composer"
           onInput={(e) => update((e.currentTarget as HTMLTextAreaElement).value)}
+          onPaste={(e) => { if (!editing) onPasteImage(id, e); }}
           onKeyDown={(e) => {
             if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
             else if (e.key === 'Escape' && action) { e.preventDefault(); cancelAction(); }
           }} />
-        <button class="primary" onClick={submit} disabled={!text.trim()}>{editing ? 'Save' : 'Send'}</button>
+        <button class="primary" onClick={submit} disabled={!text.trim() || tooLong(text)}>{editing ? 'Save' : 'Send'}</button>
       </div>
     </div>
   );

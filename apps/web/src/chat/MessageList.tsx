@@ -7,12 +7,17 @@
  * touch screen starts a reply, as does the actions menu.
  */
 import { FilmIcon } from '../icons';
+import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { clockTime, describeSource } from '../format';
 import { saveMedia } from '../library/state';
 import { useStore } from '../store';
 import type { Message } from '../types';
 import { Media } from './Media';
+import { ViewableMedia } from './Viewer';
+import { MessageText } from './MessageText';
+import { DaySeparator } from './DaySeparator';
+import { startsDay } from './days';
 import { Origin, SharedVideo } from '../share/SharedVideo';
 import { MessageMenu, Quote, Reactions, focusComposer } from './MessageParts';
 import { chat, discardSend, loadOlder, retrySend, startReply, type OutboxItem } from './state';
@@ -85,8 +90,8 @@ function Bubble({ m, mine, me, original, highlight }: { m: Message; mine: boolea
           {deleted ? <p class="text deleted" data-testid="tombstone">message deleted</p> : (
             <>
               {m.kind === 'video' && m.media && <SharedVideo m={m} />}
-              {m.kind !== 'video' && m.media && <Media media={m.media} alt={m.source ? describeSource(m.source) : m.kind} />}
-              {m.text && <p class="text">{m.text}</p>}
+              {m.kind !== 'video' && m.media && <ViewableMedia media={m.media} alt={m.source ? describeSource(m.source) : m.kind} />}
+              {m.text && <MessageText text={m.text} />}
               {m.kind !== 'video' && m.source && <Origin s={m.source} />}
             </>
           )}
@@ -177,10 +182,14 @@ export function MessageList() {
   return (
     <ol class="messages" ref={ref} onScroll={onScroll} aria-live="polite" data-testid="messages">
       {s.hasMore[id] && <li class="older"><button class="link small" onClick={() => void loadOlder(id)}>Load older messages</button></li>}
-      {msgs.map((m) => (
-        <Bubble key={m.id} m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
-          original={m.replyTo ? byId.get(m.replyTo) : undefined} />
+      {msgs.map((m, i) => (
+        <Fragment key={m.id}>
+          {startsDay(msgs[i - 1]?.createdAt, m.createdAt) && <DaySeparator at={m.createdAt} />}
+          <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
+            original={m.replyTo ? byId.get(m.replyTo) : undefined} />
+        </Fragment>
       ))}
+      {pending.length > 0 && startsDay(msgs.at(-1)?.createdAt, pending[0]!.createdAt) && <DaySeparator at={pending[0]!.createdAt} />}
       {pending.map((o) => <Pending key={o.clientId} o={o} original={o.replyTo ? byId.get(o.replyTo) : undefined} />)}
     </ol>
   );

@@ -11,6 +11,7 @@ import { Auth } from './chat/Auth';
 import { Composer } from './chat/Composer';
 import { ConversationList, titleOf } from './chat/ConversationList';
 import { MessageList } from './chat/MessageList';
+import { Search } from './chat/Search';
 import { chat, startChat, stopChat } from './chat/state';
 import { LibraryPanel } from './library/LibraryPanel';
 import { loadLibrary } from './library/state';
@@ -67,6 +68,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
           <button aria-pressed={tab === 'chat'} onClick={() => setTab('chat')}>Chat</button>
           <button aria-pressed={tab === 'video'} onClick={() => setTab('video')}>Video</button>
         </nav>
+        <Search />
         <span class="spacer" />
         <button onClick={() => setShowSettings(true)} data-testid="open-settings">Capture settings</button>
         <span class="me">{me.username}</span>

@@ -7,11 +7,13 @@
  * touch screen starts a reply, as does the actions menu.
  */
 import { FilmIcon } from '../icons';
+import { Fragment } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { clockTime, describeSource } from '../format';
 import { saveMedia } from '../library/state';
 import { useStore } from '../store';
 import type { Message } from '../types';
+import { Gap } from './Gap';
 import { Media } from './Media';
 import { Origin, SharedVideo } from '../share/SharedVideo';
 import { MessageMenu, Quote, Reactions, focusComposer } from './MessageParts';
@@ -177,9 +179,12 @@ export function MessageList() {
   return (
     <ol class="messages" ref={ref} onScroll={onScroll} aria-live="polite" data-testid="messages">
       {s.hasMore[id] && <li class="older"><button class="link small" onClick={() => void loadOlder(id)}>Load older messages</button></li>}
-      {msgs.map((m) => (
-        <Bubble key={m.id} m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
-          original={m.replyTo ? byId.get(m.replyTo) : undefined} />
+      {msgs.map((m, i) => (
+        <Fragment key={m.id}>
+          {i > 0 && m.seq > msgs[i - 1]!.seq + 1 && <Gap conversationId={id} after={msgs[i - 1]!.seq} count={m.seq - msgs[i - 1]!.seq - 1} />}
+          <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
+            original={m.replyTo ? byId.get(m.replyTo) : undefined} />
+        </Fragment>
       ))}
       {pending.map((o) => <Pending key={o.clientId} o={o} original={o.replyTo ? byId.get(o.replyTo) : undefined} />)}
     </ol>

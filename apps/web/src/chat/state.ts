@@ -608,3 +608,16 @@ export async function jumpTo(conversationId: string, id: string): Promise<boolea
   }
   return false;
 }
+
+/**
+ * Adds a page of history loaded out of order (around a search result, or filling a gap
+ * between held messages) to what is held. `older`: messages before the page may exist.
+ */
+export function addHistory(conversationId: string, page: Message[], older: boolean): void {
+  chat.set((s) => {
+    const held = s.messages[conversationId];
+    const first = held?.[0]?.seq ?? Infinity;
+    const hasMore = (page[0]?.seq ?? Infinity) < first ? { ...s.hasMore, [conversationId]: older } : s.hasMore;
+    return { messages: { ...s.messages, [conversationId]: mergeMessages(held, page) }, hasMore };
+  });
+}

@@ -93,6 +93,15 @@ export const api = {
   /** The page of history centred on `seq` (`around`) or following it (`after`). */
   messagesAt: async (conversationId: string, at: { around: number } | { after: number }, limit = 50) =>
     request<MessagePage>('GET', `/api/conversations/${encodeURIComponent(conversationId)}/messages?limit=${limit}&${'around' in at ? `around=${at.around}` : `after=${at.after}`}`),
+  /** Adds people to a group (its admin only); the group as it now is. */
+  addMembers: async (conversationId: string, members: string[]) =>
+    request<Conversation>('POST', `/api/conversations/${encodeURIComponent(conversationId)}/members`, { members }),
+  /** Removes a member (the admin), or me (leave). */
+  removeMember: (conversationId: string, username: string) =>
+    request<void>('DELETE', `/api/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(username)}`),
+  /** Renames a group (any member); the group as it now is. */
+  renameConversation: async (conversationId: string, title: string) =>
+    request<Conversation>('PATCH', `/api/conversations/${encodeURIComponent(conversationId)}`, { title }),
   /** Messages of my conversations (or of one) holding every word of `q`, newest first. */
   search: async (q: string, signal?: AbortSignal, conversationId?: string) =>
     (await request<SearchResult>('GET', `/api/search?${new URLSearchParams({ q, ...(conversationId ? { conversationId } : {}) })}`, undefined, {}, signal)).messages,

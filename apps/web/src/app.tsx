@@ -11,6 +11,7 @@ import { Auth } from './chat/Auth';
 import { Composer } from './chat/Composer';
 import { ConversationList, titleOf } from './chat/ConversationList';
 import { MessageList } from './chat/MessageList';
+import { MembersButton } from './chat/Members';
 import { Search } from './chat/Search';
 import { chat, startChat, stopChat } from './chat/state';
 import { LibraryPanel } from './library/LibraryPanel';
@@ -81,6 +82,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
           <h2 class="chat-title">
             <button class="link back" onClick={() => chat.set({ activeId: null })} aria-label="Back to chats">‹ Chats</button>
             {titleOf(active, me.id)}<span class="muted small">{active.members.length} members</span>
+            <MembersButton c={active} meId={me.id} />
           </h2>
         )}
         <MessageList />

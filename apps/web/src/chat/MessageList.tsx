@@ -15,6 +15,7 @@ import { useStore } from '../store';
 import type { Message } from '../types';
 import { Gap } from './Gap';
 import { Media } from './Media';
+import { SystemLine } from './Members';
 import { Origin, SharedVideo } from '../share/SharedVideo';
 import { MessageMenu, Quote, Reactions, focusComposer } from './MessageParts';
 import { chat, discardSend, loadOlder, retrySend, startReply, type OutboxItem } from './state';
@@ -182,8 +183,8 @@ export function MessageList() {
       {msgs.map((m, i) => (
         <Fragment key={m.id}>
           {i > 0 && m.seq > msgs[i - 1]!.seq + 1 && <Gap conversationId={id} after={msgs[i - 1]!.seq} count={m.seq - msgs[i - 1]!.seq - 1} />}
-          <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
-            original={m.replyTo ? byId.get(m.replyTo) : undefined} />
+          {m.kind === 'system' ? <SystemLine m={m} /> : <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
+            original={m.replyTo ? byId.get(m.replyTo) : undefined} />}
         </Fragment>
       ))}
       {pending.map((o) => <Pending key={o.clientId} o={o} original={o.replyTo ? byId.get(o.replyTo) : undefined} />)}

@@ -213,7 +213,8 @@ function receive(msgs: Message[]): void {
   chat.set({ messages, conversations, outbox });
   const active = chat.get().activeId;
   if (active && byConv.has(active)) markRead(active);
-  if (unknownConv) void refreshConversations();
+  // A system message (members, title) changed the conversation: the list has it as it now is.
+  if (unknownConv || msgs.some((m) => m.kind === 'system')) void refreshConversations().catch(() => {});
 }
 
 /**
@@ -244,11 +245,25 @@ function markRead(conversationId: string): void {
   if (seq && ready && socket?.readyState === WebSocket.OPEN) sendFrame(socket, { type: 'read', conversationId, seq });
 }
 
+/** Conversations listed before and missing now (I left or was removed): forgotten at once, closed when open. */
+function dropGone(list: Conversation[]): void {
+  const now = new Set(list.map((c) => c.id));
+  const gone = chat.get().conversations.filter((c) => !now.has(c.id)).map((c) => c.id);
+  if (!gone.length) return;
+  if (gone.includes(chat.get().activeId ?? '')) sessionStorage.removeItem(ACTIVE_KEY);
+  chat.set((s) => ({
+    activeId: s.activeId && gone.includes(s.activeId) ? null : s.activeId,
+    messages: Object.fromEntries(Object.entries(s.messages).filter(([id]) => !gone.includes(id))),
+    action: s.action && gone.includes(s.action.conversationId) ? null : s.action,
+  }));
+}
+
 export async function refreshConversations(): Promise<void> {
   // Conversations of which nothing is held before the list is read: every change up to
   // the list's lastRev is in what gets loaded later.
   const heldBefore = new Set(Object.keys(chat.get().messages).filter((id) => chat.get().messages[id]?.length));
   const list = await api.conversations();
+  dropGone(list);
   const active = chat.get().activeId;
   const held = chat.get().messages;
   for (const c of list) {

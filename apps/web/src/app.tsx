@@ -12,6 +12,8 @@ import { Composer } from './chat/Composer';
 import { ConversationList, titleOf } from './chat/ConversationList';
 import { MessageList } from './chat/MessageList';
 import { MembersButton } from './chat/Members';
+import { BellButton, MuteButton } from './chat/NotifyButtons';
+import { startNotifications } from './chat/notify';
 import { Search } from './chat/Search';
 import { chat, startChat, stopChat } from './chat/state';
 import { LibraryPanel } from './library/LibraryPanel';
@@ -53,6 +55,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
   const [showSettings, setShowSettings] = useState(false);
   const [showLibrary, setShowLibrary] = useState(false);
   const [tab, setTab] = useState<'chat' | 'video'>('chat');
+  useEffect(() => startNotifications(), []);
   useEffect(() => {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -71,6 +74,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
         </nav>
         <Search />
         <span class="spacer" />
+        <BellButton />
         <button onClick={() => setShowSettings(true)} data-testid="open-settings">Capture settings</button>
         <span class="me">{me.username}</span>
         <button class="link" onClick={onSignOut}>Sign out</button>
@@ -83,6 +87,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
             <button class="link back" onClick={() => chat.set({ activeId: null })} aria-label="Back to chats">‹ Chats</button>
             {titleOf(active, me.id)}<span class="muted small">{active.members.length} members</span>
             <MembersButton c={active} meId={me.id} />
+            <MuteButton conversationId={active.id} />
           </h2>
         )}
         <MessageList />

@@ -212,7 +212,8 @@ function receive(msgs: Message[]): void {
   conversations.sort((a, b) => (b.lastMessage?.createdAt ?? 0) - (a.lastMessage?.createdAt ?? 0));
   chat.set({ messages, conversations, outbox });
   const active = chat.get().activeId;
-  if (active && byConv.has(active)) markRead(active);
+  // Read only when seen: a hidden tab keeps them unread (the title counts them) until shown.
+  if (active && byConv.has(active) && document.visibilityState !== 'hidden') markRead(active);
   // A system message (members, title) changed the conversation: the list has it as it now is.
   if (unknownConv || msgs.some((m) => m.kind === 'system')) void refreshConversations().catch(() => {});
 }
@@ -373,6 +374,8 @@ function onFrame(msg: ServerFrame): void {
       ackOnly(msg.clientId, msg.conversationId);
       break;
     case 'read': {
+      // Another member's read receipt says nothing of what I have read.
+      if (msg.user && msg.user.id !== chat.get().me?.id) break;
       const { conversationId: cid, seq } = msg;
       chat.set((s) => ({ conversations: s.conversations.map((c) => (c.id === cid ? { ...c, readSeq: Math.max(c.readSeq, seq), unread: seq >= c.lastSeq ? 0 : c.unread } : c)) }));
       break;

@@ -2,7 +2,7 @@
  * The server's REST API as the web app uses it. Every call sends the session cookie and,
  * on mutations, the CSRF token the server handed out at login (double-submit).
  */
-import { CSRF_HEADER, type MessageResult, type SendMessage } from '@clipchat/protocol';
+import { CSRF_HEADER, type MessageResult, type SearchResult, type SendMessage } from '@clipchat/protocol';
 import type { Conversation, MediaMeta, Message, MessagePage, SessionInfo, Sticker, User } from './types';
 
 /** An API failure with what the UI needs to explain it. */
@@ -35,7 +35,7 @@ export function csrfToken(): string | null {
   return fromCookie ? decodeURIComponent(fromCookie) : localStorage.getItem(CSRF_KEY);
 }
 
-async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+async function request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<T> {
   const h: Record<string, string> = { accept: 'application/json', ...headers };
   let payload: BodyInit | undefined;
   if (body instanceof Blob || body instanceof Uint8Array) payload = body as BodyInit;
@@ -49,8 +49,9 @@ async function request<T>(method: string, path: string, body?: unknown, headers:
   }
   let res: Response;
   try {
-    res = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin' });
-  } catch {
+    res = await fetch(path, { method, headers: h, body: payload, credentials: 'same-origin', signal });
+  } catch (e) {
+    if (signal?.aborted) throw e;
     throw new ApiError(0, 'ERR_OFFLINE', 'Cannot reach the Clipchat server. Check your connection; nothing you typed is lost.');
   }
   if (res.status === 204) return undefined as T;
@@ -89,6 +90,21 @@ export const api = {
     unwrapOne<Conversation>(await request('POST', '/api/conversations', body), 'conversation'),
   messages: async (conversationId: string, before?: number, limit = 50) =>
     request<MessagePage>('GET', `/api/conversations/${encodeURIComponent(conversationId)}/messages?limit=${limit}${before ? `&before=${before}` : ''}`),
+  /** The page of history centred on `seq` (`around`) or following it (`after`). */
+  messagesAt: async (conversationId: string, at: { around: number } | { after: number }, limit = 50) =>
+    request<MessagePage>('GET', `/api/conversations/${encodeURIComponent(conversationId)}/messages?limit=${limit}&${'around' in at ? `around=${at.around}` : `after=${at.after}`}`),
+  /** Adds people to a group (its admin only); the group as it now is. */
+  addMembers: async (conversationId: string, members: string[]) =>
+    request<Conversation>('POST', `/api/conversations/${encodeURIComponent(conversationId)}/members`, { members }),
+  /** Removes a member (the admin), or me (leave). */
+  removeMember: (conversationId: string, username: string) =>
+    request<void>('DELETE', `/api/conversations/${encodeURIComponent(conversationId)}/members/${encodeURIComponent(username)}`),
+  /** Renames a group (any member); the group as it now is. */
+  renameConversation: async (conversationId: string, title: string) =>
+    request<Conversation>('PATCH', `/api/conversations/${encodeURIComponent(conversationId)}`, { title }),
+  /** Messages of my conversations (or of one) holding every word of `q`, newest first. */
+  search: async (q: string, signal?: AbortSignal, conversationId?: string) =>
+    (await request<SearchResult>('GET', `/api/search?${new URLSearchParams({ q, ...(conversationId ? { conversationId } : {}) })}`, undefined, {}, signal)).messages,
   postMessage: async (conversationId: string, body: SendMessage) =>
     unwrapOne<Message>(await request('POST', `/api/conversations/${encodeURIComponent(conversationId)}/messages`, body), 'message'),
   /** New text for a text message of mine; the message as it now is. */

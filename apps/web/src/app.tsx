@@ -11,6 +11,10 @@ import { Auth } from './chat/Auth';
 import { Composer } from './chat/Composer';
 import { ConversationList, titleOf } from './chat/ConversationList';
 import { MessageList } from './chat/MessageList';
+import { MembersButton } from './chat/Members';
+import { BellButton, MuteButton } from './chat/NotifyButtons';
+import { startNotifications } from './chat/notify';
+import { Search } from './chat/Search';
 import { chat, startChat, stopChat } from './chat/state';
 import { LibraryPanel } from './library/LibraryPanel';
 import { loadLibrary } from './library/state';
@@ -51,6 +55,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
   const [showSettings, setShowSettings] = useState(false);
   const [showLibrary, setShowLibrary] = useState(false);
   const [tab, setTab] = useState<'chat' | 'video'>('chat');
+  useEffect(() => startNotifications(), []);
   useEffect(() => {
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
@@ -67,7 +72,9 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
           <button aria-pressed={tab === 'chat'} onClick={() => setTab('chat')}>Chat</button>
           <button aria-pressed={tab === 'video'} onClick={() => setTab('video')}>Video</button>
         </nav>
+        <Search />
         <span class="spacer" />
+        <BellButton />
         <button onClick={() => setShowSettings(true)} data-testid="open-settings">Capture settings</button>
         <span class="me">{me.username}</span>
         <button class="link" onClick={onSignOut}>Sign out</button>
@@ -79,6 +86,8 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
           <h2 class="chat-title">
             <button class="link back" onClick={() => chat.set({ activeId: null })} aria-label="Back to chats">‹ Chats</button>
             {titleOf(active, me.id)}<span class="muted small">{active.members.length} members</span>
+            <MembersButton c={active} meId={me.id} />
+            <MuteButton conversationId={active.id} />
           </h2>
         )}
         <MessageList />

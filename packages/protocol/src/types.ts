@@ -220,10 +220,11 @@ export const SendResult = Type.Object({
 });
 export type SendResult = Static<typeof SendResult>;
 
-/** `GET /api/conversations/:id/messages?before=&limit=` response: ascending by seq. */
+/** `GET /api/conversations/:id/messages?before=|around=|after=&limit=` response: ascending by seq. */
 export const MessagePage = Type.Object({
   messages: Type.Array(Message),
   before: Nullable(Type.Integer({ description: 'pass as before for the previous page; null when this is the first page' })),
+  after: Type.Optional(Nullable(Type.Integer({ description: 'pass as after for the next newer page; null when this page reaches the newest message' }))),
 });
 export type MessagePage = Static<typeof MessagePage>;
 
@@ -284,9 +285,11 @@ export const ReactionParams = Type.Object({
   id: Id('message'),
   emoji: Type.String({ minLength: 1, maxLength: MAX_EMOJI_LENGTH, description: 'one emoji' }),
 });
-/** Query of `GET /api/conversations/:id/messages`. */
+/** Query of `GET /api/conversations/:id/messages`: at most one of before, around, after. */
 export const HistoryQuery = Type.Object({
   before: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'a seq (whole number)' })),
+  around: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'a seq (whole number): the page centred on it (a search result, a quote)' })),
+  after: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$', description: 'a seq (whole number): the page of messages with a greater seq' })),
   limit: Type.Optional(Type.String({ pattern: '^[0-9]{1,4}$', description: 'a whole number 1–200' })),
 }, { additionalProperties: false });
 /** `POST /api/conversations/:id/members` body: usernames to add to a group. */

@@ -17,6 +17,7 @@ function preview(m: Message | null): string {
   if (!m) return 'No messages yet';
   if (m.deletedAt !== null) return `${m.sender}: message deleted`;
   if (m.kind === 'text') return `${m.sender}: ${m.text ?? ''}`;
+  if (m.kind === 'system') return m.text ?? '';
   return `${m.sender}: ${m.kind === 'still' ? 'Still' : 'Sticker'}`;
 }
 

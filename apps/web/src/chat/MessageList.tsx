@@ -13,11 +13,13 @@ import { clockTime, describeSource } from '../format';
 import { saveMedia } from '../library/state';
 import { useStore } from '../store';
 import type { Message } from '../types';
+import { Gap } from './Gap';
 import { Media } from './Media';
 import { ViewableMedia } from './Viewer';
 import { MessageText } from './MessageText';
 import { DaySeparator } from './DaySeparator';
 import { startsDay } from './days';
+import { SystemLine } from './Members';
 import { Origin, SharedVideo } from '../share/SharedVideo';
 import { MessageMenu, Quote, Reactions, focusComposer } from './MessageParts';
 import { chat, discardSend, loadOlder, retrySend, startReply, type OutboxItem } from './state';
@@ -184,9 +186,10 @@ export function MessageList() {
       {s.hasMore[id] && <li class="older"><button class="link small" onClick={() => void loadOlder(id)}>Load older messages</button></li>}
       {msgs.map((m, i) => (
         <Fragment key={m.id}>
+          {i > 0 && m.seq > msgs[i - 1]!.seq + 1 && <Gap conversationId={id} after={msgs[i - 1]!.seq} count={m.seq - msgs[i - 1]!.seq - 1} />}
           {startsDay(msgs[i - 1]?.createdAt, m.createdAt) && <DaySeparator at={m.createdAt} />}
-          <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
-            original={m.replyTo ? byId.get(m.replyTo) : undefined} />
+          {m.kind === 'system' ? <SystemLine m={m} /> : <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
+            original={m.replyTo ? byId.get(m.replyTo) : undefined} />}
         </Fragment>
       ))}
       {pending.length > 0 && startsDay(msgs.at(-1)?.createdAt, pending[0]!.createdAt) && <DaySeparator at={pending[0]!.createdAt} />}

@@ -212,8 +212,10 @@ function receive(msgs: Message[]): void {
   conversations.sort((a, b) => (b.lastMessage?.createdAt ?? 0) - (a.lastMessage?.createdAt ?? 0));
   chat.set({ messages, conversations, outbox });
   const active = chat.get().activeId;
-  if (active && byConv.has(active)) markRead(active);
-  if (unknownConv) void refreshConversations();
+  // Read only when seen: a hidden tab keeps them unread (the title counts them) until shown.
+  if (active && byConv.has(active) && document.visibilityState !== 'hidden') markRead(active);
+  // A system message (members, title) changed the conversation: the list has it as it now is.
+  if (unknownConv || msgs.some((m) => m.kind === 'system')) void refreshConversations().catch(() => {});
 }
 
 /**
@@ -244,11 +246,25 @@ function markRead(conversationId: string): void {
   if (seq && ready && socket?.readyState === WebSocket.OPEN) sendFrame(socket, { type: 'read', conversationId, seq });
 }
 
+/** Conversations listed before and missing now (I left or was removed): forgotten at once, closed when open. */
+function dropGone(list: Conversation[]): void {
+  const now = new Set(list.map((c) => c.id));
+  const gone = chat.get().conversations.filter((c) => !now.has(c.id)).map((c) => c.id);
+  if (!gone.length) return;
+  if (gone.includes(chat.get().activeId ?? '')) sessionStorage.removeItem(ACTIVE_KEY);
+  chat.set((s) => ({
+    activeId: s.activeId && gone.includes(s.activeId) ? null : s.activeId,
+    messages: Object.fromEntries(Object.entries(s.messages).filter(([id]) => !gone.includes(id))),
+    action: s.action && gone.includes(s.action.conversationId) ? null : s.action,
+  }));
+}
+
 export async function refreshConversations(): Promise<void> {
   // Conversations of which nothing is held before the list is read: every change up to
   // the list's lastRev is in what gets loaded later.
   const heldBefore = new Set(Object.keys(chat.get().messages).filter((id) => chat.get().messages[id]?.length));
   const list = await api.conversations();
+  dropGone(list);
   const active = chat.get().activeId;
   const held = chat.get().messages;
   for (const c of list) {
@@ -358,6 +374,8 @@ function onFrame(msg: ServerFrame): void {
       ackOnly(msg.clientId, msg.conversationId);
       break;
     case 'read': {
+      // Another member's read receipt says nothing of what I have read.
+      if (msg.user && msg.user.id !== chat.get().me?.id) break;
       const { conversationId: cid, seq } = msg;
       chat.set((s) => ({ conversations: s.conversations.map((c) => (c.id === cid ? { ...c, readSeq: Math.max(c.readSeq, seq), unread: seq >= c.lastSeq ? 0 : c.unread } : c)) }));
       break;
@@ -607,4 +625,17 @@ export async function jumpTo(conversationId: string, id: string): Promise<boolea
     if (chat.get().messages[conversationId]?.[0]?.seq === before) return false;
   }
   return false;
+}
+
+/**
+ * Adds a page of history loaded out of order (around a search result, or filling a gap
+ * between held messages) to what is held. `older`: messages before the page may exist.
+ */
+export function addHistory(conversationId: string, page: Message[], older: boolean): void {
+  chat.set((s) => {
+    const held = s.messages[conversationId];
+    const first = held?.[0]?.seq ?? Infinity;
+    const hasMore = (page[0]?.seq ?? Infinity) < first ? { ...s.hasMore, [conversationId]: older } : s.hasMore;
+    return { messages: { ...s.messages, [conversationId]: mergeMessages(held, page) }, hasMore };
+  });
 }

@@ -12,9 +12,9 @@ import { messageToWire } from '../im/wire';
 import { requireAuth, S, type Ctx } from './context';
 
 export default async function messageRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
-  app.get<{ Params: { id: string }; Querystring: { before?: string; limit?: string } }>('/api/conversations/:id/messages', {
+  app.get<{ Params: { id: string }; Querystring: { before?: string; around?: string; after?: string; limit?: string } }>('/api/conversations/:id/messages', {
     schema: {
-      summary: 'History, newest page first: messages with seq < before (default: the latest), ascending',
+      summary: 'History, ascending: the page before a seq (default: the latest), around one, or after one',
       params: S.idParams,
       querystring: HistoryQuery,
       response: { 200: MessagePage },
@@ -24,10 +24,34 @@ export default async function messageRoutes(app: FastifyInstance, ctx: Ctx): Pro
     await ctx.im.requireMember(req.params.id, user.id);
     const limit = req.query.limit === undefined ? 50 : Number(req.query.limit);
     if (limit < 1 || limit > 200) throw new ApiError('ERR_VALIDATION', `limit must be 1–200, got ${limit}`, 'limit');
-    const before = req.query.before === undefined ? null : Number(req.query.before);
-    const messages = await ctx.store.messagesBefore(req.params.id, before, limit);
+    const given = (['before', 'around', 'after'] as const).filter((k) => req.query[k] !== undefined);
+    if (given.length > 1) throw new ApiError('ERR_VALIDATION', `give at most one of before, around and after, got ${given.join(' and ')}`, given[1]);
+    const cid = req.params.id;
+    let messages;
+    let newest: boolean;
+    if (req.query.around !== undefined) {
+      // The message at `around` with up to half the page before it and the rest after.
+      const at = Number(req.query.around);
+      const older = await ctx.store.messagesBefore(cid, at, Math.floor((limit - 1) / 2));
+      const want = limit - older.length;
+      const newer = await ctx.store.messagesAfter(cid, at - 1, want);
+      messages = [...older, ...newer];
+      newest = newer.length < want;
+    } else if (req.query.after !== undefined) {
+      messages = await ctx.store.messagesAfter(cid, Number(req.query.after), limit);
+      newest = messages.length < limit;
+    } else {
+      const before = req.query.before === undefined ? null : Number(req.query.before);
+      messages = await ctx.store.messagesBefore(cid, before, limit);
+      newest = before === null;
+    }
     const first = messages[0]?.seq;
-    return { messages: messages.map(messageToWire), before: first !== undefined && first > 1 ? first : null };
+    const last = messages.at(-1)?.seq;
+    return {
+      messages: messages.map(messageToWire),
+      before: first !== undefined && first > 1 ? first : null,
+      after: newest || last === undefined ? null : last,
+    };
   });
 
   app.post<{ Params: { id: string }; Body: SendMessage }>('/api/conversations/:id/messages', {

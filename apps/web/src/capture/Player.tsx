@@ -12,6 +12,7 @@ import { clock } from './clock';
 import { cap, captureStill, markIn, markOut, openFile, playerFailed, setRange } from './state';
 import { ShareButton } from '../share/ShareButton';
 import { OpenLink } from '../share/OpenLink';
+import { WatchAlong } from '../share/WatchAlong';
 import { isLink } from '../share/link';
 
 /** Seconds one frame stays on screen (nominal). */
@@ -161,6 +162,7 @@ export function Player() {
         </button>
       )}
       <OpenLink />
+      <WatchAlong />
       {s.url && (
         <>
           <div class="player-head">

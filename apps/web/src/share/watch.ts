@@ -95,12 +95,11 @@ async function follow(l: Leader): Promise<void> {
     if (latest && latest !== l) return; // a newer frame is being applied
     const at = l.playing ? l.at + (performance.now() - l.receivedAt) / 1000 : l.at;
     // Paused: exactly their frame. Playing: only when off by more than a moment.
-    if (!l.playing || l.action === 'seek' || Math.abs(clock.now() - at) > 0.5) {
-      if (!v.paused && !l.playing) v.pause();
-      clock.seek(at);
-    }
+    // (The clock's pause settles on the frame on screen at once; the element's own pause
+    // event would settle later, on top of the seek.)
+    if (!l.playing) clock.pause();
+    if (!l.playing || l.action === 'seek' || Math.abs(clock.now() - at) > 0.5) clock.seek(at);
     if (l.playing && v.paused) await v.play().catch(() => {});
-    if (!l.playing && !v.paused) v.pause();
   } finally {
     // The element's events for what we just did arrive after this: keep them ours.
     setTimeout(() => { applying--; }, 0);

@@ -34,7 +34,7 @@ const hasFfmpeg = () => { try { execFileSync('ffmpeg', ['-version'], { stdio: 'i
 
 /** One upload refused by its headers: the answer, and whether anything reached the store. */
 function refusal(name: string, make: () => Promise<Buffer> | Buffer, code: string, skip?: () => string | null): Attack {
-  let body = Buffer.alloc(0);
+  let body: Buffer = Buffer.alloc(0);
   return {
     name, skip,
     async prepare() { body = await make(); },
@@ -74,7 +74,7 @@ const tally = (xs: string[]) => Object.entries(xs.reduce<Record<string, number>>
 
 /** Bodies built by `prepare`, before the clock runs. */
 let bombs: Buffer[] = [];
-let budgetWebp = Buffer.alloc(0);
+let budgetWebp: Buffer = Buffer.alloc(0);
 
 export const attacks: Attack[] = [
   refusal('JPEG scan bomb 478 KB (10 000 scans, 4096²)', () => H.jpegScanBomb(), 'ERR_MEDIA_LIMITS'),

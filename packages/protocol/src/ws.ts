@@ -10,6 +10,11 @@ import { Message, UserInfo, sendFields } from './types';
 import { checker, sendProblem, type Problem } from './check';
 import type { ErrorCode } from './errors';
 
+/** Longest player time a `watch` frame may name, seconds (the server's longest video is 6 h). */
+export const WATCH_MAX_SECONDS = 86_400;
+/** Shortest time between two `watch` frames a client sends while scrubbing, ms. */
+export const WATCH_INTERVAL_MS = 200;
+
 const ConvId = Type.String({ minLength: 1, maxLength: 100, description: 'a conversation id string' });
 const Seq = Type.Integer({ minimum: 0, description: 'a whole number ≥ 0' });
 const PerConversation = (what: string) => Type.Record(Type.String({ maxLength: 100 }), Seq, {
@@ -51,8 +56,32 @@ export type PingFrame = Static<typeof PingFrame>;
 export const TypingFrame = Type.Object({ type: Type.Literal('typing'), conversationId: ConvId }, { additionalProperties: false });
 export type TypingFrame = Static<typeof TypingFrame>;
 
+const WatchFields = {
+  conversationId: ConvId,
+  /** The shared video being watched (a `video` message's media id). */
+  mediaId: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the media id of a shared video (64 hex digits)' }),
+  /** Its name, as the `video` message's source names it (for "Follow alice" and the player's title). */
+  video: Type.String({ minLength: 1, maxLength: 200, description: 'the video name, 1–200 characters' }),
+  /** What the person did: started or paused playback, or sought. */
+  action: Type.Union([Type.Literal('play'), Type.Literal('pause'), Type.Literal('seek')], { description: 'play, pause or seek' }),
+  /** Player time after it, seconds. */
+  at: Type.Number({ minimum: 0, maximum: WATCH_MAX_SECONDS, description: `a player time in seconds, 0–${WATCH_MAX_SECONDS}` }),
+  /** Whether the video plays on after it (a seek while playing keeps playing). */
+  playing: Type.Boolean(),
+};
+
+/**
+ * Watch along: my play, pause or seek of a shared video, for the conversation's other
+ * members to follow ("Follow alice"). Members only; the video must be one I may see.
+ * Rate-limited per user (`watch`; refused with an `error` frame, `frame: "watch"`).
+ * Clients send at most one every {@link WATCH_INTERVAL_MS} while scrubbing (the last
+ * position always goes out). Never answered when relayed.
+ */
+export const WatchFrame = Type.Object({ type: Type.Literal('watch'), ...WatchFields }, { additionalProperties: false });
+export type WatchFrame = Static<typeof WatchFrame>;
+
 /** What a client may send, by `type`. */
-export const CLIENT_FRAMES = { send: SendFrame, sync: SyncFrame, read: ReadFrame, ping: PingFrame, typing: TypingFrame } as const;
+export const CLIENT_FRAMES = { send: SendFrame, sync: SyncFrame, read: ReadFrame, ping: PingFrame, typing: TypingFrame, watch: WatchFrame } as const;
 export const ClientFrame = Type.Union(Object.values(CLIENT_FRAMES));
 export type ClientFrame = Static<typeof ClientFrame>;
 
@@ -107,6 +136,14 @@ export const TypingUpdateFrame = Type.Object({ type: Type.Literal('typing'), con
 export type TypingUpdateFrame = Static<typeof TypingUpdateFrame>;
 
 /**
+ * Another member of `conversationId` played, paused or sought the shared video `mediaId`
+ * (see {@link WatchFrame}); `sentAt`: when the server relayed it, ms since the epoch (a
+ * playing video is then at about `at + (now − sentAt) / 1000`).
+ */
+export const WatchUpdateFrame = Type.Object({ type: Type.Literal('watch'), ...WatchFields, conversationId: Type.String(), user: UserInfo, sentAt: Type.Number() });
+export type WatchUpdateFrame = Static<typeof WatchUpdateFrame>;
+
+/**
  * A contact (someone I share a conversation with) came online (their first device
  * connected, on any node) or went offline (their last one disconnected). `lastSeen`: when
  * they were last connected, ms since the epoch (now when online; null when never).
@@ -130,9 +167,9 @@ export type PongFrame = Static<typeof PongFrame>;
 export const ResyncFrame = Type.Object({ type: Type.Literal('resync') });
 export type ResyncFrame = Static<typeof ResyncFrame>;
 
-/** A refused frame. `clientId` is set when it answers a `send`; `frame: "sync"` when it answers a `sync`. */
+/** A refused frame. `clientId` is set when it answers a `send`; `frame: "sync"` / `"watch"` when it answers one of those. */
 export const ErrorFrame = Type.Composite([
-  Type.Object({ type: Type.Literal('error'), clientId: Type.Optional(Type.String()), frame: Type.Optional(Type.Literal('sync')) }),
+  Type.Object({ type: Type.Literal('error'), clientId: Type.Optional(Type.String()), frame: Type.Optional(Type.Union([Type.Literal('sync'), Type.Literal('watch')])) }),
   ErrorSchema,
 ]);
 export type ErrorFrame = Static<typeof ErrorFrame> & { error: { code: ErrorCode } };
@@ -141,12 +178,12 @@ export type ErrorFrame = Static<typeof ErrorFrame> & { error: { code: ErrorCode 
 export const SERVER_FRAMES = {
   hello: HelloFrame, ack: AckFrame, message: MessageFrame, update: UpdateFrame, synced: SyncedFrame, read: ReadUpdateFrame,
   conversation: ConversationFrame, pong: PongFrame, resync: ResyncFrame, error: ErrorFrame,
-  typing: TypingUpdateFrame, presence: PresenceFrame,
+  typing: TypingUpdateFrame, presence: PresenceFrame, watch: WatchUpdateFrame,
 } as const;
 export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES) as TSchema[]);
 export type ServerFrame =
   | HelloFrame | AckFrame | MessageFrame | UpdateFrame | SyncedFrame | ReadUpdateFrame | ConversationFrame | PongFrame | ResyncFrame | ErrorFrame
-  | TypingUpdateFrame | PresenceFrame;
+  | TypingUpdateFrame | PresenceFrame | WatchUpdateFrame;
 
 /** Shortest time between two `typing` frames of one user in one conversation that the server relays, ms. */
 export const TYPING_INTERVAL_MS = 3000;

@@ -33,6 +33,8 @@ export interface RateLimits {
   sync: RateLimit;
   /** Changes to existing messages (react, unreact, edit, delete) per user. */
   changeMessage: RateLimit;
+  /** WebSocket `watch` frames (play, pause, seek of a shared video, for followers) per user. */
+  watch: RateLimit;
 }
 
 /** Caps on uploads. Defaults refuse decompression bombs while admitting any sane sticker. */
@@ -87,6 +89,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   upload: { limit: 30, windowMs: 60_000 },
   sync: { limit: 10, windowMs: 2_000 },
   changeMessage: { limit: 60, windowMs: 10_000 },
+  watch: { limit: 30, windowMs: 5_000 },
 };
 
 /** Rules of changing sent messages. */

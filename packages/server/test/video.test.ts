@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { api, register, start, type Running, type TestUser } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-video-'));
 const ff = (args: string[]) => execFileSync('ffmpeg', ['-v', 'error', '-y', ...args]);
-let mp4: Buffer; let webm: Buffer; let m4a: Buffer; let truncated: Buffer;
+let mp4: Buffer; let webm: Buffer; let m4a: Buffer; let truncated: Buffer; let other: Buffer;
 
 beforeAll(() => {
   // Lossless, so the file is big enough (~1.7 MB) to be cut mid-request.
@@ -21,10 +21,12 @@ beforeAll(() => {
     '-pix_fmt', 'yuv420p', '-movflags', '+faststart', join(dir, 'a.mp4')]);
   ff(['-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-t', '2', '-c:v', 'libvpx-vp9', '-b:v', '200k', '-deadline', 'realtime', join(dir, 'b.webm')]);
   ff(['-f', 'lavfi', '-i', 'sine=frequency=440:duration=2', '-c:a', 'aac', join(dir, 'c.m4a')]);
+  ff(['-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=25', '-t', '2', '-c:v', 'libvpx-vp9', '-b:v', '150k', '-deadline', 'realtime', join(dir, 'd.webm')]);
   mp4 = readFileSync(join(dir, 'a.mp4'));
   webm = readFileSync(join(dir, 'b.webm'));
   m4a = readFileSync(join(dir, 'c.m4a'));
   truncated = mp4.subarray(0, Math.floor(mp4.length * 0.6));
+  other = readFileSync(join(dir, 'd.webm'));
 }, 60_000);
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -162,6 +164,42 @@ describe.each(backends)('shared videos ($name)', (backend) => {
     const eveConv = await api(s.url, 'POST', '/api/conversations', { token: eve.token, json: { members: [bob.username] } });
     const forged = await api(s.url, 'POST', `/api/conversations/${eveConv.body.id}/messages`, { token: eve.token, json: { clientId: 's2', kind: 'text', text: 'x', source: { video: 'b.webm', mediaId: id, at: 1 } } });
     expect(forged.status).toBe(404);
+  }, 60_000);
+
+  it('deleting the last message that shows a video removes the video and its poster; no upload files stay', async () => {
+    const up = await tusUpload(s.url, alice, other);
+    const fin = await api(s.url, 'POST', '/api/media', { token: alice.token, json: { uploadId: idOf(up) } });
+    expect(fin.status).toBe(201);
+    const id = fin.body.id as string;
+    const posterId = fin.body.poster.id as string;
+    expect(uploadFiles()).toEqual([]);
+    const conv = await api(s.url, 'POST', '/api/conversations', { token: alice.token, json: { members: [bob.username] } });
+    const post = async (clientId: string) => (await api(s.url, 'POST', `/api/conversations/${conv.body.id}/messages`, { token: alice.token, json: { clientId, kind: 'video', mediaId: id } })).body.message.id as string;
+    const [m1, m2] = [await post('del-1'), await post('del-2')];
+    /** What is left of the video and its poster: metadata, bytes readable, files on disk (SQLite keeps them there). */
+    const left = async () => {
+      const onDisk = (mid: string) => existsSync(join(s.dataDir, 'media', mid.slice(0, 2), mid));
+      const readable = async (mid: string) => (await s.server.store.openMedia(mid, { start: 0, end: 0 })) !== null;
+      return {
+        video: !!(await s.server.store.getMedia(id)), poster: !!(await s.server.store.getMedia(posterId)),
+        videoBytes: await readable(id), posterBytes: await readable(posterId),
+        files: backend.name === 'sqlite' ? [onDisk(id), onDisk(posterId)] : [false, false],
+      };
+    };
+    const all = { video: true, poster: true, videoBytes: true, posterBytes: true, files: backend.name === 'sqlite' ? [true, true] : [false, false] };
+    expect(await left()).toEqual(all);
+    // One of two messages showing it goes: both stay, and bob still plays it.
+    expect((await api(s.url, 'DELETE', `/api/messages/${m1}`, { token: alice.token })).status).toBe(200);
+    expect(await left()).toEqual(all);
+    expect((await fetch(`${s.url}/media/${posterId}`, { headers: { authorization: `Bearer ${bob.token}` } })).status).toBe(200);
+    // The last one goes: the video, its poster and their bytes with it.
+    const del = await api(s.url, 'DELETE', `/api/messages/${m2}`, { token: alice.token });
+    expect(del.status).toBe(200);
+    expect(del.body.message.media).toBeNull();
+    expect(await left()).toEqual({ video: false, poster: false, videoBytes: false, posterBytes: false, files: [false, false] });
+    expect((await fetch(`${s.url}/media/${posterId}`, { headers: { authorization: `Bearer ${alice.token}` } })).status).toBe(404);
+    expect((await fetch(`${s.url}/media/${id}`, { headers: { authorization: `Bearer ${alice.token}` } })).status).toBe(404);
+    expect(uploadFiles()).toEqual([]);
   }, 60_000);
 
   it('refuses a text file, an audio-only file and a truncated MP4, leaving nothing behind', async () => {

@@ -11,6 +11,9 @@ import { capture } from '../bridge/client';
 import { clock } from './clock';
 import { cap, captureStill, markIn, markOut, openFile, playerFailed, setRange } from './state';
 import { ShareButton } from '../share/ShareButton';
+import { OpenLink } from '../share/OpenLink';
+import { WatchAlong } from '../share/WatchAlong';
+import { isLink } from '../share/link';
 
 /** Seconds one frame stays on screen (nominal). */
 export function frameDuration(): number {
@@ -158,6 +161,8 @@ export function Player() {
           <span>Choose a file or drop it here. It plays on this device and is uploaded only if you press “Share this video”.</span>
         </button>
       )}
+      <OpenLink />
+      <WatchAlong />
       {s.url && (
         <>
           <div class="player-head">
@@ -177,7 +182,7 @@ export function Player() {
               }
               setDrag(null);
             }}>
-            <video ref={videoRef} class="player-video" src={s.url} preload="auto" playsInline muted data-testid="player"
+            <video ref={videoRef} class="player-video" src={s.url} crossOrigin={isLink(s.url) ? 'anonymous' : undefined} preload="auto" playsInline muted data-testid="player"
               onPlay={() => setPlaying(true)} onPause={() => setPlaying(false)}
               onTimeUpdate={(e) => { if ((e.currentTarget as HTMLVideoElement).paused) setNow(clock.now()); }}
               onSeeked={() => setNow(clock.now())}

@@ -49,6 +49,8 @@ export class FrameClock {
   private waiters: Array<() => void> = [];
   private listeners: Array<[string, EventListener]> = [];
   onFrame: ((playerTime: number) => void) | null = null;
+  /** Told of every seek and frame step asked of the clock (watch along: a follower's own seek stops following). */
+  onMove: (() => void) | null = null;
 
   attach(video: HTMLVideoElement): void {
     this.detach();
@@ -184,6 +186,7 @@ export class FrameClock {
   /** Seeks so the frame on screen is the one at player time `t`. */
   seek(t: number): void {
     if (!this.video) return;
+    this.onMove?.();
     // A seek names where to be: steps still waiting to run would move on from it.
     this.gen++;
     // A hair past the frame's start, so float rounding never lands on the frame before.
@@ -210,6 +213,7 @@ export class FrameClock {
   step(dir: 1 | -1): void {
     const v = this.video;
     if (!v) return;
+    this.onMove?.();
     if (!v.paused) this.pause();
     const gen = this.gen;
     this.steps = this.steps.then(async () => {

@@ -116,7 +116,8 @@ export async function openShared(mediaId: string, name: string, goTo?: { at: num
   await openSource(new URL(url, location.href).href, name);
 }
 
-async function openSource(file: File | string, name: string): Promise<void> {
+/** Has the engine read `file` (a File, or a URL read by range requests) and says what it found. */
+export async function openSource(file: File | string, name: string): Promise<void> {
   try {
     const info = await capture.open(file, name);
     clock.decoderStart = capture.start;

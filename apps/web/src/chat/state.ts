@@ -124,6 +124,19 @@ function sendFrame(ws: WebSocket, frame: ClientFrame): void {
   ws.send(JSON.stringify(frame));
 }
 
+const frameListeners = new Set<(f: ServerFrame) => void>();
+/** Lets another part of the app (watch along) see every checked frame from the server; returns the remover. */
+export function onServerFrame(fn: (f: ServerFrame) => void): () => void {
+  frameListeners.add(fn);
+  return () => { frameListeners.delete(fn); };
+}
+/** Sends a live-only frame now (never queued: a signal, lost when offline); false when not connected. */
+export function sendLive(frame: ClientFrame): boolean {
+  if (!ready || socket?.readyState !== WebSocket.OPEN) return false;
+  sendFrame(socket, frame);
+  return true;
+}
+
 const newClientId = () => (crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`);
 
 /** Merges messages by seq; a copy held with a higher `rev` (changed since) is kept. */
@@ -324,6 +337,7 @@ function connect(): void {
       return;
     }
     onFrame(frame);
+    for (const l of frameListeners) l(frame);
   };
   ws.onclose = () => {
     if (socket !== ws) return;

@@ -3,8 +3,8 @@
  * video"): a resumable tus upload (tus-js-client) with progress and cancel, the server's
  * check (`POST /api/media {uploadId}`), then a `video` message. An upload cut by a reload
  * or a dropped connection resumes from its offset: tus-js-client remembers the upload URL
- * of this file (name, type, size, date) in localStorage, and sharing the same file again
- * continues it.
+ * of this file (name, type, size, date) in localStorage; opening the same file again
+ * offers "Resume sharing" ({@link findResumable}), which continues it.
  */
 import { CSRF_HEADER } from '@clipchat/protocol';
 import { api, ApiError, csrfToken } from '../api';
@@ -14,6 +14,8 @@ import type { MediaMeta } from '../types';
 
 /** Bytes per PATCH: each must arrive within the server's request timeout (60 s ⇒ ≥ 280 KB/s). */
 const CHUNK_BYTES = 16 * 1024 * 1024;
+/** The tus endpoint; part of the fingerprint an unfinished upload is remembered by. */
+const ENDPOINT = '/api/uploads';
 
 export interface ShareState {
   /** What is going on: nothing, sending bytes, the server checking, done, or failed. */
@@ -24,9 +26,14 @@ export interface ShareState {
   error: string | null;
   /** The stored video, once checked. */
   media: MediaMeta | null;
+  /**
+   * An earlier, unfinished share of the file that is open (same name, type, size and date),
+   * which the server still holds `sent` bytes of: "Resume sharing" continues it from there.
+   */
+  resumable: { file: File; sent: number; total: number } | null;
 }
 
-export const share = new Store<ShareState>({ phase: 'idle', name: '', sent: 0, total: 0, error: null, media: null });
+export const share = new Store<ShareState>({ phase: 'idle', name: '', sent: 0, total: 0, error: null, media: null, resumable: null });
 
 let current: { abort(terminate: boolean): Promise<void> } | null = null;
 
@@ -34,7 +41,7 @@ let current: { abort(terminate: boolean): Promise<void> } | null = null;
 export async function shareVideo(file: File, conversationId: string): Promise<void> {
   if (current) return;
   const { Upload } = await import('tus-js-client');
-  share.set({ phase: 'uploading', name: file.name, sent: 0, total: file.size, error: null, media: null });
+  share.set({ phase: 'uploading', name: file.name, sent: 0, total: file.size, error: null, media: null, resumable: null });
   const headers: Record<string, string> = {};
   const t = csrfToken();
   if (t) headers[CSRF_HEADER] = t;
@@ -42,7 +49,7 @@ export async function shareVideo(file: File, conversationId: string): Promise<vo
   try {
     uploadUrl = await new Promise<string | null>((resolve, reject) => {
       const up = new Upload(file, {
-        endpoint: '/api/uploads',
+        endpoint: ENDPOINT,
         chunkSize: CHUNK_BYTES,
         metadata: { filename: file.name.slice(0, 200), filetype: file.type },
         headers,
@@ -87,7 +94,38 @@ export async function cancelShare(): Promise<void> {
   const c = current;
   current = null;
   await c?.abort(true);
-  share.set({ phase: 'idle', sent: 0, total: 0 });
+  share.set({ phase: 'idle', sent: 0, total: 0, resumable: null });
+}
+
+/**
+ * Looks for an unfinished share of `file` (tus-js-client's fingerprint of it in
+ * localStorage) and asks the server how much of it it holds (tus `HEAD`). Found:
+ * `share.resumable` offers to continue it. Uploads the server no longer knows (expired,
+ * cancelled, used) are forgotten.
+ */
+export async function findResumable(file: File): Promise<void> {
+  share.set({ resumable: null });
+  if (current) return;
+  const { Upload } = await import('tus-js-client');
+  const up = new Upload(file, { endpoint: ENDPOINT });
+  const previous = await up.findPreviousUploads().catch(() => []);
+  const storage = up.options.urlStorage;
+  for (const p of previous.sort((a, b) => (b.creationTime > a.creationTime ? 1 : -1))) {
+    const offset = p.uploadUrl ? await serverOffset(p.uploadUrl) : null;
+    if (offset === null) { await storage?.removeUpload(p.urlStorageKey).catch(() => {}); continue; }
+    // Only when this file is still the one open, and nothing started meanwhile.
+    if (!current && share.get().phase !== 'uploading') share.set({ resumable: { file, sent: offset, total: file.size } });
+    return;
+  }
+}
+
+/** Bytes the server holds of the upload at `url` (tus HEAD), or null when it is gone or not ours. */
+async function serverOffset(url: string): Promise<number | null> {
+  try {
+    const r = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' }, cache: 'no-store' });
+    const offset = Number(r.headers.get('upload-offset'));
+    return r.ok && Number.isSafeInteger(offset) ? offset : null;
+  } catch { return null; }
 }
 
 /** The server's `{error}` message inside a tus-js-client error, else its own words. */

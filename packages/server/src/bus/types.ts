@@ -19,6 +19,8 @@ export type BusEvent =
   | { type: 'read'; userId: string; conversationId: string; seq: number; user?: Member; memberIds?: string[] }
   /** `user` is typing in `conversationId`: to the other members' sockets. */
   | { type: 'typing'; memberIds: string[]; conversationId: string; user: Member }
+  /** `user` played, paused or sought a shared video in `conversationId`: to the other members' sockets (watch along). */
+  | { type: 'watch'; memberIds: string[]; conversationId: string; user: Member; mediaId: string; video: string; action: 'play' | 'pause' | 'seek'; at: number; playing: boolean; sentAt: number }
   /** `user`'s first socket opened or last one closed (over the cluster): to their contacts. */
   | { type: 'presence'; memberIds: string[]; user: Member; online: boolean; lastSeen: number }
   /** The members of `conversationId` changed: every node forgets its cached member list. */

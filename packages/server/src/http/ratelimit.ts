@@ -19,6 +19,7 @@ const WORDS: Record<string, string> = {
   search: 'searches',
   changeMembers: 'member changes and renames',
   changeMessage: 'message changes (reactions, edits, deletes)',
+  watch: 'watch-along signals (play, pause, seek)',
 };
 
 /** Seconds for Retry-After / `retryAfter`: whole, at least 1. */

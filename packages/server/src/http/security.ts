@@ -5,15 +5,20 @@ import type { FastifyInstance } from 'fastify';
  * Scripts and styles only from this origin (styles may be inline for the UI framework's
  * style attributes); images and media also from blob:/data: (previews of captures);
  * WebSocket to this host; workers from self/blob: (capture worker); WebAssembly allowed
- * for codecs; nothing may frame us.
+ * for codecs; nothing may frame us. Media and fetches may also go to `https:` and to this
+ * computer's plain-http loopback addresses: a video opened from a link is played and read
+ * (range requests, CORS) by the browser itself; scripts, styles, images, workers and
+ * frames stay same-origin.
  */
+/** Where a video opened from a link may come from (the player and the engine's range requests). */
+const LINK_SOURCES = 'https: http://localhost:* http://127.0.0.1:* http://[::1]:*';
 export const CSP = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' blob: data:",
-  "media-src 'self' blob: data:",
-  "connect-src 'self' ws: wss: blob: data:",
+  `media-src 'self' blob: data: ${LINK_SOURCES}`,
+  `connect-src 'self' ws: wss: blob: data: ${LINK_SOURCES}`,
   "worker-src 'self' blob:",
   "font-src 'self' data:",
   "object-src 'none'",

@@ -94,6 +94,12 @@ export class Hub {
         for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);
         break;
       }
+      case 'watch': {
+        const { memberIds, ...frame } = e;
+        const data = JSON.stringify(frame);
+        for (const uid of memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);
+        break;
+      }
       case 'presence': {
         const data = JSON.stringify({ type: 'presence', user: e.user, online: e.online, lastSeen: e.lastSeen });
         for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);

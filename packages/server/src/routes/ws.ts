@@ -15,6 +15,7 @@ import { authenticate, type Auth } from '../http/auth';
 import { send, type Hub } from '../im/hub';
 import type { SocketSlots } from '../im/slots';
 import { syncPage } from '../im/sync';
+import { watchRelay } from '../im/watch';
 import type { WsLimits } from '../config';
 import type { Ctx } from './context';
 
@@ -27,7 +28,7 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
 
   app.get('/ws', {
     websocket: true,
-    schema: { summary: 'WebSocket upgrade: send/sync/read/typing/ping in, hello/ack/message/update/synced/read/typing/presence/conversation/resync/error/pong out' },
+    schema: { summary: 'WebSocket upgrade: send/sync/read/typing/watch/ping in, hello/ack/message/update/synced/read/typing/watch/presence/conversation/resync/error/pong out' },
     preValidation: async (req) => {
       const auth = await authenticate(ctx.store, req);
       if (auth.via === 'cookie' && req.headers.origin) {
@@ -97,6 +98,14 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
         .finally(() => { queuedSyncs--; });
     };
 
+    // Watch along: relayed to the other members, never answered unless refused.
+    const watch = watchRelay(ctx, user);
+    const failWatch = (err: unknown) => {
+      const { body } = toErrorBody(err);
+      if (body.error.code === 'ERR_INTERNAL') req.log.error({ err }, 'websocket watch failed');
+      send(socket, JSON.stringify({ type: 'error', ...body, frame: 'watch' }));
+    };
+
     socket.on('message', (data: RawData, isBinary: boolean) => {
       let frame;
       try {
@@ -114,6 +123,7 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
         case 'ping': send(socket, '{"type":"pong"}'); break;
         // Dropped when too frequent; refused (error frame) only for a conversation not the user's.
         case 'typing': ctx.im.typing(user, frame.conversationId).catch((e) => fail(e)); break;
+        case 'watch': watch(frame).catch(failWatch); break;
       }
     });
     const presenceId = randomUUID();

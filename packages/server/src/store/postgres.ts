@@ -395,9 +395,20 @@ export class PostgresStore implements Store {
         const { rows: refs } = await q(`SELECT EXISTS (SELECT 1 FROM messages WHERE media_id = $1)
           OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1) AS used`, [mid]);
         if (!(refs[0] as { used: boolean }).used) {
-          await q('DELETE FROM media_posts WHERE media_id = $1', [mid]);
-          await q('DELETE FROM media_uploaders WHERE media_id = $1', [mid]);
-          await q('DELETE FROM media WHERE id = $1', [mid]); // media_blobs go with it (ON DELETE CASCADE)
+          const { rows: pr } = await q('SELECT poster FROM media WHERE id = $1', [mid]);
+          const poster = (pr[0] as { poster: string | null } | undefined)?.poster ?? null;
+          const drop = async (id: string) => {
+            await q('DELETE FROM media_posts WHERE media_id = $1', [id]);
+            await q('DELETE FROM media_uploaders WHERE media_id = $1', [id]);
+            await q('DELETE FROM media WHERE id = $1', [id]); // media_blobs and media_chunks go with it (ON DELETE CASCADE)
+          };
+          await drop(mid);
+          // A video's poster goes with it unless something else shows it (a message, a sticker, another video).
+          if (poster) {
+            const { rows: pu } = await q(`SELECT EXISTS (SELECT 1 FROM messages WHERE media_id = $1)
+              OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1) OR EXISTS (SELECT 1 FROM media WHERE poster = $1) AS used`, [poster]);
+            if (!(pu[0] as { used: boolean }).used) await drop(poster);
+          }
         }
       }
       return { message: next, changed: true };

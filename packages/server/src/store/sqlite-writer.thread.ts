@@ -28,6 +28,10 @@ const dropPost = db.prepare(`DELETE FROM media_posts WHERE media_id = @m AND con
   AND NOT EXISTS (SELECT 1 FROM messages WHERE conv = @conv AND media_id = @m)`);
 const unreferenced = db.prepare(`SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE media_id = @m)
   AND NOT EXISTS (SELECT 1 FROM stickers WHERE media_id = @m)`);
+// A video's poster goes with it unless something else shows it (a message, a sticker, another video).
+const posterOf = db.prepare<{ m: string }, string | null>('SELECT poster FROM media WHERE id = @m').pluck();
+const posterUnused = db.prepare(`SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE media_id = @m)
+  AND NOT EXISTS (SELECT 1 FROM stickers WHERE media_id = @m) AND NOT EXISTS (SELECT 1 FROM media WHERE poster = @m)`);
 const dropMedia = [
   db.prepare('DELETE FROM media_posts WHERE media_id = @m'),
   db.prepare('DELETE FROM media_uploaders WHERE media_id = @m'),
@@ -77,13 +81,18 @@ const change = db.transaction((ch: WriterChange): ChangeResult => {
   const rev = c.last_rev + 1;
   setLastRev.run(rev, c.n);
   updateMsg.run({ ...ch.row, rev, conv: c.n, seq: ch.seq });
-  let removedMedia: string | undefined;
+  let removedMedia: string[] | undefined;
   if (ch.detachMedia) {
     const p = { m: ch.detachMedia, cid: ch.conversationId, conv: c.n };
     dropPost.run(p);
     if (unreferenced.get({ m: p.m })) {
+      const poster = posterOf.get({ m: p.m });
       for (const s of dropMedia) s.run({ m: p.m });
-      removedMedia = p.m;
+      removedMedia = [p.m];
+      if (poster && posterUnused.get({ m: poster })) {
+        for (const s of dropMedia) s.run({ m: poster });
+        removedMedia.push(poster);
+      }
     }
   }
   return { rev, removedMedia };

@@ -21,8 +21,11 @@ export type WriterResult = { seq: number } | { existing: Record<string, unknown>
  * change removed from the message.
  */
 export interface WriterChange { conversationId: string; seq: number; expectRev: number; row: Record<string, unknown>; detachMedia: string | null }
-/** The change's rev, and the media id whose rows were removed (its file is the caller's); `stale` when the message changed meanwhile. */
-export type ChangeResult = { rev: number; removedMedia?: string } | { stale: true };
+/**
+ * The change's rev, and the media ids whose rows were removed (a video's poster with it;
+ * their files are the caller's); `stale` when the message changed meanwhile.
+ */
+export type ChangeResult = { rev: number; removedMedia?: string[] } | { stale: true };
 export type WriterRequest =
   | { op: 'append'; id: number; rows: WriterAppend[] }
   | { op: 'change'; id: number; change: WriterChange }

@@ -328,7 +328,7 @@ export class SqliteStore implements Store {
         detachMedia: m.media && !next.media ? m.media.id : null,
       });
       if ('rev' in r) {
-        if (r.removedMedia) rmSync(this.#mediaPath(r.removedMedia), { force: true });
+        for (const gone of r.removedMedia ?? []) rmSync(this.#mediaPath(gone), { force: true });
         return { message: { ...next, rev: r.rev }, changed: true };
       }
       if (attempt >= 50) throw new Error(`message ${id} kept changing; gave up after ${attempt} attempts`);

@@ -197,7 +197,8 @@ export interface Store {
    * as stored and returns what to set, or null to leave it as it is (it may throw to refuse;
    * nothing is written then). A change takes the conversation's next change number as the
    * message's `rev`. Detaching media removes the conversation's access to it when no other
-   * message there shows it, and the media itself when no message or sticker refers to it.
+   * message there shows it, and the media itself when no message or sticker refers to it
+   * (a video's poster with it, unless a message, a sticker or another video shows that).
    * Resolves null when there is no such message.
    */
   changeMessage(id: string, change: (m: StoredMessage) => MessagePatch | null): Promise<{ message: StoredMessage; changed: boolean } | null>;

@@ -21,4 +21,5 @@ export {
   SendFrame, SyncFrame, ReadFrame, PingFrame, ClientFrame, HelloFrame, AckFrame, MessageFrame, UpdateFrame, SyncedFrame,
   ReadUpdateFrame, ConversationFrame, PongFrame, ResyncFrame, ErrorFrame, ServerFrame,
   TypingFrame, TypingUpdateFrame, PresenceFrame, TYPING_INTERVAL_MS, TYPING_SHOW_MS,
+  DeliveredFrame, DeliveredUpdateFrame, DELIVERED_INTERVAL_MS,
 } from './ws';

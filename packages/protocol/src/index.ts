@@ -22,4 +22,5 @@ export {
   ReadUpdateFrame, ConversationFrame, PongFrame, ResyncFrame, ErrorFrame, ServerFrame,
   TypingFrame, TypingUpdateFrame, PresenceFrame, TYPING_INTERVAL_MS, TYPING_SHOW_MS,
   WatchFrame, WatchUpdateFrame, WATCH_INTERVAL_MS, WATCH_MAX_SECONDS,
+  DeliveredFrame, DeliveredUpdateFrame, DELIVERED_INTERVAL_MS,
 } from './ws';

@@ -151,6 +151,7 @@ export const MemberInfo = Type.Object({
   online: Type.Boolean({ description: 'true while at least one of their devices is connected' }),
   lastSeen: Nullable(Type.Number({ description: 'when they were last connected, ms since the epoch (null: never)' })),
   readSeq: Type.Integer({ description: 'highest seq this member has read (read receipts)' }),
+  deliveredSeq: Type.Integer({ description: 'highest seq that reached a device of this member (delivery receipts; never below readSeq)' }),
 });
 export type MemberInfo = Static<typeof MemberInfo>;
 

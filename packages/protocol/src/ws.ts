@@ -45,6 +45,19 @@ export type SyncFrame = Static<typeof SyncFrame>;
 export const ReadFrame = Type.Object({ type: Type.Literal('read'), conversationId: ConvId, seq: Seq }, { additionalProperties: false });
 export type ReadFrame = Static<typeof ReadFrame>;
 
+/**
+ * Messages of a conversation up to `seq` reached this device (it holds them). Send it as
+ * messages arrive, batched (at most one per conversation every {@link DELIVERED_INTERVAL_MS});
+ * the server keeps the highest per member and relays it when it moved. Never answered.
+ */
+export const DeliveredFrame = Type.Object({ type: Type.Literal('delivered'), conversationId: ConvId, seq: Seq }, { additionalProperties: false });
+export type DeliveredFrame = Static<typeof DeliveredFrame>;
+
+/**
+ * Keep-alive and liveness probe: answered by `pong` (in order, after every frame queued
+ * before it). A client that gets no pong within a couple of seconds may treat the socket
+ * as dead. Counted against the `ping` rate limit per user; over it, pings are dropped.
+ */
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
 export type PingFrame = Static<typeof PingFrame>;
 
@@ -81,7 +94,7 @@ export const WatchFrame = Type.Object({ type: Type.Literal('watch'), ...WatchFie
 export type WatchFrame = Static<typeof WatchFrame>;
 
 /** What a client may send, by `type`. */
-export const CLIENT_FRAMES = { send: SendFrame, sync: SyncFrame, read: ReadFrame, ping: PingFrame, typing: TypingFrame, watch: WatchFrame } as const;
+export const CLIENT_FRAMES = { send: SendFrame, sync: SyncFrame, read: ReadFrame, ping: PingFrame, typing: TypingFrame, watch: WatchFrame, delivered: DeliveredFrame } as const;
 export const ClientFrame = Type.Union(Object.values(CLIENT_FRAMES));
 export type ClientFrame = Static<typeof ClientFrame>;
 
@@ -131,6 +144,16 @@ export const ReadUpdateFrame = Type.Object({
 });
 export type ReadUpdateFrame = Static<typeof ReadUpdateFrame>;
 
+/**
+ * Another member's devices hold the messages of `conversationId` up to `seq` (delivery
+ * receipt). Sent when their delivered position moves; a read moves it too, without a
+ * frame of its own (delivered ≥ read always).
+ */
+export const DeliveredUpdateFrame = Type.Object({
+  type: Type.Literal('delivered'), conversationId: Type.String(), user: UserInfo, seq: Type.Integer(),
+});
+export type DeliveredUpdateFrame = Static<typeof DeliveredUpdateFrame>;
+
 /** Another member of `conversationId` is typing; show it for {@link TYPING_SHOW_MS} unless another comes. */
 export const TypingUpdateFrame = Type.Object({ type: Type.Literal('typing'), conversationId: Type.String(), user: UserInfo });
 export type TypingUpdateFrame = Static<typeof TypingUpdateFrame>;
@@ -167,9 +190,15 @@ export type PongFrame = Static<typeof PongFrame>;
 export const ResyncFrame = Type.Object({ type: Type.Literal('resync') });
 export type ResyncFrame = Static<typeof ResyncFrame>;
 
-/** A refused frame. `clientId` is set when it answers a `send`; `frame: "sync"` / `"watch"` when it answers one of those. */
+/**
+ * A refused frame. `clientId` is set when it answers a `send`; `frame` names the frame type
+ * it answers for `sync`, `typing`, `delivered` and `watch` (so a client can retry those quietly).
+ */
 export const ErrorFrame = Type.Composite([
-  Type.Object({ type: Type.Literal('error'), clientId: Type.Optional(Type.String()), frame: Type.Optional(Type.Union([Type.Literal('sync'), Type.Literal('watch')])) }),
+  Type.Object({
+    type: Type.Literal('error'), clientId: Type.Optional(Type.String()),
+    frame: Type.Optional(Type.Union([Type.Literal('sync'), Type.Literal('typing'), Type.Literal('delivered'), Type.Literal('watch')])),
+  }),
   ErrorSchema,
 ]);
 export type ErrorFrame = Static<typeof ErrorFrame> & { error: { code: ErrorCode } };
@@ -178,17 +207,19 @@ export type ErrorFrame = Static<typeof ErrorFrame> & { error: { code: ErrorCode 
 export const SERVER_FRAMES = {
   hello: HelloFrame, ack: AckFrame, message: MessageFrame, update: UpdateFrame, synced: SyncedFrame, read: ReadUpdateFrame,
   conversation: ConversationFrame, pong: PongFrame, resync: ResyncFrame, error: ErrorFrame,
-  typing: TypingUpdateFrame, presence: PresenceFrame, watch: WatchUpdateFrame,
+  typing: TypingUpdateFrame, presence: PresenceFrame, watch: WatchUpdateFrame, delivered: DeliveredUpdateFrame,
 } as const;
 export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES) as TSchema[]);
 export type ServerFrame =
   | HelloFrame | AckFrame | MessageFrame | UpdateFrame | SyncedFrame | ReadUpdateFrame | ConversationFrame | PongFrame | ResyncFrame | ErrorFrame
-  | TypingUpdateFrame | PresenceFrame | WatchUpdateFrame;
+  | TypingUpdateFrame | PresenceFrame | WatchUpdateFrame | DeliveredUpdateFrame;
 
 /** Shortest time between two `typing` frames of one user in one conversation that the server relays, ms. */
 export const TYPING_INTERVAL_MS = 3000;
 /** How long a client shows "… is typing" after the last `typing` frame, ms. */
 export const TYPING_SHOW_MS = 5000;
+/** Shortest time between two `delivered` frames a client sends for one conversation, ms. */
+export const DELIVERED_INTERVAL_MS = 1000;
 
 /** Close code of a socket dropped for not reading what it is sent (reconnect and sync). */
 export const WS_CLOSE_TOO_SLOW = 1013;

@@ -23,6 +23,8 @@ export interface RateLimits {
   saveSticker: RateLimit;
   /** Read receipts (REST `POST …/read` and WebSocket `read` together), per user. */
   markRead: RateLimit;
+  /** Delivery receipts (WebSocket `delivered`), per user. */
+  markDelivered: RateLimit;
   /** Adding or removing group members and renaming groups, per user. */
   changeMembers: RateLimit;
   /** `GET /api/search`, per user. */
@@ -83,6 +85,7 @@ export const DEFAULT_RATE_LIMITS: RateLimits = {
   addedToGroup: { limit: 20, windowMs: 3_600_000 },
   saveSticker: { limit: 30, windowMs: 60_000 },
   markRead: { limit: 60, windowMs: 10_000 },
+  markDelivered: { limit: 60, windowMs: 10_000 },
   search: { limit: 30, windowMs: 60_000 },
   changeMembers: { limit: 30, windowMs: 60_000 },
   send: { limit: 60, windowMs: 1_000 },
@@ -217,6 +220,8 @@ export interface WsLimits {
   syncPageBytes: number;
   /** Heartbeat expiry of a socket in the shared count: a crashed node's sockets are forgotten after it, ms (default 30 000). */
   socketTtlMs: number;
+  /** Most `ping` frames one socket has answered in 10 s; more are dropped unanswered (default 50). */
+  maxPingsPer10s: number;
 }
 
 export const DEFAULT_WS_LIMITS: WsLimits = {
@@ -228,6 +233,7 @@ export const DEFAULT_WS_LIMITS: WsLimits = {
   syncPageMessages: 1000,
   syncPageBytes: 512 * 1024,
   socketTtlMs: 30_000,
+  maxPingsPer10s: 50,
 };
 
 export interface ServerConfig {

@@ -79,7 +79,7 @@ describe.each(backends)('typing, presence and read receipts over $name', (backen
     const [alice, bob, eve] = await Promise.all([register(s.url), register(s.url), register(s.url)]);
     const cid = await chat(s.url, alice, bob);
     const before = await api(s.url, 'GET', `/api/conversations/${cid}`, { token: alice.token });
-    expect(before.body.members.find((m: { id: string }) => m.id === bob.id)).toEqual({ id: bob.id, username: bob.username, online: false, lastSeen: null, readSeq: 0 });
+    expect(before.body.members.find((m: { id: string }) => m.id === bob.id)).toEqual({ id: bob.id, username: bob.username, online: false, lastSeen: null, readSeq: 0, deliveredSeq: 0 });
     const a = await open(s.url, alice);
     const e = await open(s.url, eve);
     const t0 = Date.now();

@@ -17,6 +17,8 @@ export type BusEvent =
   | { type: 'update'; memberIds: string[]; message: StoredMessage }
   /** `userId` read up to `seq`: their own devices get the new position, the other `memberIds` a receipt. */
   | { type: 'read'; userId: string; conversationId: string; seq: number; user?: Member; memberIds?: string[] }
+  /** `user`'s devices hold `conversationId` up to `seq`: to the other `memberIds` (a delivery receipt). */
+  | { type: 'delivered'; memberIds: string[]; conversationId: string; user: Member; seq: number }
   /** `user` is typing in `conversationId`: to the other members' sockets. */
   | { type: 'typing'; memberIds: string[]; conversationId: string; user: Member }
   /** `user` played, paused or sought a shared video in `conversationId`: to the other members' sockets (watch along). */

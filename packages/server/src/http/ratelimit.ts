@@ -16,6 +16,7 @@ const WORDS: Record<string, string> = {
   createConversation: 'new conversations',
   saveSticker: 'sticker saves',
   markRead: 'read receipts',
+  markDelivered: 'delivery receipts',
   search: 'searches',
   changeMembers: 'member changes and renames',
   changeMessage: 'message changes (reactions, edits, deletes)',

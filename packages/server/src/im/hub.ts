@@ -89,6 +89,11 @@ export class Hub {
         }
         break;
       }
+      case 'delivered': {
+        const data = JSON.stringify({ type: 'delivered', conversationId: e.conversationId, user: e.user, seq: e.seq });
+        for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);
+        break;
+      }
       case 'typing': {
         const data = JSON.stringify({ type: 'typing', conversationId: e.conversationId, user: e.user });
         for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);

@@ -160,6 +160,20 @@ export class ImService {
   }
 
   /**
+   * Raises my delivered position (messages up to `seq` reached a device of mine); when it
+   * moved, the other members get a delivery receipt. Returns the position.
+   */
+  async markDelivered(user: User, conversationId: string, seq: number): Promise<number> {
+    const members = await this.requireMember(conversationId, user.id);
+    const r = await this.store.markDelivered(user.id, conversationId, seq);
+    if (!r) throw new ApiError('ERR_CONVERSATION_NOT_FOUND', `no conversation ${JSON.stringify(conversationId)} of yours`, 'conversationId');
+    if (r.moved) {
+      await this.bus.publish({ type: 'delivered', memberIds: [...members], conversationId, user: { id: user.id, username: user.username }, seq: r.seq });
+    }
+    return r.seq;
+  }
+
+  /**
    * Relays "`user` is typing" to the other members, at most once per
    * {@link TYPING_INTERVAL_MS} per user and conversation (more are dropped: returns false).
    * Throws ERR_CONVERSATION_NOT_FOUND for a conversation that is not the user's.

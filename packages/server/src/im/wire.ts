@@ -22,7 +22,10 @@ export function messageToWire(m: StoredMessage): Message {
 export function conversationToWire(c: ConversationSummary, online: Set<string> = new Set()): ConversationInfo {
   return {
     id: c.id, kind: c.kind, title: c.title,
-    members: c.members.map((m) => ({ id: m.id, username: m.username, online: online.has(m.id), lastSeen: m.lastSeen, readSeq: m.readSeq })),
+    members: c.members.map((m) => ({
+      id: m.id, username: m.username, online: online.has(m.id), lastSeen: m.lastSeen, readSeq: m.readSeq,
+      deliveredSeq: Math.max(m.deliveredSeq, m.readSeq),
+    })),
     lastMessage: c.lastMessage ? messageToWire(c.lastMessage) : null,
     lastSeq: c.lastSeq, lastRev: c.lastRev, readSeq: c.readSeq, adminId: c.createdBy, unread: c.unread, createdAt: c.createdAt,
   };

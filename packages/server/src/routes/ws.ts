@@ -28,7 +28,7 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
 
   app.get('/ws', {
     websocket: true,
-    schema: { summary: 'WebSocket upgrade: send/sync/read/typing/watch/ping in, hello/ack/message/update/synced/read/typing/watch/presence/conversation/resync/error/pong out' },
+    schema: { summary: 'WebSocket upgrade: send/sync/read/delivered/typing/watch/ping in, hello/ack/message/update/synced/read/delivered/typing/watch/presence/conversation/resync/error/pong out' },
     preValidation: async (req) => {
       const auth = await authenticate(ctx.store, req);
       if (auth.via === 'cookie' && req.headers.origin) {
@@ -56,11 +56,15 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
     // Pre-write work (membership, media) is chained so writes queue in arrival order.
     let chain: Promise<unknown> = Promise.resolve();
 
-    const fail = (err: unknown, clientId?: string) => {
+    const fail = (err: unknown, clientId?: string, frame?: 'typing' | 'delivered') => {
       const { body } = toErrorBody(err);
       if (body.error.code === 'ERR_INTERNAL') req.log.error({ err }, 'websocket frame failed');
-      send(socket, JSON.stringify({ type: 'error', ...body, ...(clientId !== undefined ? { clientId } : {}) }));
+      send(socket, JSON.stringify({ type: 'error', ...body, ...(clientId !== undefined ? { clientId } : {}), ...(frame ? { frame } : {}) }));
     };
+    // Pings are answered at most maxPingsPer10s per socket (a fixed 10 s window, this node):
+    // a heartbeat needs a few a second at most; past that they are dropped unanswered.
+    let pingWindow = 0;
+    let pings = 0;
 
     const onSend = (f: SendFrame) => {
       // Counted on arrival (in order, also in Redis); awaited in the chain, so order holds.
@@ -120,10 +124,20 @@ export default async function wsRoutes(app: FastifyInstance, opts: { ctx: Ctx; h
         case 'send': onSend(frame); break;
         case 'sync': onSync(frame).catch((e) => fail(e)); break;
         case 'read': { const f = frame; ctx.limiter.take('markRead', user.id).then(() => ctx.im.markRead(user, f.conversationId, f.seq)).catch((e) => fail(e)); break; }
-        case 'ping': send(socket, '{"type":"pong"}'); break;
+        case 'ping': {
+          const now = Date.now();
+          if (now - pingWindow >= 10_000) { pingWindow = now; pings = 0; }
+          if (++pings <= limits.maxPingsPer10s) send(socket, '{"type":"pong"}');
+          break;
+        }
         // Dropped when too frequent; refused (error frame) only for a conversation not the user's.
-        case 'typing': ctx.im.typing(user, frame.conversationId).catch((e) => fail(e)); break;
+        case 'typing': ctx.im.typing(user, frame.conversationId).catch((e) => fail(e, undefined, 'typing')); break;
         case 'watch': watch(frame).catch(failWatch); break;
+        case 'delivered': {
+          const f = frame;
+          ctx.limiter.take('markDelivered', user.id).then(() => ctx.im.markDelivered(user, f.conversationId, f.seq)).catch((e) => fail(e, undefined, 'delivered'));
+          break;
+        }
       }
     });
     const presenceId = randomUUID();

@@ -221,6 +221,11 @@ export const MIGRATIONS: readonly string[] = [
    CREATE TABLE media_chunks (media_id text NOT NULL REFERENCES media(id) ON DELETE CASCADE, n integer NOT NULL,
      data bytea NOT NULL, PRIMARY KEY (media_id, n));
    ALTER TABLE media_chunks ALTER COLUMN data SET STORAGE EXTERNAL;`,
+
+  // Delivery receipts: how far each member's devices hold the conversation. A read implies
+  // delivery, so it starts at read_seq and never falls below it.
+  `ALTER TABLE members ADD COLUMN delivered_seq bigint NOT NULL DEFAULT 0;
+   UPDATE members SET delivered_seq = read_seq WHERE read_seq > 0;`,
 ];
 
 /** Quotes an identifier for SQL (double quotes, doubled inside). */

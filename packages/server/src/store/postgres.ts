@@ -270,16 +270,18 @@ export class PostgresStore implements Store {
     const ids = convs.map((c) => c.id);
     const [mem, last] = await Promise.all([
       this.#q(
-        `SELECT m.conversation_id, u.id, u.username, u.last_seen, m.read_seq FROM members m JOIN users u ON u.id = m.user_id
+        `SELECT m.conversation_id, u.id, u.username, u.last_seen, m.read_seq, m.delivered_seq FROM members m JOIN users u ON u.id = m.user_id
          WHERE m.conversation_id = ANY($1::text[]) ORDER BY u.username`,
         [ids],
       ),
       this.#q(`${MESSAGE_SELECT} JOIN conversations c ON c.id = msg.conversation_id AND msg.seq = c.last_seq WHERE c.id = ANY($1::text[])`, [ids]),
     ]);
     const members = new Map<string, MemberState[]>();
-    for (const r of mem.rows as { conversation_id: string; id: string; username: string; last_seen: string | null; read_seq: string }[]) {
+    for (const r of mem.rows as { conversation_id: string; id: string; username: string; last_seen: string | null; read_seq: string; delivered_seq: string }[]) {
       const list = members.get(r.conversation_id) ?? [];
-      list.push({ id: r.id, username: r.username, lastSeen: r.last_seen === null ? null : num(r.last_seen), readSeq: num(r.read_seq) });
+      list.push({
+        id: r.id, username: r.username, lastSeen: r.last_seen === null ? null : num(r.last_seen), readSeq: num(r.read_seq), deliveredSeq: num(r.delivered_seq),
+      });
       members.set(r.conversation_id, list);
     }
     const lastBy = new Map((last.rows as MessageRow[]).map((r) => [r.conversation_id, messageFromRow(r)]));
@@ -453,11 +455,31 @@ export class PostgresStore implements Store {
 
   async markRead(userId: string, conversationId: string, seq: number): Promise<number> {
     const { rows } = await this.#q(
-      `UPDATE members m SET read_seq = GREATEST(m.read_seq, LEAST($1::bigint, c.last_seq))
+      // A read is a delivery too: both rise to the same (capped) seq.
+      `UPDATE members m SET read_seq = GREATEST(m.read_seq, LEAST($1::bigint, c.last_seq)),
+         delivered_seq = GREATEST(m.delivered_seq, LEAST($1::bigint, c.last_seq))
        FROM conversations c WHERE c.id = m.conversation_id AND m.conversation_id = $2 AND m.user_id = $3 RETURNING m.read_seq`,
       [seq, conversationId, userId],
     );
     return rows[0] ? num((rows[0] as { read_seq: string }).read_seq) : 0;
+  }
+
+  async markDelivered(userId: string, conversationId: string, seq: number): Promise<{ seq: number; moved: boolean } | null> {
+    // One statement: the old value (from the joined row, read before the update) says whether it moved.
+    const { rows } = await this.#q(
+      `WITH cur AS (
+         SELECT m.delivered_seq AS old, LEAST($1::bigint, c.last_seq) AS want FROM members m JOIN conversations c ON c.id = m.conversation_id
+         WHERE m.conversation_id = $2 AND m.user_id = $3
+       ), up AS (
+         UPDATE members m SET delivered_seq = cur.want FROM cur
+         WHERE m.conversation_id = $2 AND m.user_id = $3 AND m.delivered_seq < cur.want RETURNING m.delivered_seq
+       )
+       SELECT cur.old, (SELECT delivered_seq FROM up) AS new FROM cur`,
+      [seq, conversationId, userId],
+    );
+    const r = rows[0] as { old: string; new: string | null } | undefined;
+    if (!r) return null;
+    return r.new !== null ? { seq: num(r.new), moved: true } : { seq: num(r.old), moved: false };
   }
 
   // Media

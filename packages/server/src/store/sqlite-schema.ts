@@ -72,6 +72,11 @@ export const MIGRATIONS: readonly string[] = [
    ALTER TABLE media ADD COLUMN poster TEXT;
    CREATE INDEX media_uploaders_user ON media_uploaders(user_id);
    CREATE INDEX media_poster ON media(poster) WHERE poster IS NOT NULL;`,
+
+  // Delivery receipts: how far each member's devices hold the conversation. A read implies
+  // delivery, so it starts at read_seq and never falls below it.
+  `ALTER TABLE members ADD COLUMN delivered_seq INTEGER NOT NULL DEFAULT 0;
+   UPDATE members SET delivered_seq = read_seq WHERE read_seq > 0;`,
 ];
 
 /** Every stored message column, its conversation and sender ids, and its media; rows feed `fromRow` (message.ts). */

@@ -122,8 +122,8 @@ export class SqliteStore implements Store {
       insertMember: d.prepare('INSERT OR IGNORE INTO members (conversation_id, user_id) VALUES (?, ?)'),
       memberIds: d.prepare('SELECT user_id FROM members WHERE conversation_id = ?'),
       members: d.prepare('SELECT u.id, u.username FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? ORDER BY u.username'),
-      memberStates: d.prepare(`SELECT u.id, u.username, u.last_seen AS lastSeen, m.read_seq AS readSeq FROM members m JOIN users u ON u.id = m.user_id
-        WHERE m.conversation_id = ? ORDER BY u.username`),
+      memberStates: d.prepare(`SELECT u.id, u.username, u.last_seen AS lastSeen, m.read_seq AS readSeq, m.delivered_seq AS deliveredSeq
+        FROM members m JOIN users u ON u.id = m.user_id WHERE m.conversation_id = ? ORDER BY u.username`),
       contactIds: d.prepare(`SELECT DISTINCT o.user_id FROM members m JOIN members o ON o.conversation_id = m.conversation_id
         WHERE m.user_id = ? AND o.user_id <> m.user_id`),
       setLastSeen: d.prepare('UPDATE users SET last_seen = ? WHERE id = ?'),
@@ -146,8 +146,14 @@ export class SqliteStore implements Store {
       msgBySeq: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq = ?`),
       after: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq > ? ORDER BY msg.seq ASC LIMIT ?`),
       before: d.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ${CONV_N} AND msg.seq < ? ORDER BY msg.seq DESC LIMIT ?`),
-      markRead: d.prepare(`UPDATE members SET read_seq = MAX(read_seq, MIN(?, (SELECT last_seq FROM conversations WHERE id = ?)))
-        WHERE conversation_id = ? AND user_id = ? RETURNING read_seq`),
+      // A read is a delivery too: both rise to the same (capped) seq.
+      markRead: d.prepare(`UPDATE members SET read_seq = MAX(read_seq, MIN(@seq, (SELECT last_seq FROM conversations WHERE id = @c))),
+          delivered_seq = MAX(delivered_seq, MIN(@seq, (SELECT last_seq FROM conversations WHERE id = @c)))
+        WHERE conversation_id = @c AND user_id = @u RETURNING read_seq`),
+      markDelivered: d.prepare(`UPDATE members SET delivered_seq = MIN(@seq, (SELECT last_seq FROM conversations WHERE id = @c))
+        WHERE conversation_id = @c AND user_id = @u AND delivered_seq < MIN(@seq, (SELECT last_seq FROM conversations WHERE id = @c))
+        RETURNING delivered_seq`),
+      deliveredSeq: d.prepare('SELECT delivered_seq FROM members WHERE conversation_id = ? AND user_id = ?'),
       insertMedia: d.prepare(`INSERT OR IGNORE INTO media (id, mime, width, height, frames, bytes, created_at, duration, codec, poster)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       uploadedBytes: d.prepare('SELECT COALESCE(SUM(md.bytes), 0) AS n FROM media_uploaders u JOIN media md ON md.id = u.media_id WHERE u.user_id = ?'),
@@ -354,8 +360,15 @@ export class SqliteStore implements Store {
   }
 
   async markRead(userId: string, conversationId: string, seq: number): Promise<number> {
-    const r = this.#s.markRead.get(seq, conversationId, conversationId, userId) as { read_seq: number } | undefined;
+    const r = this.#s.markRead.get({ seq, c: conversationId, u: userId }) as { read_seq: number } | undefined;
     return r?.read_seq ?? 0;
+  }
+
+  async markDelivered(userId: string, conversationId: string, seq: number): Promise<{ seq: number; moved: boolean } | null> {
+    const r = this.#s.markDelivered.get({ seq, c: conversationId, u: userId }) as { delivered_seq: number } | undefined;
+    if (r) return { seq: r.delivered_seq, moved: true };
+    const now = this.#s.deliveredSeq.get(conversationId, userId) as { delivered_seq: number } | undefined;
+    return now ? { seq: now.delivered_seq, moved: false } : null;
   }
 
   #mediaPath(id: string): string {

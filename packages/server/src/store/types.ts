@@ -90,6 +90,8 @@ export interface MemberState extends Member {
   lastSeen: number | null;
   /** Highest seq this member has read in the conversation. */
   readSeq: number;
+  /** Highest seq that reached a device of this member (never below `readSeq`). */
+  deliveredSeq: number;
 }
 
 /** A conversation as listed for one user. */
@@ -206,6 +208,12 @@ export interface Store {
   changesAfter(conversationId: string, afterRev: number, uptoSeq: number, limit: number): Promise<StoredMessage[]>;
   /** Raises the user's read position to `seq` (never lowers it); returns the new position. */
   markRead(userId: string, conversationId: string, seq: number): Promise<number>;
+  /**
+   * Raises the user's delivered position to `seq` (capped at the conversation's last seq,
+   * never lowered; a read raises it too). Returns the position and whether this call moved
+   * it; null when the user is not a member.
+   */
+  markDelivered(userId: string, conversationId: string, seq: number): Promise<{ seq: number; moved: boolean } | null>;
 
   // Media
   /**

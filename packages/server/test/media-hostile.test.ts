@@ -115,7 +115,7 @@ describe('hostile uploads (SQLite, server in its own process)', () => {
     expect(answer).toContain('ERR_MEDIA_LIMITS');
     expect(answer).toMatch(/more than \d+ scans/);
     // A real JPEG larger than the look still passes: the look judges only what it saw.
-    const photo = await sharp({ create: { width: 1200, height: 900, channels: 3, noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
+    const photo = await sharp({ create: { width: 1200, height: 900, channels: 3, background: { r: 128, g: 128, b: 128 }, noise: { type: 'gaussian', mean: 128, sigma: 60 } } })
       .jpeg({ progressive: true, quality: 95 }).toBuffer();
     expect(photo.length).toBeGreaterThan(128 * 1024);
     const ok = await upload(s, alice, photo);

@@ -9,6 +9,7 @@ import { useLayoutEffect, useState } from 'preact/hooks';
 import { useStore } from '../store';
 import { Quote, summary } from './MessageParts';
 import { cancelAction, chat, editMessage, send } from './state';
+import { typingNow } from './alive';
 
 const draftKey = (id: string) => `clipchat.draft.${id}`;
 
@@ -29,6 +30,7 @@ export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: ()
   const update = (v: string) => {
     setText(v);
     if (editing) return;
+    if (v.trim()) typingNow(id);
     if (v) localStorage.setItem(draftKey(id), v); else localStorage.removeItem(draftKey(id));
   };
   const submit = () => {

@@ -212,6 +212,12 @@ describe('typing, presence, receipts, connection', () => {
     expect(await tick.getByTestId('receipt-detail').textContent()).toBe('Read by sam, tom');
     await tick.click();
     expect(await tick.getByTestId('receipt-detail').count()).toBe(0);
+    // A long press on a touch screen shows it too, and lifting the finger keeps it open.
+    await tick.dispatchEvent('touchstart');
+    await tick.getByTestId('receipt-detail').waitFor();
+    await tick.dispatchEvent('touchend');
+    await tick.dispatchEvent('click');
+    expect(await tick.getByTestId('receipt-detail').textContent()).toBe('Read by sam, tom');
 
     // Both type: rita sees their names.
     await sam.page.getByTestId('composer').click();

@@ -20,16 +20,25 @@ export function Ticks({ m }: { m: Message }) {
   const s = useStore(chat);
   const [open, setOpen] = useState(false);
   const press = useRef<ReturnType<typeof setTimeout> | null>(null);
+  // A long press opened the note: the click some browsers send as the finger lifts must not close it.
+  const longPressed = useRef(false);
   const c = s.conversations.find((x) => x.id === m.conversationId);
   if (m.kind === 'system' || !c || !s.me) return null;
   const r = receiptOf(a, c, s.me.id, m.seq);
   const text = receiptText(r, c.kind === 'group');
-  const endPress = () => { if (press.current) { clearTimeout(press.current); press.current = null; } };
+  const endPress = () => {
+    if (press.current) { clearTimeout(press.current); press.current = null; }
+    if (longPressed.current) setTimeout(() => { longPressed.current = false; }, 400);
+  };
   return (
     <span class={`tick receipt-${r.state}`} data-testid="receipt" data-receipt={r.state} title={text} aria-label={text} role="button" tabIndex={0}
-      onClick={() => setOpen(!open)}
+      onClick={() => { if (!longPressed.current) setOpen(!open); }}
       onKeyDown={(e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); setOpen(!open); } }}
-      onTouchStart={() => { endPress(); press.current = setTimeout(() => setOpen(true), LONG_PRESS_MS); }}
+      onTouchStart={() => {
+        endPress();
+        longPressed.current = false;
+        press.current = setTimeout(() => { longPressed.current = true; setOpen(true); }, LONG_PRESS_MS);
+      }}
       onTouchEnd={endPress} onTouchMove={endPress} onTouchCancel={endPress}>
       {r.state === 'sent' ? ' ✓' : ' ✓✓'}
       {open && <span class="receipt-detail" role="tooltip" data-testid="receipt-detail">{text}</span>}

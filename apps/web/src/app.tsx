@@ -10,6 +10,10 @@ import { cap, makeStickerNow } from './capture/state';
 import { Auth } from './chat/Auth';
 import { Composer } from './chat/Composer';
 import { ConversationList, titleOf } from './chat/ConversationList';
+import { resetAlive, startAlive } from './chat/alive';
+import { ChatStatus } from './chat/ChatStatus';
+import { ConnectionBadge } from './chat/ConnectionBadge';
+import { startLiveness } from './chat/liveness';
 import { MessageList } from './chat/MessageList';
 import { MembersButton } from './chat/Members';
 import { BellButton, MuteButton } from './chat/NotifyButtons';
@@ -65,9 +69,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
     <div class={`app tab-${tab} ${c.activeId ? 'has-active' : ''}`}>
       <header class="topbar">
         <span class="brand"><span class="logo">▶</span> Clipchat</span>
-        <span class={`conn ${c.connection}`} data-testid="connection" role="status">
-          {c.connection === 'online' ? 'Connected' : c.connection === 'connecting' ? 'Connecting…' : 'Offline'}
-        </span>
+        <ConnectionBadge />
         <nav class="tabs" aria-label="View">
           <button aria-pressed={tab === 'chat'} onClick={() => setTab('chat')}>Chat</button>
           <button aria-pressed={tab === 'video'} onClick={() => setTab('video')}>Video</button>
@@ -85,7 +87,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
         {active && (
           <h2 class="chat-title">
             <button class="link back" onClick={() => chat.set({ activeId: null })} aria-label="Back to chats">‹ Chats</button>
-            {titleOf(active, me.id)}<span class="muted small">{active.members.length} members</span>
+            {titleOf(active, me.id)}<ChatStatus c={active} meId={me.id} />
             <MembersButton c={active} meId={me.id} />
             <MuteButton conversationId={active.id} />
           </h2>
@@ -109,6 +111,8 @@ export function App() {
   const [me, setMe] = useState<User | null | undefined>(undefined);
   const [error, setError] = useState<string | null>(null);
   const signedIn = async (u: User) => {
+    startAlive();
+    startLiveness();
     setMe(u);
     await Promise.all([startChat(u), loadSettings(), loadLibrary()]);
   };
@@ -122,5 +126,5 @@ export function App() {
       <Auth onSignedIn={(u) => void signedIn(u)} />
     </>
   );
-  return <Main me={me} onSignOut={() => { stopChat(); void api.logout(); setMe(null); }} />;
+  return <Main me={me} onSignOut={() => { stopChat(); resetAlive(); void api.logout(); setMe(null); }} />;
 }

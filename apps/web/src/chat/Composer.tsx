@@ -11,6 +11,7 @@ import { Quote, summary } from './MessageParts';
 import { cancelAction, chat, editMessage, send } from './state';
 import { onPasteImage } from './paste';
 import { TextCounter, tooLong } from './TextCounter';
+import { typingNow } from './alive';
 
 const draftKey = (id: string) => `clipchat.draft.${id}`;
 
@@ -31,6 +32,7 @@ export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: ()
   const update = (v: string) => {
     setText(v);
     if (editing) return;
+    if (v.trim()) typingNow(id);
     if (v) localStorage.setItem(draftKey(id), v); else localStorage.removeItem(draftKey(id));
   };
   const submit = () => {

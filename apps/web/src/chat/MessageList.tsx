@@ -1,6 +1,7 @@
 /**
  * The messages of the open conversation, oldest at the top; scroll up for older ones.
- * My messages show their delivery state: sending, sent, or failed (with Retry).
+ * My messages show their delivery state: sending (or waiting for a connection), sent,
+ * delivered, read (Ticks.tsx), or failed (with Retry).
  * Text is always rendered as text, never as HTML. A reply shows the message it answers
  * (a click goes there); reactions sit under the bubble; an edited message says so and a
  * deleted one stays in place as "message deleted". Swiping a message to the right on a
@@ -23,6 +24,7 @@ import { SystemLine } from './Members';
 import { Origin, SharedVideo } from '../share/SharedVideo';
 import { MessageMenu, Quote, Reactions, focusComposer } from './MessageParts';
 import { chat, discardSend, loadOlder, retrySend, startReply, type OutboxItem } from './state';
+import { PendingLabel, Ticks } from './Ticks';
 
 /** How far (px) a message is swiped right to start a reply. */
 const SWIPE_PX = 64;
@@ -99,7 +101,7 @@ function Bubble({ m, mine, me, original, highlight }: { m: Message; mine: boolea
           )}
           <span class="meta">
             {m.editedAt !== null && !deleted && <span class="edited" title={`Edited ${new Date(m.editedAt).toLocaleString()}`}>edited · </span>}
-            {clockTime(m.createdAt)}{mine && <span class="tick" aria-label="sent"> ✓</span>}
+            {clockTime(m.createdAt)}{mine && <Ticks m={m} />}
           </span>
         </div>
         <MessageMenu m={m} />
@@ -121,7 +123,7 @@ function Pending({ o, original }: { o: OutboxItem; original: Message | undefined
         {o.media && !url && (o.kind === 'video' ? <span class="muted small">{o.source?.video ?? 'video'}</span> : <Media media={o.media} alt={o.kind} />)}
         {o.text && <p class="text">{o.text}</p>}
         {o.source && <span class="origin"><FilmIcon /> {describeSource(o.source)}</span>}
-        <span class="meta">{o.state === 'sending' ? 'Sending…' : 'Not sent'}</span>
+        <span class="meta"><PendingLabel o={o} /></span>
       </div>
       {o.state === 'failed' && (
         <div class="failed" role="alert">

@@ -119,6 +119,28 @@ function raiseRev(conversationId: string, rev: number): void {
   if (rev > (revs.get(conversationId) ?? 0)) revs.set(conversationId, rev);
 }
 
+/** Listeners of every checked frame from the server (typing, presence, receipts, heartbeat: alive.ts). */
+const frameListeners = new Set<(f: ServerFrame) => void>();
+export function onServerFrame(fn: (f: ServerFrame) => void): () => void {
+  frameListeners.add(fn);
+  return () => frameListeners.delete(fn);
+}
+
+/** The socket once its `hello` came (frames may be sent), else null. */
+export function liveSocket(): WebSocket | null {
+  return ready && socket?.readyState === WebSocket.OPEN ? socket : null;
+}
+
+/** Gives up on the current socket (it stopped answering, or the network is back) and connects again now. */
+export function dropSocket(): void {
+  if (stopped) return;
+  const ws = socket;
+  if (ws) { lost(ws); ws.close(); }
+  if (retryTimer) clearTimeout(retryTimer);
+  retry = 0;
+  connect();
+}
+
 /** Sends one frame of the protocol on the socket. */
 function sendFrame(ws: WebSocket, frame: ClientFrame): void {
   ws.send(JSON.stringify(frame));
@@ -341,13 +363,20 @@ function connect(): void {
   };
   ws.onclose = () => {
     if (socket !== ws) return;
-    socket = null;
-    ready = false;
+    lost(ws);
     if (stopped) return;
-    chat.set({ connection: 'offline', notice: 'Connection lost. Messages you send are kept and will go out when it is back.' });
     const delay = Math.min(4000, 400 * 2 ** retry++);
     retryTimer = setTimeout(connect, delay);
   };
+}
+
+/** The socket `ws` is gone (closed, or given up on). */
+function lost(ws: WebSocket): void {
+  if (socket !== ws) return;
+  socket = null;
+  ready = false;
+  if (stopped) return;
+  chat.set({ connection: 'offline', notice: 'Connection lost. Messages you send are kept and will go out when it is back.' });
 }
 
 /** Applies one checked frame from the server. */
@@ -388,7 +417,7 @@ function onFrame(msg: ServerFrame): void {
       ackOnly(msg.clientId, msg.conversationId);
       break;
     case 'read': {
-      // Another member's read receipt says nothing of what I have read.
+      // Another member's read receipt says nothing of what I have read (alive.ts shows it).
       if (msg.user && msg.user.id !== chat.get().me?.id) break;
       const { conversationId: cid, seq } = msg;
       chat.set((s) => ({ conversations: s.conversations.map((c) => (c.id === cid ? { ...c, readSeq: Math.max(c.readSeq, seq), unread: seq >= c.lastSeq ? 0 : c.unread } : c)) }));
@@ -396,6 +425,7 @@ function onFrame(msg: ServerFrame): void {
     }
     case 'error': {
       const err = msg.error;
+      if (msg.frame === 'typing' || msg.frame === 'delivered') break; // hints, retried by alive.ts
       if (msg.frame === 'sync') {
         // A sync asked too often is asked again when allowed; other sync refusals (a
         // conversation left meanwhile) need nothing from the person.

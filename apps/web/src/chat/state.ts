@@ -119,11 +119,14 @@ function raiseRev(conversationId: string, rev: number): void {
   if (rev > (revs.get(conversationId) ?? 0)) revs.set(conversationId, rev);
 }
 
-/** Listeners of every checked frame from the server (typing, presence, receipts, heartbeat: alive.ts). */
+/**
+ * Listeners of every checked frame from the server: typing, presence, receipts and the
+ * heartbeat (alive.ts, liveness.ts), watch along (share/watch.ts). Returns the remover.
+ */
 const frameListeners = new Set<(f: ServerFrame) => void>();
 export function onServerFrame(fn: (f: ServerFrame) => void): () => void {
   frameListeners.add(fn);
-  return () => frameListeners.delete(fn);
+  return () => { frameListeners.delete(fn); };
 }
 
 /** The socket once its `hello` came (frames may be sent), else null. */
@@ -146,12 +149,6 @@ function sendFrame(ws: WebSocket, frame: ClientFrame): void {
   ws.send(JSON.stringify(frame));
 }
 
-const frameListeners = new Set<(f: ServerFrame) => void>();
-/** Lets another part of the app (watch along) see every checked frame from the server; returns the remover. */
-export function onServerFrame(fn: (f: ServerFrame) => void): () => void {
-  frameListeners.add(fn);
-  return () => { frameListeners.delete(fn); };
-}
 /** Sends a live-only frame now (never queued: a signal, lost when offline); false when not connected. */
 export function sendLive(frame: ClientFrame): boolean {
   if (!ready || socket?.readyState !== WebSocket.OPEN) return false;

@@ -14,9 +14,16 @@ import { chat, refreshConversations } from './state';
 import './Members.css';
 
 /** A system message: a centred line, no bubble, no actions. */
-export function SystemLine({ m }: { m: Message }) {
+export function SystemLine({ m, highlight }: { m: Message; highlight: boolean }) {
+  const ref = useRef<HTMLLIElement>(null);
+  // Jumped to (a search result): into view and focused, as a message bubble is.
+  useEffect(() => {
+    if (!highlight || !ref.current) return;
+    ref.current.scrollIntoView({ block: 'center', behavior: 'smooth' });
+    ref.current.focus({ preventScroll: true });
+  }, [highlight]);
   return (
-    <li class="system-line" data-testid="system-message" data-id={m.id} data-seq={m.seq} id={`msg-${m.id}`} tabIndex={-1}>
+    <li ref={ref} class={`system-line ${highlight ? 'highlight' : ''}`} data-testid="system-message" data-id={m.id} data-seq={m.seq} id={`msg-${m.id}`} tabIndex={-1}>
       <span>{m.text}</span> <span class="muted">{clockTime(m.createdAt)}</span>
     </li>
   );

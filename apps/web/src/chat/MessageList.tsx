@@ -190,7 +190,7 @@ export function MessageList() {
         <Fragment key={m.id}>
           {i > 0 && m.seq > msgs[i - 1]!.seq + 1 && <Gap conversationId={id} after={msgs[i - 1]!.seq} count={m.seq - msgs[i - 1]!.seq - 1} />}
           {startsDay(msgs[i - 1]?.createdAt, m.createdAt) && <DaySeparator at={m.createdAt} />}
-          {m.kind === 'system' ? <SystemLine m={m} /> : <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
+          {m.kind === 'system' ? <SystemLine m={m} highlight={s.highlight === m.id} /> : <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
             original={m.replyTo ? byId.get(m.replyTo) : undefined} />}
         </Fragment>
       ))}

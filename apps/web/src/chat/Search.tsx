@@ -110,7 +110,7 @@ export function Search() {
     <div class="search" onFocusOut={(e) => { if (!(e.currentTarget as HTMLElement).contains(e.relatedTarget as Node | null)) setOpen(false); }}>
       <input ref={input} type="search" class="search-input" aria-label="Search messages" placeholder="Search messages (Ctrl+K)"
         value={q} onInput={(e) => { setQ((e.target as HTMLInputElement).value); setOpen(true); }} onFocus={() => setOpen(true)} onKeyDown={onKeyDown}
-        role="combobox" aria-expanded={show} aria-controls="search-results" aria-activedescendant={show && items[active] ? optionId(active) : undefined}
+        role="combobox" list={undefined} aria-expanded={show} aria-controls="search-results" aria-activedescendant={show && items[active] ? optionId(active) : undefined}
         data-testid="search" />
       {show && (
         <div class="search-results" id="search-results" data-testid="search-results">

@@ -338,7 +338,7 @@ describe('settings and errors', () => {
 
     const logBefore = bobTap.log.length;
     await bobTap.route!.send(JSON.stringify({ type: 'resync' }));
-    await expect.poll(() => paged.count(), { timeout: 30_000 }).toBe(N);
+    await expect.poll(() => paged.count(), { timeout: 60_000 }).toBe(N);
     // Every message once, in seq order, none missing.
     const seqs = (await paged.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq')))));
     expect(new Set(seqs).size).toBe(N);

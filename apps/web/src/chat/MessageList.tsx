@@ -170,7 +170,16 @@ export function MessageList() {
     el.addEventListener('loadedmetadata', keep, true);
     const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(keep) : null;
     ro?.observe(el);
-    return () => { el.removeEventListener('load', keep, true); el.removeEventListener('loadedmetadata', keep, true); ro?.disconnect(); };
+    // Each message too: one that grows or replaces its pending copy after the scroll above.
+    for (const c of el.children) ro?.observe(c);
+    const mo = new MutationObserver((changes) => {
+      for (const ch of changes) {
+        ch.addedNodes.forEach((n) => { if (n instanceof Element) ro?.observe(n); });
+        ch.removedNodes.forEach((n) => { if (n instanceof Element) ro?.unobserve(n); });
+      }
+    });
+    mo.observe(el, { childList: true });
+    return () => { el.removeEventListener('load', keep, true); el.removeEventListener('loadedmetadata', keep, true); ro?.disconnect(); mo.disconnect(); };
   }, [id]);
 
   const onScroll = () => {

@@ -8,7 +8,7 @@
  *    a tsvector), median of several runs of each query, for a user in 10 of 1000
  *    conversations and over all of them.
  *
- * usage: npx tsx bench/alive.ts [--rounds 15] [--messages 1000000] [--only latency|search]
+ * usage: npx tsx bench/alive.ts [--rounds 15] [--messages 1000000] [--only latency|search] [--stores sqlite,postgres]
  * Needs PostgreSQL (CLIPCHAT_TEST_DATABASE_URL, default postgres://postgres@127.0.0.1:5432/test)
  * and Redis (CLIPCHAT_TEST_REDIS_URL, default redis://127.0.0.1:6379).
  */
@@ -267,10 +267,14 @@ if (ONLY !== 'search') {
   console.log(JSON.stringify({ latency: rows }));
 }
 if (ONLY !== 'latency') {
-  const s = await searchSqlite();
-  console.log(`\nSQLite, filled in ${s.fillS.toFixed(0)} s\n`);
-  console.log(table(['store', 'query', 'median ms', 'results'], s.rows));
-  const p = await searchPostgres();
+  const stores = arg('stores', 'sqlite,postgres').split(',');
+  const none = { rows: [] as string[][], fillS: NaN };
+  const s = stores.includes('sqlite') ? await searchSqlite() : none;
+  if (stores.includes('sqlite')) {
+    console.log(`\nSQLite, filled in ${s.fillS.toFixed(0)} s\n`);
+    console.log(table(['store', 'query', 'median ms', 'results'], s.rows));
+  }
+  const p = stores.includes('postgres') ? await searchPostgres() : none;
   console.log(`\nSearch over ${MESSAGES} messages (ms, median of 7; at most 50 results); filled in ${s.fillS.toFixed(0)} s (SQLite), ${p.fillS.toFixed(0)} s (PostgreSQL)\n`);
   console.log(table(['store', 'query', 'median ms', 'results'], [...s.rows, ...p.rows]));
   console.log(JSON.stringify({ search: [...s.rows, ...p.rows] }));

@@ -4,18 +4,18 @@
  *
  * For each attack it prints server CPU seconds (the server process and every process it
  * started: decoders, ffmpeg), peak RSS growth (same process tree, MB), another user's p99
- * latency while the attack ran, for reads and for logins apart (a victim on its own loopback address, 127.0.0.2, so
- * per-address limits aimed at the attacker do not hit it: an authenticated
- * `GET /api/conversations` every 100 ms and a correct login every 5 s), the outcome the
+ * latency while the attack ran, for reads and for logins apart (a victim in a process of its
+ * own on its own loopback address, 127.0.0.2, so neither the bench's work nor per-address limits
+ * aimed at the attacker reach it: bench/lib/hostile-victim.ts), the outcome the
  * attack reports, and whether the bound the hardening promises holds. Then one JSON line.
  *
  * usage: tsx bench/hostile.ts [--only SUBSTRING] [--json]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { http } from './lib/loopback-http';
 import { ROOT } from './lib/proc';
 import type { Attack, HostileServer, HostileUser } from './hostile/types';
 
@@ -59,26 +59,6 @@ function tree(root: number): number[] {
 
 const treeCpu = (root: number) => tree(root).reduce((s, p) => s + procCpu(p), 0);
 const treeRss = (root: number) => tree(root).reduce((s, p) => s + procRssMb(p), 0);
-
-interface HttpResult { status: number; body: string; headers: Record<string, string | string[] | undefined> }
-
-/** A plain HTTP request from a chosen loopback source address. */
-function http(url: string, method: string, path: string, opts: { body?: string; headers?: Record<string, string>; from?: string; timeoutMs?: number } = {}): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const u = new URL(path, url);
-    const req = request({
-      host: u.hostname, port: u.port, path: u.pathname + u.search, method, localAddress: opts.from, agent: false,
-      headers: { ...(opts.body !== undefined ? { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(opts.body)) } : {}), ...opts.headers },
-      timeout: opts.timeoutMs ?? 30_000,
-    }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => { body += d; }).on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end(opts.body);
-  });
-}
 
 let registered = 0;
 async function registerUser(url: string, name?: string): Promise<HostileUser> {
@@ -125,30 +105,28 @@ async function stopServer(s: Started): Promise<void> {
   rmSync(s.dataDir, { recursive: true, force: true });
 }
 
-/** Another user going about their business; returns latencies (ms) when stopped. */
-function victim(url: string, user: HostileUser): { stop(): Promise<{ reads: number[]; logins: number[] }> } {
-  const reads: number[] = [];
-  const logins: number[] = [];
-  let running = true;
-  const from = '127.0.0.2';
-  const timed = async (into: number[], f: () => Promise<unknown>) => {
-    const t0 = performance.now();
-    try { await f(); } catch { /* a refused or timed-out request counts with its time */ }
-    into.push(performance.now() - t0);
+/** Another user going about their business, in a process of its own (bench/lib/hostile-victim.ts); latencies (ms) when stopped. */
+async function victim(url: string, user: HostileUser): Promise<{ stop(): Promise<{ reads: number[]; logins: number[] }> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'bench/lib/hostile-victim.ts')], {
+    cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'],
+    env: { ...process.env, CLIPCHAT_VICTIM: JSON.stringify({ url, token: user.token, username: user.username, password: user.password }) },
+  });
+  let out = '';
+  child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  await new Promise<void>((resolve, reject) => {
+    const check = () => { if (out.startsWith('ready\n')) { child.stdout!.off('data', check); resolve(); } };
+    child.stdout!.on('data', check);
+    void exited.then((code) => reject(new Error(`victim exited ${code} before it was ready`)));
+  });
+  return {
+    async stop() {
+      child.stdin!.end('stop\n');
+      const code = await exited;
+      if (code !== 0) throw new Error(`victim exited ${code}`);
+      return JSON.parse(out.slice('ready\n'.length)) as { reads: number[]; logins: number[] };
+    },
   };
-  const readLoop = (async () => {
-    while (running) {
-      await timed(reads, () => http(url, 'GET', '/api/conversations', { headers: { authorization: `Bearer ${user.token}` }, from, timeoutMs: 20_000 }));
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  const loginLoop = (async () => {
-    while (running) {
-      await timed(logins, () => http(url, 'POST', '/api/auth/login', { body: JSON.stringify({ username: user.username, password: user.password }), from, timeoutMs: 20_000 }));
-      for (let i = 0; i < 50 && running; i++) await new Promise((r) => setTimeout(r, 100));
-    }
-  })();
-  return { async stop() { running = false; await Promise.all([readLoop, loginLoop]); return { reads, logins }; } };
 }
 
 const p99 = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.min(s.length - 1, Math.floor(0.99 * s.length))]! : NaN; };
@@ -158,10 +136,13 @@ interface Row { attack: string; cpuSeconds: number; rssGrowthMb: number; victimP
 async function runAttack(a: Attack): Promise<Row> {
   const reason = a.skip?.();
   if (reason) return { attack: a.name, cpuSeconds: NaN, rssGrowthMb: NaN, victimP99Ms: NaN, loginP99Ms: NaN, outcome: `skipped: ${reason}`, ok: null };
+  await a.prepare?.();
   const s = await startServer(a);
   const pid = s.child.pid!;
   try {
     const v = await registerUser(s.url);
+    // Accounts the attack needs are made before measuring: each costs a scrypt hash.
+    await a.setup?.((name) => registerUser(s.url, name));
     // Warm the victim's paths (first requests compile routes, load scrypt) before measuring.
     await http(s.url, 'GET', '/api/conversations', { headers: { authorization: `Bearer ${v.token}` }, from: '127.0.0.2' });
     await new Promise((r) => setTimeout(r, 300));
@@ -175,7 +156,7 @@ async function runAttack(a: Attack): Promise<Row> {
       cpuSeconds: () => treeCpu(pid) - cpu0,
       rssMb: () => treeRss(pid),
     };
-    const vic = victim(s.url, v);
+    const vic = await victim(s.url, v);
     const ac = new AbortController();
     const limit = setTimeout(() => ac.abort(new Error('attack ran past its time limit')), ATTACK_LIMIT_MS);
     let outcome: string;

@@ -52,6 +52,11 @@ export interface Attack {
    */
   prepare?(): Promise<void>;
   /**
+   * Runs once the server is up, before measuring: makes the accounts the attack uses
+   * (`register` signs one up), whose password hashes would otherwise count against it.
+   */
+  setup?(register: (name?: string) => Promise<HostileUser>): Promise<void>;
+  /**
    * Makes the attack and resolves with the outcome a person reads, e.g.
    * `413 ERR_MEDIA_LIMITS after 0.3 s` or `socket closed 1008 after 4.1 MB`. Must stop by
    * itself within about 60 s, send only to `server.url`, and release what it opened.

@@ -56,6 +56,39 @@ describe.each(backends)('search over $name', (backend) => {
     expect(texts(await search(alice, { q: 'film', limit: '1' }))).toEqual(['g1']);
   });
 
+  it('finds stickers by the names and tags I gave them in my library, in my conversations only', async () => {
+    const gif = await sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 9, g: 8, b: 7 } } }).gif().toBuffer();
+    const up = await api(s.url, 'POST', '/api/media', { token: bob.token, body: gif, headers: { 'content-type': 'image/gif' } });
+    expect(up.status).toBe(201);
+    const saved = await api(s.url, 'POST', '/api/stickers', { token: bob.token, json: { mediaId: up.body.id, name: 'Öcean wave', tags: ['seaside', 'summer 2026'] } });
+    expect(saved.status).toBe(201);
+    // A conversation of its own (changes here must not move the other tests' revs).
+    const lib = (await api(s.url, 'POST', '/api/conversations', { token: bob.token, json: { members: [alice.username], title: 'library' } })).body.id as string;
+    const sent = await api(s.url, 'POST', `/api/conversations/${lib}/messages`, { token: bob.token, json: { clientId: 'lib1', kind: 'sticker', stickerId: saved.body.id } });
+    expect(sent.status).toBe(201);
+    // Bob's own names for it: a tag, a tag's second word, the name folded, a prefix, with a text word.
+    for (const q of ['seaside', '2026', 'ocean', 'wav', 'summer seas']) expect(texts(await search(bob, { q })), q).toEqual(['lib1']);
+    expect(texts(await search(bob, { q: 'seaside', conversationId: lib }))).toEqual(['lib1']);
+    expect(texts(await search(bob, { q: 'seaside', conversationId: group }))).toEqual([]);
+    expect(texts(await search(bob, { q: 'seaside winter' }))).toEqual([]);
+    // Alice received it but named nothing: her library does not have it, so her search does not find it by bob's tags.
+    expect(texts(await search(alice, { q: 'seaside' }))).toEqual([]);
+    // Once she saves it with a tag of her own, hers finds it; eve, not in that chat, never does.
+    const hers = await api(s.url, 'POST', '/api/stickers', { token: alice.token, json: { mediaId: up.body.id, tags: ['waves'] } });
+    expect(hers.status).toBe(201);
+    expect(texts(await search(alice, { q: 'waves' }))).toEqual(['lib1']);
+    const evesSave = await api(s.url, 'POST', '/api/stickers', { token: eve.token, json: { mediaId: up.body.id, tags: ['waves'] } });
+    expect(evesSave.status).toBe(404); // she may not see it
+    expect(texts(await search(eve, { q: 'waves' }))).toEqual([]);
+    // Merged with text hits, newest first: a later text message with the word comes before.
+    await api(s.url, 'POST', `/api/conversations/${lib}/messages`, { token: alice.token, json: { clientId: 'lib2', kind: 'text', text: 'waves all day' } });
+    expect(texts(await search(alice, { q: 'waves' }))).toEqual(['lib2', 'lib1']);
+    // Deleted, it is found no more.
+    const del = await api(s.url, 'DELETE', `/api/messages/${sent.body.message.id}`, { token: bob.token });
+    expect(del.status).toBeLessThan(300);
+    expect(texts(await search(bob, { q: 'seaside' }))).toEqual([]);
+  });
+
   it('query syntax is never interpreted: quotes, operators and punctuation are plain text', async () => {
     for (const q of ['"film', 'film OR secret', 'film NOT night', "film' & 'secret", 'NEAR(film secret)', 'film*', 'film:*', '-film', 'words:film', '(film']) {
       const r = await search(alice, { q });

@@ -17,9 +17,14 @@ const FOLD = new Map([...FOLD_FROM].map((c, i) => [c, FOLD_TO[i]!]));
 /** Longest word kept, characters (longer ones are cut: nobody types them, and tokens that long are not indexed usefully). */
 const MAX_WORD = 64;
 
+/** The folded words of any text, cut as the indexes cut it. */
+export function wordsOf(text: string): string[] {
+  return (text.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).map((w) => [...w].map((c) => FOLD.get(c) ?? c).join('').slice(0, MAX_WORD));
+}
+
 /** The folded words of a query; ERR_VALIDATION when it has none or too many. */
 export function searchWords(q: string): string[] {
-  const words = (q.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? []).map((w) => [...w].map((c) => FOLD.get(c) ?? c).join('').slice(0, MAX_WORD));
+  const words = wordsOf(q);
   if (!words.length) throw new ApiError('ERR_VALIDATION', 'q must contain at least one word (letters or digits)', 'q');
   if (words.length > MAX_SEARCH_WORDS) {
     throw new ApiError('ERR_VALIDATION', `q must have at most ${MAX_SEARCH_WORDS} words, got ${words.length}`, 'q');
@@ -35,4 +40,18 @@ export function fts5Query(words: string[]): string {
 /** The words as a PostgreSQL tsquery: letters and digits only, so no operator can be injected; the last a prefix. */
 export function tsQuery(words: string[]): string {
   return words.map((w, i) => `'${w}'${i === words.length - 1 ? ':*' : ''}`).join(' & ');
+}
+
+/**
+ * The media of my library stickers whose name and tags hold every word (the last as a
+ * prefix), as the indexes match message text: search finds the messages showing them.
+ */
+export function libraryMatches(stickers: readonly { media: { id: string }; name: string; tags: readonly string[] }[], words: string[]): string[] {
+  const last = words.length - 1;
+  const ids = new Set<string>();
+  for (const st of stickers) {
+    const doc = wordsOf([st.name, ...st.tags].join(' '));
+    if (words.every((w, i) => doc.some((d) => (i === last ? d.startsWith(w) : d === w)))) ids.add(st.media.id);
+  }
+  return [...ids];
 }

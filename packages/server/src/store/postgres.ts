@@ -468,6 +468,17 @@ export class PostgresStore implements Store {
     });
   }
 
+  async messagesShowingMedia(userId: string, mediaIds: string[], q: { conversationId?: string; limit: number }): Promise<StoredMessage[]> {
+    if (!mediaIds.length) return [];
+    const { rows } = await this.#q(
+      `${MESSAGE_SELECT} WHERE msg.media_id = ANY($2::text[]) AND msg.deleted_at IS NULL
+         AND msg.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = $1 AND ($3::text IS NULL OR conversation_id = $3))
+       ORDER BY msg.created_at DESC, msg.conversation_id, msg.seq DESC LIMIT $4`,
+      [userId, mediaIds, q.conversationId ?? null, q.limit],
+    );
+    return (rows as MessageRow[]).map(messageFromRow);
+  }
+
   async markRead(userId: string, conversationId: string, seq: number): Promise<number> {
     const { rows } = await this.#q(
       // A read is a delivery too: both rise to the same (capped) seq.

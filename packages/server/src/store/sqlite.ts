@@ -136,6 +136,10 @@ export class SqliteStore implements Store {
       search: d.prepare(`${MESSAGE_SELECT.replace('FROM messages msg', 'FROM message_search s JOIN messages msg ON msg.n = s.rowid')}
         JOIN members mm ON mm.conversation_id = c.id AND mm.user_id = @u
         WHERE message_search MATCH @q AND (@c IS NULL OR c.id = @c) ORDER BY s.rowid DESC LIMIT @limit`),
+      showingMedia: d.prepare(`${MESSAGE_SELECT}
+        JOIN members mm ON mm.conversation_id = c.id AND mm.user_id = @u
+        WHERE msg.media_id IN (SELECT value FROM json_each(@ids)) AND msg.deleted_at IS NULL AND (@c IS NULL OR c.id = @c)
+        ORDER BY msg.created_at DESC, c.id, msg.seq DESC LIMIT @limit`),
       isMember: d.prepare('SELECT 1 FROM members WHERE conversation_id = ? AND user_id = ?'),
       myConvs: d.prepare(`SELECT c.*, m.read_seq,
           (SELECT COUNT(*) FROM messages x WHERE x.conv = c.n AND x.seq > m.read_seq
@@ -356,6 +360,12 @@ export class SqliteStore implements Store {
 
   async searchMessages(userId: string, q: { words: string[]; conversationId?: string; limit: number }): Promise<StoredMessage[]> {
     const rows = this.#s.search.all({ u: userId, q: fts5Query(q.words), c: q.conversationId ?? null, limit: q.limit }) as MessageRow[];
+    return rows.map(messageFromRow);
+  }
+
+  async messagesShowingMedia(userId: string, mediaIds: string[], q: { conversationId?: string; limit: number }): Promise<StoredMessage[]> {
+    if (!mediaIds.length) return [];
+    const rows = this.#s.showingMedia.all({ u: userId, ids: JSON.stringify(mediaIds), c: q.conversationId ?? null, limit: q.limit }) as MessageRow[];
     return rows.map(messageFromRow);
   }
 

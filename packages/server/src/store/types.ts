@@ -192,6 +192,8 @@ export interface Store {
    * lower-cased and folded (im/search.ts). Uses the store's full-text index.
    */
   searchMessages(userId: string, q: { words: string[]; conversationId?: string; limit: number }): Promise<StoredMessage[]>;
+  /** Messages of my conversations (or of one) that show one of `mediaIds`, not deleted, newest first: search by library name and tag. */
+  messagesShowingMedia(userId: string, mediaIds: string[], q: { conversationId?: string; limit: number }): Promise<StoredMessage[]>;
   /** The message with this id, or null. */
   getMessage(id: string): Promise<StoredMessage | null>;
   /**

@@ -33,7 +33,7 @@ afterAll(async () => {
   await stopApp({ server, browser });
 });
 
-const TRIES = Number(process.env.CLIPCHAT_EXACT_TRIES ?? 3);
+const TRIES = Number(process.env.CLIPCHAT_EXACT_TRIES ?? 2);
 
 describe('frame-exact after pausing', () => {
   it('sticker starts, ends, steps, stills and origins right after a pause name the frame on screen, on every clip', async () => {

@@ -140,6 +140,8 @@ export function MessageList() {
   const s = useStore(chat);
   const ref = useRef<HTMLOListElement>(null);
   const stick = useRef(true);
+  /** scrollTop at the last scroll event: a smaller one is the person scrolling up. */
+  const lastTop = useRef(0);
   const prevHeight = useRef(0);
   const id = s.activeId;
   const msgs = id ? s.messages[id] ?? [] : [];
@@ -184,7 +186,12 @@ export function MessageList() {
 
   const onScroll = () => {
     const el = ref.current!;
-    stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    // Held at the bottom until the person scrolls up. Content that grows between our own
+    // scroll to the bottom and its scroll event leaves the list short of the bottom without
+    // anyone scrolling: that must not let go (a still 66 px below the fold on a phone).
+    if (el.scrollHeight - el.scrollTop - el.clientHeight < 40) stick.current = true;
+    else if (el.scrollTop < lastTop.current - 1) stick.current = false;
+    lastTop.current = el.scrollTop;
     if (el.scrollTop < 40 && id && s.hasMore[id]) {
       prevHeight.current = el.scrollHeight;
       void loadOlder(id);

@@ -26,20 +26,37 @@ import type { Store } from '../packages/server/src/store/types';
 import { searchWords } from '../packages/server/src/im/search';
 import { table, fixed } from './lib/table';
 
-const arg = (name: string, def: string) => { const i = process.argv.indexOf(`--${name}`); return i >= 0 ? process.argv[i + 1]! : def; };
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+};
 const ROUNDS = Number(arg('rounds', '15'));
 const MESSAGES = Number(arg('messages', '1000000'));
 const ONLY = arg('only', '');
 const DB = process.env.CLIPCHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const REDIS = process.env.CLIPCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]!; };
-const p90 = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!; };
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+};
+const p90 = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!;
+};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function schema(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `bench_${randomBytes(5).toString('hex')}`;
-  const admin = async (sql: string) => { const c = new pg.Client({ connectionString: DB }); await c.connect(); try { await c.query(sql); } finally { await c.end(); } };
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: DB });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
   await admin(`CREATE SCHEMA ${name}`);
   const u = new URL(DB);
   u.searchParams.set('options', `-c search_path=${name}`);
@@ -48,24 +65,45 @@ async function schema(): Promise<{ url: string; drop(): Promise<void> }> {
 
 // ---------------------------------------------------------------------------- latency
 
-interface Sock { ws: WebSocket; wait(pred: (f: any) => boolean): Promise<number> }
+interface Sock {
+  ws: WebSocket;
+  wait(pred: (f: any) => boolean): Promise<number>;
+}
 function socket(url: string, token: string): Promise<Sock> {
-  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, { headers: { authorization: `Bearer ${token}` } });
+  const ws = new WebSocket(`${url.replace(/^http/, 'ws')}/ws`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
   const waiters: { pred: (f: any) => boolean; done: (t: number) => void }[] = [];
   ws.on('message', (d) => {
     const t = performance.now();
     const f = JSON.parse(String(d));
-    for (const w of waiters.splice(0)) { if (w.pred(f)) w.done(t); else waiters.push(w); }
+    for (const w of waiters.splice(0)) {
+      if (w.pred(f)) w.done(t);
+      else waiters.push(w);
+    }
   });
   const s: Sock = { ws, wait: (pred) => new Promise((done) => waiters.push({ pred, done })) };
-  return new Promise((resolve, reject) => { s.wait((f) => f.type === 'hello').then(() => resolve(s)); ws.once('error', reject); });
+  return new Promise((resolve, reject) => {
+    s.wait((f) => f.type === 'hello').then(() => resolve(s));
+    ws.once('error', reject);
+  });
 }
 async function post(url: string, path: string, token: string | null, body: unknown): Promise<any> {
-  const r = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const r = await fetch(url + path, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
   return r.json();
 }
 async function user(url: string): Promise<{ id: string; username: string; token: string }> {
-  const b = await post(url, '/api/auth/register', null, { username: `u${randomBytes(5).toString('hex')}`, password: 'correct horse' });
+  const b = await post(url, '/api/auth/register', null, {
+    username: `u${randomBytes(5).toString('hex')}`,
+    password: 'correct horse',
+  });
   return { ...b.user, token: b.token };
 }
 
@@ -74,7 +112,8 @@ async function latency(urlA: string, urlB: string): Promise<Record<string, numbe
   const out: Record<string, number[]> = { typing: [], read: [], presence: [] };
   for (let i = 0; i < ROUNDS + 2; i++) {
     const [a, b] = await Promise.all([user(urlA), user(urlB)]);
-    const cid = (await post(urlA, '/api/conversations', a.token, { members: [b.username] })).id as string;
+    const cid = (await post(urlA, '/api/conversations', a.token, { members: [b.username] }))
+      .id as string;
     const sb = await socket(urlB, b.token);
     // Presence: alice's first socket opens; timed from the upgrade request to bob's frame.
     const t0 = performance.now();
@@ -85,14 +124,27 @@ async function latency(urlA: string, urlB: string): Promise<Record<string, numbe
     const t1 = performance.now();
     sa.ws.send(JSON.stringify({ type: 'typing', conversationId: cid }));
     const typing = (await gotTyping) - t1;
-    sb.ws.send(JSON.stringify({ type: 'send', conversationId: cid, clientId: 'x', kind: 'text', text: 'hi' }));
+    sb.ws.send(
+      JSON.stringify({
+        type: 'send',
+        conversationId: cid,
+        clientId: 'x',
+        kind: 'text',
+        text: 'hi',
+      }),
+    );
     await sa.wait((f) => f.type === 'message');
     const gotRead = sb.wait((f) => f.type === 'read' && f.user);
     const t2 = performance.now();
     sa.ws.send(JSON.stringify({ type: 'read', conversationId: cid, seq: 1 }));
     const read = (await gotRead) - t2;
-    if (i >= 2) { out.typing!.push(typing); out.read!.push(read); out.presence!.push(presence); } // 2 warm-up rounds
-    sa.ws.close(); sb.ws.close();
+    if (i >= 2) {
+      out.typing!.push(typing);
+      out.read!.push(read);
+      out.presence!.push(presence);
+    } // 2 warm-up rounds
+    sa.ws.close();
+    sb.ws.close();
     await sleep(20);
   }
   return out;
@@ -103,26 +155,50 @@ async function latencyBench(): Promise<string[][]> {
   const dirs: string[] = [];
   const servers: ClipchatServer[] = [];
   try {
-    const d = mkdtempSync(join(tmpdir(), 'clipchat-bench-alive-')); dirs.push(d);
+    const d = mkdtempSync(join(tmpdir(), 'clipchat-bench-alive-'));
+    dirs.push(d);
     const one = await createServer({ dataDir: d, logger: false, rateLimits: false });
     servers.push(one);
     const u1 = await one.listen({ port: 0 });
     const r1 = await latency(u1, u1);
-    for (const k of ['typing', 'read', 'presence']) rows.push(['SQLite, one node', k, fixed(median(r1[k]!), 2), fixed(p90(r1[k]!), 2), String(r1[k]!.length)]);
+    for (const k of ['typing', 'read', 'presence'])
+      rows.push([
+        'SQLite, one node',
+        k,
+        fixed(median(r1[k]!), 2),
+        fixed(p90(r1[k]!), 2),
+        String(r1[k]!.length),
+      ]);
     const sc = await schema();
     try {
       const prefix = `clipchat-bench-${randomBytes(4).toString('hex')}:`;
       const urls: string[] = [];
       for (let n = 0; n < 2; n++) {
-        const dd = mkdtempSync(join(tmpdir(), 'clipchat-bench-alive-')); dirs.push(dd);
-        const s = await createServer({ dataDir: dd, store: new PostgresStore({ url: sc.url, poolSize: 4 }), bus: await createRedisBus({ url: REDIS, prefix }), logger: false, rateLimits: false });
+        const dd = mkdtempSync(join(tmpdir(), 'clipchat-bench-alive-'));
+        dirs.push(dd);
+        const s = await createServer({
+          dataDir: dd,
+          store: new PostgresStore({ url: sc.url, poolSize: 4 }),
+          bus: await createRedisBus({ url: REDIS, prefix }),
+          logger: false,
+          rateLimits: false,
+        });
         servers.push(s);
         urls.push(await s.listen({ port: 0 }));
       }
       const r2 = await latency(urls[0]!, urls[1]!);
-      for (const k of ['typing', 'read', 'presence']) rows.push(['PostgreSQL + Redis, two nodes', k, fixed(median(r2[k]!), 2), fixed(p90(r2[k]!), 2), String(r2[k]!.length)]);
+      for (const k of ['typing', 'read', 'presence'])
+        rows.push([
+          'PostgreSQL + Redis, two nodes',
+          k,
+          fixed(median(r2[k]!), 2),
+          fixed(p90(r2[k]!), 2),
+          String(r2[k]!.length),
+        ]);
       await Promise.all(servers.splice(0).map((s) => s.close()));
-    } finally { await sc.drop(); }
+    } finally {
+      await sc.drop();
+    }
   } finally {
     await Promise.all(servers.map((s) => s.close()));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -135,14 +211,25 @@ async function latencyBench(): Promise<string[][]> {
 const CONVS = 1000;
 /** A vocabulary of pseudo-words; word k is drawn with weight 1/(k+1) (Zipf-like, as in prose). */
 const VOCAB = Array.from({ length: 5000 }, (_, k) => `w${k.toString(36)}${'abcdefghij'[k % 10]}`);
-const CUM = (() => { let s = 0; return VOCAB.map((_, k) => (s += 1 / (k + 1))); })();
+const CUM = (() => {
+  let s = 0;
+  return VOCAB.map((_, k) => (s += 1 / (k + 1)));
+})();
 function word(rand: () => number): string {
   const x = rand() * CUM[CUM.length - 1]!;
-  let lo = 0, hi = CUM.length - 1;
-  while (lo < hi) { const mid = (lo + hi) >> 1; if (CUM[mid]! < x) lo = mid + 1; else hi = mid; }
+  let lo = 0,
+    hi = CUM.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (CUM[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
   return VOCAB[lo]!;
 }
-function rng(seed: number): () => number { let s = seed >>> 0; return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32); }
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+}
 
 const QUERIES: [string, string][] = [
   ['common word (~8% of messages)', VOCAB[0]!],
@@ -156,13 +243,28 @@ const QUERIES: [string, string][] = [
 /** Users: `me` in 10 conversations, `all` in every one; 1000 conversations; MESSAGES messages spread evenly. */
 async function seed(store: Store): Promise<{ me: string; all: string; conv0: string }> {
   const now = Date.now();
-  const me = randomUUID(), all = randomUUID(), other = randomUUID();
-  for (const [id, n] of [[me, 'me'], [all, 'all'], [other, 'other']] as const) await store.createUser({ id, username: n, passwordHash: 'x', createdAt: now });
+  const me = randomUUID(),
+    all = randomUUID(),
+    other = randomUUID();
+  for (const [id, n] of [
+    [me, 'me'],
+    [all, 'all'],
+    [other, 'other'],
+  ] as const)
+    await store.createUser({ id, username: n, passwordHash: 'x', createdAt: now });
   let conv0 = '';
   for (let c = 0; c < CONVS; c++) {
     const id = `c${c}`;
     if (!c) conv0 = id;
-    await store.createConversation({ id, kind: 'group', title: null, createdBy: all, createdAt: now, memberIds: c < 10 ? [all, other, me] : [all, other], directKey: null });
+    await store.createConversation({
+      id,
+      kind: 'group',
+      title: null,
+      createdBy: all,
+      createdAt: now,
+      memberIds: c < 10 ? [all, other, me] : [all, other],
+      directKey: null,
+    });
   }
   return { me, all, conv0 };
 }
@@ -176,15 +278,32 @@ async function searchSqlite(): Promise<{ rows: string[][]; fillS: number }> {
     const t0 = performance.now();
     const rand = rng(1);
     const db = store.db;
-    const convN = new Map((db.prepare('SELECT id, n FROM conversations').all() as { id: string; n: number }[]).map((r) => [r.id, r.n]));
-    const senderN = (db.prepare("SELECT n FROM users WHERE username = 'other'").get() as { n: number }).n;
-    const ins = db.prepare(`INSERT INTO messages (conv, seq, sender, client_id, id, kind, text, created_at) VALUES (?, ?, ?, ?, ?, 'text', ?, ?)`);
+    const convN = new Map(
+      (db.prepare('SELECT id, n FROM conversations').all() as { id: string; n: number }[]).map(
+        (r) => [r.id, r.n],
+      ),
+    );
+    const senderN = (
+      db.prepare("SELECT n FROM users WHERE username = 'other'").get() as { n: number }
+    ).n;
+    const ins = db.prepare(
+      `INSERT INTO messages (conv, seq, sender, client_id, id, kind, text, created_at) VALUES (?, ?, ?, ?, ?, 'text', ?, ?)`,
+    );
     const perConv = Math.ceil(MESSAGES / CONVS);
     const fill = db.transaction((from: number, to: number) => {
       for (let i = from; i < to; i++) {
-        const c = i % CONVS, seq = Math.floor(i / CONVS) + 1;
+        const c = i % CONVS,
+          seq = Math.floor(i / CONVS) + 1;
         const text = Array.from({ length: 8 }, () => word(rand)).join(' ');
-        ins.run(convN.get(`c${c}`)!, seq, senderN, `b${i}`, randomUUID(), text, 1_700_000_000_000 + i);
+        ins.run(
+          convN.get(`c${c}`)!,
+          seq,
+          senderN,
+          `b${i}`,
+          randomUUID(),
+          text,
+          1_700_000_000_000 + i,
+        );
       }
     });
     for (let i = 0; i < MESSAGES; i += 50_000) fill(i, Math.min(MESSAGES, i + 50_000));
@@ -210,7 +329,9 @@ async function searchPostgres(): Promise<{ rows: string[][]; fillS: number }> {
     const rand = rng(1);
     for (let i = 0; i < MESSAGES; i += 20_000) {
       const n = Math.min(MESSAGES, i + 20_000) - i;
-      const texts = Array.from({ length: n }, () => Array.from({ length: 8 }, () => word(rand)).join(' '));
+      const texts = Array.from({ length: n }, () =>
+        Array.from({ length: 8 }, () => word(rand)).join(' '),
+      );
       await store.pool.query(
         `INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, kind, text, created_at)
          SELECT 'c' || ((i - 1 + $1) % ${CONVS}), (i - 1 + $1) / ${CONVS} + 1, gen_random_uuid()::text, $2, 'b' || (i - 1 + $1), 'text', t, 1700000000000 + i - 1 + $1
@@ -218,7 +339,9 @@ async function searchPostgres(): Promise<{ rows: string[][]; fillS: number }> {
         [i, sender, texts],
       );
     }
-    await store.pool.query('CREATE INDEX messages_search ON messages USING gin (clipchat_search_doc(text, source))');
+    await store.pool.query(
+      'CREATE INDEX messages_search ON messages USING gin (clipchat_search_doc(text, source))',
+    );
     await store.pool.query('ANALYZE messages');
     await store.pool.query(`UPDATE conversations SET last_seq = ${Math.ceil(MESSAGES / CONVS)}`);
     const fillS = (performance.now() - t0) / 1000;
@@ -230,13 +353,24 @@ async function searchPostgres(): Promise<{ rows: string[][]; fillS: number }> {
 }
 
 /** Each query 7 times per user, interleaved; median ms and hit count. */
-async function runQueries(name: string, store: Store, me: string, all: string, conv0: string): Promise<string[][]> {
+async function runQueries(
+  name: string,
+  store: Store,
+  me: string,
+  all: string,
+  conv0: string,
+): Promise<string[][]> {
   const cases: { label: string; who: string; q: string; conversationId?: string }[] = [];
   for (const [label, q] of QUERIES) {
     cases.push({ label: `${label}, member of 10 conversations`, who: me, q });
     cases.push({ label: `${label}, member of all 1000`, who: all, q });
   }
-  cases.push({ label: `${QUERIES[0]![0]}, one conversation`, who: all, q: QUERIES[0]![1], conversationId: conv0 });
+  cases.push({
+    label: `${QUERIES[0]![0]}, one conversation`,
+    who: all,
+    q: QUERIES[0]![1],
+    conversationId: conv0,
+  });
   const times = cases.map(() => [] as number[]);
   const hits = cases.map(() => 0);
   /** Runs stopped by PostgreSQL's search statement timeout (the server answers those 503). */
@@ -245,7 +379,11 @@ async function runQueries(name: string, store: Store, me: string, all: string, c
     for (const [i, c] of cases.entries()) {
       const t = performance.now();
       try {
-        const found = await store.searchMessages(c.who, { words: searchWords(c.q), conversationId: c.conversationId, limit: 50 });
+        const found = await store.searchMessages(c.who, {
+          words: searchWords(c.q),
+          conversationId: c.conversationId,
+          limit: 50,
+        });
         hits[i] = found.length;
       } catch (err) {
         if ((err as { code?: string }).code !== '57014') throw err;
@@ -254,7 +392,12 @@ async function runQueries(name: string, store: Store, me: string, all: string, c
       times[i]!.push(performance.now() - t);
     }
   }
-  return cases.map((c, i) => [name, c.label, fixed(median(times[i]!), 2), timeouts[i] ? `${hits[i]}; ${timeouts[i]}/7 timed out (3 s)` : String(hits[i])]);
+  return cases.map((c, i) => [
+    name,
+    c.label,
+    fixed(median(times[i]!), 2),
+    timeouts[i] ? `${hits[i]}; ${timeouts[i]}/7 timed out (3 s)` : String(hits[i]),
+  ]);
 }
 
 // ---------------------------------------------------------------------------- main
@@ -262,7 +405,7 @@ async function runQueries(name: string, store: Store, me: string, all: string, c
 console.log(`clipchat alive bench: ${ROUNDS} latency rounds, ${MESSAGES} messages for search\n`);
 if (ONLY !== 'search') {
   const rows = await latencyBench();
-  console.log('Latency from one person\'s action to the other\'s socket (ms)\n');
+  console.log("Latency from one person's action to the other's socket (ms)\n");
   console.log(table(['setup', 'event', 'median', 'p90', 'n'], rows));
   console.log(JSON.stringify({ latency: rows }));
 }
@@ -275,7 +418,9 @@ if (ONLY !== 'latency') {
     console.log(table(['store', 'query', 'median ms', 'results'], s.rows));
   }
   const p = stores.includes('postgres') ? await searchPostgres() : none;
-  console.log(`\nSearch over ${MESSAGES} messages (ms, median of 7; at most 50 results); filled in ${s.fillS.toFixed(0)} s (SQLite), ${p.fillS.toFixed(0)} s (PostgreSQL)\n`);
+  console.log(
+    `\nSearch over ${MESSAGES} messages (ms, median of 7; at most 50 results); filled in ${s.fillS.toFixed(0)} s (SQLite), ${p.fillS.toFixed(0)} s (PostgreSQL)\n`,
+  );
   console.log(table(['store', 'query', 'median ms', 'results'], [...s.rows, ...p.rows]));
   console.log(JSON.stringify({ search: [...s.rows, ...p.rows] }));
 }

@@ -26,8 +26,14 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 const TICK = 100; // USER_HZ: /proc CPU times are in 1/100 s on Linux
 
 interface Opts {
-  nodes: number; backend: string; sockets: number; rates: number[]; duration: number; sync: string;
-  databaseUrl: string; redisUrl: string;
+  nodes: number;
+  backend: string;
+  sockets: number;
+  rates: number[];
+  duration: number;
+  sync: string;
+  databaseUrl: string;
+  redisUrl: string;
   /** `split`: the two people of a conversation on different nodes (every message crosses Redis); `together`: on the same node. */
   placement: 'split' | 'together';
 }
@@ -44,25 +50,37 @@ function parse(argv: string[]): Opts {
     rates: arg('rate', '10000').split(',').map(Number),
     duration: Number(arg('duration', '10')),
     sync: arg('sync', 'full'),
-    databaseUrl: arg('database-url', process.env.CLIPCHAT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test'),
+    databaseUrl: arg(
+      'database-url',
+      process.env.CLIPCHAT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    ),
     redisUrl: arg('redis-url', process.env.CLIPCHAT_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'),
     placement: arg('placement', 'split') as Opts['placement'],
   };
-  if (o.placement !== 'split' && o.placement !== 'together') throw new Error(`--placement must be split or together, got ${o.placement}`);
-  if (o.backend !== 'postgres') throw new Error(`--backend must be postgres (the scale-out backend), got ${o.backend}`);
+  if (o.placement !== 'split' && o.placement !== 'together')
+    throw new Error(`--placement must be split or together, got ${o.placement}`);
+  if (o.backend !== 'postgres')
+    throw new Error(`--backend must be postgres (the scale-out backend), got ${o.backend}`);
   if (!(o.nodes >= 1 && o.nodes <= 16)) throw new Error(`--nodes must be 1–16, got ${o.nodes}`);
   if (o.sockets < 2 || o.sockets % 2) throw new Error('--sockets must be an even number ≥ 2');
-  if (o.rates.some((r) => !(r > 0))) throw new Error('--rate must be positive numbers, comma-separated');
+  if (o.rates.some((r) => !(r > 0)))
+    throw new Error('--rate must be positive numbers, comma-separated');
   return o;
 }
 
 // ---- processes ------------------------------------------------------------------------
 
-interface Proc { child: ChildProcess; stderr: string[]; lines: string[]; waiters: ((l: string) => void)[] }
+interface Proc {
+  child: ChildProcess;
+  stderr: string[];
+  lines: string[];
+  waiters: ((l: string) => void)[];
+}
 
 function tsx(file: string, args: string[], env: Record<string, string> = {}): Proc {
   const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, file), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   const p: Proc = { child, stderr: [], lines: [], waiters: [] };
   createInterface({ input: child.stderr! }).on('line', (l) => p.stderr.push(l));
@@ -78,7 +96,9 @@ function firstLine(p: Proc): Promise<string> {
   if (p.lines.length) return Promise.resolve(p.lines[0]!);
   return new Promise((resolve, reject) => {
     p.waiters.push(resolve);
-    p.child.once('exit', (code) => reject(new Error(`child exited with ${code}: ${p.stderr.slice(-5).join(' | ')}`)));
+    p.child.once('exit', (code) =>
+      reject(new Error(`child exited with ${code}: ${p.stderr.slice(-5).join(' | ')}`)),
+    );
   });
 }
 
@@ -108,13 +128,22 @@ function pidsNamed(name: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
-    try { if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === name) out.push(Number(d)); } catch { /* gone */ }
+    try {
+      if (readFileSync(`/proc/${d}/comm`, 'utf8').trim() === name) out.push(Number(d));
+    } catch {
+      /* gone */
+    }
   }
   return out;
 }
 
 function machineTicks(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const f = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number);
   const idle = f[3]! + f[4]!;
   const total = f.reduce((a, b) => a + b, 0);
   return { busy: total - idle, total };
@@ -125,11 +154,15 @@ function cpuMeter(groups: Record<string, () => number[]>) {
   const snap = () => ({
     at: performance.now(),
     m: machineTicks(),
-    g: Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, new Map(pids().map((p) => [p, procTicks(p)]))])),
+    g: Object.fromEntries(
+      Object.entries(groups).map(([k, pids]) => [k, new Map(pids().map((p) => [p, procTicks(p)]))]),
+    ),
   });
   let a = snap();
   return {
-    start() { a = snap(); },
+    start() {
+      a = snap();
+    },
     stop(): Record<string, number> {
       const b = snap();
       const secs = (b.at - a.at) / 1000;
@@ -158,16 +191,31 @@ export interface ConfigResult {
   commitsPerSec?: number;
 }
 
-async function runConfig(label: string, o: Opts, rate: number, nodeCount: number, env: Record<string, string> | null): Promise<ConfigResult> {
+async function runConfig(
+  label: string,
+  o: Opts,
+  rate: number,
+  nodeCount: number,
+  env: Record<string, string> | null,
+): Promise<ConfigResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'clipchat-bench-'));
   const nodes: Proc[] = [];
   try {
-    const first = tsx('server-node.ts', ['--data', dataDir, '--port', '0', '--seed', String(o.sockets / 2), '--sync', o.sync], env ?? {});
+    const first = tsx(
+      'server-node.ts',
+      ['--data', dataDir, '--port', '0', '--seed', String(o.sockets / 2), '--sync', o.sync],
+      env ?? {},
+    );
     nodes.push(first);
-    const { url, seed } = JSON.parse(await firstLine(first)) as { url: string; seed: { tokens: string[]; conversations: string[] } };
+    const { url, seed } = JSON.parse(await firstLine(first)) as {
+      url: string;
+      seed: { tokens: string[]; conversations: string[] };
+    };
     const urls = [url];
     // The other nodes start once the first has migrated and seeded the shared database.
-    const rest = Array.from({ length: nodeCount - 1 }, () => tsx('server-node.ts', ['--data', dataDir, '--port', '0'], env ?? {}));
+    const rest = Array.from({ length: nodeCount - 1 }, () =>
+      tsx('server-node.ts', ['--data', dataDir, '--port', '0'], env ?? {}),
+    );
     nodes.push(...rest);
     for (const p of rest) urls.push((JSON.parse(await firstLine(p)) as { url: string }).url);
 
@@ -175,10 +223,18 @@ async function runConfig(label: string, o: Opts, rate: number, nodeCount: number
     // The load puts socket i on urls[i % urls.length] and pairs sockets 2p, 2p+1: listing
     // each node twice keeps both people of a conversation on one node.
     const planUrls = o.placement === 'together' ? urls.flatMap((u) => [u, u]) : urls;
-    const plan: LoadPlan = { urls: planUrls, tokens: seed.tokens, conversations: seed.conversations, rate, duration: o.duration };
+    const plan: LoadPlan = {
+      urls: planUrls,
+      tokens: seed.tokens,
+      conversations: seed.conversations,
+      rate,
+      duration: o.duration,
+    };
     writeFileSync(planFile, JSON.stringify(plan));
     const groups: Record<string, () => number[]> = {};
-    nodes.forEach((n, i) => { groups[`node${i + 1}`] = () => [n.child.pid!]; });
+    nodes.forEach((n, i) => {
+      groups[`node${i + 1}`] = () => [n.child.pid!];
+    });
     let loadPid = 0;
     groups.load = () => (loadPid ? [loadPid] : []);
     if (env) {
@@ -188,7 +244,15 @@ async function runConfig(label: string, o: Opts, rate: number, nodeCount: number
     const db = env ? new pg.Client({ connectionString: env.CLIPCHAT_DATABASE_URL }) : null;
     await db?.connect();
     const commits = async () =>
-      db ? Number((await db.query(`SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`)).rows[0].xact_commit) : 0;
+      db
+        ? Number(
+            (
+              await db.query(
+                `SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()`,
+              )
+            ).rows[0].xact_commit,
+          )
+        : 0;
 
     const load = tsx('server-load.ts', [planFile]);
     loadPid = load.child.pid!;
@@ -206,15 +270,26 @@ async function runConfig(label: string, o: Opts, rate: number, nodeCount: number
     const r = JSON.parse(await resultLine) as LoadResult;
     await db?.end();
 
-    let written = 0; let batches = 0;
+    let written = 0;
+    let batches = 0;
     await Promise.all(nodes.map(stop));
     // On SIGTERM each node prints its counters as a second JSON line.
     for (const n of nodes) {
-      const last = n.lines.length > 1 ? (JSON.parse(n.lines[n.lines.length - 1]!) as { written?: number; batches?: number }) : {};
+      const last =
+        n.lines.length > 1
+          ? (JSON.parse(n.lines[n.lines.length - 1]!) as { written?: number; batches?: number })
+          : {};
       written += last.written ?? 0;
       batches += last.batches ?? 0;
     }
-    return { label, load: r, cpu, written, batches, commitsPerSec: env ? (c1 - c0) / commitSecs : undefined };
+    return {
+      label,
+      load: r,
+      cpu,
+      written,
+      batches,
+      commitsPerSec: env ? (c1 - c0) / commitSecs : undefined,
+    };
   } finally {
     await Promise.all(nodes.map(stop));
     rmSync(dataDir, { recursive: true, force: true });
@@ -235,7 +310,9 @@ const f2 = (n: number | undefined) => (n === undefined || !Number.isFinite(n) ? 
 /** CPU time per accepted message of each part, µs: [nodes, postgres, redis, load generator]. */
 function perMsg(c: ConfigResult): (number | undefined)[] {
   const rate = Math.max(1, c.load.acceptedPerSec);
-  const nodes = Object.entries(c.cpu).filter(([k]) => k.startsWith('node')).reduce((s, [, v]) => s + v, 0);
+  const nodes = Object.entries(c.cpu)
+    .filter(([k]) => k.startsWith('node'))
+    .reduce((s, [, v]) => s + v, 0);
   const us = (v: number | undefined) => (v === undefined ? undefined : (v * 1e6) / rate);
   return [us(nodes), us(c.cpu.postgres), us(c.cpu.redis), us(c.cpu.load)];
 }
@@ -251,48 +328,103 @@ function ceiling(c: ConfigResult): number {
   return total > 0 ? (c.cpu.cores! * 1e6) / total : NaN;
 }
 
-function report(rate: number, a: ConfigResult, b: ConfigResult, o: Opts): { lines: string; verdict: Record<string, unknown> } {
+function report(
+  rate: number,
+  a: ConfigResult,
+  b: ConfigResult,
+  o: Opts,
+): { lines: string; verdict: Record<string, unknown> } {
   const rows: [string, (c: ConfigResult) => string][] = [
     ['accepted msg/s', (c) => f0(c.load.acceptedPerSec)],
     ['delivered msg/s', (c) => f0(c.load.deliveredPerSec)],
-    ['latency p50 / p95 / p99 ms', (c) => `${f0(c.load.latencyMs.p50)} / ${f0(c.load.latencyMs.p95)} / ${f0(c.load.latencyMs.p99)}`],
+    [
+      'latency p50 / p95 / p99 ms',
+      (c) =>
+        `${f0(c.load.latencyMs.p50)} / ${f0(c.load.latencyMs.p95)} / ${f0(c.load.latencyMs.p99)}`,
+    ],
     ['ack p50 / p99 ms', (c) => `${f0(c.load.ackMs.p50)} / ${f0(c.load.ackMs.p99)}`],
-    ['lost / duplicated / errors', (c) => `${c.load.lost} / ${c.load.duplicated} / ${c.load.errors}`],
+    [
+      'lost / duplicated / errors',
+      (c) => `${c.load.lost} / ${c.load.duplicated} / ${c.load.errors}`,
+    ],
     ['msgs per commit', (c) => f0(c.written / Math.max(1, c.batches))],
-    ['CPU nodes (cores)', (c) => Object.entries(c.cpu).filter(([k]) => k.startsWith('node')).map(([, v]) => f2(v)).join(' + ')],
+    [
+      'CPU nodes (cores)',
+      (c) =>
+        Object.entries(c.cpu)
+          .filter(([k]) => k.startsWith('node'))
+          .map(([, v]) => f2(v))
+          .join(' + '),
+    ],
     ['CPU load generator', (c) => f2(c.cpu.load)],
-    ['CPU postgres / redis', (c) => (c.cpu.postgres === undefined ? '—' : `${f2(c.cpu.postgres)} / ${f2(c.cpu.redis)}`)],
+    [
+      'CPU postgres / redis',
+      (c) => (c.cpu.postgres === undefined ? '—' : `${f2(c.cpu.postgres)} / ${f2(c.cpu.redis)}`),
+    ],
     ['machine busy (of cores)', (c) => `${f0(c.cpu.machineBusy! * 100)} % of ${f0(c.cpu.cores!)}`],
-    ['CPU µs/msg nodes/pg/redis/load', (c) => perMsg(c).map((v) => (v === undefined ? '—' : f0(v))).join(' / ')],
+    [
+      'CPU µs/msg nodes/pg/redis/load',
+      (c) =>
+        perMsg(c)
+          .map((v) => (v === undefined ? '—' : f0(v)))
+          .join(' / '),
+    ],
     ['CPU-bound ceiling msg/s', (c) => f0(ceiling(c))],
   ];
   const w0 = Math.max(...rows.map(([k]) => k.length), 22);
   const cols = [a, b].map((c) => [c.label, ...rows.map(([, fn]) => fn(c))]);
   const w = cols.map((c) => Math.max(...c.map((s) => s.length)));
-  const line = (k: string, cells: string[]) => `| ${k.padEnd(w0)} | ${cells.map((s, i) => s.padEnd(w[i]!)).join(' | ')} |`;
+  const line = (k: string, cells: string[]) =>
+    `| ${k.padEnd(w0)} | ${cells.map((s, i) => s.padEnd(w[i]!)).join(' | ')} |`;
   const out = [
     `offered ${rate} msg/s for ${o.duration} s over ${o.sockets} sockets (${o.sockets / 2} two-person conversations)`,
-    line('', cols.map((c) => c[0]!)),
+    line(
+      '',
+      cols.map((c) => c[0]!),
+    ),
     `| ${'-'.repeat(w0)} | ${w.map((n) => '-'.repeat(n)).join(' | ')} |`,
-    ...rows.map(([k], i) => line(k, cols.map((c) => c[i + 1]!))),
+    ...rows.map(([k], i) =>
+      line(
+        k,
+        cols.map((c) => c[i + 1]!),
+      ),
+    ),
   ];
   const ratio = b.load.acceptedPerSec / Math.max(1, a.load.acceptedPerSec);
-  const met = ratio >= 1.5 && b.load.latencyMs.p99 <= 100 && b.load.lost === 0 && b.load.duplicated === 0;
+  const met =
+    ratio >= 1.5 && b.load.latencyMs.p99 <= 100 && b.load.lost === 0 && b.load.duplicated === 0;
   // Where the limit is: the busiest part, against what the machine had to give.
   const parts = Object.entries(b.cpu).filter(([k]) => !['machineBusy', 'cores'].includes(k));
   const nodeSum = parts.filter(([k]) => k.startsWith('node')).reduce((s, [, v]) => s + v, 0);
-  const byPart: [string, number][] = [['nodes', nodeSum], ['postgres', b.cpu.postgres ?? 0], ['redis', b.cpu.redis ?? 0], ['load generator', b.cpu.load ?? 0]];
+  const byPart: [string, number][] = [
+    ['nodes', nodeSum],
+    ['postgres', b.cpu.postgres ?? 0],
+    ['redis', b.cpu.redis ?? 0],
+    ['load generator', b.cpu.load ?? 0],
+  ];
   byPart.sort((x, y) => y[1] - x[1]);
   const saturated = (b.cpu.machineBusy ?? 0) > 0.9;
   const limit = saturated
     ? `the machine's ${f0(b.cpu.cores!)} cores are saturated (${f0(b.cpu.machineBusy! * 100)} % busy): ${byPart.map(([k, v]) => `${k} ${f2(v)}`).join(', ')} cores`
     : `CPU is not saturated (${f0(b.cpu.machineBusy! * 100)} % busy); busiest: ${byPart.map(([k, v]) => `${k} ${f2(v)}`).join(', ')} cores`;
-  out.push(`${b.label} / ${a.label}: ${ratio.toFixed(2)}× accepted msg/s; goal (≥ 1.5×, p99 ≤ 100 ms, none lost or duplicated): ${met ? 'met' : 'NOT met'}`);
+  out.push(
+    `${b.label} / ${a.label}: ${ratio.toFixed(2)}× accepted msg/s; goal (≥ 1.5×, p99 ≤ 100 ms, none lost or duplicated): ${met ? 'met' : 'NOT met'}`,
+  );
   out.push(`limit: ${limit}`);
-  out.push(`CPU-bound ceilings on these ${f0(b.cpu.cores!)} cores: ${a.label} ${f0(ceiling(a))} msg/s, ${b.label} ${f0(ceiling(b))} msg/s (${(ceiling(b) / ceiling(a)).toFixed(2)}×)`);
+  out.push(
+    `CPU-bound ceilings on these ${f0(b.cpu.cores!)} cores: ${a.label} ${f0(ceiling(a))} msg/s, ${b.label} ${f0(ceiling(b))} msg/s (${(ceiling(b) / ceiling(a)).toFixed(2)}×)`,
+  );
   return {
     lines: out.join('\n'),
-    verdict: { rate, ratio: +ratio.toFixed(2), goal: met, limit, ceilings: { sqlite: Math.round(ceiling(a)), cluster: Math.round(ceiling(b)) }, sqlite: a, cluster: b },
+    verdict: {
+      rate,
+      ratio: +ratio.toFixed(2),
+      goal: met,
+      limit,
+      ceilings: { sqlite: Math.round(ceiling(a)), cluster: Math.round(ceiling(b)) },
+      sqlite: a,
+      cluster: b,
+    },
   };
 }
 
@@ -312,11 +444,26 @@ export async function runClusterBench(argv: string[]): Promise<void> {
       const a = await runConfig(`sqlite, 1 node`, o, rate, 1, null);
       // A fresh schema per rate so every run starts from the same empty database.
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      const b = await runConfig(`postgres + redis, ${o.nodes} nodes${o.placement === 'together' ? ' (pairs together)' : ''}`, o, rate, o.nodes, env);
+      const b = await runConfig(
+        `postgres + redis, ${o.nodes} nodes${o.placement === 'together' ? ' (pairs together)' : ''}`,
+        o,
+        rate,
+        o.nodes,
+        env,
+      );
       await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
       const { lines, verdict } = report(rate, a, b, o);
       process.stdout.write(`\n${lines}\n`);
-      process.stdout.write(JSON.stringify({ bench: 'server-cluster', nodes: o.nodes, backend: o.backend, sync: o.sync, placement: o.placement, ...verdict }) + '\n');
+      process.stdout.write(
+        JSON.stringify({
+          bench: 'server-cluster',
+          nodes: o.nodes,
+          backend: o.backend,
+          sync: o.sync,
+          placement: o.placement,
+          ...verdict,
+        }) + '\n',
+      );
     }
   } finally {
     await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => {});

@@ -73,72 +73,94 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   let tStart = 0;
   const seen: Set<string>[] = Array.from({ length: n }, () => new Set());
   const acked = new Set<string>();
-  let delivered = 0; let duplicated = 0; let errors = 0;
+  let delivered = 0;
+  let duplicated = 0;
+  let errors = 0;
 
   // Connect in waves so the accept queue is not flooded.
-  const connect = (i: number) => new Promise<void>((resolve, reject) => {
-    const url = plan.urls[i % plan.urls.length]!.replace(/^http/, 'ws') + '/ws';
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${plan.tokens[i]}` }, perMessageDeflate: false });
-    sockets[i] = ws;
-    const peerIdx = i ^ 1;
-    ws.on('message', (d) => {
-      const now = performance.now();
-      const text = String(d);
-      // The generator must stay cheap next to the server it measures: frames are
-      // recognised by their prefix and only the clientId is cut out, no JSON.parse.
-      if (text.startsWith('{"type":"message"')) {
-        const cid = clientIdOf(text);
-        // Only the peer's copy counts as a delivery; my own copy is for my other devices.
-        if (!cid.startsWith(`${peerIdx}-`)) return;
-        if (seen[i]!.has(cid)) { duplicated++; return; }
-        seen[i]!.add(cid);
-        delivered++;
-        const t = sentAt.get(cid);
-        if (t !== undefined && t >= tStart) {
-          measuredDelivered++;
-          lat.push(now - t);
-          (latBySecond[Math.floor((t - tStart) / 1000)] ??= []).push(now - t);
+  const connect = (i: number) =>
+    new Promise<void>((resolve, reject) => {
+      const url = plan.urls[i % plan.urls.length]!.replace(/^http/, 'ws') + '/ws';
+      const ws = new WebSocket(url, {
+        headers: { authorization: `Bearer ${plan.tokens[i]}` },
+        perMessageDeflate: false,
+      });
+      sockets[i] = ws;
+      const peerIdx = i ^ 1;
+      ws.on('message', (d) => {
+        const now = performance.now();
+        const text = String(d);
+        // The generator must stay cheap next to the server it measures: frames are
+        // recognised by their prefix and only the clientId is cut out, no JSON.parse.
+        if (text.startsWith('{"type":"message"')) {
+          const cid = clientIdOf(text);
+          // Only the peer's copy counts as a delivery; my own copy is for my other devices.
+          if (!cid.startsWith(`${peerIdx}-`)) return;
+          if (seen[i]!.has(cid)) {
+            duplicated++;
+            return;
+          }
+          seen[i]!.add(cid);
+          delivered++;
+          const t = sentAt.get(cid);
+          if (t !== undefined && t >= tStart) {
+            measuredDelivered++;
+            lat.push(now - t);
+            (latBySecond[Math.floor((t - tStart) / 1000)] ??= []).push(now - t);
+          }
+        } else if (text.startsWith('{"type":"ack"')) {
+          const cid = clientIdOf(text);
+          acked.add(cid);
+          const t = sentAt.get(cid);
+          if (t !== undefined && t >= tStart) {
+            measuredAcked++;
+            ackLat.push(now - t);
+          }
+        } else if (text.startsWith('{"type":"hello"')) {
+          resolve();
+        } else if (text.startsWith('{"type":"error"')) {
+          errors++;
         }
-      } else if (text.startsWith('{"type":"ack"')) {
-        const cid = clientIdOf(text);
-        acked.add(cid);
-        const t = sentAt.get(cid);
-        if (t !== undefined && t >= tStart) { measuredAcked++; ackLat.push(now - t); }
-      } else if (text.startsWith('{"type":"hello"')) {
-        resolve();
-      } else if (text.startsWith('{"type":"error"')) {
-        errors++;
-      }
+      });
+      ws.on('error', reject);
     });
-    ws.on('error', reject);
-  });
   for (let i = 0; i < n; i += 100) {
     await Promise.all(Array.from({ length: Math.min(100, n - i) }, (_, k) => connect(i + k)));
   }
 
   const cpu0 = process.cpuUsage();
   const warmupMs = (plan.warmup ?? 2) * 1000;
-  let measuredSent = 0; let measuredAcked = 0; let measuredDelivered = 0;
+  let measuredSent = 0;
+  let measuredAcked = 0;
+  let measuredDelivered = 0;
   const tickMs = 5;
   const perTick = (plan.rate * tickMs) / 1000;
   const counters = new Int32Array(n);
-  let carry = 0; let next = 0; let sent = 0;
+  let carry = 0;
+  let next = 0;
+  let sent = 0;
   const t0 = performance.now();
   tStart = t0 + warmupMs;
   const end = tStart + plan.duration * 1000;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
-      if (now >= end) { resolve(); return; }
+      if (now >= end) {
+        resolve();
+        return;
+      }
       // Catch up to the schedule (timers drift): messages due so far minus messages sent.
       const due = Math.floor(((now - t0) / tickMs + 1) * perTick + carry) - sent;
       for (let k = 0; k < due; k++) {
-        const i = next; next = (next + 1) % n;
+        const i = next;
+        next = (next + 1) % n;
         const clientId = `${i}-${counters[i]++}`;
         const at = performance.now();
         sentAt.set(clientId, at);
         if (at >= tStart) measuredSent++;
-        sockets[i]!.send(`{"type":"send","clientId":"${clientId}","conversationId":"${plan.conversations[i >> 1]}","kind":"text","text":"load ${clientId}"}`);
+        sockets[i]!.send(
+          `{"type":"send","clientId":"${clientId}","conversationId":"${plan.conversations[i >> 1]}","kind":"text","text":"load ${clientId}"}`,
+        );
         sent++;
       }
       setTimeout(tick, tickMs);
@@ -152,7 +174,8 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
 
   // Wait for deliveries to settle.
   const graceEnd = performance.now() + (plan.graceMs ?? 5000);
-  while (performance.now() < graceEnd && (delivered < acked.size || acked.size + errors < sent)) await new Promise((r) => setTimeout(r, 50));
+  while (performance.now() < graceEnd && (delivered < acked.size || acked.size + errors < sent))
+    await new Promise((r) => setTimeout(r, 50));
   const seconds = sendSeconds;
 
   const cpu = process.cpuUsage(cpu0);
@@ -166,9 +189,23 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
   const a = Float64Array.from(ackLat).sort();
   const r2 = (x: number) => Math.round(x * 100) / 100;
   return {
-    sockets: n, sent, accepted: acked.size, delivered, errors, lost, duplicated, seconds: r2(seconds), sendLateBySec: r2(lateBy),
-    acceptedPerSec: Math.round(measuredAcked / seconds), deliveredPerSec: Math.round(measuredDelivered / seconds),
-    latencyMs: { p50: r2(pct(l, 50)), p95: r2(pct(l, 95)), p99: r2(pct(l, 99)), max: r2(l[l.length - 1] ?? NaN) },
+    sockets: n,
+    sent,
+    accepted: acked.size,
+    delivered,
+    errors,
+    lost,
+    duplicated,
+    seconds: r2(seconds),
+    sendLateBySec: r2(lateBy),
+    acceptedPerSec: Math.round(measuredAcked / seconds),
+    deliveredPerSec: Math.round(measuredDelivered / seconds),
+    latencyMs: {
+      p50: r2(pct(l, 50)),
+      p95: r2(pct(l, 95)),
+      p99: r2(pct(l, 99)),
+      max: r2(l[l.length - 1] ?? NaN),
+    },
     ackMs: { p50: r2(pct(a, 50)), p99: r2(pct(a, 99)) },
     cpuPerMessageUs: Math.round((cpu.user + cpu.system) / Math.max(1, acked.size)),
     measuredSent,

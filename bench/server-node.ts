@@ -18,29 +18,58 @@ function arg(name: string, def?: string): string | undefined {
 const dataDir = arg('data')!;
 const port = Number(arg('port', '0'));
 const seedPairs = Number(arg('seed', '0'));
-const sync = (arg('sync', 'full') as 'full' | 'normal');
+const sync = arg('sync', 'full') as 'full' | 'normal';
 
 const { store, bus } = await backendsFromEnv();
-const server = await createServer({ dataDir, store, bus, logger: { level: 'warn' }, rateLimits: false, sqliteSynchronous: sync });
+const server = await createServer({
+  dataDir,
+  store,
+  bus,
+  logger: { level: 'warn' },
+  rateLimits: false,
+  sqliteSynchronous: sync,
+});
 
 let seed: { tokens: string[]; userIds: string[]; conversations: string[] } | undefined;
 if (seedPairs > 0) {
   const s = server.store;
   const now = Date.now();
   const tag = randomBytes(3).toString('hex');
-  const tokens: string[] = []; const userIds: string[] = []; const conversations: string[] = [];
+  const tokens: string[] = [];
+  const userIds: string[] = [];
+  const conversations: string[] = [];
   for (let i = 0; i < seedPairs * 2; i++) {
     const id = randomUUID();
     // No one logs in with these: the hash is a placeholder that matches no password.
-    await s.createUser({ id, username: `bench${tag}${i}`, passwordHash: 'scrypt$16384$8$1$AA==$AA==', createdAt: now });
+    await s.createUser({
+      id,
+      username: `bench${tag}${i}`,
+      passwordHash: 'scrypt$16384$8$1$AA==$AA==',
+      createdAt: now,
+    });
     const token = randomBytes(24).toString('base64url');
-    await s.createSession({ tokenHash: createHash('sha256').update(token).digest('hex'), userId: id, csrfToken: 'x', createdAt: now, expiresAt: now + 86_400_000 });
-    tokens.push(token); userIds.push(id);
+    await s.createSession({
+      tokenHash: createHash('sha256').update(token).digest('hex'),
+      userId: id,
+      csrfToken: 'x',
+      createdAt: now,
+      expiresAt: now + 86_400_000,
+    });
+    tokens.push(token);
+    userIds.push(id);
   }
   for (let p = 0; p < seedPairs; p++) {
-    const a = userIds[2 * p]!; const b = userIds[2 * p + 1]!;
-    const { conversation } = await s.createConversation({ id: randomUUID(), kind: 'direct', title: null, createdBy: a, createdAt: now,
-      memberIds: [a, b], directKey: [a, b].sort().join(':') });
+    const a = userIds[2 * p]!;
+    const b = userIds[2 * p + 1]!;
+    const { conversation } = await s.createConversation({
+      id: randomUUID(),
+      kind: 'direct',
+      title: null,
+      createdBy: a,
+      createdAt: now,
+      memberIds: [a, b],
+      directKey: [a, b].sort().join(':'),
+    });
     conversations.push(conversation.id);
   }
   seed = { tokens, userIds, conversations };
@@ -61,11 +90,17 @@ const stop = () => {
   const cpu = process.cpuUsage(cpu0);
   const wallMs = performance.now() - t0;
   const c = st.commitMs.sort((a, b) => a - b);
-  const q = (p: number) => Math.round((c[Math.min(c.length - 1, Math.floor(p * c.length))] ?? 0) * 10) / 10;
+  const q = (p: number) =>
+    Math.round((c[Math.min(c.length - 1, Math.floor(p * c.length))] ?? 0) * 10) / 10;
   const report = {
     commitMs: { p50: q(0.5), p99: q(0.99), max: q(1) },
-    written: st.written, batches: st.batches, perCommit: Math.round(st.written / Math.max(1, st.batches)), delivered: st.delivered,
-    mainThreadBusyMs: Math.round(elu.active), processCpuMs: Math.round((cpu.user + cpu.system) / 1000), wallMs: Math.round(wallMs),
+    written: st.written,
+    batches: st.batches,
+    perCommit: Math.round(st.written / Math.max(1, st.batches)),
+    delivered: st.delivered,
+    mainThreadBusyMs: Math.round(elu.active),
+    processCpuMs: Math.round((cpu.user + cpu.system) / 1000),
+    wallMs: Math.round(wallMs),
   };
   process.stdout.write(JSON.stringify(report) + '\n');
   void server.close().then(() => process.exit(0));

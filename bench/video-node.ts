@@ -11,11 +11,22 @@ const i = process.argv.indexOf('--data');
 const dataDir = process.argv[i + 1]!;
 const { store, bus } = await backendsFromEnv();
 const server = await createServer({
-  dataDir, store, bus, logger: { level: 'warn' }, rateLimits: false,
+  dataDir,
+  store,
+  bus,
+  logger: { level: 'warn' },
+  rateLimits: false,
   media: { uploadsInFlightPerUser: 8 },
-  video: { maxBytes: 4 * 1024 ** 3, quotaBytes: 1024 ** 4, pendingUploadsPerUser: 8, uploadsInFlightPerUser: 8 },
+  video: {
+    maxBytes: 4 * 1024 ** 3,
+    quotaBytes: 1024 ** 4,
+    pendingUploadsPerUser: 8,
+    uploadsInFlightPerUser: 8,
+  },
   http: { requestTimeoutMs: 0 },
 });
 const url = await server.listen({ port: 0, host: '127.0.0.1' });
 process.stdout.write(JSON.stringify({ url }) + '\n');
-process.once('SIGTERM', () => { void server.close().then(() => process.exit(0)); });
+process.once('SIGTERM', () => {
+  void server.close().then(() => process.exit(0));
+});

@@ -47,60 +47,249 @@ function findFfmpeg() {
 
 /** The bundled ffmpeg 4.1 still writes the mp4 `rotate` tag through -metadata. */
 function bundledFfmpeg() {
-  try { return createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg').path; } catch { return findFfmpeg(); }
+  try {
+    return createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg').path;
+  } catch {
+    return findFfmpeg();
+  }
 }
 
 /** Each recipe writes `out` (a temporary path) with ffmpeg, or with plain file writes. */
 const RECIPES = {
-  h264: { file: 'h264-bframes-29.97.mp4', ff: (out) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=30000/1001', '-frames:v', '120', '-vf', NUMBERED,
-    ...X264, '-bf', '3', '-g', '60', '-sc_threshold', '0', out] },
-  vp9: { file: 'vp9-25.webm', ff: (out) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=25', '-frames:v', '100', '-vf', `${NUMBERED},format=yuv420p`,
-    '-c:v', 'libvpx-vp9', '-deadline', 'realtime', '-cpu-used', '8', '-crf', '32', '-b:v', '0', '-g', '50', out] },
+  h264: {
+    file: 'h264-bframes-29.97.mp4',
+    ff: (out) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=320x240:r=30000/1001',
+      '-frames:v',
+      '120',
+      '-vf',
+      NUMBERED,
+      ...X264,
+      '-bf',
+      '3',
+      '-g',
+      '60',
+      '-sc_threshold',
+      '0',
+      out,
+    ],
+  },
+  vp9: {
+    file: 'vp9-25.webm',
+    ff: (out) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=320x240:r=25',
+      '-frames:v',
+      '100',
+      '-vf',
+      `${NUMBERED},format=yuv420p`,
+      '-c:v',
+      'libvpx-vp9',
+      '-deadline',
+      'realtime',
+      '-cpu-used',
+      '8',
+      '-crf',
+      '32',
+      '-b:v',
+      '0',
+      '-g',
+      '50',
+      out,
+    ],
+  },
   // Film rate: 24 fps with B-frames (frame times that are not a multiple of 1/30 s).
-  h264film: { file: 'h264-bframes-24.mp4', ff: (out) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=24', '-frames:v', '120', '-vf', NUMBERED,
-    ...X264, '-bf', '3', '-g', '48', '-sc_threshold', '0', out] },
+  h264film: {
+    file: 'h264-bframes-24.mp4',
+    ff: (out) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=320x240:r=24',
+      '-frames:v',
+      '120',
+      '-vf',
+      NUMBERED,
+      ...X264,
+      '-bf',
+      '3',
+      '-g',
+      '48',
+      '-sc_threshold',
+      '0',
+      out,
+    ],
+  },
   // A 2 s container start offset, plus an audio track the source must ignore.
-  offset: { file: 'h264-offset-2s.mp4', ff: (out) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=30', '-f', 'lavfi', '-i', 'sine=f=440:r=48000',
-    '-frames:v', '60', '-t', '2', '-vf', NUMBERED, ...X264, '-bf', '2', '-c:a', 'aac', '-shortest',
-    '-output_ts_offset', '2', out] },
+  offset: {
+    file: 'h264-offset-2s.mp4',
+    ff: (out) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=320x240:r=30',
+      '-f',
+      'lavfi',
+      '-i',
+      'sine=f=440:r=48000',
+      '-frames:v',
+      '60',
+      '-t',
+      '2',
+      '-vf',
+      NUMBERED,
+      ...X264,
+      '-bf',
+      '2',
+      '-c:a',
+      'aac',
+      '-shortest',
+      '-output_ts_offset',
+      '2',
+      out,
+    ],
+  },
   // Irregular frame durations cycling 30, 100, 120 ms (pts in ms), with B-frames.
   // (-enc_time_base keeps the millisecond pts; ffmpeg 4.1 lacks it and rounds to 1/30 s.)
-  vfr: { file: 'h264-vfr.mp4', ff: (out, _p, old) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=30', '-frames:v', '60',
-    '-vf', `${NUMBERED},settb=1/1000,setpts='(floor(N/3)*0.25+eq(mod(N,3),1)*0.03+eq(mod(N,3),2)*0.13)/TB'`,
-    ...X264, '-bf', '2', '-vsync', 'passthrough', ...(old ? [] : ['-enc_time_base', '1:1000']),
-    '-video_track_timescale', '1000', out] },
+  vfr: {
+    file: 'h264-vfr.mp4',
+    ff: (out, _p, old) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=320x240:r=30',
+      '-frames:v',
+      '60',
+      '-vf',
+      `${NUMBERED},settb=1/1000,setpts='(floor(N/3)*0.25+eq(mod(N,3),1)*0.03+eq(mod(N,3),2)*0.13)/TB'`,
+      ...X264,
+      '-bf',
+      '2',
+      '-vsync',
+      'passthrough',
+      ...(old ? [] : ['-enc_time_base', '1:1000']),
+      '-video_track_timescale',
+      '1000',
+      out,
+    ],
+  },
   // Stored turned a quarter clockwise with display-matrix metadata turning it back, so
   // only a source that honours rotation reads upright 320x240 numbered frames.
-  rotatedRaw: { file: 'rotated-raw.mp4', hidden: true, ff: (out) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=30', '-frames:v', '45', '-vf', `${NUMBERED},transpose=clock`, ...X264, out] },
-  rotated: { file: 'h264-rotated.mp4', deps: ['rotatedRaw'], bin: bundledFfmpeg, ff: (out, p) => [
-    '-i', p.rotatedRaw, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', out] },
+  rotatedRaw: {
+    file: 'rotated-raw.mp4',
+    hidden: true,
+    ff: (out) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=320x240:r=30',
+      '-frames:v',
+      '45',
+      '-vf',
+      `${NUMBERED},transpose=clock`,
+      ...X264,
+      out,
+    ],
+  },
+  rotated: {
+    file: 'h264-rotated.mp4',
+    deps: ['rotatedRaw'],
+    bin: bundledFfmpeg,
+    ff: (out, p) => ['-i', p.rotatedRaw, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', out],
+  },
   // Sticker material: noise (hard to compress) and flat moving graphics (easy).
-  noise: { file: 'noise-640x360.mp4', ff: (out) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=640x360:r=25', '-frames:v', '75', '-vf', 'noise=alls=90:allf=t+u,format=yuv420p',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '18', out] },
+  noise: {
+    file: 'noise-640x360.mp4',
+    ff: (out) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=640x360:r=25',
+      '-frames:v',
+      '75',
+      '-vf',
+      'noise=alls=90:allf=t+u,format=yuv420p',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '18',
+      out,
+    ],
+  },
   // The B-frame clip in MPEG-TS: no index, a 1.4 s start, 90 kHz timestamps.
-  ts: { file: 'h264-bframes.ts', deps: ['h264'], ff: (out, p) => ['-i', p.h264, '-c', 'copy', '-f', 'mpegts', out] },
+  ts: {
+    file: 'h264-bframes.ts',
+    deps: ['h264'],
+    ff: (out, p) => ['-i', p.h264, '-c', 'copy', '-f', 'mpegts', out],
+  },
   // Long, small noise: no sensible sticker of it fits the smallest budget.
-  noiseLong: { file: 'noise-long-320x180.mp4', ff: (out) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=320x180:r=25', '-frames:v', '250', '-vf', 'noise=alls=90:allf=t+u,format=yuv420p',
-    '-c:v', 'libx264', '-preset', 'ultrafast', '-crf', '23', out] },
-  flat: { file: 'flat-640x360.mp4', ff: (out) => [
-    '-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=25', '-frames:v', '100', ...X264, out] },
+  noiseLong: {
+    file: 'noise-long-320x180.mp4',
+    ff: (out) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=320x180:r=25',
+      '-frames:v',
+      '250',
+      '-vf',
+      'noise=alls=90:allf=t+u,format=yuv420p',
+      '-c:v',
+      'libx264',
+      '-preset',
+      'ultrafast',
+      '-crf',
+      '23',
+      out,
+    ],
+  },
+  flat: {
+    file: 'flat-640x360.mp4',
+    ff: (out) => ['-f', 'lavfi', '-i', 'testsrc2=s=640x360:r=25', '-frames:v', '100', ...X264, out],
+  },
   // Bad inputs.
-  text: { file: 'not-a-video.mp4', write: () => Buffer.from('This is a text file that only pretends to be a video.\n'.repeat(20)) },
+  text: {
+    file: 'not-a-video.mp4',
+    write: () => Buffer.from('This is a text file that only pretends to be a video.\n'.repeat(20)),
+  },
   empty: { file: 'empty.mp4', write: () => Buffer.alloc(0) },
   // Cut before the index (ffmpeg writes moov last), so no demuxer can open it.
-  truncated: { file: 'truncated.mp4', deps: ['h264'], write: (p) => readFileSync(p.h264).subarray(0, 3000) },
+  truncated: {
+    file: 'truncated.mp4',
+    deps: ['h264'],
+    write: (p) => readFileSync(p.h264).subarray(0, 3000),
+  },
   // Index intact, coded pictures overwritten: opens, but no frame decodes.
-  garbled: { file: 'garbled.mp4', deps: ['garbledRaw'], write: (p) => garble(readFileSync(p.garbledRaw)) },
-  garbledRaw: { file: 'garbled-raw.mp4', hidden: true, ff: (out) => [
-    '-f', 'lavfi', '-i', 'color=gray:s=320x240:r=25', '-frames:v', '25', '-vf', NUMBERED, ...X264, '-movflags', '+faststart', out] },
+  garbled: {
+    file: 'garbled.mp4',
+    deps: ['garbledRaw'],
+    write: (p) => garble(readFileSync(p.garbledRaw)),
+  },
+  garbledRaw: {
+    file: 'garbled-raw.mp4',
+    hidden: true,
+    ff: (out) => [
+      '-f',
+      'lavfi',
+      '-i',
+      'color=gray:s=320x240:r=25',
+      '-frames:v',
+      '25',
+      '-vf',
+      NUMBERED,
+      ...X264,
+      '-movflags',
+      '+faststart',
+      out,
+    ],
+  },
 };
 
 /** Overwrites the payload of the `mdat` box with pseudo-random bytes. */
@@ -112,7 +301,10 @@ function garble(buf) {
     const type = out.toString('latin1', pos + 4, pos + 8);
     if (type === 'mdat') {
       let x = 12345;
-      for (let i = pos + 8; i < Math.min(pos + size, out.length); i++) { x = (x * 1103515245 + 12345) >>> 0; out[i] = x >>> 24; }
+      for (let i = pos + 8; i < Math.min(pos + size, out.length); i++) {
+        x = (x * 1103515245 + 12345) >>> 0;
+        out[i] = x >>> 24;
+      }
       return out;
     }
     if (size < 8) break;
@@ -123,16 +315,28 @@ function garble(buf) {
 
 function run(bin, args) {
   return new Promise((ok, fail) => {
-    const child = spawn(bin, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(bin, ['-hide_banner', '-loglevel', 'error', '-nostdin', '-y', ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
-    child.stderr.on('data', (d) => { err += d; });
+    child.stderr.on('data', (d) => {
+      err += d;
+    });
     child.on('error', fail);
-    child.on('close', (code) => (code === 0 ? ok() : fail(new Error(`ffmpeg failed (${code}) for ${args.at(-1)}: ${err.trim()}`))));
+    child.on('close', (code) =>
+      code === 0
+        ? ok()
+        : fail(new Error(`ffmpeg failed (${code}) for ${args.at(-1)}: ${err.trim()}`)),
+    );
   });
 }
 
 function readManifest() {
-  try { return JSON.parse(readFileSync(join(FIXTURE_DIR, 'manifest.json'), 'utf8')); } catch { return {}; }
+  try {
+    return JSON.parse(readFileSync(join(FIXTURE_DIR, 'manifest.json'), 'utf8'));
+  } catch {
+    return {};
+  }
 }
 
 /**
@@ -142,42 +346,52 @@ function readManifest() {
  */
 export async function ensureFixtures() {
   mkdirSync(FIXTURE_DIR, { recursive: true });
-  const paths = Object.fromEntries(Object.entries(RECIPES).map(([k, r]) => [k, join(FIXTURE_DIR, r.file)]));
+  const paths = Object.fromEntries(
+    Object.entries(RECIPES).map(([k, r]) => [k, join(FIXTURE_DIR, r.file)]),
+  );
   const manifest = readManifest();
   const fresh = (k) => manifest[k] === GENERATOR_VERSION && existsSync(paths[k]);
   const done = new Map();
   const make = (k) => {
     if (!done.has(k)) {
-      done.set(k, (async () => {
-        const r = RECIPES[k];
-        for (const d of r.deps ?? []) await make(d);
-        if (fresh(k) && (r.deps ?? []).every(fresh)) return;
-        // Written under a unique name then renamed, so concurrent runs never see half a file.
-        const tmp = `${paths[k]}.${process.pid}.tmp${r.file.slice(r.file.lastIndexOf('.'))}`;
-        try {
-          if (r.write) writeFileSync(tmp, r.write(paths));
-          else {
-            const bin = (r.bin ?? findFfmpeg)();
-            await run(bin, r.ff(tmp, paths, false)).catch(() => run(bin, r.ff(tmp, paths, true)));
+      done.set(
+        k,
+        (async () => {
+          const r = RECIPES[k];
+          for (const d of r.deps ?? []) await make(d);
+          if (fresh(k) && (r.deps ?? []).every(fresh)) return;
+          // Written under a unique name then renamed, so concurrent runs never see half a file.
+          const tmp = `${paths[k]}.${process.pid}.tmp${r.file.slice(r.file.lastIndexOf('.'))}`;
+          try {
+            if (r.write) writeFileSync(tmp, r.write(paths));
+            else {
+              const bin = (r.bin ?? findFfmpeg)();
+              await run(bin, r.ff(tmp, paths, false)).catch(() => run(bin, r.ff(tmp, paths, true)));
+            }
+            renameSync(tmp, paths[k]);
+          } finally {
+            rmSync(tmp, { force: true });
           }
-          renameSync(tmp, paths[k]);
-        } finally { rmSync(tmp, { force: true }); }
-        manifest[k] = GENERATOR_VERSION;
-      })());
+          manifest[k] = GENERATOR_VERSION;
+        })(),
+      );
     }
     return done.get(k);
   };
   // Two at a time: the machine is shared.
   const keys = Object.keys(RECIPES);
   const queue = [...keys];
-  await Promise.all([0, 1].map(async () => { while (queue.length) await make(queue.shift()); }));
+  await Promise.all(
+    [0, 1].map(async () => {
+      while (queue.length) await make(queue.shift());
+    }),
+  );
   const merged = { ...readManifest(), ...manifest };
   const mtmp = join(FIXTURE_DIR, `manifest.${process.pid}.tmp`);
   writeFileSync(mtmp, JSON.stringify(merged, null, 1));
   renameSync(mtmp, join(FIXTURE_DIR, 'manifest.json'));
   return Object.fromEntries(keys.filter((k) => !RECIPES[k].hidden).map((k) => [k, paths[k]]));
 }
-
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   const t0 = Date.now();

@@ -26,7 +26,9 @@ const projects = [
 
 const host = {
   ...ts.sys,
-  onUnRecoverableConfigFileDiagnostic: (d) => { throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n')); },
+  onUnRecoverableConfigFileDiagnostic: (d) => {
+    throw new Error(ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+  },
 };
 const format = {
   getCanonicalFileName: (f) => f,
@@ -38,8 +40,14 @@ const format = {
 function check(project, noUncheckedIndexedAccess, keep) {
   const cfg = ts.getParsedCommandLineOfConfigFile(project, { noUncheckedIndexedAccess }, host);
   if (!cfg) throw new Error(`cannot read ${project}`);
-  const program = ts.createProgram({ rootNames: cfg.fileNames, options: cfg.options, projectReferences: cfg.projectReferences });
-  return [...cfg.errors, ...ts.getPreEmitDiagnostics(program)].filter((d) => !d.file || keep(d.file.fileName));
+  const program = ts.createProgram({
+    rootNames: cfg.fileNames,
+    options: cfg.options,
+    projectReferences: cfg.projectReferences,
+  });
+  return [...cfg.errors, ...ts.getPreEmitDiagnostics(program)].filter(
+    (d) => !d.file || keep(d.file.fileName),
+  );
 }
 
 let failed = 0;
@@ -53,4 +61,6 @@ for (const p of projects) {
   }
 }
 if (failed) process.exit(1);
-console.log(`typecheck: ${projects.length} projects clean (noUncheckedIndexedAccess outside capture/src/gif kernels)`);
+console.log(
+  `typecheck: ${projects.length} projects clean (noUncheckedIndexedAccess outside capture/src/gif kernels)`,
+);

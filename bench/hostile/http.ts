@@ -11,10 +11,21 @@ import pg from 'pg';
 import type { Attack, HostileServer } from './types';
 
 /** Header names every response must carry (packages/server/src/http/security.ts). */
-const SECURITY = ['content-security-policy', 'x-content-type-options', 'x-frame-options', 'referrer-policy',
-  'cross-origin-opener-policy', 'cross-origin-resource-policy', 'permissions-policy'];
+const SECURITY = [
+  'content-security-policy',
+  'x-content-type-options',
+  'x-frame-options',
+  'referrer-policy',
+  'cross-origin-opener-policy',
+  'cross-origin-resource-policy',
+  'permissions-policy',
+];
 
-interface Raw { socket: Socket; received(): string; closed: Promise<number> }
+interface Raw {
+  socket: Socket;
+  received(): string;
+  closed: Promise<number>;
+}
 
 /** A raw TCP client of the server; `closed` resolves with ms from opening to the server's close. */
 function raw(url: string, signal: AbortSignal): Raw {
@@ -23,18 +34,30 @@ function raw(url: string, signal: AbortSignal): Raw {
   const socket = connect(Number(port), hostname);
   let data = '';
   socket.setEncoding('latin1');
-  socket.on('data', (d: string) => { data += d; });
+  socket.on('data', (d: string) => {
+    data += d;
+  });
   socket.on('error', () => {});
   const abort = () => socket.destroy();
   signal.addEventListener('abort', abort, { once: true });
-  const closed = new Promise<number>((r) => socket.once('close', () => { signal.removeEventListener('abort', abort); r(performance.now() - t0); }));
+  const closed = new Promise<number>((r) =>
+    socket.once('close', () => {
+      signal.removeEventListener('abort', abort);
+      r(performance.now() - t0);
+    }),
+  );
   return { socket, received: () => data, closed };
 }
 
 const statusOf = (response: string) => Number(/^HTTP\/1\.1 (\d{3})/.exec(response)?.[1] ?? 0);
 const codeOf = (response: string) => /"code":"(ERR_[A-Z_]+)"/.exec(response)?.[1] ?? 'no body';
 const bounded = <T>(p: Promise<T>, ms: number, what: string) =>
-  Promise.race([p, new Promise<never>((_, j) => setTimeout(() => j(new Error(`${what} still open after ${ms / 1000} s`)), ms).unref())]);
+  Promise.race([
+    p,
+    new Promise<never>((_, j) =>
+      setTimeout(() => j(new Error(`${what} still open after ${ms / 1000} s`)), ms).unref(),
+    ),
+  ]);
 
 const trickle: Attack = {
   name: 'trickled request body (1 B / 100 ms)',
@@ -42,8 +65,12 @@ const trickle: Attack = {
   async run(server, signal) {
     const c = raw(server.url, signal);
     await new Promise((r) => c.socket.once('connect', r));
-    c.socket.write(`POST /api/auth/login HTTP/1.1\r\nhost: ${new URL(server.url).host}\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n`);
-    const timer = setInterval(() => { if (!c.socket.destroyed) c.socket.write('{'); }, 100);
+    c.socket.write(
+      `POST /api/auth/login HTTP/1.1\r\nhost: ${new URL(server.url).host}\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n`,
+    );
+    const timer = setInterval(() => {
+      if (!c.socket.destroyed) c.socket.write('{');
+    }, 100);
     try {
       const ms = await bounded(c.closed, 60_000, 'the trickled request');
       return `${statusOf(c.received())} ${codeOf(c.received())}, closed after ${(ms / 1000).toFixed(1)} s`;
@@ -52,7 +79,9 @@ const trickle: Attack = {
       c.socket.destroy();
     }
   },
-  ok: (o) => /^408 ERR_TIMEOUT, closed after (\d+\.\d) s/.test(o) && Number(/after ([\d.]+)/.exec(o)![1]) < 30,
+  ok: (o) =>
+    /^408 ERR_TIMEOUT, closed after (\d+\.\d) s/.test(o) &&
+    Number(/after ([\d.]+)/.exec(o)![1]) < 30,
 };
 
 const idle: Attack = {
@@ -61,7 +90,11 @@ const idle: Attack = {
     setMaxListeners(400, signal);
     const conns = Array.from({ length: 300 }, () => raw(server.url, signal));
     try {
-      const closedAt = await bounded(Promise.all(conns.map((c) => c.closed)), 60_000, 'an idle connection');
+      const closedAt = await bounded(
+        Promise.all(conns.map((c) => c.closed)),
+        60_000,
+        'an idle connection',
+      );
       const refused = closedAt.filter((t) => t < 1000).length;
       const last = Math.max(...closedAt) / 1000;
       const health = await fetch(`${server.url}/healthz`, { signal });
@@ -85,8 +118,12 @@ const spoofedLogins: Attack = {
     for (let i = 0; i < 30; i++) {
       // The attacker writes a fresh left-most address; the proxy appends the one it saw.
       const r = await fetch(`${server.url}/api/auth/login`, {
-        method: 'POST', signal,
-        headers: { 'content-type': 'application/json', 'x-forwarded-for': `10.${i}.${i}.${i}, 203.0.113.7` },
+        method: 'POST',
+        signal,
+        headers: {
+          'content-type': 'application/json',
+          'x-forwarded-for': `10.${i}.${i}.${i}, 203.0.113.7`,
+        },
         body: JSON.stringify({ username: victim.username, password: `guess-${i}` }),
       });
       await r.arrayBuffer();
@@ -101,17 +138,27 @@ const malformedUrl: Attack = {
   name: 'malformed URL and non-HTTP request: security headers',
   async run(server, signal) {
     const out: string[] = [];
-    for (const request of [`GET /api/conversations/%E0%A4%A HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`, 'HELLO THERE\r\n\r\n']) {
+    for (const request of [
+      `GET /api/conversations/%E0%A4%A HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n`,
+      'HELLO THERE\r\n\r\n',
+    ]) {
       const c = raw(server.url, signal);
       c.socket.write(request);
       await bounded(c.closed, 10_000, 'the malformed request');
       const head = c.received().slice(0, c.received().indexOf('\r\n\r\n')).toLowerCase();
       const present = SECURITY.filter((h) => head.includes(`\r\n${h}:`)).length;
-      out.push(`${statusOf(c.received())} ${codeOf(c.received())} ${present}/${SECURITY.length} headers`);
+      out.push(
+        `${statusOf(c.received())} ${codeOf(c.received())} ${present}/${SECURITY.length} headers`,
+      );
     }
     return out.join('; ');
   },
-  ok: (o) => o.split('; ').every((part) => new RegExp(`^400 ERR_VALIDATION ${SECURITY.length}/${SECURITY.length} headers$`).test(part)),
+  ok: (o) =>
+    o
+      .split('; ')
+      .every((part) =>
+        new RegExp(`^400 ERR_VALIDATION ${SECURITY.length}/${SECURITY.length} headers$`).test(part),
+      ),
 };
 
 // ---------------------------------------------------------------------------------------
@@ -131,11 +178,18 @@ class Proxy {
       for (const x of [client, up]) {
         this.links.add(x);
         x.on('error', () => {});
-        x.on('close', () => { this.links.delete(x); client.destroy(); up.destroy(); });
+        x.on('close', () => {
+          this.links.delete(x);
+          client.destroy();
+          up.destroy();
+        });
       }
       client.pipe(up).pipe(client);
     });
-    await new Promise<void>((r, j) => { s.once('error', j); s.listen(this.port, '127.0.0.1', () => r()); });
+    await new Promise<void>((r, j) => {
+      s.once('error', j);
+      s.listen(this.port, '127.0.0.1', () => r());
+    });
     this.port = (s.address() as { port: number }).port;
     this.server = s;
   }
@@ -149,24 +203,29 @@ class Proxy {
 }
 
 /** Set up at import: a schema of the attack's own and the proxy (the server needs both at start). */
-const outageSetup: { proxy: Proxy; schema: string; env: Record<string, string> } | string = await (async () => {
-  try {
-    const target = new URL(DB_URL);
-    const schema = `hostile_${randomBytes(5).toString('hex')}`;
-    const admin = new pg.Client({ connectionString: DB_URL, connectionTimeoutMillis: 2000 });
-    await admin.connect();
-    try { await admin.query(`CREATE SCHEMA ${schema}`); } finally { await admin.end(); }
-    const proxy = new Proxy(target);
-    await proxy.open();
-    const via = new URL(DB_URL);
-    via.port = String(proxy.port);
-    via.searchParams.set('options', `-c search_path=${schema}`);
-    proxy.server!.unref();
-    return { proxy, schema, env: { CLIPCHAT_DATABASE_URL: via.toString() } };
-  } catch (e) {
-    return `PostgreSQL not reachable at ${DB_URL.replace(/\/\/[^@]*@/, '//')}: ${(e as Error).message}`;
-  }
-})();
+const outageSetup: { proxy: Proxy; schema: string; env: Record<string, string> } | string =
+  await (async () => {
+    try {
+      const target = new URL(DB_URL);
+      const schema = `hostile_${randomBytes(5).toString('hex')}`;
+      const admin = new pg.Client({ connectionString: DB_URL, connectionTimeoutMillis: 2000 });
+      await admin.connect();
+      try {
+        await admin.query(`CREATE SCHEMA ${schema}`);
+      } finally {
+        await admin.end();
+      }
+      const proxy = new Proxy(target);
+      await proxy.open();
+      const via = new URL(DB_URL);
+      via.port = String(proxy.port);
+      via.searchParams.set('options', `-c search_path=${schema}`);
+      proxy.server!.unref();
+      return { proxy, schema, env: { CLIPCHAT_DATABASE_URL: via.toString() } };
+    } catch (e) {
+      return `PostgreSQL not reachable at ${DB_URL.replace(/\/\/[^@]*@/, '//')}: ${(e as Error).message}`;
+    }
+  })();
 
 let dropped = false;
 async function dropOutageSchema(schema: string): Promise<void> {
@@ -174,11 +233,17 @@ async function dropOutageSchema(schema: string): Promise<void> {
   dropped = true;
   const admin = new pg.Client({ connectionString: DB_URL });
   await admin.connect();
-  try { await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`); } finally { await admin.end(); }
+  try {
+    await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await admin.end();
+  }
 }
 
 // A run that never reached this attack still drops its schema before the process ends.
-process.once('beforeExit', () => { if (typeof outageSetup !== 'string') void dropOutageSchema(outageSetup.schema).catch(() => {}); });
+process.once('beforeExit', () => {
+  if (typeof outageSetup !== 'string') void dropOutageSchema(outageSetup.schema).catch(() => {});
+});
 
 async function outageRun(server: HostileServer, signal: AbortSignal): Promise<string> {
   if (typeof outageSetup === 'string') throw new Error(outageSetup);
@@ -186,20 +251,41 @@ async function outageRun(server: HostileServer, signal: AbortSignal): Promise<st
   const alice = await server.register();
   const bob = await server.register();
   const h = { authorization: `Bearer ${alice.token}`, 'content-type': 'application/json' };
-  const conv = await (await fetch(`${server.url}/api/conversations`, { method: 'POST', headers: h, body: JSON.stringify({ members: [bob.username] }), signal })).json() as { id: string };
+  const conv = (await (
+    await fetch(`${server.url}/api/conversations`, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ members: [bob.username] }),
+      signal,
+    })
+  ).json()) as { id: string };
   const path = `${server.url}/api/conversations/${conv.id}/messages`;
   const counts = new Map<string, number>();
   const refused: string[] = [];
   const send = async (clientId: string) => {
-    const r = await fetch(path, { method: 'POST', headers: h, body: JSON.stringify({ clientId, kind: 'text', text: clientId }), signal });
-    const b = await r.json() as { error?: { code: string; retryAfter?: number } };
-    const key = r.status === 503 ? `503 ${b.error?.code}${b.error?.retryAfter && r.headers.get('retry-after') ? ' +retryAfter' : ''}` : String(r.status);
+    const r = await fetch(path, {
+      method: 'POST',
+      headers: h,
+      body: JSON.stringify({ clientId, kind: 'text', text: clientId }),
+      signal,
+    });
+    const b = (await r.json()) as { error?: { code: string; retryAfter?: number } };
+    const key =
+      r.status === 503
+        ? `503 ${b.error?.code}${b.error?.retryAfter && r.headers.get('retry-after') ? ' +retryAfter' : ''}`
+        : String(r.status);
     counts.set(key, (counts.get(key) ?? 0) + 1);
     if (r.status >= 400) refused.push(clientId);
     return r.status;
   };
   let n = 0;
-  const steady = async (ms: number) => { const end = Date.now() + ms; while (Date.now() < end) { await send(`c${n++}`); await new Promise((r) => setTimeout(r, 25)); } };
+  const steady = async (ms: number) => {
+    const end = Date.now() + ms;
+    while (Date.now() < end) {
+      await send(`c${n++}`);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
   try {
     await steady(2000);
     await proxy.cut();
@@ -215,11 +301,15 @@ async function outageRun(server: HostileServer, signal: AbortSignal): Promise<st
       }
       if (refused.length) await new Promise((r) => setTimeout(r, 1000));
     }
-    const history = await (await fetch(`${path}?limit=200`, { headers: h, signal })).json() as { messages: Array<{ clientId: string }> };
+    const history = (await (await fetch(`${path}?limit=200`, { headers: h, signal })).json()) as {
+      messages: Array<{ clientId: string }>;
+    };
     let all = history.messages.map((m) => m.clientId);
     // Older pages, when more than 200 were sent.
     for (let before = (history as unknown as { before: number | null }).before; before;) {
-      const page = await (await fetch(`${path}?limit=200&before=${before}`, { headers: h, signal })).json() as { messages: Array<{ clientId: string }>; before: number | null };
+      const page = (await (
+        await fetch(`${path}?limit=200&before=${before}`, { headers: h, signal })
+      ).json()) as { messages: Array<{ clientId: string }>; before: number | null };
       all = [...page.messages.map((m) => m.clientId), ...all];
       before = page.before;
     }
@@ -233,13 +323,19 @@ async function outageRun(server: HostileServer, signal: AbortSignal): Promise<st
 
 const outage: Attack = {
   name: 'PostgreSQL cut for 8 s under steady sends',
-  get env() { return typeof outageSetup === 'string' ? {} : outageSetup.env; },
+  get env() {
+    return typeof outageSetup === 'string' ? {} : outageSetup.env;
+  },
   skip: () => (typeof outageSetup === 'string' ? outageSetup : null),
   run: outageRun,
   ok: (o) => {
     const [tally = '', stored = ''] = o.split('; ');
     const keys = tally.split(', ').map((t) => t.replace(/^\d+× /, ''));
-    return keys.includes('503 ERR_UNAVAILABLE +retryAfter') && keys.every((k) => ['200', '201', '503 ERR_UNAVAILABLE +retryAfter'].includes(k)) && / stored once$/.test(stored);
+    return (
+      keys.includes('503 ERR_UNAVAILABLE +retryAfter') &&
+      keys.every((k) => ['200', '201', '503 ERR_UNAVAILABLE +retryAfter'].includes(k)) &&
+      / stored once$/.test(stored)
+    );
   },
 };
 

@@ -64,5 +64,8 @@ export interface Attack {
    */
   run(server: HostileServer, signal: AbortSignal): Promise<string>;
   /** Whether the outcome meets the "must become" (printed as ok / FAIL). */
-  ok?(outcome: string, measured: { cpuSeconds: number; rssGrowthMb: number; victimP99Ms: number; loginP99Ms: number }): boolean;
+  ok?(
+    outcome: string,
+    measured: { cpuSeconds: number; rssGrowthMb: number; victimP99Ms: number; loginP99Ms: number },
+  ): boolean;
 }

@@ -20,7 +20,15 @@ export interface CorpusRequest extends Request {
   tuned: boolean;
 }
 
-interface Spec { clip: ClipName | 'film'; from: number; secs: number; fps: number; width: number; maxBytes: number; tuned: boolean }
+interface Spec {
+  clip: ClipName | 'film';
+  from: number;
+  secs: number;
+  fps: number;
+  width: number;
+  maxBytes: number;
+  tuned: boolean;
+}
 
 const SPECS: Spec[] = [
   // Tuned on.
@@ -52,7 +60,14 @@ export async function corpus(quick: boolean): Promise<CorpusRequest[]> {
     const name = s.clip === 'film' ? 'BBB' : String(s.clip);
     out.push({
       id: `${name} ${s.from}–${s.from + s.secs} s, ${s.fps} fps, ${s.width} px @ ${size(s.maxBytes)}`,
-      kind: src.kind, src: src.path, from: s.from, to: s.from + s.secs, fps: s.fps, width: s.width, maxBytes: s.maxBytes, tuned: s.tuned,
+      kind: src.kind,
+      src: src.path,
+      from: s.from,
+      to: s.from + s.secs,
+      fps: s.fps,
+      width: s.width,
+      maxBytes: s.maxBytes,
+      tuned: s.tuned,
     });
   }
   return out;
@@ -60,7 +75,12 @@ export async function corpus(quick: boolean): Promise<CorpusRequest[]> {
 
 export interface CorpusRow {
   req: CorpusRequest;
-  ours: { bytes: number; score: Score; seconds: number; adapted: Record<string, { from: unknown; to: unknown }> };
+  ours: {
+    bytes: number;
+    score: Score;
+    seconds: number;
+    adapted: Record<string, { from: unknown; to: unknown }>;
+  };
   gifski: { bytes: number; score: Score; seconds: number; quality: number; fits: boolean };
   /** ours / (ffmpeg + gifski), medians of the interleaved runs. */
   ratio: number;
@@ -68,7 +88,11 @@ export interface CorpusRow {
 }
 
 /** One request: gifski's search for the quality that fits, then interleaved whole-process runs. */
-export async function measureRequest(req: CorpusRequest, i: number, runs: number): Promise<CorpusRow> {
+export async function measureRequest(
+  req: CorpusRequest,
+  i: number,
+  runs: number,
+): Promise<CorpusRow> {
   const dir = join(WORK, `corpus${i}`);
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'png'), { recursive: true });
@@ -84,28 +108,74 @@ export async function measureRequest(req: CorpusRequest, i: number, runs: number
   let json = '';
   for (let k = 0; k < runs; k++) {
     const t0 = performance.now();
-    const c = await run(process.execPath, [join(ROOT, 'apps', 'cli', 'bin', 'clipchat.mjs'), 'clip', req.src, '--from', String(req.from), '--to', String(req.to),
-      '--fps', String(req.fps), '--width', String(req.width), '--max-bytes', String(req.maxBytes), '-o', out, '--json']);
-    if (c.code !== 0) throw new Error(`clipchat clip failed on ${req.id}: ${c.stderr.trim().split('\n').at(-1)}`);
+    const c = await run(process.execPath, [
+      join(ROOT, 'apps', 'cli', 'bin', 'clipchat.mjs'),
+      'clip',
+      req.src,
+      '--from',
+      String(req.from),
+      '--to',
+      String(req.to),
+      '--fps',
+      String(req.fps),
+      '--width',
+      String(req.width),
+      '--max-bytes',
+      String(req.maxBytes),
+      '-o',
+      out,
+      '--json',
+    ]);
+    if (c.code !== 0)
+      throw new Error(`clipchat clip failed on ${req.id}: ${c.stderr.trim().split('\n').at(-1)}`);
     ours.push(performance.now() - t0);
     json = c.stdout.toString();
     await rm(join(dir, 'png'), { recursive: true, force: true });
     await mkdir(join(dir, 'png'));
     const t1 = performance.now();
-    const f = await run(FFMPEG, ['-v', 'error', '-ss', String(req.from), '-t', String(req.to - req.from), '-i', req.src,
-      '-vf', `fps=${req.fps},scale=${req.width}:-2:flags=lanczos`, join(dir, 'png', 'f%04d.png')]);
+    const f = await run(FFMPEG, [
+      '-v',
+      'error',
+      '-ss',
+      String(req.from),
+      '-t',
+      String(req.to - req.from),
+      '-i',
+      req.src,
+      '-vf',
+      `fps=${req.fps},scale=${req.width}:-2:flags=lanczos`,
+      join(dir, 'png', 'f%04d.png'),
+    ]);
     const list = (await readdir(join(dir, 'png'))).sort().map((n) => join(dir, 'png', n));
-    const gg = await run(GIFSKI, ['--quiet', '--fps', String(req.fps), '--quality', String(g.quality), '-o', join(dir, 'gifski.gif'), ...list]);
-    if (f.code !== 0 || gg.code !== 0) throw new Error(`ffmpeg/gifski failed: ${f.stderr}${gg.stderr}`);
+    const gg = await run(GIFSKI, [
+      '--quiet',
+      '--fps',
+      String(req.fps),
+      '--quality',
+      String(g.quality),
+      '-o',
+      join(dir, 'gifski.gif'),
+      ...list,
+    ]);
+    if (f.code !== 0 || gg.code !== 0)
+      throw new Error(`ffmpeg/gifski failed: ${f.stderr}${gg.stderr}`);
     theirs.push(performance.now() - t1);
   }
-  const report = JSON.parse(json.trim().split('\n').at(-1)!) as { adapted?: Record<string, { from: unknown; to: unknown }> };
+  const report = JSON.parse(json.trim().split('\n').at(-1)!) as {
+    adapted?: Record<string, { from: unknown; to: unknown }>;
+  };
   const bytes = (await stat(out)).size;
   const ourScore = await score(ref, await stickerFrames(out, 'gif', ref, req.fps));
   return {
     req,
     ours: { bytes, score: ourScore, seconds: median(ours) / 1000, adapted: report.adapted ?? {} },
-    gifski: { bytes: g.bytes, score: gScore, seconds: median(theirs) / 1000, quality: g.quality, fits },
+    gifski: {
+      bytes: g.bytes,
+      score: gScore,
+      seconds: median(theirs) / 1000,
+      quality: g.quality,
+      fits,
+    },
     ratio: median(ours) / median(theirs),
     runs,
   };
@@ -115,13 +185,47 @@ export async function measureRequest(req: CorpusRequest, i: number, runs: number
 export function corpusReport(rows: readonly CorpusRow[]): string[] {
   const kib = (n: number) => `${(n / KiB).toFixed(1)} KiB`;
   const lines: string[] = [];
-  const head = ['request', 'set', 'Clipchat bytes', 'fill', 'SSIM', 'PSNR', 's', 'gifski Q', 'gifski bytes', 'SSIM', 'PSNR', 's (ffmpeg+gifski)', 'time ratio', 'ΔSSIM', 'Clipchat adaptations'];
+  const head = [
+    'request',
+    'set',
+    'Clipchat bytes',
+    'fill',
+    'SSIM',
+    'PSNR',
+    's',
+    'gifski Q',
+    'gifski bytes',
+    'SSIM',
+    'PSNR',
+    's (ffmpeg+gifski)',
+    'time ratio',
+    'ΔSSIM',
+    'Clipchat adaptations',
+  ];
   const body = rows.map((r) => {
-    const a = Object.entries(r.ours.adapted).map(([k, v]) => `${k} ${String(v.to)}`).join(', ') || 'as asked';
-    return [r.req.id, r.req.tuned ? 'tuned' : 'held out', kib(r.ours.bytes), `${((100 * r.ours.bytes) / r.req.maxBytes).toFixed(1)} %`,
-      r.ours.score.ssim.toFixed(4), r.ours.score.psnr.toFixed(2), r.ours.seconds.toFixed(2),
-      r.gifski.fits ? String(r.gifski.quality) : `none (Q=${r.gifski.quality})`, kib(r.gifski.bytes), r.gifski.score.ssim.toFixed(4), r.gifski.score.psnr.toFixed(2),
-      r.gifski.seconds.toFixed(2), `${r.ratio.toFixed(2)}×`, r.gifski.fits ? `${r.ours.score.ssim >= r.gifski.score.ssim ? '+' : ''}${(r.ours.score.ssim - r.gifski.score.ssim).toFixed(4)}` : '—', a];
+    const a =
+      Object.entries(r.ours.adapted)
+        .map(([k, v]) => `${k} ${String(v.to)}`)
+        .join(', ') || 'as asked';
+    return [
+      r.req.id,
+      r.req.tuned ? 'tuned' : 'held out',
+      kib(r.ours.bytes),
+      `${((100 * r.ours.bytes) / r.req.maxBytes).toFixed(1)} %`,
+      r.ours.score.ssim.toFixed(4),
+      r.ours.score.psnr.toFixed(2),
+      r.ours.seconds.toFixed(2),
+      r.gifski.fits ? String(r.gifski.quality) : `none (Q=${r.gifski.quality})`,
+      kib(r.gifski.bytes),
+      r.gifski.score.ssim.toFixed(4),
+      r.gifski.score.psnr.toFixed(2),
+      r.gifski.seconds.toFixed(2),
+      `${r.ratio.toFixed(2)}×`,
+      r.gifski.fits
+        ? `${r.ours.score.ssim >= r.gifski.score.ssim ? '+' : ''}${(r.ours.score.ssim - r.gifski.score.ssim).toFixed(4)}`
+        : '—',
+      a,
+    ];
   });
   const w = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (c: string[]) => `| ${c.map((x, i) => x.padEnd(w[i]!)).join(' | ')} |`;
@@ -129,17 +233,31 @@ export function corpusReport(rows: readonly CorpusRow[]): string[] {
   lines.push('');
   const runs = rows[0]?.runs ?? 0;
   const slow = rows.filter((r) => r.ratio > 1);
-  const film = rows.find((r) => r.req.src === BBB && r.req.width === 320 && r.req.maxBytes === 256 * KiB);
-  lines.push(`1. Time ≤ ffmpeg + one gifski run (medians of ${runs} interleaved runs): ${rows.length - slow.length}/${rows.length} requests` +
-    (slow.length ? `; slower on ${slow.map((r) => `${r.req.id} (${r.ratio.toFixed(2)}×)`).join('; ')}` : '') +
-    (film ? `. Film 320 px @ 256 KiB: ${film.ratio.toFixed(2)}× (goal ≤ 0.6×).` : '.'));
+  const film = rows.find(
+    (r) => r.req.src === BBB && r.req.width === 320 && r.req.maxBytes === 256 * KiB,
+  );
+  lines.push(
+    `1. Time ≤ ffmpeg + one gifski run (medians of ${runs} interleaved runs): ${rows.length - slow.length}/${rows.length} requests` +
+      (slow.length
+        ? `; slower on ${slow.map((r) => `${r.req.id} (${r.ratio.toFixed(2)}×)`).join('; ')}`
+        : '') +
+      (film ? `. Film 320 px @ 256 KiB: ${film.ratio.toFixed(2)}× (goal ≤ 0.6×).` : '.'),
+  );
   const vs = rows.filter((r) => r.gifski.fits);
   const behind = vs.filter((r) => r.ours.score.ssim < r.gifski.score.ssim);
-  lines.push(`2. SSIM ≥ gifski's where gifski fits: ${vs.length - behind.length}/${vs.length}` + (behind.length ? `; behind on ${behind.map((r) => `${r.req.id} (${(r.ours.score.ssim - r.gifski.score.ssim).toFixed(4)})`).join('; ')}` : '') + '.');
+  lines.push(
+    `2. SSIM ≥ gifski's where gifski fits: ${vs.length - behind.length}/${vs.length}` +
+      (behind.length
+        ? `; behind on ${behind.map((r) => `${r.req.id} (${(r.ours.score.ssim - r.gifski.score.ssim).toFixed(4)})`).join('; ')}`
+        : '') +
+      '.',
+  );
   const lowered = rows.filter((r) => r.ours.adapted.quality);
   const short = lowered.filter((r) => r.ours.bytes < 0.95 * r.req.maxBytes);
-  lines.push(`3. Fill of stickers whose quality was lowered: ${lowered.map((r) => `${((100 * r.ours.bytes) / r.req.maxBytes).toFixed(1)} %`).join(', ') || 'none lowered'}` +
-    ` (${lowered.length - short.length}/${lowered.length} ≥ 95 %).`);
+  lines.push(
+    `3. Fill of stickers whose quality was lowered: ${lowered.map((r) => `${((100 * r.ours.bytes) / r.req.maxBytes).toFixed(1)} %`).join(', ') || 'none lowered'}` +
+      ` (${lowered.length - short.length}/${lowered.length} ≥ 95 %).`,
+  );
   const over = rows.filter((r) => r.ours.bytes > r.req.maxBytes);
   lines.push(`4. Within budget: ${rows.length - over.length}/${rows.length}.`);
   return lines;

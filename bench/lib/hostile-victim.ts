@@ -11,7 +11,9 @@
 import { createInterface } from 'node:readline';
 import { http } from './loopback-http';
 
-const { url, token, username, password } = JSON.parse(process.env.CLIPCHAT_VICTIM ?? '{}') as Record<string, string>;
+const { url, token, username, password } = JSON.parse(
+  process.env.CLIPCHAT_VICTIM ?? '{}',
+) as Record<string, string>;
 if (!url || !token || !username || !password) {
   process.stderr.write('victim: CLIPCHAT_VICTIM must hold url, token, username and password\n');
   process.exit(2);
@@ -22,18 +24,34 @@ let running = true;
 const from = '127.0.0.2';
 const timed = async (into: number[], f: () => Promise<unknown>) => {
   const t0 = performance.now();
-  try { await f(); } catch { /* a refused or timed-out request counts with its time */ }
+  try {
+    await f();
+  } catch {
+    /* a refused or timed-out request counts with its time */
+  }
   into.push(performance.now() - t0);
 };
 const readLoop = (async () => {
   while (running) {
-    await timed(reads, () => http(url, 'GET', '/api/conversations', { headers: { authorization: `Bearer ${token}` }, from, timeoutMs: 20_000 }));
+    await timed(reads, () =>
+      http(url, 'GET', '/api/conversations', {
+        headers: { authorization: `Bearer ${token}` },
+        from,
+        timeoutMs: 20_000,
+      }),
+    );
     await new Promise((r) => setTimeout(r, 100));
   }
 })();
 const loginLoop = (async () => {
   while (running) {
-    await timed(logins, () => http(url, 'POST', '/api/auth/login', { body: JSON.stringify({ username, password }), from, timeoutMs: 20_000 }));
+    await timed(logins, () =>
+      http(url, 'POST', '/api/auth/login', {
+        body: JSON.stringify({ username, password }),
+        from,
+        timeoutMs: 20_000,
+      }),
+    );
     for (let i = 0; i < 50 && running; i++) await new Promise((r) => setTimeout(r, 100));
   }
 })();

@@ -28,9 +28,19 @@ export function run(cmd: string, args: readonly string[], input?: Uint8Array): P
     const out: Buffer[] = [];
     let err = '';
     p.stdout!.on('data', (d: Buffer) => out.push(d));
-    p.stderr!.on('data', (d: Buffer) => { err += d.toString(); if (err.length > 4_000_000) err = err.slice(-2_000_000); });
+    p.stderr!.on('data', (d: Buffer) => {
+      err += d.toString();
+      if (err.length > 4_000_000) err = err.slice(-2_000_000);
+    });
     p.on('error', reject);
-    p.on('close', (code) => resolveRun({ code: code ?? -1, stdout: Buffer.concat(out), stderr: err, ms: performance.now() - t0 }));
+    p.on('close', (code) =>
+      resolveRun({
+        code: code ?? -1,
+        stdout: Buffer.concat(out),
+        stderr: err,
+        ms: performance.now() - t0,
+      }),
+    );
     if (input && p.stdin) {
       p.stdin.on('error', () => {});
       p.stdin.end(input);
@@ -39,9 +49,16 @@ export function run(cmd: string, args: readonly string[], input?: Uint8Array): P
 }
 
 /** Runs a program and throws with its stderr tail when it fails. */
-export async function must(cmd: string, args: readonly string[], input?: Uint8Array): Promise<RunResult> {
+export async function must(
+  cmd: string,
+  args: readonly string[],
+  input?: Uint8Array,
+): Promise<RunResult> {
   const r = await run(cmd, args, input);
-  if (r.code !== 0) throw new Error(`${cmd} ${args.slice(0, 12).join(' ')} … failed (${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`);
+  if (r.code !== 0)
+    throw new Error(
+      `${cmd} ${args.slice(0, 12).join(' ')} … failed (${r.code}): ${r.stderr.trim().split('\n').slice(-3).join(' | ')}`,
+    );
   return r;
 }
 

@@ -10,13 +10,18 @@ import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'no
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const debug = (e) => { if (process.env.CLIPCHAT_DEBUG) console.error(e); };
+const debug = (e) => {
+  if (process.env.CLIPCHAT_DEBUG) console.error(e);
+};
 
 /** Bundled commands: they need nothing outside their sources' own imports. */
 const BUNDLED = new Set(['grab', 'clip']);
 
 /** A file's identity for the cache check: size and modification time. */
-const stamp = (file) => { const s = statSync(file); return `${s.size}:${s.mtimeMs}`; };
+const stamp = (file) => {
+  const s = statSync(file);
+  return `${s.size}:${s.mtimeMs}`;
+};
 
 const LAZY_SHARP = `
 import { createRequire } from 'node:module';
@@ -42,31 +47,57 @@ async function loadBundled() {
   try {
     const m = JSON.parse(readFileSync(manifest, 'utf8'));
     fresh = m.entry === entry && Object.entries(m.inputs).every(([f, s]) => stamp(f) === s);
-  } catch { /* no cache yet, or a file is gone */ }
+  } catch {
+    /* no cache yet, or a file is gone */
+  }
   if (!fresh) {
     const esbuild = await import('esbuild');
     const r = await esbuild.build({
-      entryPoints: [entry], bundle: true, platform: 'node', format: 'esm', target: 'node20',
-      write: false, metafile: true, logLevel: 'silent', absWorkingDir: dirname(entry),
-      plugins: [{
-        name: 'clipchat-cli',
-        setup(b) {
-          // Workspace packages (TypeScript sources) are bundled; installed packages stay
-          // imports. serve is never bundled: the bin runs it through tsx.
-          b.onResolve({ filter: /\/commands\/serve\.ts$/ }, () => ({ path: 'serve', namespace: 'clipchat-stub' }));
-          b.onLoad({ filter: /.*/, namespace: 'clipchat-stub' }, () => ({ contents: 'throw new Error("serve runs through tsx");', loader: 'js' }));
-          // sharp loads libvips (~0.1 s), which a GIF sticker never needs: load it on first use.
-          b.onResolve({ filter: /^sharp$/ }, () => ({ path: 'sharp', namespace: 'clipchat-lazy' }));
-          b.onLoad({ filter: /.*/, namespace: 'clipchat-lazy' }, () => ({ contents: LAZY_SHARP, loader: 'js' }));
-          b.onResolve({ filter: /^[^./]/ }, (a) => (a.path.startsWith('@clipchat/') ? undefined : { path: a.path, external: true }));
+      entryPoints: [entry],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      write: false,
+      metafile: true,
+      logLevel: 'silent',
+      absWorkingDir: dirname(entry),
+      plugins: [
+        {
+          name: 'clipchat-cli',
+          setup(b) {
+            // Workspace packages (TypeScript sources) are bundled; installed packages stay
+            // imports. serve is never bundled: the bin runs it through tsx.
+            b.onResolve({ filter: /\/commands\/serve\.ts$/ }, () => ({
+              path: 'serve',
+              namespace: 'clipchat-stub',
+            }));
+            b.onLoad({ filter: /.*/, namespace: 'clipchat-stub' }, () => ({
+              contents: 'throw new Error("serve runs through tsx");',
+              loader: 'js',
+            }));
+            // sharp loads libvips (~0.1 s), which a GIF sticker never needs: load it on first use.
+            b.onResolve({ filter: /^sharp$/ }, () => ({
+              path: 'sharp',
+              namespace: 'clipchat-lazy',
+            }));
+            b.onLoad({ filter: /.*/, namespace: 'clipchat-lazy' }, () => ({
+              contents: LAZY_SHARP,
+              loader: 'js',
+            }));
+            b.onResolve({ filter: /^[^./]/ }, (a) =>
+              a.path.startsWith('@clipchat/') ? undefined : { path: a.path, external: true },
+            );
+          },
         },
-      }],
+      ],
     });
     const inputs = {};
-    for (const f of Object.keys(r.metafile.inputs)) if (!f.includes(':')) {
-      const abs = join(dirname(entry), f);
-      inputs[abs] = stamp(abs);
-    }
+    for (const f of Object.keys(r.metafile.inputs))
+      if (!f.includes(':')) {
+        const abs = join(dirname(entry), f);
+        inputs[abs] = stamp(abs);
+      }
     mkdirSync(dir, { recursive: true });
     // Written aside and renamed, so a concurrent start never reads half a file.
     const tmp = `${file}.${process.pid}.tmp`;
@@ -97,6 +128,8 @@ try {
 } catch (e) {
   // Only a broken installation gets here; keep it to one line unless debugging.
   debug(e);
-  process.stderr.write(`clipchat: cannot start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`);
+  process.stderr.write(
+    `clipchat: cannot start: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}\n`,
+  );
   process.exitCode = 1;
 }

@@ -32,21 +32,30 @@ export function parseArgs(argv: readonly string[], specs: readonly FlagSpec[]): 
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
-    if (a === '--') { positionals.push(...argv.slice(i + 1)); break; }
+    if (a === '--') {
+      positionals.push(...argv.slice(i + 1));
+      break;
+    }
     if (a.startsWith('-') && a !== '-' && !/^-\d/.test(a)) {
       const long = a.startsWith('--');
       const eq = a.indexOf('=');
       const key = long ? a.slice(2, eq > 0 ? eq : undefined) : a.slice(1, 2);
       const inline = eq > 0 ? a.slice(eq + 1) : !long && a.length > 2 ? a.slice(2) : undefined;
       const spec = long ? byLong.get(key) : byShort.get(key);
-      if (!spec) throw new UsageError(`unknown option ${long ? a.slice(0, eq > 0 ? eq : undefined) : a.slice(0, 2)}`);
+      if (!spec)
+        throw new UsageError(
+          `unknown option ${long ? a.slice(0, eq > 0 ? eq : undefined) : a.slice(0, 2)}`,
+        );
       if (spec.switch) {
         if (inline !== undefined) throw new UsageError(`--${spec.name} takes no value`);
         flags.set(spec.name, true);
         continue;
       }
       const value = inline ?? argv[++i];
-      if (value === undefined || (value.startsWith('-') && value.length > 1 && !/^-\d/.test(value) && inline === undefined)) {
+      if (
+        value === undefined ||
+        (value.startsWith('-') && value.length > 1 && !/^-\d/.test(value) && inline === undefined)
+      ) {
         throw new UsageError(`${long ? `--${spec.name}` : `-${spec.short}`} needs a value`);
       }
       flags.set(spec.name, value);
@@ -68,14 +77,18 @@ export function num(p: Parsed, name: string, label = `--${name}`): number | unde
   const v = str(p, name);
   if (v === undefined) return undefined;
   if (!v.trim()) throw new UsageError(`${label} needs a value: a number`);
-  if (!/^-?\d+(\.\d+)?$/.test(v.trim())) throw new UsageError(`${label} must be a number, got ${JSON.stringify(v)}`);
+  if (!/^-?\d+(\.\d+)?$/.test(v.trim()))
+    throw new UsageError(`${label} must be a number, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
 /** Parses `x,y,w,h` (whole pixels). */
-export function parseCrop(v: string | undefined): { x: number; y: number; width: number; height: number } | undefined {
+export function parseCrop(
+  v: string | undefined,
+): { x: number; y: number; width: number; height: number } | undefined {
   if (v === undefined) return undefined;
-  const looks = 'x,y,width,height in whole video pixels (for example 0,0,320,240; width and height ≥ 1)';
+  const looks =
+    'x,y,width,height in whole video pixels (for example 0,0,320,240; width and height ≥ 1)';
   if (!v.trim()) throw new UsageError(`--crop needs a value: ${looks}`);
   const m = /^\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*$/.exec(v);
   if (!m || Number(m[3]) < 1 || Number(m[4]) < 1) {

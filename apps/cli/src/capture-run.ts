@@ -14,8 +14,14 @@ export interface Captured {
   bytes: Uint8Array;
   timings: { decodeMs: number; encodeMs: number };
   report: {
-    format: string; width: number; height: number; frames: number; fps: number | null;
-    durationMs: number; adapted: Record<string, unknown>; [extra: string]: unknown;
+    format: string;
+    width: number;
+    height: number;
+    frames: number;
+    fps: number | null;
+    durationMs: number;
+    adapted: Record<string, unknown>;
+    [extra: string]: unknown;
   };
 }
 
@@ -25,7 +31,11 @@ export async function runCapture(
   video: string,
   out: string,
   json: boolean,
-  capture: (source: FrameSource, signal: AbortSignal, onProgress: (p: Progress) => void) => Promise<Captured>,
+  capture: (
+    source: FrameSource,
+    signal: AbortSignal,
+    onProgress: (p: Progress) => void,
+  ) => Promise<Captured>,
 ): Promise<number> {
   const interrupt = onInterrupt();
   const bar = progressBar(label);
@@ -41,8 +51,17 @@ export async function runCapture(
     // Keys in the documented order: file, format, width, height, frames, fps, bytes, durationMs, adapted, timings, extras.
     const { format, width, height, frames, fps, durationMs, adapted, ...extra } = r.report;
     const report: JsonReport = {
-      file: out, format, width, height, frames, fps, bytes: r.bytes.length, durationMs, adapted,
-      timings: withOpen(r.timings, openMs, t0), ...extra,
+      file: out,
+      format,
+      width,
+      height,
+      frames,
+      fps,
+      bytes: r.bytes.length,
+      durationMs,
+      adapted,
+      timings: withOpen(r.timings, openMs, t0),
+      ...extra,
     };
     printReport(report, json);
     return 0;

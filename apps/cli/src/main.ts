@@ -15,8 +15,10 @@ type Command = { run(args: string[]): Promise<number> };
 
 async function load(name: string): Promise<Command | null> {
   switch (name) {
-    case 'grab': return import('./commands/grab.ts');
-    case 'clip': return import('./commands/clip.ts');
+    case 'grab':
+      return import('./commands/grab.ts');
+    case 'clip':
+      return import('./commands/clip.ts');
     case 'serve':
       try {
         return (await import('./commands/serve.ts')) as Command;
@@ -25,7 +27,8 @@ async function load(name: string): Promise<Command | null> {
         process.stderr.write('clipchat: serve is not available in this installation\n');
         return null;
       }
-    default: return null;
+    default:
+      return null;
   }
 }
 
@@ -45,11 +48,15 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (!['grab', 'clip', 'serve'].includes(name)) {
-    process.stderr.write(`clipchat: unknown command ${JSON.stringify(name)}; commands: grab, clip, serve\n`);
+    process.stderr.write(
+      `clipchat: unknown command ${JSON.stringify(name)}; commands: grab, clip, serve\n`,
+    );
     return 2;
   }
   // A closed pipe (e.g. `| head`) is not an error worth a trace.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => { if (e.code === 'EPIPE') process.exit(0); });
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+  });
   try {
     const cmd = await load(name);
     if (!cmd) return 1;

@@ -8,12 +8,40 @@ import { UsageError } from './args.ts';
 
 /** Formats that extensions name, including ones Clipchat never writes (so they are refused, not ignored). */
 const EXT_FORMAT: Record<string, string> = {
-  png: 'png', apng: 'apng', jpg: 'jpeg', jpeg: 'jpeg', jpe: 'jpeg', jfif: 'jpeg', webp: 'webp', avif: 'avif', gif: 'gif',
-  bmp: 'bmp', tif: 'tiff', tiff: 'tiff', heic: 'heic', heif: 'heic', jxl: 'jxl', svg: 'svg', ico: 'ico',
-  webm: 'webm', mp4: 'mp4', m4v: 'mp4', mov: 'mov', mkv: 'mkv', avi: 'avi',
+  png: 'png',
+  apng: 'apng',
+  jpg: 'jpeg',
+  jpeg: 'jpeg',
+  jpe: 'jpeg',
+  jfif: 'jpeg',
+  webp: 'webp',
+  avif: 'avif',
+  gif: 'gif',
+  bmp: 'bmp',
+  tif: 'tiff',
+  tiff: 'tiff',
+  heic: 'heic',
+  heif: 'heic',
+  jxl: 'jxl',
+  svg: 'svg',
+  ico: 'ico',
+  webm: 'webm',
+  mp4: 'mp4',
+  m4v: 'mp4',
+  mov: 'mov',
+  mkv: 'mkv',
+  avi: 'avi',
 };
 
-const NAMES: Record<string, string> = { jpeg: 'JPEG', tiff: 'TIFF', webp: 'WebP', webm: 'WebM', apng: 'APNG', heic: 'HEIC', mov: 'QuickTime' };
+const NAMES: Record<string, string> = {
+  jpeg: 'JPEG',
+  tiff: 'TIFF',
+  webp: 'WebP',
+  webm: 'WebM',
+  apng: 'APNG',
+  heic: 'HEIC',
+  mov: 'QuickTime',
+};
 
 /** A format's name as people write it: `gif` → GIF, `webp` → WebP. */
 export function formatName(format: string): string {
@@ -36,5 +64,7 @@ export function checkNameMatches(file: string, format: string, how: string): voi
   const name = formatName(says);
   // Spelled-out letters that start with a vowel sound take "an": an MP4, an AVIF, a GIF.
   const article = /^[AEFHILMNORSX]/.test(name) && name !== 'QuickTime' ? 'an' : 'a';
-  throw new UsageError(`-o ${file} names ${article} ${name} file, but ${how} writes ${formatName(format)}: name it ${format === 'jpeg' ? '.jpg' : `.${format}`} or change the format`);
+  throw new UsageError(
+    `-o ${file} names ${article} ${name} file, but ${how} writes ${formatName(format)}: name it ${format === 'jpeg' ? '.jpg' : `.${format}`} or change the format`,
+  );
 }

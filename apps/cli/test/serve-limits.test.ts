@@ -18,17 +18,27 @@ afterAll(() => {
   for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-function run(flags: string[]): { child: ChildProcess; url: Promise<string>; exit: Promise<{ code: number | null; err: string }> } {
+function run(flags: string[]): {
+  child: ChildProcess;
+  url: Promise<string>;
+  exit: Promise<{ code: number | null; err: string }>;
+} {
   const data = mkdtempSync(join(tmpdir(), 'clipchat-serve-limits-'));
   dirs.push(data);
   const env: NodeJS.ProcessEnv = { ...process.env, CLIPCHAT_LOG_LEVEL: 'error' };
   delete env.CLIPCHAT_DATABASE_URL;
   delete env.CLIPCHAT_REDIS_URL;
-  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', data, ...flags], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [BIN, 'serve', '--port', '0', '--data', data, ...flags], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.push(child);
   let err = '';
   child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exit = new Promise<{ code: number | null; err: string }>((r) => child.on('exit', (code) => r({ code, err })));
+  const exit = new Promise<{ code: number | null; err: string }>((r) =>
+    child.on('exit', (code) => r({ code, err })),
+  );
   const url = new Promise<string>((ok, fail) => {
     let out = '';
     child.stdout!.on('data', (d: Buffer) => {
@@ -43,39 +53,94 @@ function run(flags: string[]): { child: ChildProcess; url: Promise<string>; exit
 }
 
 const post = async (url: string, path: string, body: unknown, token?: string) => {
-  const r = await fetch(url + path, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+  const r = await fetch(url + path, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
+    body: JSON.stringify(body),
+  });
   return { status: r.status, body: (await r.json()) as any };
 };
 
 describe('clipchat serve limit flags', () => {
   it('applies --rate-limit and --login-backoff', async () => {
-    const url = await run(['--rate-limit', 'createConversation=1/1h', '--login-backoff=1/30s/1m']).url;
-    const a = await post(url, '/api/auth/register', { username: `lim${process.pid}a`, password: 'correct horse' });
-    const b = await post(url, '/api/auth/register', { username: `lim${process.pid}b`, password: 'correct horse' });
-    expect((await post(url, '/api/conversations', { members: [b.body.user.username] }, a.body.token)).status).toBe(201);
-    const second = await post(url, '/api/conversations', { members: [b.body.user.username], title: 'g' }, a.body.token);
+    const url = await run(['--rate-limit', 'createConversation=1/1h', '--login-backoff=1/30s/1m'])
+      .url;
+    const a = await post(url, '/api/auth/register', {
+      username: `lim${process.pid}a`,
+      password: 'correct horse',
+    });
+    const b = await post(url, '/api/auth/register', {
+      username: `lim${process.pid}b`,
+      password: 'correct horse',
+    });
+    expect(
+      (await post(url, '/api/conversations', { members: [b.body.user.username] }, a.body.token))
+        .status,
+    ).toBe(201);
+    const second = await post(
+      url,
+      '/api/conversations',
+      { members: [b.body.user.username], title: 'g' },
+      a.body.token,
+    );
     expect(second.status).toBe(429);
     expect(second.body.error.retryAfter).toBeGreaterThan(3000);
-    expect((await post(url, '/api/auth/login', { username: a.body.user.username, password: 'wrong password' })).status).toBe(401);
-    const backing = await post(url, '/api/auth/login', { username: a.body.user.username, password: 'correct horse' });
+    expect(
+      (
+        await post(url, '/api/auth/login', {
+          username: a.body.user.username,
+          password: 'wrong password',
+        })
+      ).status,
+    ).toBe(401);
+    const backing = await post(url, '/api/auth/login', {
+      username: a.body.user.username,
+      password: 'correct horse',
+    });
     expect(backing.status).toBe(429);
     expect(backing.body.error.retryAfter).toBeGreaterThan(20);
   }, 60_000);
 
   it('applies --edit-window: 0 closes edits at once, and the refusal says so', async () => {
     const url = await run(['--edit-window', '0']).url;
-    const a = await post(url, '/api/auth/register', { username: `edw${process.pid}a`, password: 'correct horse' });
-    const b = await post(url, '/api/auth/register', { username: `edw${process.pid}b`, password: 'correct horse' });
-    const conv = (await post(url, '/api/conversations', { members: [b.body.user.username] }, a.body.token)).body.id;
-    const m = (await post(url, `/api/conversations/${conv}/messages`, { clientId: 'e1', kind: 'text', text: 'typo' }, a.body.token)).body.message;
+    const a = await post(url, '/api/auth/register', {
+      username: `edw${process.pid}a`,
+      password: 'correct horse',
+    });
+    const b = await post(url, '/api/auth/register', {
+      username: `edw${process.pid}b`,
+      password: 'correct horse',
+    });
+    const conv = (
+      await post(url, '/api/conversations', { members: [b.body.user.username] }, a.body.token)
+    ).body.id;
+    const m = (
+      await post(
+        url,
+        `/api/conversations/${conv}/messages`,
+        { clientId: 'e1', kind: 'text', text: 'typo' },
+        a.body.token,
+      )
+    ).body.message;
     await new Promise((r) => setTimeout(r, 20));
     const r = await fetch(`${url}/api/messages/${m.id}`, {
-      method: 'PATCH', headers: { 'content-type': 'application/json', authorization: `Bearer ${a.body.token}` }, body: JSON.stringify({ text: 'fixed' }),
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${a.body.token}` },
+      body: JSON.stringify({ text: 'fixed' }),
     });
     expect(r.status).toBe(409);
-    expect(((await r.json()) as any).error).toMatchObject({ code: 'ERR_NOT_EDITABLE', message: expect.stringMatching(/edited for 0 s/) });
+    expect(((await r.json()) as any).error).toMatchObject({
+      code: 'ERR_NOT_EDITABLE',
+      message: expect.stringMatching(/edited for 0 s/),
+    });
     // Deleting goes through the same writer thread and is not bound by the window.
-    const d = await fetch(`${url}/api/messages/${m.id}`, { method: 'DELETE', headers: { authorization: `Bearer ${a.body.token}` } });
+    const d = await fetch(`${url}/api/messages/${m.id}`, {
+      method: 'DELETE',
+      headers: { authorization: `Bearer ${a.body.token}` },
+    });
     expect(d.status).toBe(200);
     expect(((await d.json()) as any).message.deletedAt).toEqual(expect.any(Number));
   }, 60_000);

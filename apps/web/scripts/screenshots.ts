@@ -5,13 +5,26 @@
  */
 import { mkdirSync } from 'node:fs';
 import sharp from 'sharp';
-import { blur, buildWeb, launchChromium, openFirstConversation, openVideo, seek, signUp, startConversation, TestServer } from '../test/harness';
+import {
+  blur,
+  buildWeb,
+  launchChromium,
+  openFirstConversation,
+  openVideo,
+  seek,
+  signUp,
+  startConversation,
+  TestServer,
+} from '../test/harness';
 
 const OUT = new URL('../../../docs/screenshots/', import.meta.url).pathname;
-const BBB = new URL('../../../../shared/media/big-buck-bunny-480p-30s.mp4', import.meta.url).pathname;
+const BBB = new URL('../../../../shared/media/big-buck-bunny-480p-30s.mp4', import.meta.url)
+  .pathname;
 
 async function save(png: Buffer, name: string): Promise<void> {
-  const out = await sharp(png).png({ palette: true, colors: 128, compressionLevel: 9, effort: 10 }).toBuffer();
+  const out = await sharp(png)
+    .png({ palette: true, colors: 128, compressionLevel: 9, effort: 10 })
+    .toBuffer();
   await sharp(out).toFile(`${OUT}${name}`);
   console.log(`${name}: ${(out.length / 1024).toFixed(0)} KiB`);
 }
@@ -65,7 +78,9 @@ try {
   await page.keyboard.press('Enter');
   await page.getByTestId('preview').waitFor({ timeout: 30_000 });
   await page.waitForTimeout(600);
-  await page.locator('aside.video').evaluate((el) => { el.scrollTop = el.scrollHeight; });
+  await page.locator('aside.video').evaluate((el) => {
+    el.scrollTop = el.scrollHeight;
+  });
   await save(await page.screenshot(), 'chat-and-capture.png');
 
   await page.getByTestId('open-settings').click();
@@ -75,7 +90,11 @@ try {
 
   await bob.page.setViewportSize({ width: 390, height: 760 });
   await bob.page.getByRole('button', { name: 'Sticker library' }).click();
-  await bob.page.locator('[data-kind=sticker]').last().getByRole('button', { name: 'Save to my stickers' }).click();
+  await bob.page
+    .locator('[data-kind=sticker]')
+    .last()
+    .getByRole('button', { name: 'Save to my stickers' })
+    .click();
   await bob.page.waitForTimeout(800);
   await save(await bob.page.screenshot(), 'phone-chat.png');
 } finally {

@@ -29,7 +29,12 @@ import type { User } from './types';
 
 function typing(target: EventTarget | null): boolean {
   const el = target as HTMLElement | null;
-  return !!el && (el.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) && (el as HTMLInputElement).type !== 'range');
+  return (
+    !!el &&
+    (el.isContentEditable ||
+      (['INPUT', 'TEXTAREA', 'SELECT'].includes(el.tagName) &&
+        (el as HTMLInputElement).type !== 'range'))
+  );
 }
 
 /** Capture keys: S still, I/O sticker start/end, Enter make, `,`/`.` frame step, Space play. */
@@ -38,19 +43,50 @@ function onKey(e: KeyboardEvent): void {
   const s = cap.get();
   if (!s.info) return;
   switch (e.key) {
-    case 's': case 'S': e.preventDefault(); void captureGesture('still'); break;
-    case 'i': case 'I': e.preventDefault(); cap.set({ mode: 'sticker' }); void captureGesture('in'); break;
-    case 'o': case 'O': e.preventDefault(); cap.set({ mode: 'sticker' }); void captureGesture('out'); break;
+    case 's':
+    case 'S':
+      e.preventDefault();
+      void captureGesture('still');
+      break;
+    case 'i':
+    case 'I':
+      e.preventDefault();
+      cap.set({ mode: 'sticker' });
+      void captureGesture('in');
+      break;
+    case 'o':
+    case 'O':
+      e.preventDefault();
+      cap.set({ mode: 'sticker' });
+      void captureGesture('out');
+      break;
     case 'Enter':
-      if (s.mode === 'sticker' && !s.job && !(e.target as HTMLElement | null)?.closest?.('button, a')) {
+      if (
+        s.mode === 'sticker' &&
+        !s.job &&
+        !(e.target as HTMLElement | null)?.closest?.('button, a')
+      ) {
         e.preventDefault();
         void gesturesDone().then(() => makeStickerNow());
       }
       break;
-    case ',': e.preventDefault(); stepFrame(-1); break;
-    case '.': e.preventDefault(); stepFrame(1); break;
-    case ' ': if (!(e.target as HTMLElement | null)?.closest?.('button')) { e.preventDefault(); togglePlay(); } break;
-    case 'Escape': if (s.job) s.job.cancel(); break;
+    case ',':
+      e.preventDefault();
+      stepFrame(-1);
+      break;
+    case '.':
+      e.preventDefault();
+      stepFrame(1);
+      break;
+    case ' ':
+      if (!(e.target as HTMLElement | null)?.closest?.('button')) {
+        e.preventDefault();
+        togglePlay();
+      }
+      break;
+    case 'Escape':
+      if (s.job) s.job.cancel();
+      break;
   }
 }
 
@@ -68,26 +104,50 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
   return (
     <div class={`app tab-${tab} ${c.activeId ? 'has-active' : ''}`}>
       <header class="topbar">
-        <span class="brand"><span class="logo">▶</span> Clipchat</span>
+        <span class="brand">
+          <span class="logo">▶</span> Clipchat
+        </span>
         <ConnectionBadge />
         <nav class="tabs" aria-label="View">
-          <button aria-pressed={tab === 'chat'} onClick={() => setTab('chat')}>Chat</button>
-          <button aria-pressed={tab === 'video'} onClick={() => setTab('video')}>Video</button>
+          <button aria-pressed={tab === 'chat'} onClick={() => setTab('chat')}>
+            Chat
+          </button>
+          <button aria-pressed={tab === 'video'} onClick={() => setTab('video')}>
+            Video
+          </button>
         </nav>
         <Search />
         <span class="spacer" />
         <BellButton />
-        <button onClick={() => setShowSettings(true)} data-testid="open-settings">Capture settings</button>
+        <button onClick={() => setShowSettings(true)} data-testid="open-settings">
+          Capture settings
+        </button>
         <span class="me">{me.username}</span>
-        <button class="link" onClick={onSignOut}>Sign out</button>
+        <button class="link" onClick={onSignOut}>
+          Sign out
+        </button>
       </header>
-      {c.notice && <div class="banner" role="alert" data-testid="notice">{c.notice}<button class="link" onClick={() => chat.set({ notice: null })}>Dismiss</button></div>}
+      {c.notice && (
+        <div class="banner" role="alert" data-testid="notice">
+          {c.notice}
+          <button class="link" onClick={() => chat.set({ notice: null })}>
+            Dismiss
+          </button>
+        </div>
+      )}
       <ConversationList />
       <main class="chat" aria-label="Conversation">
         {active && (
           <h2 class="chat-title">
-            <button class="link back" onClick={() => chat.set({ activeId: null })} aria-label="Back to chats">‹ Chats</button>
-            {titleOf(active, me.id)}<ChatStatus c={active} meId={me.id} />
+            <button
+              class="link back"
+              onClick={() => chat.set({ activeId: null })}
+              aria-label="Back to chats"
+            >
+              ‹ Chats
+            </button>
+            {titleOf(active, me.id)}
+            <ChatStatus c={active} meId={me.id} />
             <MembersButton c={active} meId={me.id} />
             <MuteButton conversationId={active.id} />
           </h2>
@@ -95,7 +155,10 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
         <MessageList />
         <div class="composer-row">
           {showLibrary && c.activeId && <LibraryPanel />}
-          <Composer libraryOpen={showLibrary} onToggleLibrary={() => setShowLibrary(!showLibrary)} />
+          <Composer
+            libraryOpen={showLibrary}
+            onToggleLibrary={() => setShowLibrary(!showLibrary)}
+          />
         </div>
       </main>
       <aside class="video" aria-label="Video and capture">
@@ -117,14 +180,35 @@ export function App() {
     await Promise.all([startChat(u), loadSettings(), loadLibrary()]);
   };
   useEffect(() => {
-    api.me().then((u) => (u ? signedIn(u) : setMe(null))).catch((e) => { setError((e as Error).message); setMe(null); });
+    api
+      .me()
+      .then((u) => (u ? signedIn(u) : setMe(null)))
+      .catch((e) => {
+        setError((e as Error).message);
+        setMe(null);
+      });
   }, []);
   if (me === undefined) return <div class="loading muted">Loading…</div>;
-  if (!me) return (
-    <>
-      {error && <div class="banner" role="alert">{error}</div>}
-      <Auth onSignedIn={(u) => void signedIn(u)} />
-    </>
+  if (!me)
+    return (
+      <>
+        {error && (
+          <div class="banner" role="alert">
+            {error}
+          </div>
+        )}
+        <Auth onSignedIn={(u) => void signedIn(u)} />
+      </>
+    );
+  return (
+    <Main
+      me={me}
+      onSignOut={() => {
+        stopChat();
+        resetAlive();
+        void api.logout();
+        setMe(null);
+      }}
+    />
   );
-  return <Main me={me} onSignOut={() => { stopChat(); resetAlive(); void api.logout(); setMe(null); }} />;
 }

@@ -3,7 +3,15 @@
  * errors), imported from their own modules so the first page load does not pull the
  * encoders: those load with the capture worker.
  */
-export { DEFAULT_SETTINGS, FRAME_FIELDS, PRESETS, SETTING_FIELDS, formatByteSize, parseCropText, validateSettings } from '../../../packages/capture/src/config';
+export {
+  DEFAULT_SETTINGS,
+  FRAME_FIELDS,
+  PRESETS,
+  SETTING_FIELDS,
+  formatByteSize,
+  parseCropText,
+  validateSettings,
+} from '../../../packages/capture/src/config';
 export type { CaptureSettings, SettingField } from '../../../packages/capture/src/config';
 export { formatTime, parseBytes } from '../../../packages/capture/src/time';
 export { InvalidSettingError } from '../../../packages/capture/src/errors';

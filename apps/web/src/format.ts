@@ -10,7 +10,8 @@ export function formatBytes(n: number): string {
 
 /** "clip.mp4 · 0:01.5" or "clip.mp4 · 0:01–0:03.5". */
 export function describeSource(s: MessageSource): string {
-  if (s.from !== undefined && s.to !== undefined) return `${s.video} · ${formatTime(s.from)}–${formatTime(s.to)}`;
+  if (s.from !== undefined && s.to !== undefined)
+    return `${s.video} · ${formatTime(s.from)}–${formatTime(s.to)}`;
   if (s.at !== undefined) return `${s.video} · ${formatTime(s.at)}`;
   return s.video;
 }

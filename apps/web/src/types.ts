@@ -1,5 +1,14 @@
 /** Wire shapes the web app reads from the server: the shared protocol types. */
 export type {
-  UserInfo as User, MediaInfo as MediaMeta, MessageSource, MessageKind, Message, ConversationInfo as Conversation,
-  StickerInfo as Sticker, MessagePage, SessionInfo, ServerFrame, ClientFrame,
+  UserInfo as User,
+  MediaInfo as MediaMeta,
+  MessageSource,
+  MessageKind,
+  Message,
+  ConversationInfo as Conversation,
+  StickerInfo as Sticker,
+  MessagePage,
+  SessionInfo,
+  ServerFrame,
+  ClientFrame,
 } from '@clipchat/protocol';

@@ -7,7 +7,15 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { WebSocketRoute } from 'playwright-core';
-import { openFirstConversation, signUp, startApp, startConversation, stopApp, type Person, type TestServer } from './harness';
+import {
+  openFirstConversation,
+  signUp,
+  startApp,
+  startConversation,
+  stopApp,
+  type Person,
+  type TestServer,
+} from './harness';
 import type { Browser } from 'playwright-core';
 
 let server: TestServer;
@@ -31,19 +39,31 @@ class Tap {
     return tap;
   }
   private handle(ws: WebSocketRoute): void {
-    if (this.down) { void ws.close({ code: 4000, reason: 'unreachable' }); return; }
+    if (this.down) {
+      void ws.close({ code: 4000, reason: 'unreachable' });
+      return;
+    }
     const socket = ++this.sockets;
     this.current = socket;
     const server = ws.connectToServer();
-    server.onMessage((raw) => { if (!this.silenced.has(socket)) ws.send(raw); });
-    ws.onMessage((raw) => { if (!this.silenced.has(socket)) server.send(raw); });
+    server.onMessage((raw) => {
+      if (!this.silenced.has(socket)) ws.send(raw);
+    });
+    ws.onMessage((raw) => {
+      if (!this.silenced.has(socket)) server.send(raw);
+    });
   }
-  silence(): void { this.silenced.add(this.current); }
+  silence(): void {
+    this.silenced.add(this.current);
+  }
 }
 
 const status = (p: Person) => p.page.getByTestId('chat-status');
 const badge = (p: Person) => p.page.getByTestId('connection');
-const bubble = (p: Person, text: string) => p.page.locator('[data-testid=messages] [data-testid=message][data-state=sent]', { has: p.page.locator('.text', { hasText: text }) });
+const bubble = (p: Person, text: string) =>
+  p.page.locator('[data-testid=messages] [data-testid=message][data-state=sent]', {
+    has: p.page.locator('.text', { hasText: text }),
+  });
 const receipt = (p: Person, text: string) => bubble(p, text).getByTestId('receipt');
 const connected = (p: Person) => badge(p).filter({ hasText: 'Connected' }).waitFor();
 
@@ -55,7 +75,10 @@ async function say(p: Person, text: string): Promise<void> {
 
 const exact = (title: string) => new RegExp(`^${title.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`);
 /** The conversation titled exactly `title` in the list. */
-const conv = (p: Person, title: string) => p.page.getByTestId('conversation').filter({ has: p.page.locator('.conv-title', { hasText: exact(title) }) });
+const conv = (p: Person, title: string) =>
+  p.page
+    .getByTestId('conversation')
+    .filter({ has: p.page.locator('.conv-title', { hasText: exact(title) }) });
 /** Opens the conversation titled `title` in the list. */
 async function open(p: Person, title: string): Promise<void> {
   await conv(p, title).click();
@@ -74,14 +97,20 @@ async function watchTyping(p: Person): Promise<void> {
       if (!now && was) w.typingOff = Date.now();
       was = now;
     };
-    new MutationObserver(look).observe(document.body, { childList: true, characterData: true, subtree: true, attributes: true });
+    new MutationObserver(look).observe(document.body, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+      attributes: true,
+    });
     look();
   });
 }
-const typingTimes = (p: Person) => p.page.evaluate(() => {
-  const w = window as unknown as { typingOn?: number; typingOff?: number };
-  return { on: w.typingOn ?? null, off: w.typingOff ?? null };
-});
+const typingTimes = (p: Person) =>
+  p.page.evaluate(() => {
+    const w = window as unknown as { typingOn?: number; typingOff?: number };
+    return { on: w.typingOn ?? null, off: w.typingOff ?? null };
+  });
 
 /** The time (ms, page clock = this machine's clock) at which the badge first said `text` after now. */
 async function watchBadge(p: Person, text: string): Promise<void> {
@@ -89,15 +118,27 @@ async function watchBadge(p: Person, text: string): Promise<void> {
     const w = window as unknown as { badgeAt?: number };
     w.badgeAt = undefined;
     const el = document.querySelector('[data-testid=connection]')!;
-    const seen = () => { if (w.badgeAt === undefined && el.textContent === text) { w.badgeAt = Date.now(); obs.disconnect(); } };
+    const seen = () => {
+      if (w.badgeAt === undefined && el.textContent === text) {
+        w.badgeAt = Date.now();
+        obs.disconnect();
+      }
+    };
     const obs = new MutationObserver(seen);
     obs.observe(el, { childList: true, characterData: true, subtree: true });
     // The badge element may be replaced on re-render: watch the header too.
-    new MutationObserver(() => { const now = document.querySelector('[data-testid=connection]'); if (now?.textContent === text && w.badgeAt === undefined) w.badgeAt = Date.now(); })
-      .observe(document.querySelector('.topbar')!, { childList: true, characterData: true, subtree: true });
+    new MutationObserver(() => {
+      const now = document.querySelector('[data-testid=connection]');
+      if (now?.textContent === text && w.badgeAt === undefined) w.badgeAt = Date.now();
+    }).observe(document.querySelector('.topbar')!, {
+      childList: true,
+      characterData: true,
+      subtree: true,
+    });
   }, text);
 }
-const badgeAt = (p: Person) => p.page.evaluate(() => (window as unknown as { badgeAt?: number }).badgeAt ?? null);
+const badgeAt = (p: Person) =>
+  p.page.evaluate(() => (window as unknown as { badgeAt?: number }).badgeAt ?? null);
 
 beforeAll(async () => {
   ({ server, browser, a: rita, b: sam } = await startApp('rita', 'sam'));
@@ -124,7 +165,9 @@ describe('typing, presence, receipts, connection', () => {
     await status(sam).filter({ hasText: 'rita is typing…' }).waitFor();
     expect(await status(rita).textContent()).not.toContain('typing'); // never my own
     // Nothing more is typed: gone TYPING_SHOW_MS (5 s) after the frame arrived, not before.
-    await expect.poll(() => status(sam).getAttribute('data-typing'), { timeout: 15_000 }).toBeNull();
+    await expect
+      .poll(() => status(sam).getAttribute('data-typing'), { timeout: 15_000 })
+      .toBeNull();
     const t = await typingTimes(sam);
     const shownFor = t.off! - t.on!;
     console.log(`typing shown for ${shownFor} ms`);
@@ -143,11 +186,16 @@ describe('typing, presence, receipts, connection', () => {
     await expect.poll(() => status(rita).textContent(), { timeout: 10_000 }).toBe('online');
     const url = sam.page.url();
     await sam.page.goto('about:blank');
-    await expect.poll(() => status(rita).textContent(), { timeout: 10_000 }).toMatch(/^last seen \d{1,2}:\d{2}/);
+    await expect
+      .poll(() => status(rita).textContent(), { timeout: 10_000 })
+      .toMatch(/^last seen \d{1,2}:\d{2}/);
     // The list read after a reload says the same.
     await rita.page.reload();
     await connected(rita);
-    await rita.page.locator('.chat-title').waitFor().catch(() => openFirstConversation(rita));
+    await rita.page
+      .locator('.chat-title')
+      .waitFor()
+      .catch(() => openFirstConversation(rita));
     expect(await status(rita).textContent()).toMatch(/^last seen \d{1,2}:\d{2}/);
     await sam.page.goto(url);
     await connected(sam);
@@ -168,7 +216,9 @@ describe('typing, presence, receipts, connection', () => {
     await sam.page.goto(url);
     await connected(sam);
     await sam.page.locator('.chat-title').filter({ hasText: 'tom' }).waitFor();
-    await expect.poll(() => receipt(rita, 'are you there?').getAttribute('data-receipt'), { timeout: 10_000 }).toBe('delivered');
+    await expect
+      .poll(() => receipt(rita, 'are you there?').getAttribute('data-receipt'), { timeout: 10_000 })
+      .toBe('delivered');
     expect(await receipt(rita, 'are you there?').textContent()).toBe(' ✓✓');
     // Delivered, not read: sam's list still counts it unread.
     expect(await conv(sam, 'rita').getByTestId('unread').textContent()).toBe('1');
@@ -176,13 +226,20 @@ describe('typing, presence, receipts, connection', () => {
     expect(await receipt(rita, 'hello there').getAttribute('data-receipt')).toBe('read');
 
     await open(sam, 'rita');
-    await expect.poll(() => receipt(rita, 'are you there?').getAttribute('data-receipt'), { timeout: 10_000 }).toBe('read');
+    await expect
+      .poll(() => receipt(rita, 'are you there?').getAttribute('data-receipt'), { timeout: 10_000 })
+      .toBe('read');
     expect(await receipt(rita, 'are you there?').getAttribute('title')).toBe('Read');
     // And after rita reloads, from the list alone.
     await rita.page.reload();
     await connected(rita);
-    await rita.page.locator('.chat-title').waitFor().catch(() => openFirstConversation(rita));
-    await expect.poll(() => receipt(rita, 'are you there?').getAttribute('data-receipt'), { timeout: 10_000 }).toBe('read');
+    await rita.page
+      .locator('.chat-title')
+      .waitFor()
+      .catch(() => openFirstConversation(rita));
+    await expect
+      .poll(() => receipt(rita, 'are you there?').getAttribute('data-receipt'), { timeout: 10_000 })
+      .toBe('read');
   });
 
   it('in a group: "3 members, n online", names of who types, read only when everyone read, and who read it on the tick', async () => {
@@ -190,17 +247,23 @@ describe('typing, presence, receipts, connection', () => {
     await rita.page.getByLabel('Usernames').fill('sam, tom');
     await rita.page.getByRole('button', { name: 'Start' }).click();
     await rita.page.locator('.conv.active .conv-title', { hasText: exact('sam, tom') }).waitFor();
-    await expect.poll(() => status(rita).textContent(), { timeout: 10_000 }).toBe('3 members, 2 online');
+    await expect
+      .poll(() => status(rita).textContent(), { timeout: 10_000 })
+      .toBe('3 members, 2 online');
     // Tom keeps his conversation with sam open: the group's messages reach him unread.
     await open(tom, 'sam');
     await say(rita, 'film night?');
     const tick = receipt(rita, 'film night?');
-    await expect.poll(() => tick.getAttribute('data-receipt'), { timeout: 10_000 }).toBe('delivered');
+    await expect
+      .poll(() => tick.getAttribute('data-receipt'), { timeout: 10_000 })
+      .toBe('delivered');
 
     await expect.poll(() => conv(sam, 'rita, tom').count(), { timeout: 10_000 }).toBe(1);
     await open(sam, 'rita, tom');
     await bubble(sam, 'film night?').waitFor();
-    await expect.poll(() => tick.getAttribute('title'), { timeout: 10_000 }).toBe('Read by sam · Delivered to tom');
+    await expect
+      .poll(() => tick.getAttribute('title'), { timeout: 10_000 })
+      .toBe('Read by sam · Delivered to tom');
     expect(await tick.getAttribute('data-receipt')).toBe('delivered'); // not everyone read it
 
     // Tom opens it: read by everyone; a click on the tick (or a long press) says who.
@@ -224,8 +287,12 @@ describe('typing, presence, receipts, connection', () => {
     await sam.page.keyboard.type('yes');
     await tom.page.getByTestId('composer').click();
     await tom.page.keyboard.type('sure');
-    await expect.poll(() => status(rita).textContent(), { timeout: 10_000 }).toMatch(/^(sam and tom|tom and sam) are typing…$/);
-    for (const p of [sam, tom]) { await p.page.getByTestId('composer').fill(''); }
+    await expect
+      .poll(() => status(rita).textContent(), { timeout: 10_000 })
+      .toMatch(/^(sam and tom|tom and sam) are typing…$/);
+    for (const p of [sam, tom]) {
+      await p.page.getByTestId('composer').fill('');
+    }
   });
 
   it('says "Reconnecting…" within about 2 s when the socket stops answering; queued messages wait for the connection', async () => {
@@ -243,7 +310,9 @@ describe('typing, presence, receipts, connection', () => {
 
     await sam.page.getByTestId('composer').fill('sent while cut off');
     await sam.page.getByTestId('composer').press('Enter');
-    const pending = sam.page.locator('[data-testid=message][data-state=sending]', { hasText: 'sent while cut off' });
+    const pending = sam.page.locator('[data-testid=message][data-state=sending]', {
+      hasText: 'sent while cut off',
+    });
     await pending.getByText('Waiting for connection').waitFor();
     // The silent socket is given up and a new one opened: the message goes out once.
     await connected(sam);
@@ -267,7 +336,9 @@ describe('typing, presence, receipts, connection', () => {
     expect(took).toBeLessThan(2000);
     await sam.page.getByTestId('composer').fill('typed on the train');
     await sam.page.getByTestId('composer').press('Enter');
-    const pending = sam.page.locator('[data-testid=message][data-state=sending]', { hasText: 'typed on the train' });
+    const pending = sam.page.locator('[data-testid=message][data-state=sending]', {
+      hasText: 'typed on the train',
+    });
     await pending.getByText('Waiting for connection').waitFor();
     samTap.down = false;
     await sam.context.setOffline(false);

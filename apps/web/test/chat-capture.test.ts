@@ -5,8 +5,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ensureFixtures, FIXTURE_FACTS, readFrameNumber } from '../../../packages/capture/test/helpers';
-import { blur, imagePixels, lastMediaPixels, openFirstConversation, openVideo, seek, startApp, stopApp, type TestServer, type Person } from './harness';
+import {
+  ensureFixtures,
+  FIXTURE_FACTS,
+  readFrameNumber,
+} from '../../../packages/capture/test/helpers';
+import {
+  blur,
+  imagePixels,
+  lastMediaPixels,
+  openFirstConversation,
+  openVideo,
+  seek,
+  startApp,
+  stopApp,
+  type TestServer,
+  type Person,
+} from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -42,9 +57,19 @@ describe('capture beside a conversation', () => {
       await preview.waitFor();
       await preview.getByRole('button', { name: 'Send' }).click();
       await preview.waitFor({ state: 'detached' });
-      await expect.poll(() => bob.page.locator('[data-testid=messages] [data-kind=still][data-state=sent] img').count(), { timeout: 10_000 })
+      await expect
+        .poll(
+          () =>
+            bob.page
+              .locator('[data-testid=messages] [data-kind=still][data-state=sent] img')
+              .count(),
+          { timeout: 10_000 },
+        )
         .toBe([5, 47, 101].indexOf(k) + 1);
-      await bob.page.locator('[data-testid=messages] [data-kind=still] img').last().evaluate((img: HTMLImageElement) => img.decode());
+      await bob.page
+        .locator('[data-testid=messages] [data-kind=still] img')
+        .last()
+        .evaluate((img: HTMLImageElement) => img.decode());
       const px = await lastMediaPixels(bob.page);
       expect(readFrameNumber(px.data, px.width, px.height)).toBe(k);
     }
@@ -58,11 +83,15 @@ describe('capture beside a conversation', () => {
     await alice.page.getByRole('button', { name: 'Pause' }).click();
     expect(await playing.getAttribute('data-via')).toBe('decoder');
     const shown = await imagePixels(alice.page, '[data-testid=preview] img');
-    expect(readFrameNumber(shown.data, shown.width, shown.height)).toBe(Math.round(Number(await playing.getAttribute('data-frame-time')) * H264_FPS));
+    expect(readFrameNumber(shown.data, shown.width, shown.height)).toBe(
+      Math.round(Number(await playing.getAttribute('data-frame-time')) * H264_FPS),
+    );
     await playing.getByRole('button', { name: 'Discard' }).click();
 
     // The origin of the capture is shown with it.
-    await expect.poll(() => bob.page.locator('.origin').last().textContent()).toContain('h264-bframes-29.97.mp4');
+    await expect
+      .poll(() => bob.page.locator('.origin').last().textContent())
+      .toContain('h264-bframes-29.97.mp4');
   });
 
   it('makes a sticker under budget, keeps it in the library across a reload, sends it; bob saves it without re-uploading', async () => {
@@ -96,15 +125,23 @@ describe('capture beside a conversation', () => {
     await expect.poll(() => tile.count()).toBe(1);
     await tile.locator('.tile-send').click();
 
-    const bobSticker = bob.page.locator('[data-testid=messages] [data-kind=sticker] [data-testid=media]');
+    const bobSticker = bob.page.locator(
+      '[data-testid=messages] [data-kind=sticker] [data-testid=media]',
+    );
     await expect.poll(() => bobSticker.count(), { timeout: 10_000 }).toBe(1);
     expect(Number(await bobSticker.getAttribute('data-frames'))).toBe(expected);
     expect(await bobSticker.getAttribute('data-mime')).toBe('image/gif');
 
     // Bob keeps it: the server already has the bytes, so nothing is uploaded again.
     const uploads: string[] = [];
-    bob.page.on('request', (r) => { if (r.method() === 'POST' && r.url().includes('/api/media')) uploads.push(r.url()); });
-    await bob.page.locator('[data-kind=sticker]').last().getByRole('button', { name: 'Save to my stickers' }).click();
+    bob.page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().includes('/api/media')) uploads.push(r.url());
+    });
+    await bob.page
+      .locator('[data-kind=sticker]')
+      .last()
+      .getByRole('button', { name: 'Save to my stickers' })
+      .click();
     await bob.page.getByRole('button', { name: 'Saved ✓' }).waitFor();
     await bob.page.getByRole('button', { name: 'Sticker library' }).click();
     await expect.poll(() => bob.page.getByTestId('library-item').count()).toBe(1);
@@ -153,7 +190,10 @@ describe('capture beside a conversation', () => {
 
   it('keeps player time from the first frame: a 2 s container offset and rotation metadata', async () => {
     const { page } = bob;
-    for (const [file, fps] of [[fixtures.offset, 30], [fixtures.rotated, 30]] as const) {
+    for (const [file, fps] of [
+      [fixtures.offset, 30],
+      [fixtures.rotated, 30],
+    ] as const) {
       await openVideo(bob, file);
       await page.getByRole('button', { name: 'Still', exact: true }).click();
       await blur(page);

@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { dayLabel, startsDay } from '../src/chat/days';
 
-const at = (y: number, m: number, d: number, h = 12, min = 0) => new Date(y, m - 1, d, h, min).getTime();
+const at = (y: number, m: number, d: number, h = 12, min = 0) =>
+  new Date(y, m - 1, d, h, min).getTime();
 
 describe('day separators', () => {
   const now = at(2026, 12, 7, 9, 30);

@@ -14,8 +14,14 @@ export async function frameOnScreen(page: Page): Promise<number> {
     const v = document.querySelector<HTMLVideoElement>('video.player-video')!;
     const r = v.getBoundingClientRect();
     const k = Math.min(r.width / v.videoWidth, r.height / v.videoHeight);
-    const w = v.videoWidth * k, h = v.videoHeight * k;
-    return { x: r.left + (r.width - w) / 2 + 1, y: r.top + (r.height - h) / 2 + 1, width: w - 2, height: h - 2 };
+    const w = v.videoWidth * k,
+      h = v.videoHeight * k;
+    return {
+      x: r.left + (r.width - w) / 2 + 1,
+      y: r.top + (r.height - h) / 2 + 1,
+      width: w - 2,
+      height: h - 2,
+    };
   });
   const png = await page.screenshot({ clip: box });
   const { data, info } = await sharp(png).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
@@ -52,21 +58,34 @@ async function elementFrame(page: Page): Promise<number> {
     const ctx = c.getContext('2d')!;
     ctx.drawImage(bmp, 0, 0);
     bmp.close();
-    return { width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) };
+    return {
+      width: c.width,
+      height: c.height,
+      data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data),
+    };
   });
   return readFrameNumber(px.data, px.width, px.height);
 }
 
 /** Waits (up to 3 s) until the player is at rest (see `frameInPlayer`). */
 function atRest(page: Page, fps: number, t0: number): Promise<void> {
-  return page.waitForFunction(({ frame, t0 }) => {
-    const v = document.querySelector<HTMLVideoElement>('video.player-video');
-    const shown = (window as unknown as { __last: number | null }).__last;
-    if (!v || !v.paused || v.seeking || v.readyState < 2 || shown === null) return false;
-    // The element's time may or may not count the file's start offset (t0) that rVFC's does.
-    const inside = (dt: number) => dt >= -1e-6 && dt < 0.9 * frame;
-    return inside(v.currentTime - shown) || inside(v.currentTime + t0 - shown);
-  }, { frame: 1 / fps, t0 }, { timeout: 3_000 }).then(() => {}, () => {});
+  return page
+    .waitForFunction(
+      ({ frame, t0 }) => {
+        const v = document.querySelector<HTMLVideoElement>('video.player-video');
+        const shown = (window as unknown as { __last: number | null }).__last;
+        if (!v || !v.paused || v.seeking || v.readyState < 2 || shown === null) return false;
+        // The element's time may or may not count the file's start offset (t0) that rVFC's does.
+        const inside = (dt: number) => dt >= -1e-6 && dt < 0.9 * frame;
+        return inside(v.currentTime - shown) || inside(v.currentTime + t0 - shown);
+      },
+      { frame: 1 / fps, t0 },
+      { timeout: 3_000 },
+    )
+    .then(
+      () => {},
+      () => {},
+    );
 }
 
 /**
@@ -79,7 +98,11 @@ function atRest(page: Page, fps: number, t0: number): Promise<void> {
  * the new frame, a later screenshot too). A picture that keeps changing for 3 s is
  * returned as `null` (a miss). `t0`: the file's first timestamp.
  */
-export async function settledFrameOnScreen(page: Page, fps: number, t0 = 0): Promise<number | null> {
+export async function settledFrameOnScreen(
+  page: Page,
+  fps: number,
+  t0 = 0,
+): Promise<number | null> {
   const readings: number[] = [];
   for (let i = 0; i < 15; i++) {
     await atRest(page, fps, t0);
@@ -102,9 +125,14 @@ export async function recordPresented(page: Page): Promise<void> {
     const v = document.querySelector<HTMLVideoElement>('video.player-video')!;
     w.__seen = null;
     w.__last = null;
-    const cb = (_n: number, m: VideoFrameCallbackMetadata) => { w.__last = m.mediaTime; v.requestVideoFrameCallback(cb); };
+    const cb = (_n: number, m: VideoFrameCallbackMetadata) => {
+      w.__last = m.mediaTime;
+      v.requestVideoFrameCallback(cb);
+    };
     v.requestVideoFrameCallback(cb);
-    const mark = () => { if (!v.paused) w.__seen = w.__last; };
+    const mark = () => {
+      if (!v.paused) w.__seen = w.__last;
+    };
     window.addEventListener('keydown', mark, true);
     // A button pauses on its click (not its pointerdown): mark then.
     window.addEventListener('click', mark, true);
@@ -119,9 +147,15 @@ export async function seenAtPause(page: Page): Promise<number> {
 }
 
 /** Frame numbers of the first and last frames of the last GIF in the conversation. */
-export async function lastGifEnds(page: Page): Promise<{ first: number; last: number; count: number }> {
+export async function lastGifEnds(
+  page: Page,
+): Promise<{ first: number; last: number; count: number }> {
   const frames = await page.evaluate(async () => {
-    const media = [...document.querySelectorAll<HTMLElement>('[data-testid=messages] [data-kind=sticker] [data-testid=media]')].at(-1)!;
+    const media = [
+      ...document.querySelectorAll<HTMLElement>(
+        '[data-testid=messages] [data-kind=sticker] [data-testid=media]',
+      ),
+    ].at(-1)!;
     const img = media.querySelector('img')!;
     const data = await (await fetch(img.src)).arrayBuffer();
     const dec = new ImageDecoder({ data, type: 'image/gif' });
@@ -134,7 +168,11 @@ export async function lastGifEnds(page: Page): Promise<{ first: number; last: nu
       const ctx = c.getContext('2d')!;
       ctx.drawImage(image, 0, 0);
       image.close();
-      out.push({ width: c.width, height: c.height, data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data) });
+      out.push({
+        width: c.width,
+        height: c.height,
+        data: Array.from(ctx.getImageData(0, 0, c.width, c.height).data),
+      });
     }
     dec.close();
     return { out, count };
@@ -148,9 +186,15 @@ export async function putSettings(page: Page, patch: Record<string, unknown>): P
   await page.evaluate(async (patch) => {
     const now = await (await fetch('/api/settings/capture')).json();
     const cur = now.settings ?? now;
-    const csrf = decodeURIComponent(/(?:^|;\s*)clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? localStorage.getItem('clipchat.csrf') ?? '');
+    const csrf = decodeURIComponent(
+      /(?:^|;\s*)clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1] ??
+        localStorage.getItem('clipchat.csrf') ??
+        '',
+    );
     const r = await fetch('/api/settings/capture', {
-      method: 'PUT', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf }, body: JSON.stringify({ ...cur, ...patch }),
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+      body: JSON.stringify({ ...cur, ...patch }),
     });
     if (!r.ok) throw new Error(`PUT settings: ${r.status} ${await r.text()}`);
   }, patch);

@@ -20,16 +20,29 @@ export const DIST = mkdtempSync(join(tmpdir(), 'clipchat-web-dist-'));
 process.on('exit', () => rmSync(DIST, { recursive: true, force: true }));
 
 export const CHROMIUM_ARGS = [
-  '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-  '--disable-sync', '--no-first-run',
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
 ];
 
 let built = false;
 /** Builds apps/web into dist/ (once per process). */
 export function buildWeb(): void {
   if (built) return;
-  const vite = join(dirname(createRequire(import.meta.url).resolve('vite/package.json')), 'bin', 'vite.js');
-  const r = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn', '--outDir', DIST, '--emptyOutDir'], { cwd: WEB_DIR, encoding: 'utf8' });
+  const vite = join(
+    dirname(createRequire(import.meta.url).resolve('vite/package.json')),
+    'bin',
+    'vite.js',
+  );
+  const r = spawnSync(
+    process.execPath,
+    [vite, 'build', '--logLevel', 'warn', '--outDir', DIST, '--emptyOutDir'],
+    { cwd: WEB_DIR, encoding: 'utf8' },
+  );
   if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
   built = true;
 }
@@ -46,7 +59,12 @@ export class TestServer {
   readonly dataDir = mkdtempSync(join(tmpdir(), 'clipchat-web-'));
 
   async start(): Promise<string> {
-    this.server = await createServer({ dataDir: this.dataDir, webRoot: DIST, logger: process.env.CLIPCHAT_E2E_LOG ? { level: 'warn' } : false, rateLimits: false });
+    this.server = await createServer({
+      dataDir: this.dataDir,
+      webRoot: DIST,
+      logger: process.env.CLIPCHAT_E2E_LOG ? { level: 'warn' } : false,
+      rateLimits: false,
+    });
     this.url = await this.server.listen({ port: this.port, host: '127.0.0.1' });
     this.port = Number(new URL(this.url).port);
     return this.url;
@@ -73,7 +91,12 @@ export interface Person {
   page: Page;
 }
 
-export async function signUp(browser: Browser, base: string, name: string, password = 'correct horse'): Promise<Person> {
+export async function signUp(
+  browser: Browser,
+  base: string,
+  name: string,
+  password = 'correct horse',
+): Promise<Person> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
@@ -91,7 +114,10 @@ export async function signUp(browser: Browser, base: string, name: string, passw
  * What every end-to-end file starts with: the app built and served by a real server, and
  * Chromium; then `a` and `b` signed up, `a` in a direct conversation with `b`.
  */
-export async function startApp(a: string, b: string): Promise<{ server: TestServer; browser: Browser; a: Person; b: Person }> {
+export async function startApp(
+  a: string,
+  b: string,
+): Promise<{ server: TestServer; browser: Browser; a: Person; b: Person }> {
   buildWeb();
   const server = new TestServer();
   await server.start();
@@ -124,7 +150,9 @@ export async function openFirstConversation(p: Person): Promise<void> {
 
 /** Opens a local video in the player and waits until capture is ready. */
 export async function openVideo(p: Person, path: string): Promise<void> {
-  const before = await p.page.evaluate(() => document.querySelector<HTMLVideoElement>('video.player-video')?.currentSrc ?? '');
+  const before = await p.page.evaluate(
+    () => document.querySelector<HTMLVideoElement>('video.player-video')?.currentSrc ?? '',
+  );
   await p.page.getByTestId('video-input').setInputFiles(path);
   await p.page.locator('.stage-note').waitFor({ state: 'detached' });
   // The player has the new file's first frame (not the previous file's last one).
@@ -149,9 +177,13 @@ export async function seek(p: Person, t: number): Promise<void> {
  * Decodes the media of the last message in the page with Chromium's own decoders and
  * returns its RGBA pixels (first frame for animations).
  */
-export async function lastMediaPixels(page: Page): Promise<{ width: number; height: number; data: number[]; frames: number; mime: string }> {
+export async function lastMediaPixels(
+  page: Page,
+): Promise<{ width: number; height: number; data: number[]; frames: number; mime: string }> {
   return page.evaluate(async () => {
-    const media = [...document.querySelectorAll<HTMLElement>('[data-testid=messages] [data-testid=media]')].at(-1)!;
+    const media = [
+      ...document.querySelectorAll<HTMLElement>('[data-testid=messages] [data-testid=media]'),
+    ].at(-1)!;
     const img = media.querySelector('img')!;
     const blob = await (await fetch(img.src)).blob();
     const bmp = await createImageBitmap(blob);
@@ -159,19 +191,32 @@ export async function lastMediaPixels(page: Page): Promise<{ width: number; heig
     const ctx = c.getContext('2d')!;
     ctx.drawImage(bmp, 0, 0);
     const data = ctx.getImageData(0, 0, bmp.width, bmp.height).data;
-    return { width: bmp.width, height: bmp.height, data: Array.from(data), frames: Number(media.dataset.frames), mime: String(media.dataset.mime) };
+    return {
+      width: bmp.width,
+      height: bmp.height,
+      data: Array.from(data),
+      frames: Number(media.dataset.frames),
+      mime: String(media.dataset.mime),
+    };
   });
 }
 
 /** Decodes the image matched by `selector` (last match) with Chromium and returns its RGBA pixels. */
-export async function imagePixels(page: Page, selector: string): Promise<{ width: number; height: number; data: number[] }> {
+export async function imagePixels(
+  page: Page,
+  selector: string,
+): Promise<{ width: number; height: number; data: number[] }> {
   return page.evaluate(async (selector) => {
     const img = [...document.querySelectorAll<HTMLImageElement>(selector)].at(-1)!;
     const bmp = await createImageBitmap(await (await fetch(img.src)).blob());
     const c = new OffscreenCanvas(bmp.width, bmp.height);
     const ctx = c.getContext('2d')!;
     ctx.drawImage(bmp, 0, 0);
-    return { width: bmp.width, height: bmp.height, data: Array.from(ctx.getImageData(0, 0, bmp.width, bmp.height).data) };
+    return {
+      width: bmp.width,
+      height: bmp.height,
+      data: Array.from(ctx.getImageData(0, 0, bmp.width, bmp.height).data),
+    };
   }, selector);
 }
 

@@ -16,7 +16,8 @@ let sam: Person;
 let tom: Person;
 
 const convs = (p: Person) => p.page.getByTestId('conversation');
-const system = (p: Person) => p.page.locator('[data-testid=system-message] > span:first-child').allTextContents();
+const system = (p: Person) =>
+  p.page.locator('[data-testid=system-message] > span:first-child').allTextContents();
 const open = async (p: Person, title: string) => {
   await convs(p).filter({ hasText: title }).first().click();
   await p.page.locator('.chat-title').filter({ hasText: title }).waitFor();
@@ -27,7 +28,9 @@ beforeAll(async () => {
   tom = await signUp(browser, server.url, 'tom');
 }, 180_000);
 
-afterAll(async () => { await stopApp({ server, browser }); });
+afterAll(async () => {
+  await stopApp({ server, browser });
+});
 
 describe('group members', () => {
   it('add, rename, remove and leave, each seen live by the others', async () => {
@@ -37,7 +40,9 @@ describe('group members', () => {
     await rita.page.getByLabel('Group name').fill('Film night');
     await rita.page.getByRole('button', { name: 'Start' }).click();
     await rita.page.locator('.chat-title').filter({ hasText: 'Film night' }).waitFor();
-    await expect.poll(() => convs(sam).filter({ hasText: 'Film night' }).count(), { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(() => convs(sam).filter({ hasText: 'Film night' }).count(), { timeout: 10_000 })
+      .toBe(1);
     await open(sam, 'Film night');
 
     // The panel: Rita is the admin; both are online; she adds Tom by username.
@@ -54,12 +59,16 @@ describe('group members', () => {
     // An unknown name is refused with the server's words.
     await panel.getByLabel('Add people').fill('nobody-at-all');
     await panel.getByRole('button', { name: 'Add', exact: true }).click();
-    await expect.poll(() => panel.getByRole('alert').textContent(), { timeout: 10_000 }).toContain('not every username');
+    await expect
+      .poll(() => panel.getByRole('alert').textContent(), { timeout: 10_000 })
+      .toContain('not every username');
     await panel.getByRole('button', { name: 'Close' }).click();
 
     // Sam sees the system line; Tom gets the group in his list live and reads the history.
     await expect.poll(() => system(sam), { timeout: 10_000 }).toEqual(['rita added tom']);
-    await expect.poll(() => convs(tom).filter({ hasText: 'Film night' }).count(), { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(() => convs(tom).filter({ hasText: 'Film night' }).count(), { timeout: 10_000 })
+      .toBe(1);
     await open(tom, 'Film night');
     await expect.poll(() => system(tom), { timeout: 10_000 }).toEqual(['rita added tom']);
 
@@ -75,15 +84,21 @@ describe('group members', () => {
     await sam.page.locator('.chat-title').filter({ hasText: 'Movie club' }).waitFor();
     await samPanel.getByRole('button', { name: 'Close' }).click();
     await rita.page.locator('.chat-title').filter({ hasText: 'Movie club' }).waitFor();
-    await expect.poll(() => system(rita), { timeout: 10_000 }).toContain('sam renamed the group to “Movie club”');
-    await expect.poll(() => convs(tom).filter({ hasText: 'Movie club' }).count(), { timeout: 10_000 }).toBe(1);
+    await expect
+      .poll(() => system(rita), { timeout: 10_000 })
+      .toContain('sam renamed the group to “Movie club”');
+    await expect
+      .poll(() => convs(tom).filter({ hasText: 'Movie club' }).count(), { timeout: 10_000 })
+      .toBe(1);
 
     // Rita removes Tom, whose app drops the open conversation at once.
     await rita.page.getByTestId('open-members').click();
     await panel.getByRole('button', { name: 'Remove tom' }).click();
     await expect.poll(() => member('tom').count(), { timeout: 10_000 }).toBe(0);
     await panel.getByRole('button', { name: 'Close' }).click();
-    await expect.poll(() => convs(tom).filter({ hasText: 'Movie club' }).count(), { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(() => convs(tom).filter({ hasText: 'Movie club' }).count(), { timeout: 10_000 })
+      .toBe(0);
     await expect.poll(() => tom.page.locator('.chat-title').count()).toBe(0);
     expect(await tom.page.getByTestId('system-message').count()).toBe(0);
     await expect.poll(() => system(sam), { timeout: 10_000 }).toContain('rita removed tom');
@@ -91,11 +106,15 @@ describe('group members', () => {
     // Sam leaves: the group is gone from his app; Rita sees that he left.
     await sam.page.getByTestId('open-members').click();
     await samPanel.getByRole('button', { name: 'Leave group' }).click();
-    await expect.poll(() => convs(sam).filter({ hasText: 'Movie club' }).count(), { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(() => convs(sam).filter({ hasText: 'Movie club' }).count(), { timeout: 10_000 })
+      .toBe(0);
     await expect.poll(() => sam.page.getByTestId('members').count()).toBe(0);
     await expect.poll(() => system(rita), { timeout: 10_000 }).toContain('sam left');
     await rita.page.getByTestId('open-members').click();
-    await expect.poll(() => panel.locator('[data-testid=member]').allTextContents()).toEqual([expect.stringContaining('rita')]);
+    await expect
+      .poll(() => panel.locator('[data-testid=member]').allTextContents())
+      .toEqual([expect.stringContaining('rita')]);
     await panel.getByRole('button', { name: 'Close' }).click();
   });
 });

@@ -22,18 +22,25 @@ type Note = { title: string; body: string; tag: string };
 const notes = () => sam.page.evaluate(() => (window as unknown as { __notes: Note[] }).__notes);
 const asked = () => sam.page.evaluate(() => (window as unknown as { __asked: number }).__asked);
 const hidden = () => sam.page.evaluate(() => document.visibilityState);
-const hide = (h: boolean) => sam.page.evaluate((h) => (window as unknown as { __hide(h: boolean): void }).__hide(h), h);
+const hide = (h: boolean) =>
+  sam.page.evaluate((h) => (window as unknown as { __hide(h: boolean): void }).__hide(h), h);
 
 async function say(text: string): Promise<void> {
   await rita.page.getByTestId('composer').fill(text);
   await rita.page.getByTestId('composer').press('Enter');
-  await rita.page.locator('[data-testid=message][data-state=sent] .text', { hasText: text }).waitFor();
+  await rita.page
+    .locator('[data-testid=message][data-state=sent] .text', { hasText: text })
+    .waitFor();
 }
 
 beforeAll(async () => {
   ({ server, browser, a: rita, b: sam } = await startApp('rita', 'sam'));
   await sam.context.addInitScript(() => {
-    const w = window as unknown as { __notes: unknown[]; __asked: number; __last: Notification | null };
+    const w = window as unknown as {
+      __notes: unknown[];
+      __asked: number;
+      __last: Notification | null;
+    };
     w.__notes = [];
     w.__asked = 0;
     w.__last = null;
@@ -46,18 +53,31 @@ beforeAll(async () => {
       }
     }
     Object.defineProperty(Recorded, 'permission', { get: () => Real.permission });
-    Object.defineProperty(Recorded, 'requestPermission', { value: (...a: []) => { w.__asked++; return Real.requestPermission(...a); } });
+    Object.defineProperty(Recorded, 'requestPermission', {
+      value: (...a: []) => {
+        w.__asked++;
+        return Real.requestPermission(...a);
+      },
+    });
     window.Notification = Recorded as unknown as typeof Notification;
     let hide = false;
-    Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hide ? 'hidden' : 'visible') });
+    Object.defineProperty(Document.prototype, 'visibilityState', {
+      configurable: true,
+      get: () => (hide ? 'hidden' : 'visible'),
+    });
     Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hide });
-    (window as unknown as { __hide(h: boolean): void }).__hide = (h: boolean) => { hide = h; document.dispatchEvent(new Event('visibilitychange')); };
+    (window as unknown as { __hide(h: boolean): void }).__hide = (h: boolean) => {
+      hide = h;
+      document.dispatchEvent(new Event('visibilitychange'));
+    };
   });
   await sam.page.reload();
   await sam.page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
 }, 180_000);
 
-afterAll(async () => { await stopApp({ server, browser }); });
+afterAll(async () => {
+  await stopApp({ server, browser });
+});
 
 describe('notifications', () => {
   it('asks permission from the bell only, then notifies while hidden, counts in the title, opens on click', async () => {
@@ -68,7 +88,9 @@ describe('notifications', () => {
     await bell.click();
     await expect.poll(asked).toBe(1);
     await sam.context.grantPermissions(['notifications'], { origin: server.url });
-    await expect.poll(() => bell.getAttribute('aria-label'), { timeout: 10_000 }).toBe('Notifications are on');
+    await expect
+      .poll(() => bell.getAttribute('aria-label'), { timeout: 10_000 })
+      .toBe('Notifications are on');
     expect(await asked()).toBe(1);
 
     // Sam has another conversation open, then looks at another tab.
@@ -81,7 +103,9 @@ describe('notifications', () => {
     expect(await hidden()).toBe('hidden');
 
     await say('popcorn at nine');
-    await expect.poll(notes, { timeout: 10_000 }).toEqual([{ title: 'rita', body: 'popcorn at nine', tag: expect.any(String) }]);
+    await expect
+      .poll(notes, { timeout: 10_000 })
+      .toEqual([{ title: 'rita', body: 'popcorn at nine', tag: expect.any(String) }]);
     await expect.poll(() => sam.page.title()).toBe('(1) Clipchat');
     expect(await sam.page.locator('link[rel=icon]').getAttribute('data-unread')).toBe('1');
 
@@ -90,21 +114,37 @@ describe('notifications', () => {
       const csrf = decodeURIComponent(/clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '');
       const c = new OffscreenCanvas(8, 8);
       c.getContext('2d')!.fillRect(0, 0, 8, 8);
-      const media = await (await fetch('/api/media', { method: 'POST', headers: { 'content-type': 'image/png', 'x-csrf-token': csrf }, body: await c.convertToBlob({ type: 'image/png' }) })).json();
+      const media = await (
+        await fetch('/api/media', {
+          method: 'POST',
+          headers: { 'content-type': 'image/png', 'x-csrf-token': csrf },
+          body: await c.convertToBlob({ type: 'image/png' }),
+        })
+      ).json();
       const list = await (await fetch('/api/conversations')).json();
       const direct = list.conversations.find((c: { kind: string }) => c.kind === 'direct');
       const r = await fetch(`/api/conversations/${direct.id}/messages`, {
-        method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-        body: JSON.stringify({ clientId: 'still-1', kind: 'still', mediaId: media.id, source: { video: 'clip.mp4', at: 1 } }),
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+        body: JSON.stringify({
+          clientId: 'still-1',
+          kind: 'still',
+          mediaId: media.id,
+          source: { video: 'clip.mp4', at: 1 },
+        }),
       });
       if (!r.ok) throw new Error(await r.text());
     });
-    await expect.poll(async () => (await notes()).map((n) => n.body), { timeout: 10_000 }).toEqual(['popcorn at nine', 'Still']);
+    await expect
+      .poll(async () => (await notes()).map((n) => n.body), { timeout: 10_000 })
+      .toEqual(['popcorn at nine', 'Still']);
     await expect.poll(() => sam.page.title()).toBe('(2) Clipchat');
     expect(await sam.page.locator('link[rel=icon]').getAttribute('data-unread')).toBe('2');
 
     // Clicking the notification opens the conversation; back in front, it is read.
-    await sam.page.evaluate(() => (window as unknown as { __last: Notification }).__last.dispatchEvent(new Event('click')));
+    await sam.page.evaluate(() =>
+      (window as unknown as { __last: Notification }).__last.dispatchEvent(new Event('click')),
+    );
     await sam.page.locator('.chat-title').filter({ hasText: 'rita' }).waitFor();
     await hide(false);
     await expect.poll(() => sam.page.title(), { timeout: 10_000 }).toBe('Clipchat');
@@ -131,7 +171,9 @@ describe('notifications', () => {
     await sam.page.getByTestId('mute').evaluate((b) => (b as HTMLButtonElement).click());
     await expect.poll(() => sam.page.title()).toBe('(1) Clipchat');
     await say('loud news');
-    await expect.poll(async () => (await notes()).map((n) => n.body).slice(had), { timeout: 10_000 }).toEqual(['loud news']);
+    await expect
+      .poll(async () => (await notes()).map((n) => n.body).slice(had), { timeout: 10_000 })
+      .toEqual(['loud news']);
     await hide(false);
     await expect.poll(() => sam.page.title(), { timeout: 10_000 }).toBe('Clipchat');
   });

@@ -10,7 +10,11 @@ import { createServer, type Server } from 'node:http';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { ensureFixtures, FIXTURE_FACTS, readFrameNumber } from '../../../packages/capture/test/helpers';
+import {
+  ensureFixtures,
+  FIXTURE_FACTS,
+  readFrameNumber,
+} from '../../../packages/capture/test/helpers';
 import { imagePixels, seek, startApp, stopApp, type Person, type TestServer } from './harness';
 
 const FPS = FIXTURE_FACTS.h264!.fps!;
@@ -30,14 +34,21 @@ function videoSite(clip: Buffer): Server {
   return createServer((req, res) => {
     siteHits.push(`${req.method} ${req.url}`);
     const cors = req.url?.startsWith('/cors/');
-    if (!cors && !req.url?.startsWith('/plain/')) { res.writeHead(404).end(); return; }
+    if (!cors && !req.url?.startsWith('/plain/')) {
+      res.writeHead(404).end();
+      return;
+    }
     if (cors) res.setHeader('access-control-allow-origin', '*');
     res.setHeader('accept-ranges', 'bytes');
     res.setHeader('content-type', 'video/mp4');
     const m = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
     const start = m ? Number(m[1]) : 0;
     const end = m && m[2] ? Math.min(Number(m[2]), clip.length - 1) : clip.length - 1;
-    if (m) res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${clip.length}`, 'content-length': String(end - start + 1) });
+    if (m)
+      res.writeHead(206, {
+        'content-range': `bytes ${start}-${end}/${clip.length}`,
+        'content-length': String(end - start + 1),
+      });
     else res.writeHead(200, { 'content-length': String(clip.length) });
     res.end(req.method === 'HEAD' ? undefined : clip.subarray(start, end + 1));
   });
@@ -68,7 +79,9 @@ describe('open a video from a link', () => {
   it('plays and captures frame-exactly from a site that sends CORS headers', async () => {
     const link = `${siteUrl}/cors/clip.mp4`;
     const toClipchat: string[] = [];
-    alice.page.on('request', (r) => { if (r.url().startsWith(server.url) && r.url().includes('clip.mp4')) toClipchat.push(r.url()); });
+    alice.page.on('request', (r) => {
+      if (r.url().startsWith(server.url) && r.url().includes('clip.mp4')) toClipchat.push(r.url());
+    });
     await paste(alice, link);
     await alice.page.locator('.stage-note').waitFor({ state: 'detached', timeout: 20_000 });
     await alice.page.waitForFunction((link) => {
@@ -78,13 +91,21 @@ describe('open a video from a link', () => {
     expect(await alice.page.locator('section.player').getAttribute('data-engine')).toBeTruthy();
     expect(await alice.page.locator('.video-name').textContent()).toContain('clip.mp4');
     // The player's pixels are readable (CORS), so a canvas drawn from it is not tainted.
-    expect(await alice.page.evaluate(() => {
-      const v = document.querySelector<HTMLVideoElement>('video.player-video')!;
-      const c = document.createElement('canvas');
-      c.width = 4; c.height = 4;
-      c.getContext('2d')!.drawImage(v, 0, 0, 4, 4);
-      try { c.getContext('2d')!.getImageData(0, 0, 1, 1); return 'readable'; } catch { return 'tainted'; }
-    })).toBe('readable');
+    expect(
+      await alice.page.evaluate(() => {
+        const v = document.querySelector<HTMLVideoElement>('video.player-video')!;
+        const c = document.createElement('canvas');
+        c.width = 4;
+        c.height = 4;
+        c.getContext('2d')!.drawImage(v, 0, 0, 4, 4);
+        try {
+          c.getContext('2d')!.getImageData(0, 0, 1, 1);
+          return 'readable';
+        } catch {
+          return 'tainted';
+        }
+      }),
+    ).toBe('readable');
 
     await seek(alice, midFrame(47));
     await alice.page.locator('.stage').dblclick();
@@ -103,7 +124,9 @@ describe('open a video from a link', () => {
     const error = bob.page.getByTestId('link-error');
     await error.waitFor({ timeout: 15_000 });
     expect(await error.textContent()).toContain('127.0.0.1');
-    expect(await error.textContent()).toMatch(/does not let other sites read this video \(it sends no CORS headers\)/);
+    expect(await error.textContent()).toMatch(
+      /does not let other sites read this video \(it sends no CORS headers\)/,
+    );
     expect(await bob.page.getByTestId('link-download').getAttribute('href')).toBe(link);
     // Nothing opened in the player.
     expect(await bob.page.locator('video.player-video').count()).toBe(0);

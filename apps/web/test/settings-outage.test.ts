@@ -10,7 +10,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, WebSocketRoute } from 'playwright-core';
 import { existsSync } from 'node:fs';
 import { BIG_BUCK_BUNNY, ensureFixtures } from '../../../packages/capture/test/helpers';
-import { blur, openFirstConversation, openVideo, seek, startApp, stopApp, type TestServer, type Person } from './harness';
+import {
+  blur,
+  openFirstConversation,
+  openVideo,
+  seek,
+  startApp,
+  stopApp,
+  type TestServer,
+  type Person,
+} from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -49,18 +58,33 @@ class Tap {
   }
 
   frames(dir: 'in' | 'out', type: string, socket?: number): Frame[] {
-    return this.log.filter((e) => e.dir === dir && e.frame.type === type && (socket === undefined || e.socket === socket)).map((e) => e.frame);
+    return this.log
+      .filter(
+        (e) =>
+          e.dir === dir && e.frame.type === type && (socket === undefined || e.socket === socket),
+      )
+      .map((e) => e.frame);
   }
 
   private handle(ws: WebSocketRoute): void {
-    if (this.down) { void ws.close({ code: 4000, reason: 'unreachable' }); return; }
+    if (this.down) {
+      void ws.close({ code: 4000, reason: 'unreachable' });
+      return;
+    }
     const socket = ++this.sockets;
     this.route = ws;
     const server = ws.connectToServer();
     server.onMessage((raw) => {
       const frame = JSON.parse(String(raw)) as Frame;
-      if (frame.type === 'message' && this.drop.delete(String((frame.message as { text?: string }).text))) return;
-      const forward = () => { this.log.push({ socket, dir: 'in', frame }); ws.send(raw); };
+      if (
+        frame.type === 'message' &&
+        this.drop.delete(String((frame.message as { text?: string }).text))
+      )
+        return;
+      const forward = () => {
+        this.log.push({ socket, dir: 'in', frame });
+        ws.send(raw);
+      };
       if (frame.type === 'hello' && this.helloDelayMs) setTimeout(forward, this.helloDelayMs);
       else forward();
     });
@@ -95,20 +119,26 @@ describe('settings and errors', () => {
       const id = (list.conversations ?? list)[0].id;
       for (let i = 1; i <= 60; i++) {
         const r = await fetch(`/api/conversations/${id}/messages`, {
-          method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
           body: JSON.stringify({ clientId: `history-${i}`, kind: 'text', text: `history ${i}` }),
         });
         if (!r.ok) throw new Error(await r.text());
       }
     });
     await bob.page.reload();
-    await expect.poll(() => bob.page.getByTestId('unread').textContent(), { timeout: 10_000 }).toBe('60');
+    await expect
+      .poll(() => bob.page.getByTestId('unread').textContent(), { timeout: 10_000 })
+      .toBe('60');
     await openFirstConversation(bob);
     await expect.poll(() => bob.page.getByTestId('unread').count()).toBe(0);
     const texts = bob.page.locator('[data-testid=messages] .text');
     await expect.poll(() => texts.last().textContent()).toBe('history 60');
     expect(await texts.count()).toBeLessThan(60);
-    await bob.page.getByTestId('messages').evaluate((el) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll')); });
+    await bob.page.getByTestId('messages').evaluate((el) => {
+      el.scrollTop = 0;
+      el.dispatchEvent(new Event('scroll'));
+    });
     await expect.poll(() => texts.count(), { timeout: 10_000 }).toBe(60);
     expect(await texts.first().textContent()).toBe('history 1');
   });
@@ -120,7 +150,9 @@ describe('settings and errors', () => {
     await panel.getByLabel('Largest side').fill('10');
     await panel.getByRole('button', { name: 'Save' }).click();
     if (process.env.CLIPCHAT_E2E_SHOTS) await page.screenshot({ path: '/tmp/e2e-settings.png' });
-    await expect.poll(() => panel.getByTestId('error-maxSide').textContent()).toBe('Largest side must be 64–1920 px, got 10');
+    await expect
+      .poll(() => panel.getByTestId('error-maxSide').textContent())
+      .toBe('Largest side must be 64–1920 px, got 10');
 
     await panel.getByLabel('Largest side').fill('320');
     await panel.getByLabel('Still format').selectOption('jpeg');
@@ -151,25 +183,39 @@ describe('settings and errors', () => {
     expect(Number(crop[1])).toBeLessThan(320);
     await page.keyboard.press('s');
     await preview.waitFor();
-    await expect.poll(() => preview.locator('.facts').textContent()).toContain(`${crop[1]}×${crop[2]}`);
+    await expect
+      .poll(() => preview.locator('.facts').textContent())
+      .toContain(`${crop[1]}×${crop[2]}`);
 
     // An upload the server refuses is said in the page; the capture stays, ready to retry.
-    await page.route('**/api/media', (route) => route.fulfill({
-      status: 415, contentType: 'application/json',
-      body: JSON.stringify({ error: { code: 'ERR_UNSUPPORTED_MEDIA', message: 'not an image this server accepts' } }),
-    }));
+    await page.route('**/api/media', (route) =>
+      route.fulfill({
+        status: 415,
+        contentType: 'application/json',
+        body: JSON.stringify({
+          error: { code: 'ERR_UNSUPPORTED_MEDIA', message: 'not an image this server accepts' },
+        }),
+      }),
+    );
     await preview.getByRole('button', { name: 'Send' }).click();
     const failed = page.locator('[data-testid=message][data-state=failed]');
-    await expect.poll(() => failed.textContent()).toContain('Upload refused: not an image this server accepts');
+    await expect
+      .poll(() => failed.textContent())
+      .toContain('Upload refused: not an image this server accepts');
     await expect.poll(() => page.getByTestId('notice').textContent()).toContain('Upload refused');
     await page.unroute('**/api/media');
     await failed.getByRole('button', { name: 'Retry' }).click();
     await expect.poll(() => failed.count(), { timeout: 10_000 }).toBe(0);
-    await expect.poll(() => page.locator('[data-testid=message][data-kind=still][data-state=sent]').count()).toBe(1);
+    await expect
+      .poll(() => page.locator('[data-testid=message][data-kind=still][data-state=sent]').count())
+      .toBe(1);
     await page.getByRole('button', { name: 'Clear crop' }).click();
 
     // WebM (WebCodecs VP9) and animated WebP stickers, each under a tight budget.
-    for (const [format, mime, budget] of [['webm', 'video/webm', 40_000], ['webp', 'image/webp', 60_000]] as const) {
+    for (const [format, mime, budget] of [
+      ['webm', 'video/webm', 40_000],
+      ['webp', 'image/webp', 60_000],
+    ] as const) {
       await page.getByTestId('open-settings').click();
       const panel = page.getByTestId('settings');
       await panel.getByLabel('Sticker format').selectOption(format);
@@ -184,9 +230,17 @@ describe('settings and errors', () => {
       await seek(alice, 1.5);
       await page.keyboard.press('o');
       await page.keyboard.press('Enter');
-      await page.locator(`[data-testid=preview][data-mime="${mime}"], [data-testid=capture-error]`).first().waitFor({ timeout: 15_000 })
-        .catch(async (e) => { if (process.env.CLIPCHAT_E2E_SHOTS) await page.screenshot({ path: '/tmp/e2e-sticker.png' }); throw e; });
-      if (await page.getByTestId('capture-error').count()) throw new Error(String(await page.getByTestId('capture-error').textContent()));
+      await page
+        .locator(`[data-testid=preview][data-mime="${mime}"], [data-testid=capture-error]`)
+        .first()
+        .waitFor({ timeout: 15_000 })
+        .catch(async (e) => {
+          if (process.env.CLIPCHAT_E2E_SHOTS)
+            await page.screenshot({ path: '/tmp/e2e-sticker.png' });
+          throw e;
+        });
+      if (await page.getByTestId('capture-error').count())
+        throw new Error(String(await page.getByTestId('capture-error').textContent()));
       expect(Number(await preview.getAttribute('data-bytes'))).toBeLessThanOrEqual(budget);
       await preview.getByRole('button', { name: 'Discard' }).click();
     }
@@ -214,7 +268,9 @@ describe('settings and errors', () => {
   it('says clearly when a file is not a video, and delivers what was typed while the server was down', async () => {
     const { page } = alice;
     await page.getByTestId('video-input').setInputFiles(fixtures.text);
-    await expect.poll(() => page.getByTestId('capture-error').textContent()).toMatch(/not a playable video/i);
+    await expect
+      .poll(() => page.getByTestId('capture-error').textContent())
+      .toMatch(/not a playable video/i);
 
     await openFirstConversation(alice);
     await openFirstConversation(bob);
@@ -227,10 +283,20 @@ describe('settings and errors', () => {
     expect(await page.getByTestId('composer').inputValue()).toBe('');
 
     await server.start();
-    const bobsCopy = bob.page.locator('[data-testid=message]', { hasText: 'typed while the server was away' });
+    const bobsCopy = bob.page.locator('[data-testid=message]', {
+      hasText: 'typed while the server was away',
+    });
     await expect.poll(() => bobsCopy.count(), { timeout: 20_000 }).toBe(1);
     await expect.poll(() => pending.count(), { timeout: 10_000 }).toBe(0);
-    await expect.poll(() => page.locator('[data-testid=message][data-state=sent]', { hasText: 'typed while the server was away' }).count()).toBe(1);
+    await expect
+      .poll(() =>
+        page
+          .locator('[data-testid=message][data-state=sent]', {
+            hasText: 'typed while the server was away',
+          })
+          .count(),
+      )
+      .toBe(1);
     // Reconnects and resends never make a second copy.
     await bob.page.reload();
     await openFirstConversation(bob);
@@ -246,8 +312,12 @@ describe('settings and errors', () => {
       await p.page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
       await openFirstConversation(p);
     }
-    const texts = (p: Person) => p.page.locator('[data-testid=messages] [data-testid=message][data-state=sent] .text').allTextContents();
-    const count = (p: Person, text: string) => p.page.locator('[data-testid=message]', { hasText: text }).count();
+    const texts = (p: Person) =>
+      p.page
+        .locator('[data-testid=messages] [data-testid=message][data-state=sent] .text')
+        .allTextContents();
+    const count = (p: Person, text: string) =>
+      p.page.locator('[data-testid=message]', { hasText: text }).count();
 
     // Bob's copy of the first message is lost in transit; the second arrives live.
     bobTap.drop.add('lost on the way 1');
@@ -259,11 +329,15 @@ describe('settings and errors', () => {
     expect(await count(bob, 'lost on the way 1')).toBe(0);
     // The server says live delivery was interrupted: bob syncs from before the gap.
     await bobTap.route!.send(JSON.stringify({ type: 'resync' }));
-    await expect.poll(async () => (await texts(bob)).slice(-2)).toEqual(['lost on the way 1', 'arrived live 2']);
+    await expect
+      .poll(async () => (await texts(bob)).slice(-2))
+      .toEqual(['lost on the way 1', 'arrived live 2']);
     expect(await count(bob, 'lost on the way 1')).toBe(1);
     const sync = bobTap.frames('out', 'sync').at(-1)!;
     const [convId, since] = Object.entries(sync.since as Record<string, number>)[0]!;
-    const lost = (await bob.page.locator('[data-testid=message]', { hasText: 'lost on the way 1' }).getAttribute('data-seq'))!;
+    const lost = (await bob.page
+      .locator('[data-testid=message]', { hasText: 'lost on the way 1' })
+      .getAttribute('data-seq'))!;
     expect(since).toBe(Number(lost) - 1);
 
     // Alice loses the server; a still (its upload cannot start) and then a text wait in her outbox.
@@ -287,15 +361,21 @@ describe('settings and errors', () => {
     aliceTap.down = false;
     await page.unroute('**/api/media');
     await expect.poll(() => count(bob, 'queued after the still'), { timeout: 15_000 }).toBe(1);
-    const kinds = await bob.page.locator('[data-testid=messages] [data-testid=message]').evaluateAll((els) => els.slice(-2).map((e) => e.getAttribute('data-kind')));
+    const kinds = await bob.page
+      .locator('[data-testid=messages] [data-testid=message]')
+      .evaluateAll((els) => els.slice(-2).map((e) => e.getAttribute('data-kind')));
     expect(kinds).toEqual(['still', 'text']);
     const back = aliceTap.log.filter((e) => e.socket > before);
     const hello = back.findIndex((e) => e.frame.type === 'hello');
     const firstOut = back.findIndex((e) => e.dir === 'out');
     expect(hello).toBeGreaterThanOrEqual(0);
     expect(firstOut).toBeGreaterThan(hello);
-    expect(back.filter((e) => e.dir === 'out' && e.frame.type === 'send').map((e) => e.frame.kind)).toEqual(['still', 'text']);
-    await expect.poll(() => page.locator('[data-testid=message][data-state=sending]').count()).toBe(0);
+    expect(
+      back.filter((e) => e.dir === 'out' && e.frame.type === 'send').map((e) => e.frame.kind),
+    ).toEqual(['still', 'text']);
+    await expect
+      .poll(() => page.locator('[data-testid=message][data-state=sending]').count())
+      .toBe(0);
 
     // A send that never reached the server is resent on the next socket with the same clientId, once.
     aliceTap.helloDelayMs = 0;
@@ -303,7 +383,9 @@ describe('settings and errors', () => {
     await page.getByTestId('composer').fill('sent into a cut connection');
     await page.getByTestId('composer').press('Enter');
     await expect.poll(() => count(bob, 'sent into a cut connection'), { timeout: 10_000 }).toBe(1);
-    const sends = aliceTap.log.filter((e) => e.dir === 'out' && e.frame.text === 'sent into a cut connection');
+    const sends = aliceTap.log.filter(
+      (e) => e.dir === 'out' && e.frame.text === 'sent into a cut connection',
+    );
     expect(sends.length).toBe(2);
     expect(sends[1]!.socket).toBeGreaterThan(sends[0]!.socket);
     expect(sends[1]!.frame.clientId).toBe(sends[0]!.frame.clientId);
@@ -320,27 +402,35 @@ describe('settings and errors', () => {
     const N = 150;
     const text = (i: number) => `paged ${i} `.padEnd(8000, 'x');
     for (let i = 1; i <= N; i++) bobTap.drop.add(text(i));
-    await alice.page.evaluate(async (texts) => {
-      const csrf = decodeURIComponent(/clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '');
-      const list = await (await fetch('/api/conversations')).json();
-      const id = (list.conversations ?? list)[0].id;
-      for (const [i, text] of texts.entries()) {
-        const r = await fetch(`/api/conversations/${id}/messages`, {
-          method: 'POST', headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
-          body: JSON.stringify({ clientId: `paged-${i}`, kind: 'text', text }),
-        });
-        if (!r.ok) throw new Error(await r.text());
-      }
-    }, Array.from({ length: N }, (_, i) => text(i + 1)));
+    await alice.page.evaluate(
+      async (texts) => {
+        const csrf = decodeURIComponent(/clipchat_csrf=([^;]+)/.exec(document.cookie)?.[1] ?? '');
+        const list = await (await fetch('/api/conversations')).json();
+        const id = (list.conversations ?? list)[0].id;
+        for (const [i, text] of texts.entries()) {
+          const r = await fetch(`/api/conversations/${id}/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-csrf-token': csrf },
+            body: JSON.stringify({ clientId: `paged-${i}`, kind: 'text', text }),
+          });
+          if (!r.ok) throw new Error(await r.text());
+        }
+      },
+      Array.from({ length: N }, (_, i) => text(i + 1)),
+    );
     await expect.poll(() => bobTap.drop.size, { timeout: 20_000 }).toBe(0);
-    const paged = bob.page.locator('[data-testid=messages] [data-testid=message]', { hasText: 'paged ' });
+    const paged = bob.page.locator('[data-testid=messages] [data-testid=message]', {
+      hasText: 'paged ',
+    });
     expect(await paged.count()).toBe(0);
 
     const logBefore = bobTap.log.length;
     await bobTap.route!.send(JSON.stringify({ type: 'resync' }));
     await expect.poll(() => paged.count(), { timeout: 60_000 }).toBe(N);
     // Every message once, in seq order, none missing.
-    const seqs = (await paged.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-seq')))));
+    const seqs = await paged.evaluateAll((els) =>
+      els.map((e) => Number(e.getAttribute('data-seq'))),
+    );
     expect(new Set(seqs).size).toBe(N);
     expect(seqs.at(-1)! - seqs[0]!).toBe(N - 1);
     const shown = await paged.locator('.text').allTextContents();
@@ -348,14 +438,19 @@ describe('settings and errors', () => {
     expect(shown.at(-1)!.startsWith(`paged ${N} `)).toBe(true);
     // It took several pages, each asked from where the one before ended.
     const after = bobTap.log.slice(logBefore);
-    const synced = after.filter((e) => e.dir === 'in' && e.frame.type === 'synced').map((e) => e.frame as Frame & { until: Record<string, number>; more: boolean });
-    const syncs = after.filter((e) => e.dir === 'out' && e.frame.type === 'sync').map((e) => e.frame as Frame & { since: Record<string, number> });
+    const synced = after
+      .filter((e) => e.dir === 'in' && e.frame.type === 'synced')
+      .map((e) => e.frame as Frame & { until: Record<string, number>; more: boolean });
+    const syncs = after
+      .filter((e) => e.dir === 'out' && e.frame.type === 'sync')
+      .map((e) => e.frame as Frame & { since: Record<string, number> });
     expect(synced.length).toBeGreaterThanOrEqual(3);
     expect(synced.slice(0, -1).every((f) => f.more)).toBe(true);
     expect(synced.at(-1)!.more).toBe(false);
     expect(syncs.length).toBe(synced.length);
     const convId = Object.keys(syncs[0]!.since)[0]!;
-    for (let k = 1; k < syncs.length; k++) expect(syncs[k]!.since[convId]).toBe(synced[k - 1]!.until[convId]);
+    for (let k = 1; k < syncs.length; k++)
+      expect(syncs[k]!.since[convId]).toBe(synced[k - 1]!.until[convId]);
     expect(synced.at(-1)!.until[convId]).toBe(seqs.at(-1));
   }, 180_000); // 150 posts of 8000 characters and a rendered replay: slow on a busy machine
 });

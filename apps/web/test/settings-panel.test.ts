@@ -18,7 +18,9 @@ let alice: Person;
 beforeAll(async () => {
   ({ server, browser, a: alice } = await startApp('carol', 'dave'));
 }, 180_000);
-afterAll(async () => { await stopApp({ server, browser }); });
+afterAll(async () => {
+  await stopApp({ server, browser });
+});
 
 describe('capture settings dialog', () => {
   it('takes sizes in KB/MB, speaks in words, applies square presets and closes on Esc', async () => {
@@ -30,20 +32,30 @@ describe('capture settings dialog', () => {
 
     await panel.getByLabel('Largest side').fill('');
     await panel.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => panel.getByTestId('error-maxSide').textContent()).toBe('Largest side is needed (64–1920 px)');
+    await expect
+      .poll(() => panel.getByTestId('error-maxSide').textContent())
+      .toBe('Largest side is needed (64–1920 px)');
     await panel.getByLabel('Largest side').fill('480');
 
     await panel.getByLabel('Crop').fill('abc');
     await panel.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => panel.getByTestId('error-crop').textContent()).toMatch(/^Crop must be four whole numbers x, y, width, height in video pixels \(for example 0, 0, 320, 240\)/);
+    await expect
+      .poll(() => panel.getByTestId('error-crop').textContent())
+      .toMatch(
+        /^Crop must be four whole numbers x, y, width, height in video pixels \(for example 0, 0, 320, 240\)/,
+      );
     await panel.getByLabel('Crop').fill('');
 
     await limit.fill('12 lots');
     await panel.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => panel.getByTestId('error-maxStickerBytes').textContent()).toMatch(/^Sticker size limit must be a size like 500 KB, 1 MB or 256 KiB/);
+    await expect
+      .poll(() => panel.getByTestId('error-maxStickerBytes').textContent())
+      .toMatch(/^Sticker size limit must be a size like 500 KB, 1 MB or 256 KiB/);
     await limit.fill('10 KB');
     await panel.getByRole('button', { name: 'Save' }).click();
-    await expect.poll(() => panel.getByTestId('error-maxStickerBytes').textContent()).toBe('Sticker size limit must be 16 KiB–8 MiB, got 10 KB');
+    await expect
+      .poll(() => panel.getByTestId('error-maxStickerBytes').textContent())
+      .toBe('Sticker size limit must be 16 KiB–8 MiB, got 10 KB');
 
     // A square preset fills in its frame and fit; the person picks cover.
     await panel.getByRole('button', { name: 'WhatsApp sticker' }).click();
@@ -55,19 +67,28 @@ describe('capture settings dialog', () => {
     await panel.getByRole('button', { name: 'Save' }).click();
     await panel.getByText('Saved.', { exact: false }).waitFor();
     const saved = await page.evaluate(async () => (await fetch('/api/settings/capture')).json());
-    expect(saved).toMatchObject({ stickerFormat: 'webp', maxSide: 512, maxStickerBytes: 400_000, frameSize: 'square', fit: 'cover', maxClipSeconds: 10 });
+    expect(saved).toMatchObject({
+      stickerFormat: 'webp',
+      maxSide: 512,
+      maxStickerBytes: 400_000,
+      frameSize: 'square',
+      fit: 'cover',
+      maxClipSeconds: 10,
+    });
 
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('settings').count()).toBe(0);
     // Opened again, it shows what was saved, in the same words.
     await page.getByTestId('open-settings').click();
-    await expect.poll(() => page.getByTestId('settings').getByLabel('Sticker size limit').inputValue()).toBe('400 KB');
+    await expect
+      .poll(() => page.getByTestId('settings').getByLabel('Sticker size limit').inputValue())
+      .toBe('400 KB');
     expect(await page.getByTestId('settings').getByLabel('Square fit').inputValue()).toBe('cover');
     await page.keyboard.press('Escape');
     await expect.poll(() => page.getByTestId('settings').count()).toBe(0);
   });
 
-  it('previews a square preset\'s sticker as the square it is: cover filled, contain with transparent bars', async () => {
+  it("previews a square preset's sticker as the square it is: cover filled, contain with transparent bars", async () => {
     const { page } = alice;
     const fx = await ensureFixtures();
     await openVideo(alice, fx.h264);
@@ -91,7 +112,14 @@ describe('capture settings dialog', () => {
         const alpha = (x: number, y: number) => ctx.getImageData(x, y, 1, 1).data[3];
         // Shown square on the page too, not stretched into another shape.
         const r = img.getBoundingClientRect();
-        return { w: bmp.width, h: bmp.height, shown: r.width / r.height, corner: alpha(2, 2), centre: alpha(bmp.width >> 1, bmp.height >> 1), bytes: Number(el.getAttribute('data-bytes')) };
+        return {
+          w: bmp.width,
+          h: bmp.height,
+          shown: r.width / r.height,
+          corner: alpha(2, 2),
+          centre: alpha(bmp.width >> 1, bmp.height >> 1),
+          bytes: Number(el.getAttribute('data-bytes')),
+        };
       });
       await preview.getByRole('button', { name: 'Discard' }).click();
       return got;

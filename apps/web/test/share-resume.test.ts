@@ -13,7 +13,16 @@ import { createServer, connect, type Server } from 'node:net';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { ensureFixtures } from '../../../packages/capture/test/helpers';
-import { buildWeb, launchChromium, openFirstConversation, openVideo, signUp, startConversation, TestServer, type Person } from './harness';
+import {
+  buildWeb,
+  launchChromium,
+  openFirstConversation,
+  openVideo,
+  signUp,
+  startConversation,
+  TestServer,
+  type Person,
+} from './harness';
 
 /** Bytes a second the relay passes from the browser while slowed. */
 const SLOW_BYTES_PER_S = 1024 * 1024;
@@ -78,7 +87,9 @@ describe('resumable share', () => {
     const uploads = join(server.dataDir, 'uploads');
     /** Bytes of the one unfinished upload on the server's disk (0 before it exists). */
     const onDisk = () => {
-      const ids = existsSync(uploads) ? readdirSync(uploads).filter((f) => !f.endsWith('.json')) : [];
+      const ids = existsSync(uploads)
+        ? readdirSync(uploads).filter((f) => !f.endsWith('.json'))
+        : [];
       return ids.length === 1 ? statSync(join(uploads, ids[0]!)).size : 0;
     };
 
@@ -96,12 +107,15 @@ describe('resumable share', () => {
     // After the reload: the same file opened again offers to resume, from what the server holds.
     const requests: { method: string; offset?: string }[] = [];
     alice.page.on('request', (r) => {
-      if (r.url().includes('/api/uploads')) requests.push({ method: r.method(), offset: r.headers()['upload-offset'] });
+      if (r.url().includes('/api/uploads'))
+        requests.push({ method: r.method(), offset: r.headers()['upload-offset'] });
     });
     await alice.page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
     await openFirstConversation(alice);
     await openVideo(alice, file);
-    const resume = alice.page.getByRole('button', { name: `Resume sharing ${file.split('/').pop()}` });
+    const resume = alice.page.getByRole('button', {
+      name: `Resume sharing ${file.split('/').pop()}`,
+    });
     await resume.waitFor({ timeout: 15_000 });
     const sent = Number(await resume.getAttribute('data-sent'));
     expect(sent).toBeGreaterThanOrEqual(kept);
@@ -128,6 +142,10 @@ describe('resumable share', () => {
     await openFirstConversation(alice);
     await openVideo(alice, file);
     await alice.page.getByRole('button', { name: 'Share this video' }).waitFor();
-    expect(await alice.page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('tus::')))).toEqual([]);
+    expect(
+      await alice.page.evaluate(() =>
+        Object.keys(localStorage).filter((k) => k.startsWith('tus::')),
+      ),
+    ).toEqual([]);
   }, 180_000);
 });

@@ -6,8 +6,23 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser } from 'playwright-core';
-import { ensureFixtures, FIXTURE_FACTS, readFrameNumber } from '../../../packages/capture/test/helpers';
-import { blur, imagePixels, lastMediaPixels, openFirstConversation, openVideo, seek, startApp, stopApp, type Person, type TestServer } from './harness';
+import {
+  ensureFixtures,
+  FIXTURE_FACTS,
+  readFrameNumber,
+} from '../../../packages/capture/test/helpers';
+import {
+  blur,
+  imagePixels,
+  lastMediaPixels,
+  openFirstConversation,
+  openVideo,
+  seek,
+  startApp,
+  stopApp,
+  type Person,
+  type TestServer,
+} from './harness';
 
 let server: TestServer;
 let browser: Browser;
@@ -35,7 +50,9 @@ describe('watch together', () => {
   it('shares a video only when asked; bob plays it by range and captures frame-exactly; a caption leads back', async () => {
     await openFirstConversation(bob);
     const uploads: string[] = [];
-    alice.page.on('request', (r) => { if (r.url().includes('/api/uploads')) uploads.push(r.method()); });
+    alice.page.on('request', (r) => {
+      if (r.url().includes('/api/uploads')) uploads.push(r.method());
+    });
     await openVideo(alice, fixtures.h264);
     // Opening plays it locally: nothing goes to the server until the button is pressed.
     await alice.page.waitForTimeout(300);
@@ -50,16 +67,24 @@ describe('watch together', () => {
     await card.waitFor({ timeout: 15_000 });
     const duration = Number(await card.getAttribute('data-duration'));
     expect(duration).toBeGreaterThan(1);
-    await expect.poll(() => card.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBeGreaterThan(0);
+    await expect
+      .poll(() =>
+        card.locator('img').evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth),
+      )
+      .toBeGreaterThan(0);
     expect(await card.getByTestId('video-duration').textContent()).toMatch(/^0:0\d/);
 
     // Bob opens it: the player and the engine read /media/<id> with Range requests.
     const ranges: string[] = [];
-    bob.context.on('request', (r) => { if (r.url().includes('/media/') && r.headers().range) ranges.push(r.headers().range!); });
+    bob.context.on('request', (r) => {
+      if (r.url().includes('/media/') && r.headers().range) ranges.push(r.headers().range!);
+    });
     await card.click();
     await bob.page.getByTestId('shared-note').waitFor();
     await bob.page.locator('.stage-note').waitFor({ state: 'detached', timeout: 20_000 });
-    await bob.page.waitForFunction(() => (document.querySelector<HTMLVideoElement>('video.player-video')?.readyState ?? 0) >= 2);
+    await bob.page.waitForFunction(
+      () => (document.querySelector<HTMLVideoElement>('video.player-video')?.readyState ?? 0) >= 2,
+    );
     expect(await bob.page.locator('section.player').getAttribute('data-engine')).toBeTruthy();
 
     // A still, frame-exact; its source names the shared video.
@@ -70,8 +95,19 @@ describe('watch together', () => {
     const shown = await imagePixels(bob.page, '[data-testid=preview] img');
     expect(readFrameNumber(shown.data, shown.width, shown.height)).toBe(47);
     await preview.getByRole('button', { name: 'Send' }).click();
-    await expect.poll(() => alice.page.locator('[data-testid=messages] [data-kind=still][data-state=sent] img').count(), { timeout: 15_000 }).toBe(1);
-    await alice.page.locator('[data-testid=messages] [data-kind=still] img').last().evaluate((img: HTMLImageElement) => img.decode());
+    await expect
+      .poll(
+        () =>
+          alice.page
+            .locator('[data-testid=messages] [data-kind=still][data-state=sent] img')
+            .count(),
+        { timeout: 15_000 },
+      )
+      .toBe(1);
+    await alice.page
+      .locator('[data-testid=messages] [data-kind=still] img')
+      .last()
+      .evaluate((img: HTMLImageElement) => img.decode());
     const still = await lastMediaPixels(alice.page);
     expect(readFrameNumber(still.data, still.width, still.height)).toBe(47);
 
@@ -89,7 +125,9 @@ describe('watch together', () => {
     const first = await imagePixels(bob.page, '[data-testid=preview] img');
     expect(readFrameNumber(first.data, first.width, first.height)).toBe(10);
     await sticker.getByRole('button', { name: 'Send' }).click();
-    const aliceSticker = alice.page.locator('[data-testid=messages] [data-kind=sticker][data-state=sent]');
+    const aliceSticker = alice.page.locator(
+      '[data-testid=messages] [data-kind=sticker][data-state=sent]',
+    );
     await expect.poll(() => aliceSticker.count(), { timeout: 15_000 }).toBe(1);
     expect(ranges.length).toBeGreaterThan(0);
 
@@ -97,14 +135,26 @@ describe('watch together', () => {
     await aliceSticker.getByTestId('origin').click();
     await alice.page.getByTestId('shared-note').waitFor({ timeout: 20_000 });
     await alice.page.getByTestId('range').waitFor({ timeout: 20_000 });
-    await expect.poll(() => alice.page.evaluate(() => document.querySelector<HTMLVideoElement>('video.player-video')!.currentTime), { timeout: 15_000 })
+    await expect
+      .poll(
+        () =>
+          alice.page.evaluate(
+            () => document.querySelector<HTMLVideoElement>('video.player-video')!.currentTime,
+          ),
+        { timeout: 15_000 },
+      )
       .toBeGreaterThanOrEqual(10 / FPS);
-    const t = await alice.page.evaluate(() => document.querySelector<HTMLVideoElement>('video.player-video')!.currentTime);
+    const t = await alice.page.evaluate(
+      () => document.querySelector<HTMLVideoElement>('video.player-video')!.currentTime,
+    );
     expect(Math.floor(t * FPS + 1e-6)).toBe(10);
     // And a still taken right there is that frame.
     await alice.page.getByRole('button', { name: 'Still', exact: true }).click();
     await alice.page.locator('.stage').dblclick();
-    await alice.page.getByTestId('preview').and(alice.page.locator('[data-kind=still]')).waitFor({ timeout: 20_000 });
+    await alice.page
+      .getByTestId('preview')
+      .and(alice.page.locator('[data-kind=still]'))
+      .waitFor({ timeout: 20_000 });
     const back = await imagePixels(alice.page, '[data-testid=preview] img');
     expect(readFrameNumber(back.data, back.width, back.height)).toBe(10);
   }, 180_000);

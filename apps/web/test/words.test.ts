@@ -10,16 +10,29 @@ const fail = (message: string, code?: string) => Object.assign(new Error(message
 
 describe('explain', () => {
   it('keeps a file name that begins the message as spelled', () => {
-    expect(explain(fail('holiday.mp4 is not a playable video (no known video container inside)', 'ERR_NOT_VIDEO'), 'holiday.mp4'))
-      .toBe('holiday.mp4 is not a playable video (no known video container inside)');
-    expect(explain(fail('holiday.mp4 has no video track', 'ERR_NO_VIDEO'), 'holiday.mp4')).toBe('holiday.mp4 has no video track');
+    expect(
+      explain(
+        fail(
+          'holiday.mp4 is not a playable video (no known video container inside)',
+          'ERR_NOT_VIDEO',
+        ),
+        'holiday.mp4',
+      ),
+    ).toBe('holiday.mp4 is not a playable video (no known video container inside)');
+    expect(explain(fail('holiday.mp4 has no video track', 'ERR_NO_VIDEO'), 'holiday.mp4')).toBe(
+      'holiday.mp4 has no video track',
+    );
     // The engine's message does not say what failed: the lead is added, the name still kept.
-    expect(explain(fail('iPhone clip.mov: decoder said no', 'ERR_CODEC'), 'iPhone clip.mov')).toBe('iPhone clip.mov: decoder said no — cannot decode.');
+    expect(explain(fail('iPhone clip.mov: decoder said no', 'ERR_CODEC'), 'iPhone clip.mov')).toBe(
+      'iPhone clip.mov: decoder said no — cannot decode.',
+    );
   });
 
   it('capitalises a sentence that does not begin with the file name', () => {
     expect(explain(fail('the worker stopped'), 'holiday.mp4')).toBe('The worker stopped');
-    expect(explain(fail('holiday.mp4 is not a playable video', 'ERR_NOT_VIDEO'))).toBe('Holiday.mp4 is not a playable video');
+    expect(explain(fail('holiday.mp4 is not a playable video', 'ERR_NOT_VIDEO'))).toBe(
+      'Holiday.mp4 is not a playable video',
+    );
     expect(explain('out of memory', 'a.mp4')).toBe('Out of memory');
   });
 });

@@ -3,9 +3,22 @@
  * the source) → a sticker writer under budget fitting. Checks the request first, with
  * errors that name the values at fault.
  */
-import type { FrameSource, FrameShape, Progress, ProgressCallback, Rect, RgbaImage, Seconds } from './types';
+import type {
+  FrameSource,
+  FrameShape,
+  Progress,
+  ProgressCallback,
+  Rect,
+  RgbaImage,
+  Seconds,
+} from './types';
 import type { CaptureSettings } from './config';
-import { CancelledError, InvalidSettingError, InvalidTimeError, TimeOutOfRangeError } from './errors';
+import {
+  CancelledError,
+  InvalidSettingError,
+  InvalidTimeError,
+  TimeOutOfRangeError,
+} from './errors';
 import type { CancelSignal, StickerFormat, StickerWriter } from './writer';
 import { throwIfCancelled } from './writer';
 import type { Adaptations, FitFrames, FitShape } from './fit';
@@ -79,15 +92,28 @@ export interface Sticker {
 
 function checkRange(source: FrameSource, from: number, to: number, maxClipSeconds: number): void {
   const dur = source.info.duration;
-  if (!Number.isFinite(from)) throw new InvalidTimeError(`from must be a time in seconds, got ${from}`, 'from');
-  if (!Number.isFinite(to)) throw new InvalidTimeError(`to must be a time in seconds, got ${to}`, 'to');
+  if (!Number.isFinite(from))
+    throw new InvalidTimeError(`from must be a time in seconds, got ${from}`, 'from');
+  if (!Number.isFinite(to))
+    throw new InvalidTimeError(`to must be a time in seconds, got ${to}`, 'to');
   if (from < 0) throw new TimeOutOfRangeError(`from must be ≥ 0 s, got ${from} s`, 'from');
   if (!(to > from)) throw new InvalidTimeError(`to (${to} s) must be after from (${from} s)`, 'to');
   if (to - from > maxClipSeconds + 1e-9)
-    throw new TimeOutOfRangeError(`range ${from}–${to} s is ${+(to - from).toFixed(3)} s long; maxClipSeconds allows at most ${maxClipSeconds} s`, 'to',
-      `The range ${from}–${to} s is ${+(to - from).toFixed(3)} s long; a sticker covers at most ${maxClipSeconds} s (Longest sticker)`);
-  if (from >= dur) throw new TimeOutOfRangeError(`from ${from} s is past the end of the video (duration ${dur.toFixed(3)} s)`, 'from');
-  if (to > dur + 1e-6) throw new TimeOutOfRangeError(`to ${to} s is past the end of the video (duration ${dur.toFixed(3)} s)`, 'to');
+    throw new TimeOutOfRangeError(
+      `range ${from}–${to} s is ${+(to - from).toFixed(3)} s long; maxClipSeconds allows at most ${maxClipSeconds} s`,
+      'to',
+      `The range ${from}–${to} s is ${+(to - from).toFixed(3)} s long; a sticker covers at most ${maxClipSeconds} s (Longest sticker)`,
+    );
+  if (from >= dur)
+    throw new TimeOutOfRangeError(
+      `from ${from} s is past the end of the video (duration ${dur.toFixed(3)} s)`,
+      'from',
+    );
+  if (to > dur + 1e-6)
+    throw new TimeOutOfRangeError(
+      `to ${to} s is past the end of the video (duration ${dur.toFixed(3)} s)`,
+      'to',
+    );
 }
 
 /**
@@ -104,16 +130,34 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
   checkRange(source, from, to, s.maxClipSeconds);
   const format = s.stickerFormat;
   const writer = format === 'gif' ? (req.writers?.gif ?? gifWriter) : req.writers?.[format];
-  if (!writer) throw new InvalidSettingError('stickerFormat', `no ${format} sticker writer is available here; use gif or supply a ${format} writer`);
+  if (!writer)
+    throw new InvalidSettingError(
+      'stickerFormat',
+      `no ${format} sticker writer is available here; use gif or supply a ${format} writer`,
+    );
   if (writer.maxFps !== undefined && s.fps > writer.maxFps)
-    throw new InvalidSettingError('fps', `fps must be 1–${writer.maxFps} for ${format.toUpperCase()}, got ${s.fps}`,
-      `Frames per second must be 1–${writer.maxFps} for ${format.toUpperCase()}, got ${s.fps}`);
-  if (!(s.fps > 0)) throw new InvalidSettingError('fps', `fps must be positive, got ${s.fps}`, `Frames per second must be more than 0, got ${s.fps}`);
+    throw new InvalidSettingError(
+      'fps',
+      `fps must be 1–${writer.maxFps} for ${format.toUpperCase()}, got ${s.fps}`,
+      `Frames per second must be 1–${writer.maxFps} for ${format.toUpperCase()}, got ${s.fps}`,
+    );
+  if (!(s.fps > 0))
+    throw new InvalidSettingError(
+      'fps',
+      `fps must be positive, got ${s.fps}`,
+      `Frames per second must be more than 0, got ${s.fps}`,
+    );
 
   const info = source.info;
   // The region read, the picture's size and, for a square `contain`, where it sits on the
   // transparent square. A fixed size (a platform's) is never shrunk by fitting.
-  const g = stickerGeometry(info.width, info.height, s, req.crop !== undefined ? req.crop : s.crop, req.width);
+  const g = stickerGeometry(
+    info.width,
+    info.height,
+    s,
+    req.crop !== undefined ? req.crop : s.crop,
+    req.width,
+  );
   const crop = g.crop;
   const base: FitShape = { width: g.width, height: g.height, fps: s.fps };
   const out = letterboxWriter(writer, g);
@@ -127,7 +171,10 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
     shown = Math.max(shown, from + share * Math.max(0, Math.min(1, p.fraction)));
     return req.onProgress?.({ ...p, fraction: shown });
   };
-  const onProgress: ProgressCallback | undefined = req.onProgress && ((p) => (p.stage === 'decode' ? emit(p, 0, DECODE_SHARE) : emit(p, DECODE_SHARE, 1 - DECODE_SHARE)));
+  const onProgress: ProgressCallback | undefined =
+    req.onProgress &&
+    ((p) =>
+      p.stage === 'decode' ? emit(p, 0, DECODE_SHARE) : emit(p, DECODE_SHARE, 1 - DECODE_SHARE));
   // Frames are handed over as they are decoded, so the first encoding try runs alongside
   // the decoder (see `FitFrames`).
   const frames = async (shape: FitShape, sig?: CancelSignal): Promise<FitFrames> => {
@@ -147,14 +194,28 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
       }
     };
     const complete = (async () => {
-      for await (const f of source.framesAt(times, fs, sig as Parameters<FrameSource['framesAt']>[2])) {
+      for await (const f of source.framesAt(
+        times,
+        fs,
+        sig as Parameters<FrameSource['framesAt']>[2],
+      )) {
         throwIfCancelled(sig);
         out.push(f);
         wake();
-        if (onProgress?.({ stage: 'decode', fraction: out.length / times.length, message: `frame ${out.length}/${times.length}` }) === false)
+        if (
+          onProgress?.({
+            stage: 'decode',
+            fraction: out.length / times.length,
+            message: `frame ${out.length}/${times.length}`,
+          }) === false
+        )
           throw new CancelledError();
       }
-      if (out.length !== times.length) throw new TimeOutOfRangeError(`the source gave ${out.length} of ${times.length} frames for ${from}–${to} s`, 'to');
+      if (out.length !== times.length)
+        throw new TimeOutOfRangeError(
+          `the source gave ${out.length} of ${times.length} frames for ${from}–${to} s`,
+          'to',
+        );
     })();
     complete.catch((error: unknown) => {
       failure = { error };

@@ -13,7 +13,15 @@ export type StillFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'gif' | 'bmp' | 'ti
 export type StickerFormat = 'gif' | 'webp' | 'webm';
 
 /** Every still format, in the order a UI should offer them. */
-export const STILL_FORMATS: readonly StillFormat[] = ['png', 'jpeg', 'webp', 'avif', 'gif', 'bmp', 'tiff'];
+export const STILL_FORMATS: readonly StillFormat[] = [
+  'png',
+  'jpeg',
+  'webp',
+  'avif',
+  'gif',
+  'bmp',
+  'tiff',
+];
 /** Every sticker format, in the order a UI should offer them. */
 export const STICKER_FORMATS: readonly StickerFormat[] = ['gif', 'webp', 'webm'];
 
@@ -100,24 +108,87 @@ export interface SettingField {
 
 /** The schema of every capture setting, in the order a settings panel should show them. */
 export const SETTING_FIELDS: readonly SettingField[] = Object.freeze([
-  { name: 'stillFormat', label: 'Still format', kind: 'enum', options: STILL_FORMATS, default: DEFAULT_SETTINGS.stillFormat,
-    help: 'Image format of stills. PNG keeps the captured frame exactly as decoded; the others are converted from it.' },
-  { name: 'stillQuality', label: 'Still quality', kind: 'int', min: 1, max: 100, default: DEFAULT_SETTINGS.stillQuality,
-    help: 'Quality of JPEG, WebP and AVIF stills: higher looks better and makes bigger files. Lossless formats ignore it.' },
-  { name: 'stickerFormat', label: 'Sticker format', kind: 'enum', options: STICKER_FORMATS, default: DEFAULT_SETTINGS.stickerFormat,
-    help: 'Container of animated stickers: GIF plays everywhere, WebP and WebM are smaller for the same look.' },
-  { name: 'stickerQuality', label: 'Sticker quality', kind: 'int', min: 1, max: 100, default: DEFAULT_SETTINGS.stickerQuality,
-    help: 'Quality to aim for. To fit the size limit a sticker may come out lower, never higher.' },
-  { name: 'maxStickerBytes', label: 'Sticker size limit', kind: 'int', min: 16_384, max: 8_388_608, unit: 'bytes', default: DEFAULT_SETTINGS.maxStickerBytes,
-    help: 'A sticker never exceeds this many bytes: quality, then size, then frame rate are lowered until it fits.' },
-  { name: 'maxClipSeconds', label: 'Longest sticker', kind: 'number', min: 0.1, max: 30, unit: 's', default: DEFAULT_SETTINGS.maxClipSeconds,
-    help: 'Longest stretch of video a sticker may cover, in seconds.' },
-  { name: 'fps', label: 'Frames per second', kind: 'number', min: 1, max: MAX_VIDEO_FPS, unit: 'fps', default: DEFAULT_SETTINGS.fps,
-    help: 'How many frames are taken from each second of video. GIF allows at most 50; WebP and WebM at most 60.' },
-  { name: 'maxSide', label: 'Largest side', kind: 'int', min: 64, max: 1920, unit: 'px', default: DEFAULT_SETTINGS.maxSide,
-    help: 'Longest side of a sticker in pixels; bigger frames are scaled down to it.' },
-  { name: 'crop', label: 'Crop', kind: 'rect', default: DEFAULT_SETTINGS.crop,
-    help: 'Part of the frame to keep (x, y, width, height in video pixels). Empty keeps the whole frame.' },
+  {
+    name: 'stillFormat',
+    label: 'Still format',
+    kind: 'enum',
+    options: STILL_FORMATS,
+    default: DEFAULT_SETTINGS.stillFormat,
+    help: 'Image format of stills. PNG keeps the captured frame exactly as decoded; the others are converted from it.',
+  },
+  {
+    name: 'stillQuality',
+    label: 'Still quality',
+    kind: 'int',
+    min: 1,
+    max: 100,
+    default: DEFAULT_SETTINGS.stillQuality,
+    help: 'Quality of JPEG, WebP and AVIF stills: higher looks better and makes bigger files. Lossless formats ignore it.',
+  },
+  {
+    name: 'stickerFormat',
+    label: 'Sticker format',
+    kind: 'enum',
+    options: STICKER_FORMATS,
+    default: DEFAULT_SETTINGS.stickerFormat,
+    help: 'Container of animated stickers: GIF plays everywhere, WebP and WebM are smaller for the same look.',
+  },
+  {
+    name: 'stickerQuality',
+    label: 'Sticker quality',
+    kind: 'int',
+    min: 1,
+    max: 100,
+    default: DEFAULT_SETTINGS.stickerQuality,
+    help: 'Quality to aim for. To fit the size limit a sticker may come out lower, never higher.',
+  },
+  {
+    name: 'maxStickerBytes',
+    label: 'Sticker size limit',
+    kind: 'int',
+    min: 16_384,
+    max: 8_388_608,
+    unit: 'bytes',
+    default: DEFAULT_SETTINGS.maxStickerBytes,
+    help: 'A sticker never exceeds this many bytes: quality, then size, then frame rate are lowered until it fits.',
+  },
+  {
+    name: 'maxClipSeconds',
+    label: 'Longest sticker',
+    kind: 'number',
+    min: 0.1,
+    max: 30,
+    unit: 's',
+    default: DEFAULT_SETTINGS.maxClipSeconds,
+    help: 'Longest stretch of video a sticker may cover, in seconds.',
+  },
+  {
+    name: 'fps',
+    label: 'Frames per second',
+    kind: 'number',
+    min: 1,
+    max: MAX_VIDEO_FPS,
+    unit: 'fps',
+    default: DEFAULT_SETTINGS.fps,
+    help: 'How many frames are taken from each second of video. GIF allows at most 50; WebP and WebM at most 60.',
+  },
+  {
+    name: 'maxSide',
+    label: 'Largest side',
+    kind: 'int',
+    min: 64,
+    max: 1920,
+    unit: 'px',
+    default: DEFAULT_SETTINGS.maxSide,
+    help: 'Longest side of a sticker in pixels; bigger frames are scaled down to it.',
+  },
+  {
+    name: 'crop',
+    label: 'Crop',
+    kind: 'rect',
+    default: DEFAULT_SETTINGS.crop,
+    help: 'Part of the frame to keep (x, y, width, height in video pixels). Empty keeps the whole frame.',
+  },
 ] satisfies SettingField[]);
 
 /**
@@ -126,10 +197,22 @@ export const SETTING_FIELDS: readonly SettingField[] = Object.freeze([
  * after {@link SETTING_FIELDS}.
  */
 export const FRAME_FIELDS: readonly SettingField[] = Object.freeze([
-  { name: 'frameSize', label: 'Sticker frame', kind: 'enum', options: FRAME_SIZES, default: 'max',
-    help: 'max: the longest side up to Largest side (may be shrunk to fit the size limit); side: the longest side exactly Largest side; square: exactly Largest side × Largest side. Side and square are never shrunk: quality and frame rate are lowered instead.' },
-  { name: 'fit', label: 'Square fit', kind: 'enum', options: SQUARE_FITS, default: 'contain',
-    help: 'For a square sticker: contain shows the whole frame with transparent bars; cover crops it to a square (the centre, or the crop extended to a square).' },
+  {
+    name: 'frameSize',
+    label: 'Sticker frame',
+    kind: 'enum',
+    options: FRAME_SIZES,
+    default: 'max',
+    help: 'max: the longest side up to Largest side (may be shrunk to fit the size limit); side: the longest side exactly Largest side; square: exactly Largest side × Largest side. Side and square are never shrunk: quality and frame rate are lowered instead.',
+  },
+  {
+    name: 'fit',
+    label: 'Square fit',
+    kind: 'enum',
+    options: SQUARE_FITS,
+    default: 'contain',
+    help: 'For a square sticker: contain shows the whole frame with transparent bars; cover crops it to a square (the centre, or the crop extended to a square).',
+  },
 ] satisfies SettingField[]);
 
 /**
@@ -162,35 +245,132 @@ export interface Preset {
 
 /** Presets for common destinations. Each is merged over the base settings. */
 export const PRESETS: readonly Preset[] = Object.freeze([
-  { id: 'clipchat', label: 'Clipchat', description: 'Clipchat defaults: GIF, 480 px, up to 6 s and 1 MiB.', settings: { ...DEFAULT_SETTINGS } },
-  { id: 'telegram', label: 'Telegram video sticker', description: 'VP9 WebM, longest side exactly 512 px, up to 3 s, 30 fps and 256 KiB, no audio.',
-    settings: { stickerFormat: 'webm', maxSide: 512, maxClipSeconds: 3, maxStickerBytes: 256 * 1024, fps: 30, frameSize: 'side' },
-    rules: { formats: ['webm'], side: 512, maxBytes: 256 * 1024, maxSeconds: 3, maxFps: 30, audio: false, source: 'https://core.telegram.org/stickers#video-requirements' } },
-  { id: 'discord', label: 'Discord sticker', description: 'GIF, exactly 320×320 px, up to 512 KiB.',
-    settings: { stickerFormat: 'gif', maxSide: 320, maxStickerBytes: 512 * 1024, frameSize: 'square', fit: 'contain' },
-    rules: { formats: ['gif'], width: 320, height: 320, maxBytes: 512 * 1024, maxSeconds: 30, audio: false, source: 'https://support.discord.com/hc/en-us/articles/4402687377815' } },
-  { id: 'slack', label: 'Slack emoji', description: 'GIF, exactly 128×128 px, up to 128 KiB.',
-    settings: { stickerFormat: 'gif', maxSide: 128, maxStickerBytes: 128 * 1024, frameSize: 'square', fit: 'contain' },
-    rules: { formats: ['gif'], width: 128, height: 128, maxBytes: 128 * 1024, maxSeconds: 30, audio: false, source: 'https://slack.com/help/articles/206870177' } },
+  {
+    id: 'clipchat',
+    label: 'Clipchat',
+    description: 'Clipchat defaults: GIF, 480 px, up to 6 s and 1 MiB.',
+    settings: { ...DEFAULT_SETTINGS },
+  },
+  {
+    id: 'telegram',
+    label: 'Telegram video sticker',
+    description: 'VP9 WebM, longest side exactly 512 px, up to 3 s, 30 fps and 256 KiB, no audio.',
+    settings: {
+      stickerFormat: 'webm',
+      maxSide: 512,
+      maxClipSeconds: 3,
+      maxStickerBytes: 256 * 1024,
+      fps: 30,
+      frameSize: 'side',
+    },
+    rules: {
+      formats: ['webm'],
+      side: 512,
+      maxBytes: 256 * 1024,
+      maxSeconds: 3,
+      maxFps: 30,
+      audio: false,
+      source: 'https://core.telegram.org/stickers#video-requirements',
+    },
+  },
+  {
+    id: 'discord',
+    label: 'Discord sticker',
+    description: 'GIF, exactly 320×320 px, up to 512 KiB.',
+    settings: {
+      stickerFormat: 'gif',
+      maxSide: 320,
+      maxStickerBytes: 512 * 1024,
+      frameSize: 'square',
+      fit: 'contain',
+    },
+    rules: {
+      formats: ['gif'],
+      width: 320,
+      height: 320,
+      maxBytes: 512 * 1024,
+      maxSeconds: 30,
+      audio: false,
+      source: 'https://support.discord.com/hc/en-us/articles/4402687377815',
+    },
+  },
+  {
+    id: 'slack',
+    label: 'Slack emoji',
+    description: 'GIF, exactly 128×128 px, up to 128 KiB.',
+    settings: {
+      stickerFormat: 'gif',
+      maxSide: 128,
+      maxStickerBytes: 128 * 1024,
+      frameSize: 'square',
+      fit: 'contain',
+    },
+    rules: {
+      formats: ['gif'],
+      width: 128,
+      height: 128,
+      maxBytes: 128 * 1024,
+      maxSeconds: 30,
+      audio: false,
+      source: 'https://slack.com/help/articles/206870177',
+    },
+  },
   // WhatsApp's own sticker validator counts 500 KB as 500 × 1024 bytes, and allows 10 s.
-  { id: 'whatsapp', label: 'WhatsApp sticker', description: 'Animated WebP, exactly 512×512 px, up to 500 KiB and 10 s.',
-    settings: { stickerFormat: 'webp', maxSide: 512, maxStickerBytes: 500 * 1024, maxClipSeconds: 10, frameSize: 'square', fit: 'contain' },
-    rules: { formats: ['webp'], width: 512, height: 512, maxBytes: 500 * 1024, maxSeconds: 10, audio: false, source: 'https://github.com/WhatsApp/stickers/tree/main/Android#animated-sticker-requirements' } },
+  {
+    id: 'whatsapp',
+    label: 'WhatsApp sticker',
+    description: 'Animated WebP, exactly 512×512 px, up to 500 KiB and 10 s.',
+    settings: {
+      stickerFormat: 'webp',
+      maxSide: 512,
+      maxStickerBytes: 500 * 1024,
+      maxClipSeconds: 10,
+      frameSize: 'square',
+      fit: 'contain',
+    },
+    rules: {
+      formats: ['webp'],
+      width: 512,
+      height: 512,
+      maxBytes: 500 * 1024,
+      maxSeconds: 10,
+      audio: false,
+      source:
+        'https://github.com/WhatsApp/stickers/tree/main/Android#animated-sticker-requirements',
+    },
+  },
 ] satisfies Preset[]);
 
-const FIELD_BY_NAME = new Map([...SETTING_FIELDS, ...FRAME_FIELDS].map((f) => [f.name as string, f]));
+const FIELD_BY_NAME = new Map(
+  [...SETTING_FIELDS, ...FRAME_FIELDS].map((f) => [f.name as string, f]),
+);
 
 function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
-  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined) return String(v);
-  try { return JSON.stringify(v) ?? String(v); } catch { return String(v); }
+  if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined)
+    return String(v);
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 function checkNumber(f: SettingField, v: unknown, min: number, max: number, suffix = ''): number {
   const what = f.kind === 'int' ? 'a whole number' : 'a number';
   const range = `${min}–${max}${suffix}`;
-  if (typeof v !== 'number' || !Number.isFinite(v) || (f.kind === 'int' && !Number.isInteger(v)) || v < min || v > max) {
-    throw new InvalidSettingError(f.name, `${f.name} must be ${what} ${range}, got ${show(v)}`, plainNumber(f, v, min, max));
+  if (
+    typeof v !== 'number' ||
+    !Number.isFinite(v) ||
+    (f.kind === 'int' && !Number.isInteger(v)) ||
+    v < min ||
+    v > max
+  ) {
+    throw new InvalidSettingError(
+      f.name,
+      `${f.name} must be ${what} ${range}, got ${show(v)}`,
+      plainNumber(f, v, min, max),
+    );
   }
   return v;
 }
@@ -199,10 +379,20 @@ const isBytes = (f: SettingField): boolean => f.unit === 'bytes';
 
 /** `checkNumber`'s message in the words of a form. */
 function plainNumber(f: SettingField, v: unknown, min: number, max: number): string {
-  const range = isBytes(f) ? `${formatByteSize(min)}–${formatByteSize(max)}` : `${min}–${max}${f.unit ? ` ${f.unit}` : ''}`;
+  const range = isBytes(f)
+    ? `${formatByteSize(min)}–${formatByteSize(max)}`
+    : `${min}–${max}${f.unit ? ` ${f.unit}` : ''}`;
   // An empty form field arrives as NaN, undefined or ''.
-  if (v === undefined || v === '' || (typeof v === 'number' && Number.isNaN(v))) return `${f.label} is needed (${range})`;
-  if (typeof v === 'number' && Number.isFinite(v) && f.kind === 'int' && !Number.isInteger(v) && v >= min && v <= max) {
+  if (v === undefined || v === '' || (typeof v === 'number' && Number.isNaN(v)))
+    return `${f.label} is needed (${range})`;
+  if (
+    typeof v === 'number' &&
+    Number.isFinite(v) &&
+    f.kind === 'int' &&
+    !Number.isInteger(v) &&
+    v >= min &&
+    v <= max
+  ) {
     return `${f.label} must be a whole number, got ${v}`;
   }
   return `${f.label} must be ${range}, got ${typeof v === 'number' ? (isBytes(f) ? formatByteSize(v) : String(v)) : show(v)}`;
@@ -224,8 +414,11 @@ export function formatByteSize(n: number): string {
 function checkRect(v: unknown): Rect | null {
   if (v === null) return null;
   const bad = (why: string) =>
-    new InvalidSettingError('crop', `crop must be null or {x, y, width, height} in whole pixels (x, y ≥ 0; width, height ≥ 1)${why}, got ${show(v)}`,
-      `${CROP_LOOKS} (x, y ≥ 0; width, height ≥ 1)${why}`);
+    new InvalidSettingError(
+      'crop',
+      `crop must be null or {x, y, width, height} in whole pixels (x, y ≥ 0; width, height ≥ 1)${why}, got ${show(v)}`,
+      `${CROP_LOOKS} (x, y ≥ 0; width, height ≥ 1)${why}`,
+    );
   if (typeof v !== 'object' || Array.isArray(v)) throw bad('');
   const r = v as Record<string, unknown>;
   const extra = Object.keys(r).filter((k) => !['x', 'y', 'width', 'height'].includes(k));
@@ -242,23 +435,37 @@ function checkRect(v: unknown): Rect | null {
  * @throws InvalidSettingError naming the field, the value and what is allowed, for unknown
  *   keys, wrong types and values out of range (including the per-format fps limit).
  */
-export function validateSettings(input: unknown, base: CaptureSettings = DEFAULT_SETTINGS): CaptureSettings {
+export function validateSettings(
+  input: unknown,
+  base: CaptureSettings = DEFAULT_SETTINGS,
+): CaptureSettings {
   if (input === undefined || input === null) input = {};
   if (typeof input !== 'object' || Array.isArray(input)) {
-    throw new InvalidSettingError('settings', `settings must be an object of capture settings, got ${show(input)}`);
+    throw new InvalidSettingError(
+      'settings',
+      `settings must be an object of capture settings, got ${show(input)}`,
+    );
   }
   const out: CaptureSettings = { ...base, crop: base.crop ? { ...base.crop } : null };
   for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
     const f = FIELD_BY_NAME.get(key);
     if (!f) {
-      throw new InvalidSettingError(key, `unknown setting ${JSON.stringify(key)}; known settings: ${SETTING_FIELDS.map((x) => x.name).join(', ')}`);
+      throw new InvalidSettingError(
+        key,
+        `unknown setting ${JSON.stringify(key)}; known settings: ${SETTING_FIELDS.map((x) => x.name).join(', ')}`,
+      );
     }
     if (value === undefined) continue;
     switch (f.kind) {
       case 'enum':
         if (typeof value !== 'string' || !f.options!.includes(value)) {
-          throw new InvalidSettingError(f.name, `${f.name} must be one of ${f.options!.join(', ')}, got ${show(value)}`,
-            value === '' ? `${f.label} is needed (${f.options!.join(', ')})` : `${f.label} must be one of ${f.options!.join(', ')}, got ${show(value)}`);
+          throw new InvalidSettingError(
+            f.name,
+            `${f.name} must be one of ${f.options!.join(', ')}, got ${show(value)}`,
+            value === ''
+              ? `${f.label} is needed (${f.options!.join(', ')})`
+              : `${f.label} must be one of ${f.options!.join(', ')}, got ${show(value)}`,
+          );
         }
         (out as unknown as Record<string, unknown>)[key] = value;
         break;
@@ -269,8 +476,11 @@ export function validateSettings(input: unknown, base: CaptureSettings = DEFAULT
         // fps is checked against the final sticker format below.
         if (key === 'fps') {
           if (typeof value !== 'number' || !Number.isFinite(value)) {
-            throw new InvalidSettingError('fps', `fps must be a number 1–${MAX_VIDEO_FPS} (1–${MAX_GIF_FPS} for GIF), got ${show(value)}`,
-              plainNumber(f, value, 1, MAX_VIDEO_FPS));
+            throw new InvalidSettingError(
+              'fps',
+              `fps must be a number 1–${MAX_VIDEO_FPS} (1–${MAX_GIF_FPS} for GIF), got ${show(value)}`,
+              plainNumber(f, value, 1, MAX_VIDEO_FPS),
+            );
           }
           out.fps = value;
         } else {
@@ -281,14 +491,20 @@ export function validateSettings(input: unknown, base: CaptureSettings = DEFAULT
   const gif = out.stickerFormat === 'gif';
   const maxFps = gif ? MAX_GIF_FPS : MAX_VIDEO_FPS;
   if (out.fps < 1 || out.fps > maxFps) {
-    const fmt = out.stickerFormat === 'gif' ? 'GIF' : out.stickerFormat === 'webp' ? 'WebP' : 'WebM';
-    throw new InvalidSettingError('fps', `fps must be 1–${maxFps} for ${fmt}, got ${show(out.fps)}`, `Frames per second must be 1–${maxFps} for ${fmt}, got ${show(out.fps)}`);
+    const fmt =
+      out.stickerFormat === 'gif' ? 'GIF' : out.stickerFormat === 'webp' ? 'WebP' : 'WebM';
+    throw new InvalidSettingError(
+      'fps',
+      `fps must be 1–${maxFps} for ${fmt}, got ${show(out.fps)}`,
+      `Frames per second must be 1–${maxFps} for ${fmt}, got ${show(out.fps)}`,
+    );
   }
   return out;
 }
 
 /** What a crop looks like, for messages. */
-const CROP_LOOKS = 'Crop must be four whole numbers x, y, width, height in video pixels (for example 0, 0, 320, 240), or empty for the whole frame';
+const CROP_LOOKS =
+  'Crop must be four whole numbers x, y, width, height in video pixels (for example 0, 0, 320, 240), or empty for the whole frame';
 
 /**
  * Reads a crop typed into a form: `x, y, width, height` (commas or spaces); empty is
@@ -299,7 +515,12 @@ export function parseCropText(text: string): Rect | null {
   const t = text.trim();
   if (!t) return null;
   const m = /^(\d+)\s*[,\s]\s*(\d+)\s*[,\s]\s*(\d+)\s*[,\s]\s*(\d+)$/.exec(t);
-  if (!m) throw new InvalidSettingError('crop', `crop must be x,y,width,height in whole pixels, got ${show(text)}`, `${CROP_LOOKS}; got ${show(text)}`);
+  if (!m)
+    throw new InvalidSettingError(
+      'crop',
+      `crop must be x,y,width,height in whole pixels, got ${show(text)}`,
+      `${CROP_LOOKS}; got ${show(text)}`,
+    );
   return checkRect({ x: Number(m[1]), y: Number(m[2]), width: Number(m[3]), height: Number(m[4]) });
 }
 
@@ -307,7 +528,10 @@ export function parseCropText(text: string): Rect | null {
 export function getPreset(id: string): Preset {
   const p = PRESETS.find((x) => x.id === id);
   if (!p) {
-    throw new InvalidSettingError('preset', `unknown preset ${show(id)}; known presets: ${PRESETS.map((x) => x.id).join(', ')}`);
+    throw new InvalidSettingError(
+      'preset',
+      `unknown preset ${show(id)}; known presets: ${PRESETS.map((x) => x.id).join(', ')}`,
+    );
   }
   return p;
 }
@@ -329,10 +553,21 @@ export function checkPresetRules(preset: Preset, settings: CaptureSettings): voi
   const r = preset.rules;
   if (!r) return;
   const no = (field: keyof CaptureSettings, what: string) => {
-    throw new InvalidSettingError(field, `${preset.label} allows ${what}`, `${preset.label} allows ${what}`);
+    throw new InvalidSettingError(
+      field,
+      `${preset.label} allows ${what}`,
+      `${preset.label} allows ${what}`,
+    );
   };
-  if (!r.formats.includes(settings.stickerFormat)) no('stickerFormat', `${r.formats.join(', ')} stickers, got ${settings.stickerFormat}`);
-  if (settings.maxStickerBytes > r.maxBytes) no('maxStickerBytes', `at most ${formatByteSize(r.maxBytes)} (${r.maxBytes} bytes), got ${settings.maxStickerBytes}`);
-  if (settings.maxClipSeconds > r.maxSeconds) no('maxClipSeconds', `at most ${r.maxSeconds} s, got ${settings.maxClipSeconds}`);
-  if (r.maxFps !== undefined && settings.fps > r.maxFps) no('fps', `at most ${r.maxFps} fps, got ${settings.fps}`);
+  if (!r.formats.includes(settings.stickerFormat))
+    no('stickerFormat', `${r.formats.join(', ')} stickers, got ${settings.stickerFormat}`);
+  if (settings.maxStickerBytes > r.maxBytes)
+    no(
+      'maxStickerBytes',
+      `at most ${formatByteSize(r.maxBytes)} (${r.maxBytes} bytes), got ${settings.maxStickerBytes}`,
+    );
+  if (settings.maxClipSeconds > r.maxSeconds)
+    no('maxClipSeconds', `at most ${r.maxSeconds} s, got ${settings.maxClipSeconds}`);
+  if (r.maxFps !== undefined && settings.fps > r.maxFps)
+    no('fps', `at most ${r.maxFps} fps, got ${settings.fps}`);
 }

@@ -17,7 +17,9 @@ function isExecutable(path: string): boolean {
     if (!statSync(path).isFile()) return false;
     accessSync(path, constants.X_OK);
     return true;
-  } catch { return false; }
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -29,17 +31,27 @@ export function findFfmpeg(): string {
   if (cached) return cached;
   const env = process.env.CLIPCHAT_FFMPEG;
   if (env) {
-    if (!isExecutable(env)) throw new CaptureError('ERR_FFMPEG', `CLIPCHAT_FFMPEG is set to ${env}, which is not an executable file`);
+    if (!isExecutable(env))
+      throw new CaptureError(
+        'ERR_FFMPEG',
+        `CLIPCHAT_FFMPEG is set to ${env}, which is not an executable file`,
+      );
     return (cached = env);
   }
   for (const dir of (process.env.PATH ?? '').split(delimiter)) {
     if (dir && isExecutable(join(dir, 'ffmpeg'))) return (cached = join(dir, 'ffmpeg'));
   }
   try {
-    const path = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+    const path = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string })
+      .path;
     if (isExecutable(path)) return (cached = path);
-  } catch { /* fall through to the error */ }
-  throw new CaptureError('ERR_FFMPEG', 'ffmpeg not found: set CLIPCHAT_FFMPEG, put ffmpeg on PATH, or reinstall @ffmpeg-installer/ffmpeg');
+  } catch {
+    /* fall through to the error */
+  }
+  throw new CaptureError(
+    'ERR_FFMPEG',
+    'ffmpeg not found: set CLIPCHAT_FFMPEG, put ffmpeg on PATH, or reinstall @ffmpeg-installer/ffmpeg',
+  );
 }
 
 /** Forgets the cached ffmpeg path (after changing CLIPCHAT_FFMPEG or PATH). */
@@ -57,16 +69,22 @@ export type FfmpegChild = ChildProcessByStdio<null, Readable, Readable>;
  * The child is killed when `signal` aborts.
  */
 export function spawnFfmpeg(args: readonly string[], signal?: AbortSignal): FfmpegChild {
-  const child = spawn(findFfmpeg(), [...FFMPEG_BASE_ARGS, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(findFfmpeg(), [...FFMPEG_BASE_ARGS, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (signal) {
-    const kill = () => { child.kill('SIGKILL'); };
+    const kill = () => {
+      child.kill('SIGKILL');
+    };
     if (signal.aborted) kill();
     else if (typeof signal.addEventListener === 'function') {
       signal.addEventListener('abort', kill, { once: true });
       child.once('close', () => signal.removeEventListener('abort', kill));
     } else {
       // A bare `{aborted}` cancel flag (the engine's CancelSignal): poll it.
-      const timer = setInterval(() => { if (signal.aborted) kill(); }, 50);
+      const timer = setInterval(() => {
+        if (signal.aborted) kill();
+      }, 50);
       child.once('close', () => clearInterval(timer));
     }
   }
@@ -86,14 +104,21 @@ export interface FfmpegResult {
  */
 export function runFfmpeg(args: readonly string[], signal?: AbortSignal): Promise<FfmpegResult> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) { reject(new CancelledError()); return; }
+    if (signal?.aborted) {
+      reject(new CancelledError());
+      return;
+    }
     const child = spawnFfmpeg(args, signal);
     const out: Buffer[] = [];
     let err = '';
     child.stdout.on('data', (d: Buffer) => out.push(d));
     child.stderr.setEncoding('utf8');
-    child.stderr.on('data', (d: string) => { err += d; });
-    child.on('error', (e) => reject(new CaptureError('ERR_FFMPEG', `cannot run ffmpeg (${findFfmpeg()}): ${e.message}`)));
+    child.stderr.on('data', (d: string) => {
+      err += d;
+    });
+    child.on('error', (e) =>
+      reject(new CaptureError('ERR_FFMPEG', `cannot run ffmpeg (${findFfmpeg()}): ${e.message}`)),
+    );
     child.on('close', (code) => {
       if (signal?.aborted) reject(new CancelledError());
       else resolve({ code, stdout: Buffer.concat(out), stderr: err });

@@ -143,14 +143,22 @@ interface Try {
 /** Scales `base` by `s` (keeps at least 1 px a side). */
 function scaled(base: FitShape, s: number, fps: number): FitShape {
   if (s >= 1) return { width: base.width, height: base.height, fps };
-  return { width: Math.max(1, Math.round(base.width * s)), height: Math.max(1, Math.round(base.height * s)), fps };
+  return {
+    width: Math.max(1, Math.round(base.width * s)),
+    height: Math.max(1, Math.round(base.height * s)),
+    fps,
+  };
 }
 
 /** Fits a sticker into `req.maxBytes`; see the module comment. */
 export async function fitSticker(req: FitRequest): Promise<FitResult> {
   const { writer, maxBytes, shape: base } = req;
-  if (!(maxBytes > 0) || !Number.isFinite(maxBytes)) throw new RangeError(`maxBytes must be a positive number of bytes, got ${maxBytes}`);
-  if (!(base.width >= 1 && base.height >= 1 && base.fps > 0)) throw new RangeError(`shape must have a size of at least 1×1 and a positive fps, got ${base.width}×${base.height} at ${base.fps} fps`);
+  if (!(maxBytes > 0) || !Number.isFinite(maxBytes))
+    throw new RangeError(`maxBytes must be a positive number of bytes, got ${maxBytes}`);
+  if (!(base.width >= 1 && base.height >= 1 && base.fps > 0))
+    throw new RangeError(
+      `shape must have a size of at least 1×1 and a positive fps, got ${base.width}×${base.height} at ${base.fps} fps`,
+    );
   const signal = req.signal;
   const qMax = Math.max(1, Math.min(100, Math.round(req.quality)));
   const qMin = Math.max(1, Math.min(qMax, Math.round(req.minQuality ?? 35)));
@@ -165,7 +173,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
 
   const report = (fraction: number, message: string): void => {
     progress = Math.max(progress, fraction >= 1 ? 1 : Math.min(0.99, fraction));
-    if (req.onProgress?.({ stage: 'fit', fraction: progress, message }) === false) throw new CancelledError();
+    if (req.onProgress?.({ stage: 'fit', fraction: progress, message }) === false)
+      throw new CancelledError();
     throwIfCancelled(signal);
   };
 
@@ -183,7 +192,10 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       f = await req.frames(shape, signal);
       if (f.complete) {
         // Decode time is until the last frame is in (it overlaps the first try's encoding).
-        f.complete.then(() => (decodeMs += now() - t0), () => {});
+        f.complete.then(
+          () => (decodeMs += now() - t0),
+          () => {},
+        );
       } else decodeMs += now() - t0;
       for (const k of [...cache.keys()]) if (k !== baseKey) cache.delete(k);
       cache.set(key, f);
@@ -200,14 +212,23 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * One try: bytes when it fits `limit`, else the count reached when it stopped. `via`
    * runs it on the parallel writer.
    */
-  const attempt = async (quality: number, shape: FitShape, limit: number, via: StickerWriter = writer, extra?: Pick<StickerEncodeOptions, 'notes' | 'pace' | 'targetBytes'>): Promise<Try> => {
+  const attempt = async (
+    quality: number,
+    shape: FitShape,
+    limit: number,
+    via: StickerWriter = writer,
+    extra?: Pick<StickerEncodeOptions, 'notes' | 'pace' | 'targetBytes'>,
+  ): Promise<Try> => {
     // A writer that reads frame after frame may start before the last frame is decoded.
     const arriving = via.sequential === true;
     const f = await framesAt(shape, arriving);
     // Let a Cancel (a timer, a worker message) be seen between tries.
     await yieldToEventLoop(signal);
     tries++;
-    report(Math.min(0.95, tries / 12), `try ${tries}: ${extra?.pace ? `paced, quality up to ${quality}` : `quality ${quality}`}, ${shape.width}×${shape.height} at ${shape.fps} fps`);
+    report(
+      Math.min(0.95, tries / 12),
+      `try ${tries}: ${extra?.pace ? `paced, quality up to ${quality}` : `quality ${quality}`}, ${shape.width}×${shape.height} at ${shape.fps} fps`,
+    );
     if (running++ === 0) runningSince = now();
     let done = 0;
     try {
@@ -226,7 +247,12 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       return { bytes, size: bytes.length, complete: true, estimate: bytes.length };
     } catch (e) {
       // A stopped try still tells roughly how big it would have been.
-      if (e instanceof OverBudgetError) return { size: e.written, complete: false, estimate: e.estimate ?? e.written / Math.max(0.1, done) };
+      if (e instanceof OverBudgetError)
+        return {
+          size: e.written,
+          complete: false,
+          estimate: e.estimate ?? e.written / Math.max(0.1, done),
+        };
       throw e;
     } finally {
       if (--running === 0) encodeMs += now() - runningSince;
@@ -235,9 +261,11 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     }
   };
 
-  const fits = (r: { bytes?: Uint8Array; size: number }): boolean => r.bytes !== undefined && r.size <= maxBytes;
+  const fits = (r: { bytes?: Uint8Array; size: number }): boolean =>
+    r.bytes !== undefined && r.size <= maxBytes;
   /** The quality a try is reported at: for a paced one, its frames' mean. */
-  const qualityOf = (notes: TryNotes): number => Math.max(1, Math.min(qMax, Math.round(notes.quality)));
+  const qualityOf = (notes: TryNotes): number =>
+    Math.max(1, Math.min(qMax, Math.round(notes.quality)));
 
   /**
    * Tries the candidate qualities (distinct, in (best, top)) and narrows the bracket:
@@ -245,11 +273,20 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    */
   const parallel = req.parallel && req.parallel.concurrency >= 2 ? req.parallel : undefined;
   type Bracket = { best?: { q: number; bytes: Uint8Array }; top: number; topSize?: number };
-  const tryCandidates = async (shape: FitShape, candidates: number[], limit: number, b: Bracket): Promise<Bracket> => {
+  const tryCandidates = async (
+    shape: FitShape,
+    candidates: number[],
+    limit: number,
+    b: Bracket,
+  ): Promise<Bracket> => {
     const lo = b.best?.q ?? -Infinity;
-    const qs = [...new Set(candidates.map((q) => Math.round(q)))].filter((q) => q > lo && q < b.top);
+    const qs = [...new Set(candidates.map((q) => Math.round(q)))].filter(
+      (q) => q > lo && q < b.top,
+    );
     const run = parallel ? qs.slice(0, parallel.concurrency) : qs.slice(0, 1);
-    const results = await Promise.all(run.map((q) => attempt(q, shape, limit, parallel ?? writer).then((r) => ({ q, r }))));
+    const results = await Promise.all(
+      run.map((q) => attempt(q, shape, limit, parallel ?? writer).then((r) => ({ q, r }))),
+    );
     const next: Bracket = { ...b };
     for (const { q, r } of results.sort((x, y) => x.q - y.q)) {
       if (fits(r)) {
@@ -315,8 +352,16 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       if (best.bytes.length >= maxBytes * GOOD_ENOUGH && line < best.q + FLAT_STEPS) break;
       const q = failedInRow >= 2 || flat ? Math.floor((best.q + b.top) / 2) : line;
       const top = b.top;
-      b = await tryCandidates(shape, [q, q + 1, aim(best, GOOD_ENOUGH + 0.005)], maxBytes * 1.25, b);
-      failedInRow = b.best === best && b.top < top && (b.topSize ?? Infinity) > maxBytes * 1.05 ? failedInRow + 1 : 0;
+      b = await tryCandidates(
+        shape,
+        [q, q + 1, aim(best, GOOD_ENOUGH + 0.005)],
+        maxBytes * 1.25,
+        b,
+      );
+      failedInRow =
+        b.best === best && b.top < top && (b.topSize ?? Infinity) > maxBytes * 1.05
+          ? failedInRow + 1
+          : 0;
       flat = b.best !== best && b.best!.bytes.length < best.bytes.length * 1.02;
     }
     return b.best!;
@@ -342,7 +387,16 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     if (shape.height !== base.height) adapted.height = { from: base.height, to: shape.height };
     if (shape.fps !== base.fps) adapted.fps = { from: base.fps, to: shape.fps };
     report(1, 'fitted');
-    return { bytes, quality: q, shape, frames: cache.get(keyOf(shape))!, adapted, tries, decodeMs, encodeMs };
+    return {
+      bytes,
+      quality: q,
+      shape,
+      frames: cache.get(keyOf(shape))!,
+      adapted,
+      tries,
+      decodeMs,
+      encodeMs,
+    };
   };
 
   // 1. The asked quality at the asked shape, alongside the decoder; on the parallel writer
@@ -356,8 +410,13 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   // content seen).
   const firstNotes: { of?: TryNotes } = {};
   const noting = !parallel && writer.paces !== undefined;
-  const first = await attempt(qMax, base, maxBytes * (noting ? 2 : 1.25), parallel ?? writer,
-    noting ? { notes: (n) => (firstNotes.of = n), pace: 'ahead' } : undefined);
+  const first = await attempt(
+    qMax,
+    base,
+    maxBytes * (noting ? 2 : 1.25),
+    parallel ?? writer,
+    noting ? { notes: (n) => (firstNotes.of = n), pace: 'ahead' } : undefined,
+  );
   if (fits(first)) {
     // As asked, or (paced) all but the last frames near it, or near enough the budget.
     const q = firstNotes.of ? qualityOf(firstNotes.of) : qMax;
@@ -426,7 +485,11 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   }
   // Content that does not shrink well (pixel art, noise, small text) keeps its full size
   // when a quality not far below the usual floor fits there.
-  if (fullSize && fullSize.q >= FULL_SIZE_KEPT && (await shrinkKeeps(Math.min(0.97, Math.sqrt(maxBytes / floor.estimate)))) < SHRINKS_WELL) {
+  if (
+    fullSize &&
+    fullSize.q >= FULL_SIZE_KEPT &&
+    (await shrinkKeeps(Math.min(0.97, Math.sqrt(maxBytes / floor.estimate)))) < SHRINKS_WELL
+  ) {
     return finish(fullSize.q, fullSize.bytes, base);
   }
   let smaller: { q: number; bytes: Uint8Array; shape: FitShape } | undefined;
@@ -455,14 +518,22 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * fall short, what whole-clip tries above their mean quality find; undefined when pacing
    * cannot reach the budget (fitting goes on without it).
    */
-  async function pacedSearch(shape: FitShape, notes: TryNotes, fitted?: { q: number; bytes: Uint8Array }, topSize?: number): Promise<{ q: number; bytes: Uint8Array } | undefined> {
+  async function pacedSearch(
+    shape: FitShape,
+    notes: TryNotes,
+    fitted?: { q: number; bytes: Uint8Array },
+    topSize?: number,
+  ): Promise<{ q: number; bytes: Uint8Array } | undefined> {
     if (!writer.paces) return fitted;
     let best = fitted;
     for (let i = 0; i < PACED_TRIES && notes.frames > 0; i++) {
       if (best && best.bytes.length >= maxBytes * GOOD_ENOUGH) break;
       if (notes.qualityFor(maxBytes * GOOD_ENOUGH) < writer.paces.minQuality) break;
       const next: { of?: TryNotes } = {};
-      const r = await attempt(qMax, shape, maxBytes, writer, { pace: notes, notes: (n) => (next.of = n) });
+      const r = await attempt(qMax, shape, maxBytes, writer, {
+        pace: notes,
+        notes: (n) => (next.of = n),
+      });
       if (!fits(r) || !next.of) break;
       const q = qualityOf(next.of);
       if (!best || r.size > best.bytes.length) best = { q, bytes: r.bytes! };
@@ -479,7 +550,13 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * The scale at which frames forecast (by `notes`, at scale `at`) to take `bytes` at
    * quality `q`: bytes go as the scale to the power `exponent`.
    */
-  function scaleFor(notes: TryNotes, at: number, q: number, bytes: number, exponent = SCALE_EXPONENT): number {
+  function scaleFor(
+    notes: TryNotes,
+    at: number,
+    q: number,
+    bytes: number,
+    exponent = SCALE_EXPONENT,
+  ): number {
     return at * Math.min(1, bytes / Math.max(1, notes.bytesAt(q))) ** (1 / exponent);
   }
 
@@ -493,7 +570,9 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     const w = Math.max(1, Math.round(base.width * s));
     const h = Math.max(1, Math.round(base.height * s));
     let sum = 0;
-    const picks = [0, Math.floor(f.frames.length / 2)].filter((k, i, a) => k < f.frames.length && a.indexOf(k) === i);
+    const picks = [0, Math.floor(f.frames.length / 2)].filter(
+      (k, i, a) => k < f.frames.length && a.indexOf(k) === i,
+    );
     for (const k of picks) {
       const img = f.frames[k]!;
       sum += blockSsim(img, resizeBilinear(resizeBilinear(img, w, h), img.width, img.height));
@@ -507,7 +586,10 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * notes forecast (the exponent recalibrated from the two sizes). Undefined when the
    * content does not shrink well or the scale would go below the smallest size.
    */
-  async function shrinkAhead(notes: TryNotes, paceFloor: number): Promise<{ q: number; bytes: Uint8Array; shape: FitShape } | undefined> {
+  async function shrinkAhead(
+    notes: TryNotes,
+    paceFloor: number,
+  ): Promise<{ q: number; bytes: Uint8Array; shape: FitShape } | undefined> {
     const qAim = Math.min(qMax, paceFloor + PACED_AIM);
     let s = Math.min(0.97, scaleFor(notes, 1, qAim, maxBytes * 0.9));
     if (s < minScale) return undefined;
@@ -524,7 +606,15 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       if (!paced) {
         const r = await attempt(qMin, shape, maxBytes * 4);
         if (fits(r)) {
-          const f = await fillByScale(base.fps, s, shape, r, floorPrev && floorPrev.s > s ? { scale: floorPrev.s, estimate: floorPrev.size } : undefined);
+          const f = await fillByScale(
+            base.fps,
+            s,
+            shape,
+            r,
+            floorPrev && floorPrev.s > s
+              ? { scale: floorPrev.s, estimate: floorPrev.size }
+              : undefined,
+          );
           const b = await searchQuality(f.shape, qMin, f.r.bytes!, paceFloor);
           return { ...b, shape: f.shape };
         }
@@ -539,7 +629,10 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
         continue;
       }
       const next: { of?: TryNotes } = {};
-      const r = await attempt(qMax, shape, maxBytes, writer, { pace: 'ahead', notes: (n) => (next.of = n) });
+      const r = await attempt(qMax, shape, maxBytes, writer, {
+        pace: 'ahead',
+        notes: (n) => (next.of = n),
+      });
       const n = next.of;
       if (!n || n.frames === 0) return undefined;
       if (fits(r)) {
@@ -583,16 +676,32 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * it fits and is larger. At the lowest qualities sizes barely move with quality, so the
    * frame's size is the knob that fills the budget.
    */
-  async function fillByScale(fps: number, s: number, shape: FitShape, r: Try, bigger: { scale: number; estimate: number } | undefined, noted: { of?: TryNotes } = {}): Promise<{ shape: FitShape; r: Try; noted: { of?: TryNotes } }> {
+  async function fillByScale(
+    fps: number,
+    s: number,
+    shape: FitShape,
+    r: Try,
+    bigger: { scale: number; estimate: number } | undefined,
+    noted: { of?: TryNotes } = {},
+  ): Promise<{ shape: FitShape; r: Try; noted: { of?: TryNotes } }> {
     const kept = { shape, r, noted };
     if (!bigger || r.size >= maxBytes * GOOD_ENOUGH || !(bigger.estimate > maxBytes)) return kept;
     const e = Math.log(bigger.estimate / r.size) / Math.log(bigger.scale / s);
     if (!(e > 0.5) || !Number.isFinite(e)) return kept;
-    const s2 = Math.min(bigger.scale - (bigger.scale - s) * 0.1, s * ((maxBytes * 0.975) / r.size) ** (1 / e));
+    const s2 = Math.min(
+      bigger.scale - (bigger.scale - s) * 0.1,
+      s * ((maxBytes * 0.975) / r.size) ** (1 / e),
+    );
     const shape2 = scaled(base, s2, fps);
     if (shape2.width <= shape.width && shape2.height <= shape.height) return kept;
     const noted2: { of?: TryNotes } = {};
-    const r2 = await attempt(qMin, shape2, maxBytes * 1.25, writer, writer.paces ? { notes: (n) => (noted2.of = n) } : undefined);
+    const r2 = await attempt(
+      qMin,
+      shape2,
+      maxBytes * 1.25,
+      writer,
+      writer.paces ? { notes: (n) => (noted2.of = n) } : undefined,
+    );
     return fits(r2) && r2.size > r.size ? { shape: shape2, r: r2, noted: noted2 } : kept;
   }
 
@@ -601,7 +710,11 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
    * pixels and with frames; a stopped try gives a lower bound), then quality raised again
    * at that scale. Throws `BudgetError` when even the smallest output does not fit.
    */
-  async function shrink(floorTry: { size: number; complete: boolean; estimate: number }): Promise<{ q: number; bytes: Uint8Array; shape: FitShape }> {
+  async function shrink(floorTry: {
+    size: number;
+    complete: boolean;
+    estimate: number;
+  }): Promise<{ q: number; bytes: Uint8Array; shape: FitShape }> {
     let fps = base.fps;
     // Size at scale 1 for the current rate, measured or predicted.
     let full = { size: floorTry.size, complete: floorTry.complete, estimate: floorTry.estimate };
@@ -609,17 +722,36 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       let at = { scale: 1, size: full.size, estimate: full.estimate };
       let smallest = at.size;
       for (;;) {
-        const s = Math.max(minScale, Math.min(at.scale * 0.95, at.scale * Math.sqrt(maxBytes / at.size) * 0.95));
+        const s = Math.max(
+          minScale,
+          Math.min(at.scale * 0.95, at.scale * Math.sqrt(maxBytes / at.size) * 0.95),
+        );
         const shape = scaled(base, s, fps);
         const noted: { of?: TryNotes } = {};
-        const r0 = await attempt(qMin, shape, maxBytes * 4, writer, writer.paces ? { notes: (n) => (noted.of = n) } : undefined);
+        const r0 = await attempt(
+          qMin,
+          shape,
+          maxBytes * 4,
+          writer,
+          writer.paces ? { notes: (n) => (noted.of = n) } : undefined,
+        );
         if (fits(r0)) {
-          const f = await fillByScale(fps, s, shape, r0, at.scale > s ? { scale: at.scale, estimate: at.estimate } : undefined, noted);
+          const f = await fillByScale(
+            fps,
+            s,
+            shape,
+            r0,
+            at.scale > s ? { scale: at.scale, estimate: at.estimate } : undefined,
+            noted,
+          );
           const r = f.r;
           // Quality raised again at this scale: paced from this try's notes when the
           // writer can, else whole-clip tries.
-          const paced = f.noted.of ? await pacedSearch(f.shape, f.noted.of, { q: qMin, bytes: r.bytes! }) : undefined;
-          const b = paced && paced.q > qMin ? paced : await searchQuality(f.shape, qMin, r.bytes!, qMax);
+          const paced = f.noted.of
+            ? await pacedSearch(f.shape, f.noted.of, { q: qMin, bytes: r.bytes! })
+            : undefined;
+          const b =
+            paced && paced.q > qMin ? paced : await searchQuality(f.shape, qMin, r.bytes!, qMax);
           return { ...b, shape: f.shape };
         }
         const r = r0;
@@ -650,7 +782,11 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       let next = fps;
       do next = Math.max(minFps, Math.floor(next * 0.7));
       while (next > minFps && (smallest * next) / fps > maxBytes * 1.1);
-      full = { size: (full.size * next) / fps, complete: full.complete, estimate: (full.estimate * next) / fps };
+      full = {
+        size: (full.size * next) / fps,
+        complete: full.complete,
+        estimate: (full.estimate * next) / fps,
+      };
       fps = next;
     }
   }

@@ -5,7 +5,14 @@
  */
 import { DEFAULT_SETTINGS, type CaptureSettings, type StillFormat } from './config';
 import { CancelledError, CaptureError, InvalidSettingError } from './errors';
-import { bmpEncoder, encodePng, gifStillEncoder, pngEncoder, STILL_MIME, type StillEncoder } from './still/index';
+import {
+  bmpEncoder,
+  encodePng,
+  gifStillEncoder,
+  pngEncoder,
+  STILL_MIME,
+  type StillEncoder,
+} from './still/index';
 import type { FrameShape, FrameSource, ProgressCallback, Rect, Seconds } from './types';
 import type { CancelSignal } from './writer';
 import { checkCropInside } from './frame-size';
@@ -44,7 +51,9 @@ export interface Still {
 }
 
 const registry = new Map<StillFormat, StillEncoder>([
-  ['png', pngEncoder], ['bmp', bmpEncoder], ['gif', gifStillEncoder],
+  ['png', pngEncoder],
+  ['bmp', bmpEncoder],
+  ['gif', gifStillEncoder],
 ]);
 
 /**
@@ -78,7 +87,11 @@ export async function grab(source: FrameSource, options: GrabOptions): Promise<S
   const format = settings.stillFormat;
   const encoder = options.encoders?.[format] ?? registry.get(format);
   if (!encoder) {
-    throw new CaptureError('ERR_FORMAT_UNAVAILABLE', `no ${format} encoder is available here; available: ${[...registry.keys()].join(', ')}`, 'stillFormat');
+    throw new CaptureError(
+      'ERR_FORMAT_UNAVAILABLE',
+      `no ${format} encoder is available here; available: ${[...registry.keys()].join(', ')}`,
+      'stillFormat',
+    );
   }
   const crop = options.crop !== undefined ? options.crop : settings.crop;
   // Checked here, not only by sources: a browser decoder would paint the missing pixels
@@ -89,28 +102,43 @@ export async function grab(source: FrameSource, options: GrabOptions): Promise<S
   if (options.width !== undefined) {
     const w = options.width;
     if (!Number.isInteger(w) || w < 1 || w > MAX_STILL_SIDE) {
-      throw new InvalidSettingError('width', `width must be a whole number of pixels 1–${MAX_STILL_SIDE}, got ${w}`);
+      throw new InvalidSettingError(
+        'width',
+        `width must be a whole number of pixels 1–${MAX_STILL_SIDE}, got ${w}`,
+      );
     }
-    const cw = crop ? crop.width : source.info.width, ch = crop ? crop.height : source.info.height;
+    const cw = crop ? crop.width : source.info.width,
+      ch = crop ? crop.height : source.info.height;
     const h = Math.max(1, Math.round((ch * w) / cw));
-    if (h > MAX_STILL_SIDE) throw new InvalidSettingError('width', `width ${w} makes the still ${h} pixels high; at most ${MAX_STILL_SIDE} allowed`);
+    if (h > MAX_STILL_SIDE)
+      throw new InvalidSettingError(
+        'width',
+        `width ${w} makes the still ${h} pixels high; at most ${MAX_STILL_SIDE} allowed`,
+      );
     shape.width = w;
     shape.height = h;
   }
   const signal = options.signal;
   const check = (stage: string, fraction: number) => {
-    if (signal?.aborted || options.onProgress?.({ stage, fraction }) === false) throw new CancelledError();
+    if (signal?.aborted || options.onProgress?.({ stage, fraction }) === false)
+      throw new CancelledError();
   };
   check('decode', 0);
   // The source reads `aborted` (and listens for abort when it can); a CancelSignal is enough.
-  const frame = await source.frameAt(options.at, shape, signal as Parameters<FrameSource['frameAt']>[2]);
+  const frame = await source.frameAt(
+    options.at,
+    shape,
+    signal as Parameters<FrameSource['frameAt']>[2],
+  );
   const t1 = now();
   check('encode', 0.5);
   // The capture's original format is PNG. When that is what is asked for, its bytes are
   // the answer; otherwise the converter starts from the same decoded pixels (the PNG is
   // lossless, so decoding it again would only cost time).
   const passthrough = format === 'png' && encoder === pngEncoder;
-  const bytes = passthrough ? encodePng(frame) : await encoder.encode(frame, { quality: settings.stillQuality, signal });
+  const bytes = passthrough
+    ? encodePng(frame)
+    : await encoder.encode(frame, { quality: settings.stillQuality, signal });
   const t2 = now();
   check('done', 1);
   return {
@@ -122,6 +150,10 @@ export async function grab(source: FrameSource, options: GrabOptions): Promise<S
     time: frame.time,
     frameIndex: frame.index,
     passthrough,
-    timings: { decodeMs: Math.round(t1 - t0), encodeMs: Math.round(t2 - t1), totalMs: Math.round(t2 - t0) },
+    timings: {
+      decodeMs: Math.round(t1 - t0),
+      encodeMs: Math.round(t2 - t1),
+      totalMs: Math.round(t2 - t0),
+    },
   };
 }

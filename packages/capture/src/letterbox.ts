@@ -11,8 +11,12 @@ import type { RgbaImage } from './types';
 import { OverBudgetError, type StickerEncodeOptions, type StickerWriter } from './writer';
 
 /** `frame` on a transparent `g.canvasWidth`×`g.canvasHeight` image at (`g.x`, `g.y`). */
-export function padFrame(frame: RgbaImage, g: Pick<StickerGeometry, 'canvasWidth' | 'canvasHeight' | 'x' | 'y'>): RgbaImage {
-  const W = g.canvasWidth, H = g.canvasHeight;
+export function padFrame(
+  frame: RgbaImage,
+  g: Pick<StickerGeometry, 'canvasWidth' | 'canvasHeight' | 'x' | 'y'>,
+): RgbaImage {
+  const W = g.canvasWidth,
+    H = g.canvasHeight;
   const data = new Uint8ClampedArray(W * H * 4); // all 0: transparent
   const row = frame.width * 4;
   for (let r = 0; r < frame.height; r++) {
@@ -25,17 +29,22 @@ export function padFrame(frame: RgbaImage, g: Pick<StickerGeometry, 'canvasWidth
  * `writer` writing onto the square of `g`; `writer` itself when the picture fills the
  * canvas. Its output never exceeds a try's `maxBytes` (the bars' bytes are counted).
  */
-export function letterboxWriter<W extends StickerWriter>(writer: W, g: StickerGeometry): StickerWriter {
+export function letterboxWriter<W extends StickerWriter>(
+  writer: W,
+  g: StickerGeometry,
+): StickerWriter {
   if (g.canvasWidth === g.width && g.canvasHeight === g.height) return writer;
   const gif = writer.format === 'gif';
   const reserve = gif ? letterboxAllowance(g.width, g.height, g.canvasWidth, g.canvasHeight) : 0;
   // The same frames come back for every try at a shape: pad them once.
   let padded: { of: readonly RgbaImage[]; frames: RgbaImage[] } | undefined;
   const framesFor = (frames: readonly RgbaImage[]): RgbaImage[] => {
-    if (padded?.of !== frames || padded.frames.length !== frames.length) padded = { of: frames, frames: frames.map((f) => padFrame(f, g)) };
+    if (padded?.of !== frames || padded.frames.length !== frames.length)
+      padded = { of: frames, frames: frames.map((f) => padFrame(f, g)) };
     return padded.frames;
   };
-  const less = (n: number | undefined): number | undefined => (n === undefined ? undefined : Math.max(1, n - reserve));
+  const less = (n: number | undefined): number | undefined =>
+    n === undefined ? undefined : Math.max(1, n - reserve);
   const out: StickerWriter & { describe?(q: number): object } = {
     format: writer.format,
     mime: writer.mime,
@@ -46,15 +55,24 @@ export function letterboxWriter<W extends StickerWriter>(writer: W, g: StickerGe
       if (!gif) return writer.encode(framesFor(frames), delaysMs, options);
       let inner: Uint8Array;
       try {
-        inner = await writer.encode(frames, delaysMs, { ...options, maxBytes: less(options.maxBytes), targetBytes: less(options.targetBytes) });
+        inner = await writer.encode(frames, delaysMs, {
+          ...options,
+          maxBytes: less(options.maxBytes),
+          targetBytes: less(options.targetBytes),
+        });
       } catch (e) {
         if (e instanceof OverBudgetError && options.maxBytes !== undefined) {
-          throw new OverBudgetError(e.written + reserve, options.maxBytes, e.estimate === undefined ? undefined : e.estimate + reserve);
+          throw new OverBudgetError(
+            e.written + reserve,
+            options.maxBytes,
+            e.estimate === undefined ? undefined : e.estimate + reserve,
+          );
         }
         throw e;
       }
       const bytes = letterboxGif(inner, g.canvasWidth, g.canvasHeight, g.x, g.y);
-      if (options.maxBytes !== undefined && bytes.length > options.maxBytes) throw new OverBudgetError(bytes.length, options.maxBytes);
+      if (options.maxBytes !== undefined && bytes.length > options.maxBytes)
+        throw new OverBudgetError(bytes.length, options.maxBytes);
       return bytes;
     },
   };

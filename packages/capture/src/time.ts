@@ -19,7 +19,10 @@ const HMS = /^(\d+):(\d{1,2}):(\d{1,2})(\.\d+)?$/;
 export function parseTime(s: string, field = 'time'): Seconds {
   const text = typeof s === 'string' ? s.trim() : '';
   const bad = (why = '') =>
-    new InvalidTimeError(`${field} must be a time like ${FORMS}${why}, got ${JSON.stringify(s)}`, field);
+    new InvalidTimeError(
+      `${field} must be a time like ${FORMS}${why}, got ${JSON.stringify(s)}`,
+      field,
+    );
   let m: RegExpExecArray | null;
   if ((m = PLAIN.exec(text))) return Number(text) as Seconds;
   if ((m = MS.exec(text))) {
@@ -56,9 +59,14 @@ export function formatTime(t: Seconds | number): string {
 }
 
 const UNITS: Record<string, number> = {
-  '': 1, b: 1,
-  kb: 1000, mb: 1000 ** 2, gb: 1000 ** 3,
-  kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3,
+  '': 1,
+  b: 1,
+  kb: 1000,
+  mb: 1000 ** 2,
+  gb: 1000 ** 3,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
 };
 
 /**
@@ -71,10 +79,13 @@ export function parseBytes(s: string, field = 'maxStickerBytes'): Bytes {
   const m = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(typeof s === 'string' ? s.trim() : '');
   const unit = m ? UNITS[m[2]!.toLowerCase()] : undefined;
   if (!m || unit === undefined || (unit === 1 && m[1]!.includes('.'))) {
-    throw new InvalidSettingError(field,
+    throw new InvalidSettingError(
+      field,
       `${field} must be a byte count like 65536, 500KB, 256KiB or 1MiB (KB/MB = 1000, KiB/MiB = 1024), got ${JSON.stringify(s)}`,
-      typeof s === 'string' && !s.trim() ? 'Sticker size limit is needed (16 KiB–8 MiB)'
-        : `Sticker size limit must be a size like 500 KB, 1 MB or 256 KiB (KB and MB are 1000 bytes, KiB and MiB 1024), got ${JSON.stringify(s)}`);
+      typeof s === 'string' && !s.trim()
+        ? 'Sticker size limit is needed (16 KiB–8 MiB)'
+        : `Sticker size limit must be a size like 500 KB, 1 MB or 256 KiB (KB and MB are 1000 bytes, KiB and MiB 1024), got ${JSON.stringify(s)}`,
+    );
   }
   return Math.floor(Number(m[1]) * unit) as Bytes;
 }

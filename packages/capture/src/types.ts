@@ -72,7 +72,11 @@ export interface FrameSource {
    * The frames on screen at each of `times` (ascending), in order. A source decodes the
    * stretch once; the same frame may be returned for several times.
    */
-  framesAt(times: readonly Seconds[], shape?: FrameShape, signal?: CancelSignal): AsyncIterable<Frame>;
+  framesAt(
+    times: readonly Seconds[],
+    shape?: FrameShape,
+    signal?: CancelSignal,
+  ): AsyncIterable<Frame>;
   close(): Promise<void>;
 }
 

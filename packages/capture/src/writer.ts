@@ -82,7 +82,11 @@ export interface StickerWriter {
   readonly sequential?: boolean;
   /** Writers that keep notes of a try and pace a later one by them: the lowest quality a paced try gives a frame. */
   readonly paces?: { readonly minQuality: number };
-  encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array>;
+  encode(
+    frames: readonly RgbaImage[],
+    delaysMs: readonly number[],
+    options: StickerEncodeOptions,
+  ): Promise<Uint8Array>;
   /**
    * Optional: how close `bytes` looks to `frames` (0..1, like SSIM; the output may be
    * smaller than the frames). With it, fitting picks between a full-size output at low
@@ -99,7 +103,11 @@ export class OverBudgetError extends Error {
   /** What the whole output would have taken, when the writer could tell before passing the limit. */
   readonly estimate?: number;
   constructor(written: number, limit: number, estimate?: number) {
-    super(estimate === undefined ? `output passed ${limit} bytes (${written} written so far)` : `output would pass ${limit} bytes (about ${Math.round(estimate)} in all)`);
+    super(
+      estimate === undefined
+        ? `output passed ${limit} bytes (${written} written so far)`
+        : `output would pass ${limit} bytes (about ${Math.round(estimate)} in all)`,
+    );
     this.name = 'OverBudgetError';
     this.written = written;
     this.limit = limit;
@@ -118,7 +126,9 @@ export class CountingSink {
 
   constructor(limit = Infinity, initialCapacity = 1 << 16) {
     this.limit = limit;
-    this.buf = new Uint8Array(Math.max(64, Math.min(initialCapacity, Number.isFinite(limit) ? limit + 1 : initialCapacity)));
+    this.buf = new Uint8Array(
+      Math.max(64, Math.min(initialCapacity, Number.isFinite(limit) ? limit + 1 : initialCapacity)),
+    );
   }
 
   /** Bytes written so far. */
@@ -175,7 +185,8 @@ export class CountingSink {
 
   /** Forgets everything written after the first `length` bytes (to write a part again). */
   rewind(length: number): void {
-    if (!(length >= 0 && length <= this.len)) throw new RangeError(`cannot rewind ${this.len} bytes to ${length}`);
+    if (!(length >= 0 && length <= this.len))
+      throw new RangeError(`cannot rewind ${this.len} bytes to ${length}`);
     this.len = length;
   }
 
@@ -199,7 +210,10 @@ export function throwIfCancelled(signal?: CancelSignal): void {
 const timers = globalThis as unknown as {
   setTimeout?: (fn: () => void, ms: number) => unknown;
   setImmediate?: (fn: () => void) => unknown;
-  MessageChannel?: new () => { port1: { onmessage: (() => void) | null }; port2: { postMessage(v: unknown): void } };
+  MessageChannel?: new () => {
+    port1: { onmessage: (() => void) | null };
+    port2: { postMessage(v: unknown): void };
+  };
 };
 
 /** Runs queued I/O callbacks, then resolves: Node's setImmediate, else a MessageChannel turn, else a timer. */
@@ -209,10 +223,11 @@ const nextTurn: () => Promise<void> = (() => {
     const ch = new timers.MessageChannel();
     const waiting: Array<() => void> = [];
     ch.port1.onmessage = () => waiting.shift()?.();
-    return () => new Promise<void>((r) => {
-      waiting.push(r);
-      ch.port2.postMessage(0);
-    });
+    return () =>
+      new Promise<void>((r) => {
+        waiting.push(r);
+        ch.port2.postMessage(0);
+      });
   }
   return () => new Promise<void>((r) => (timers.setTimeout ? timers.setTimeout(r, 0) : r()));
 })();
@@ -231,6 +246,8 @@ export async function yieldForIo(signal?: CancelSignal): Promise<void> {
  * then checks the signal. Works in Node and in browser workers.
  */
 export async function yieldToEventLoop(signal?: CancelSignal): Promise<void> {
-  await new Promise<void>((resolve) => (timers.setTimeout ? timers.setTimeout(resolve, 0) : resolve()));
+  await new Promise<void>((resolve) =>
+    timers.setTimeout ? timers.setTimeout(resolve, 0) : resolve(),
+  );
   throwIfCancelled(signal);
 }

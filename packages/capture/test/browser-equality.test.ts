@@ -41,7 +41,15 @@ beforeAll(async () => {
   workerCode = out.outputFiles[0]!.text;
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+    ],
   });
 }, 120_000);
 
@@ -53,11 +61,19 @@ afterAll(async () => {
 async function encodeInBrowser(frames: RgbaImage[], options: GifOptions): Promise<Uint8Array> {
   const page = await browser.newPage();
   try {
-    const payload = frames.map((f) => ({ width: f.width, height: f.height, b64: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength).toString('base64') }));
+    const payload = frames.map((f) => ({
+      width: f.width,
+      height: f.height,
+      b64: Buffer.from(f.data.buffer, f.data.byteOffset, f.data.byteLength).toString('base64'),
+    }));
     const b64 = await page.evaluate(
       async ({ code, payload, options }) => {
         const dec = (s: string) => Uint8Array.from(atob(s), (c) => c.charCodeAt(0));
-        const frames = payload.map((p) => ({ width: p.width, height: p.height, data: dec(p.b64).buffer }));
+        const frames = payload.map((p) => ({
+          width: p.width,
+          height: p.height,
+          data: dec(p.b64).buffer,
+        }));
         type Reply = { bytes?: Uint8Array; error?: string };
         // Browser globals, typed here because this file is checked with Node's typings.
         const W = (globalThis as unknown as { Worker: new (url: string) => BrowserWorker }).Worker;
@@ -71,13 +87,17 @@ async function encodeInBrowser(frames: RgbaImage[], options: GifOptions): Promis
         const res = await new Promise<Reply>((resolve) => {
           worker.onmessage = (e) => resolve(e.data);
           worker.onerror = (e) => resolve({ error: e.message });
-          worker.postMessage({ frames, options }, frames.map((f) => f.data));
+          worker.postMessage(
+            { frames, options },
+            frames.map((f) => f.data),
+          );
         });
         worker.terminate();
         if (res.error) throw new Error(res.error);
         let s = '';
         const b = res.bytes!;
-        for (let i = 0; i < b.length; i += 0x8000) s += String.fromCharCode(...b.subarray(i, i + 0x8000));
+        for (let i = 0; i < b.length; i += 0x8000)
+          s += String.fromCharCode(...b.subarray(i, i + 0x8000));
         return btoa(s);
       },
       { code: workerCode, payload, options },
@@ -90,9 +110,30 @@ async function encodeInBrowser(frames: RgbaImage[], options: GifOptions): Promis
 
 function bbb(): RgbaImage[] {
   const [w, h] = [160, 90];
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-ss', '20', '-t', '1.5', '-i', BIG_BUCK_BUNNY, '-vf', `fps=12,scale=${w}:${h}:flags=lanczos`, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 28 });
+  const raw = execFileSync(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-ss',
+      '20',
+      '-t',
+      '1.5',
+      '-i',
+      BIG_BUCK_BUNNY,
+      '-vf',
+      `fps=12,scale=${w}:${h}:flags=lanczos`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      '-',
+    ],
+    { maxBuffer: 1 << 28 },
+  );
   const out: RgbaImage[] = [];
-  for (let o = 0; o + w * h * 4 <= raw.length; o += w * h * 4) out.push({ width: w, height: h, data: new Uint8ClampedArray(raw.subarray(o, o + w * h * 4)) });
+  for (let o = 0; o + w * h * 4 <= raw.length; o += w * h * 4)
+    out.push({ width: w, height: h, data: new Uint8ClampedArray(raw.subarray(o, o + w * h * 4)) });
   return out;
 }
 
@@ -109,11 +150,18 @@ function automaton(n: number): RgbaImage[] {
   for (let y = 0; y < 200 + h + n; y++) {
     rows.push(row);
     const prev = row;
-    row = Uint8Array.from({ length: w }, (_, x) => (110 >> ((prev[(x + w - 1) % w]! << 2) | (prev[x]! << 1) | prev[(x + 1) % w]!)) & 1);
+    row = Uint8Array.from(
+      { length: w },
+      (_, x) => (110 >> ((prev[(x + w - 1) % w]! << 2) | (prev[x]! << 1) | prev[(x + 1) % w]!)) & 1,
+    );
   }
   return Array.from({ length: n }, (_, f) => {
     const data = new Uint8ClampedArray(w * h * 4);
-    for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) data.fill(rows[200 + f + y]![x] ? 255 : 0, (y * w + x) * 4, (y * w + x) * 4 + 3).fill(255, (y * w + x) * 4 + 3, (y * w + x) * 4 + 4);
+    for (let y = 0; y < h; y++)
+      for (let x = 0; x < w; x++)
+        data
+          .fill(rows[200 + f + y]![x] ? 255 : 0, (y * w + x) * 4, (y * w + x) * 4 + 3)
+          .fill(255, (y * w + x) * 4 + 3, (y * w + x) * 4 + 4);
     return { width: w, height: h, data };
   });
 }
@@ -123,15 +171,30 @@ async function decodeInChromium(bytes: Uint8Array): Promise<Uint8Array[]> {
   const page = await browser.newPage();
   try {
     // ImageDecoder needs a secure context: serve an empty page on an https origin.
-    await page.route('https://clipchat.test/**', (r) => r.fulfill({ body: '<html></html>', contentType: 'text/html' }));
+    await page.route('https://clipchat.test/**', (r) =>
+      r.fulfill({ body: '<html></html>', contentType: 'text/html' }),
+    );
     await page.goto('https://clipchat.test/');
     const frames = await page.evaluate(async (b64) => {
       const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
       // Browser globals, typed here because this file is checked with Node's typings.
-      interface Frame { displayWidth: number; displayHeight: number; close(): void }
-      interface Decoder { tracks: { ready: Promise<void>; selectedTrack: { frameCount: number } }; decode(o: { frameIndex: number }): Promise<{ image: Frame }> }
-      interface Ctx { drawImage(i: Frame, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray } }
-      const g = globalThis as unknown as { ImageDecoder: new (o: { data: Uint8Array; type: string }) => Decoder; OffscreenCanvas: new (w: number, h: number) => { getContext(k: '2d'): Ctx } };
+      interface Frame {
+        displayWidth: number;
+        displayHeight: number;
+        close(): void;
+      }
+      interface Decoder {
+        tracks: { ready: Promise<void>; selectedTrack: { frameCount: number } };
+        decode(o: { frameIndex: number }): Promise<{ image: Frame }>;
+      }
+      interface Ctx {
+        drawImage(i: Frame, x: number, y: number): void;
+        getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+      }
+      const g = globalThis as unknown as {
+        ImageDecoder: new (o: { data: Uint8Array; type: string }) => Decoder;
+        OffscreenCanvas: new (w: number, h: number) => { getContext(k: '2d'): Ctx };
+      };
       const dec = new g.ImageDecoder({ data, type: 'image/gif' });
       await dec.tracks.ready;
       const out: string[] = [];
@@ -142,7 +205,8 @@ async function decodeInChromium(bytes: Uint8Array): Promise<Uint8Array[]> {
         const px = ctx.getImageData(0, 0, image.displayWidth, image.displayHeight).data;
         image.close();
         let s = '';
-        for (let k = 0; k < px.length; k += 0x8000) s += String.fromCharCode(...px.subarray(k, k + 0x8000));
+        for (let k = 0; k < px.length; k += 0x8000)
+          s += String.fromCharCode(...px.subarray(k, k + 0x8000));
         out.push(btoa(s));
       }
       return out;
@@ -162,7 +226,12 @@ describe('GIF encoder in a browser worker', () => {
     const cases: GifOptions[] = [
       { delaysMs, quality: 100 },
       { delaysMs, quality: 20 },
-      { delaysMs, paletteRgb: new Uint8Array([0, 0, 0, 255, 255, 255]), lossy: 0, diffThreshold: 0 },
+      {
+        delaysMs,
+        paletteRgb: new Uint8Array([0, 0, 0, 255, 255, 255]),
+        lossy: 0,
+        diffThreshold: 0,
+      },
     ];
     for (const options of cases) {
       const node = (await encodeGif(frames, options)).bytes;
@@ -174,7 +243,8 @@ describe('GIF encoder in a browser worker', () => {
       expect(theirs.length).toBe(mine.length);
       for (let f = 0; f < mine.length; f++) {
         let differ = 0;
-        const a = theirs[f]!, b = mine[f]!.data;
+        const a = theirs[f]!,
+          b = mine[f]!.data;
         for (let i = 0; i < a.length; i++) if (i % 4 !== 3 && a[i] !== b[i]) differ++;
         expect(differ, `frame ${f}`).toBe(0);
       }

@@ -17,7 +17,14 @@ import { openVideo } from '../src/source/ffmpeg.node.ts';
 import type { FrameSource } from '../src/types';
 import { SharpWebpWriter } from '../src/webp/sharp.node.ts';
 import { FfmpegWebmWriter } from '../src/webm/ffmpeg.node.ts';
-import { BIG_BUCK_BUNNY, ensureFixtures, type FixtureName, frameIndexAt, probeFrameTimes, readFrameNumber } from './helpers';
+import {
+  BIG_BUCK_BUNNY,
+  ensureFixtures,
+  type FixtureName,
+  frameIndexAt,
+  probeFrameTimes,
+  readFrameNumber,
+} from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-clip-test-'));
 let files = {} as Record<FixtureName, string>;
@@ -64,17 +71,46 @@ describe('makeSticker', () => {
   it('holds exactly the frames on screen at from + k/fps, with delays adding up to the range', async () => {
     const src = await source(files.h264);
     const [from, to, fps] = [1.2, 3.2, 12];
-    const st = await makeSticker(src, { from, to, settings: settings({ fps, maxStickerBytes: 1 << 20 }) });
-    expect(st).toMatchObject({ format: 'gif', mime: 'image/gif', width: 320, height: 240, fps: 12, durationMs: 2000, frames: 24 });
+    const st = await makeSticker(src, {
+      from,
+      to,
+      settings: settings({ fps, maxStickerBytes: 1 << 20 }),
+    });
+    expect(st).toMatchObject({
+      format: 'gif',
+      mime: 'image/gif',
+      width: 320,
+      height: 240,
+      fps: 12,
+      durationMs: 2000,
+      frames: 24,
+    });
     expect(st.bytes.length).toBeLessThanOrEqual(1 << 20);
     expect(st.delaysCs!.reduce((a, b) => a + b, 0)).toBe(200);
     // Which frames: decode with ffmpeg and read the drawn numbers.
     const times = probeFrameTimes(files.h264);
-    const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', save(st.bytes), '-fps_mode', 'passthrough', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+    const raw = execFileSync(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-i',
+        save(st.bytes),
+        '-fps_mode',
+        'passthrough',
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgba',
+        '-',
+      ],
+      { maxBuffer: 1 << 30 },
+    );
     const size = 320 * 240 * 4;
     expect(raw.length / size).toBe(24);
     const got: number[] = [];
-    for (let k = 0; k < 24; k++) got.push(readFrameNumber(raw.subarray(k * size, (k + 1) * size), 320, 240));
+    for (let k = 0; k < 24; k++)
+      got.push(readFrameNumber(raw.subarray(k * size, (k + 1) * size), 320, 240));
     expect(got).toEqual(sampleTimes(from, to, fps).map((t) => frameIndexAt(times, t)));
     const meta = await sharp(Buffer.from(st.bytes), { animated: true }).metadata();
     expect(meta).toMatchObject({ format: 'gif', pages: 24, loop: 0 });
@@ -85,7 +121,13 @@ describe('makeSticker', () => {
     const src = await source(BIG_BUCK_BUNNY);
     const a = await makeSticker(src, { from: 20, to: 21, settings: settings({ maxSide: 200 }) });
     expect([a.width, a.height]).toEqual([200, 112]);
-    const b = await makeSticker(src, { from: 20, to: 21, settings: settings({ maxSide: 480 }), width: 120, crop: { x: 100, y: 40, width: 400, height: 400 } });
+    const b = await makeSticker(src, {
+      from: 20,
+      to: 21,
+      settings: settings({ maxSide: 480 }),
+      width: 120,
+      crop: { x: 100, y: 40, width: 400, height: 400 },
+    });
     expect([b.width, b.height]).toEqual([120, 120]);
     const meta = await sharp(Buffer.from(b.bytes), { animated: true }).metadata();
     expect([meta.width, meta.pageHeight]).toEqual([120, 120]);
@@ -96,14 +138,20 @@ describe('makeSticker', () => {
     for (const budget of [256 * 1024, 64 * 1024]) {
       const seen: Array<{ stage: string; fraction: number }> = [];
       const st = await makeSticker(src, {
-        from: 20, to: 23, width: 320, settings: settings({ maxStickerBytes: budget, stickerQuality: 90 }),
-        onProgress: (p) => { seen.push({ stage: p.stage, fraction: p.fraction }); },
+        from: 20,
+        to: 23,
+        width: 320,
+        settings: settings({ maxStickerBytes: budget, stickerQuality: 90 }),
+        onProgress: (p) => {
+          seen.push({ stage: p.stage, fraction: p.fraction });
+        },
       });
       expect(st.bytes.length).toBeLessThanOrEqual(budget);
       // One bar for the job: decoding and fitting (which overlap) only ever move it forward, to the end.
       expect(seen.some((p) => p.stage === 'decode')).toBe(true);
       expect(seen.some((p) => p.stage === 'fit')).toBe(true);
-      for (let i = 1; i < seen.length; i++) expect(seen[i]!.fraction).toBeGreaterThanOrEqual(seen[i - 1]!.fraction);
+      for (let i = 1; i < seen.length; i++)
+        expect(seen[i]!.fraction).toBeGreaterThanOrEqual(seen[i - 1]!.fraction);
       expect(seen.at(-1)!.fraction).toBe(1);
       expect(st.delaysCs!.reduce((x, y) => x + y, 0)).toBe(300);
       expect(st.adapted.quality?.from).toBe(90);
@@ -116,8 +164,14 @@ describe('makeSticker', () => {
     const budget = 1024 * 1024;
     const tries = new Set<string>();
     const st = await makeSticker(src, {
-      from: 8, to: 12, width: 480, settings: settings({ maxStickerBytes: budget, fps: 15, maxSide: 480 }),
-      onProgress: (p) => { const m = /^try (\d+):/.exec(p.message ?? ''); if (m) tries.add(m[1]!); },
+      from: 8,
+      to: 12,
+      width: 480,
+      settings: settings({ maxStickerBytes: budget, fps: 15, maxSide: 480 }),
+      onProgress: (p) => {
+        const m = /^try (\d+):/.exec(p.message ?? '');
+        if (m) tries.add(m[1]!);
+      },
     });
     expect(st.bytes.length).toBeLessThanOrEqual(budget);
     // Straight to a smaller frame (9 tries when the lowest qualities were explored at full size first).
@@ -136,16 +190,40 @@ describe('makeSticker', () => {
     const src = await source(BIG_BUCK_BUNNY);
     const writers = { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() };
     const budget = 48 * 1024;
-    const webp = await makeSticker(src, { from: 20, to: 22, settings: settings({ stickerFormat: 'webp', maxSide: 240, maxStickerBytes: budget }), writers });
+    const webp = await makeSticker(src, {
+      from: 20,
+      to: 22,
+      settings: settings({ stickerFormat: 'webp', maxSide: 240, maxStickerBytes: budget }),
+      writers,
+    });
     expect(webp).toMatchObject({ format: 'webp', mime: 'image/webp' });
     expect(webp.bytes.length).toBeLessThanOrEqual(budget);
     const meta = await sharp(Buffer.from(webp.bytes), { animated: true }).metadata();
     expect(meta).toMatchObject({ format: 'webp', pages: 24 });
-    const webm = await makeSticker(src, { from: 20, to: 22, settings: settings({ stickerFormat: 'webm', maxSide: 240, maxStickerBytes: budget }), writers });
+    const webm = await makeSticker(src, {
+      from: 20,
+      to: 22,
+      settings: settings({ stickerFormat: 'webm', maxSide: 240, maxStickerBytes: budget }),
+      writers,
+    });
     expect(webm.bytes.length).toBeLessThanOrEqual(budget);
     const f = save(webm.bytes).replace(/\.gif$/, '.webm');
     writeFileSync(f, webm.bytes);
-    const probe = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'stream=codec_name,width', '-of', 'csv=p=0', f], { encoding: 'utf8' }).trim();
+    const probe = execFileSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-select_streams',
+        'v',
+        '-show_entries',
+        'stream=codec_name,width',
+        '-of',
+        'csv=p=0',
+        f,
+      ],
+      { encoding: 'utf8' },
+    ).trim();
     expect(probe).toBe(`vp9,${webm.width}`);
   }, 120_000);
 
@@ -153,23 +231,58 @@ describe('makeSticker', () => {
     const src = await source(files.h264);
     const dur = src.info.duration;
     const fail = async (req: Parameters<typeof makeSticker>[1], code: string, text: RegExp) => {
-      const e = await makeSticker(src, req).then(() => null, (x: unknown) => x);
+      const e = await makeSticker(src, req).then(
+        () => null,
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(CaptureError);
       expect((e as CaptureError).code).toBe(code);
       expect((e as Error).message).toMatch(text);
     };
-    await fail({ from: 2, to: 2, settings: settings() }, 'ERR_INVALID_TIME', /to \(2 s\) must be after from \(2 s\)/);
-    await fail({ from: 0, to: 3.5, settings: settings({ maxClipSeconds: 3 }) }, 'ERR_TIME_OUT_OF_RANGE', /3\.5 s long.*at most 3 s/);
-    await fail({ from: dur - 1, to: dur + 1, settings: settings() }, 'ERR_TIME_OUT_OF_RANGE', new RegExp(`past the end.*${dur.toFixed(3)}`));
-    await fail({ from: 0, to: 1, settings: settings({ fps: 60 }) }, 'ERR_INVALID_SETTING', /fps must be 1–50 for GIF, got 60/);
-    await fail({ from: 0, to: 1, settings: settings(), crop: { x: 300, y: 0, width: 100, height: 100 } }, 'ERR_INVALID_SETTING', /crop 300,0,100,100 .*320×240/);
-    await fail({ from: 0, to: 1, settings: settings({ stickerFormat: 'webp' }) }, 'ERR_INVALID_SETTING', /no webp sticker writer/);
+    await fail(
+      { from: 2, to: 2, settings: settings() },
+      'ERR_INVALID_TIME',
+      /to \(2 s\) must be after from \(2 s\)/,
+    );
+    await fail(
+      { from: 0, to: 3.5, settings: settings({ maxClipSeconds: 3 }) },
+      'ERR_TIME_OUT_OF_RANGE',
+      /3\.5 s long.*at most 3 s/,
+    );
+    await fail(
+      { from: dur - 1, to: dur + 1, settings: settings() },
+      'ERR_TIME_OUT_OF_RANGE',
+      new RegExp(`past the end.*${dur.toFixed(3)}`),
+    );
+    await fail(
+      { from: 0, to: 1, settings: settings({ fps: 60 }) },
+      'ERR_INVALID_SETTING',
+      /fps must be 1–50 for GIF, got 60/,
+    );
+    await fail(
+      { from: 0, to: 1, settings: settings(), crop: { x: 300, y: 0, width: 100, height: 100 } },
+      'ERR_INVALID_SETTING',
+      /crop 300,0,100,100 .*320×240/,
+    );
+    await fail(
+      { from: 0, to: 1, settings: settings({ stickerFormat: 'webp' }) },
+      'ERR_INVALID_SETTING',
+      /no webp sticker writer/,
+    );
   });
 
   it('stops when cancelled', async () => {
     const src = await source(BIG_BUCK_BUNNY);
     const ac = new AbortController();
-    const p = makeSticker(src, { from: 20, to: 23, settings: settings({ maxStickerBytes: 16 * 1024 }), signal: ac.signal, onProgress: (pr) => { if (pr.stage === 'fit') ac.abort(); } });
+    const p = makeSticker(src, {
+      from: 20,
+      to: 23,
+      settings: settings({ maxStickerBytes: 16 * 1024 }),
+      signal: ac.signal,
+      onProgress: (pr) => {
+        if (pr.stage === 'fit') ac.abort();
+      },
+    });
     await expect(p).rejects.toBeInstanceOf(CancelledError);
   });
 });

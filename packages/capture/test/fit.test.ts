@@ -29,12 +29,36 @@ function provider(file: string, from: number, seconds: number) {
   const frames = async (shape: FitShape): Promise<FitFrames> => {
     calls.push(shape);
     const { width: w, height: h, fps } = shape;
-    const raw = execFileSync('ffmpeg', ['-v', 'error', '-ss', String(from), '-t', String(seconds), '-i', file, '-vf', `fps=${fps},scale=${w}:${h}:flags=lanczos`, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+    const raw = execFileSync(
+      'ffmpeg',
+      [
+        '-v',
+        'error',
+        '-ss',
+        String(from),
+        '-t',
+        String(seconds),
+        '-i',
+        file,
+        '-vf',
+        `fps=${fps},scale=${w}:${h}:flags=lanczos`,
+        '-f',
+        'rawvideo',
+        '-pix_fmt',
+        'rgba',
+        '-',
+      ],
+      { maxBuffer: 1 << 30 },
+    );
     const n = Math.ceil(seconds * fps - 1e-9);
     const out: RgbaImage[] = [];
     for (let k = 0; k < n; k++) {
       const o = Math.min(k, raw.length / (w * h * 4) - 1) * w * h * 4;
-      out.push({ width: w, height: h, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, w * h * 4) });
+      out.push({
+        width: w,
+        height: h,
+        data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, w * h * 4),
+      });
     }
     const delaysMs = out.map((_, k) => (k + 1 < n ? 1000 / fps : (seconds - k / fps) * 1000));
     return { frames: out, delaysMs };
@@ -45,8 +69,25 @@ function provider(file: string, from: number, seconds: number) {
 function probeFrames(bytes: Uint8Array): number {
   const f = join(dir, `p${Math.random().toString(36).slice(2)}.gif`);
   writeFileSync(f, bytes);
-  const out = execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-select_streams', 'v', '-show_entries', 'stream=nb_read_frames,width,height', '-of', 'json', f], { encoding: 'utf8' });
-  return Number((JSON.parse(out) as { streams: Array<{ nb_read_frames: string }> }).streams[0]!.nb_read_frames);
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-count_frames',
+      '-select_streams',
+      'v',
+      '-show_entries',
+      'stream=nb_read_frames,width,height',
+      '-of',
+      'json',
+      f,
+    ],
+    { encoding: 'utf8' },
+  );
+  return Number(
+    (JSON.parse(out) as { streams: Array<{ nb_read_frames: string }> }).streams[0]!.nb_read_frames,
+  );
 }
 
 const KiB = 1024;
@@ -63,14 +104,22 @@ describe('budget fitting', () => {
       for (const budget of [16 * KiB, 64 * KiB, 256 * KiB, 1024 * KiB, 4096 * KiB]) {
         const p = provider(files[c.name], c.from, 2);
         try {
-          const r = await fitSticker({ writer: gifWriter, maxBytes: budget, quality: 80, shape: { width: 320, height: 180, fps: 12 }, frames: p.frames });
+          const r = await fitSticker({
+            writer: gifWriter,
+            maxBytes: budget,
+            quality: 80,
+            shape: { width: 320, height: 180, fps: 12 },
+            frames: p.frames,
+          });
           expect(r.bytes.length, `${c.name} @ ${budget}`).toBeLessThanOrEqual(budget);
           expect(probeFrames(r.bytes)).toBeGreaterThan(0);
           // What changed is reported, and nothing else.
           expect(r.adapted.width !== undefined).toBe(r.shape.width !== 320);
           expect(r.adapted.fps !== undefined).toBe(r.shape.fps !== 12);
           expect(r.adapted.quality !== undefined).toBe(r.quality !== 80);
-          rows.push(`${c.name} ${budget} → ${r.bytes.length} q${r.quality} ${r.shape.width}×${r.shape.height}@${r.shape.fps} tries ${r.tries}`);
+          rows.push(
+            `${c.name} ${budget} → ${r.bytes.length} q${r.quality} ${r.shape.width}×${r.shape.height}@${r.shape.fps} tries ${r.tries}`,
+          );
         } catch (e) {
           // Only the smallest budgets may be impossible, and the error says what would fit.
           expect(e, `${c.name} @ ${budget}`).toBeInstanceOf(BudgetError);
@@ -86,10 +135,21 @@ describe('budget fitting', () => {
   it('never exceeds the budget with tries side by side on worker threads, and reports what it changed', async () => {
     const pool = new GifWorkerPool(2);
     try {
-      for (const c of [{ name: 'bbb' as const, from: 20 }, { name: 'noise' as const, from: 0 }, { name: 'flat' as const, from: 0 }]) {
+      for (const c of [
+        { name: 'bbb' as const, from: 20 },
+        { name: 'noise' as const, from: 0 },
+        { name: 'flat' as const, from: 0 },
+      ]) {
         for (const budget of [64 * KiB, 256 * KiB, 1024 * KiB]) {
           const p = provider(files[c.name], c.from, 2);
-          const r = await fitSticker({ writer: gifWriter, parallel: pool, maxBytes: budget, quality: 80, shape: { width: 320, height: 180, fps: 12 }, frames: p.frames });
+          const r = await fitSticker({
+            writer: gifWriter,
+            parallel: pool,
+            maxBytes: budget,
+            quality: 80,
+            shape: { width: 320, height: 180, fps: 12 },
+            frames: p.frames,
+          });
           expect(r.bytes.length, `${c.name} @ ${budget}`).toBeLessThanOrEqual(budget);
           expect(probeFrames(r.bytes)).toBeGreaterThan(0);
           expect(r.adapted.width !== undefined).toBe(r.shape.width !== 320);
@@ -117,9 +177,17 @@ describe('budget fitting', () => {
     expect(be.minBytes).toBeGreaterThan(1000);
     expect(be.message).toContain(String(be.minBytes));
     // In words for people: the setting by its label, sizes as sizes.
-    expect(be.plain).toMatch(/^A sticker size limit of 1 KB is too small: even \d+×\d+ at 4 fps and the lowest quality needs \d+ bytes for 3\.00 s \(gif\); allow at least .+ or shorten the range$/);
+    expect(be.plain).toMatch(
+      /^A sticker size limit of 1 KB is too small: even \d+×\d+ at 4 fps and the lowest quality needs \d+ bytes for 3\.00 s \(gif\); allow at least .+ or shorten the range$/,
+    );
     expect(be.plain).not.toMatch(/maxStickerBytes/);
-    const ok = await fitSticker({ writer: gifWriter, maxBytes: be.minBytes!, quality: 80, shape, frames: p.frames });
+    const ok = await fitSticker({
+      writer: gifWriter,
+      maxBytes: be.minBytes!,
+      quality: 80,
+      shape,
+      frames: p.frames,
+    });
     expect(ok.bytes.length).toBeLessThanOrEqual(be.minBytes!);
     // Quality, then size, then frame rate were all spent, and each is reported.
     expect(ok.adapted.quality?.to).toBeLessThan(35);
@@ -129,7 +197,13 @@ describe('budget fitting', () => {
 
   it('spends quality before size: a mid budget lowers quality only, and re-requests no other shape', async () => {
     const p = provider(files.bbb, 20, 3);
-    const r = await fitSticker({ writer: gifWriter, maxBytes: 160 * KiB, quality: 90, shape: { width: 320, height: 180, fps: 12 }, frames: p.frames });
+    const r = await fitSticker({
+      writer: gifWriter,
+      maxBytes: 160 * KiB,
+      quality: 90,
+      shape: { width: 320, height: 180, fps: 12 },
+      frames: p.frames,
+    });
     expect(r.bytes.length).toBeLessThanOrEqual(160 * KiB);
     expect(r.adapted.quality?.to).toBeLessThan(90);
     expect(r.adapted.width).toBeUndefined();
@@ -140,8 +214,18 @@ describe('budget fitting', () => {
     const p = provider(files.bbb, 20, 1);
     const shape = { width: 320, height: 180, fps: 12 };
     for (const maxBytes of [Number.NaN, 0, -5, Infinity])
-      await expect(fitSticker({ writer: gifWriter, maxBytes, quality: 80, shape, frames: p.frames })).rejects.toThrow(/maxBytes must be a positive number/);
-    await expect(fitSticker({ writer: gifWriter, maxBytes: 1000, quality: 80, shape: { ...shape, fps: Number.NaN }, frames: p.frames })).rejects.toThrow(/positive fps/);
+      await expect(
+        fitSticker({ writer: gifWriter, maxBytes, quality: 80, shape, frames: p.frames }),
+      ).rejects.toThrow(/maxBytes must be a positive number/);
+    await expect(
+      fitSticker({
+        writer: gifWriter,
+        maxBytes: 1000,
+        quality: 80,
+        shape: { ...shape, fps: Number.NaN },
+        frames: p.frames,
+      }),
+    ).rejects.toThrow(/positive fps/);
     expect(p.calls).toHaveLength(0);
   });
 
@@ -150,18 +234,29 @@ describe('budget fitting', () => {
     // 80, over it from 91 on. The try at quality 35 is "good enough" by bytes, but far below
     // the best quality that fits.
     const budget = 100_000;
-    const sizeAt = (q: number): number => Math.round(budget * (q <= 90 ? 0.955 + 0.0003 * q : 1.01));
+    const sizeAt = (q: number): number =>
+      Math.round(budget * (q <= 90 ? 0.955 + 0.0003 * q : 1.01));
     const tried: number[] = [];
     const writer = {
       format: 'gif' as const,
       mime: 'image/gif',
-      async encode(_f: readonly RgbaImage[], _d: readonly number[], o: { quality: number }): Promise<Uint8Array> {
+      async encode(
+        _f: readonly RgbaImage[],
+        _d: readonly number[],
+        o: { quality: number },
+      ): Promise<Uint8Array> {
         tried.push(o.quality);
         return new Uint8Array(sizeAt(o.quality));
       },
     };
     const frames = async (): Promise<FitFrames> => ({ frames: [], delaysMs: [] });
-    const r = await fitSticker({ writer, maxBytes: budget, quality: 100, shape: { width: 320, height: 180, fps: 12 }, frames });
+    const r = await fitSticker({
+      writer,
+      maxBytes: budget,
+      quality: 100,
+      shape: { width: 320, height: 180, fps: 12 },
+      frames,
+    });
     expect(r.bytes.length).toBeLessThanOrEqual(budget);
     expect(r.quality).toBeGreaterThanOrEqual(75);
     expect(tried.length).toBeLessThanOrEqual(8);
@@ -169,8 +264,17 @@ describe('budget fitting', () => {
     const steep = (q: number): number => Math.round(budget * 0.97 * Math.exp((q - 60) / 60));
     const tried2: number[] = [];
     const r2 = await fitSticker({
-      writer: { ...writer, async encode(_f, _d, o) { tried2.push(o.quality); return new Uint8Array(steep(o.quality)); } },
-      maxBytes: budget, quality: 100, shape: { width: 320, height: 180, fps: 12 }, frames,
+      writer: {
+        ...writer,
+        async encode(_f, _d, o) {
+          tried2.push(o.quality);
+          return new Uint8Array(steep(o.quality));
+        },
+      },
+      maxBytes: budget,
+      quality: 100,
+      shape: { width: 320, height: 180, fps: 12 },
+      frames,
     });
     expect(r2.bytes.length).toBeLessThanOrEqual(budget);
     expect(r2.quality).toBeGreaterThanOrEqual(59);
@@ -182,13 +286,22 @@ describe('budget fitting', () => {
     // 96.9 % at 5 and +0.95 % a step (over from 9 on); frame size and rate scale them.
     const budget = 100_000;
     const sizeAt = (q: number, s: FitShape): number =>
-      Math.round(budget * (q <= 4 ? 0.62 : 0.969 + 0.0095 * (q - 5)) * ((s.width * s.height) / (320 * 180)) * (s.fps / 12));
+      Math.round(
+        budget *
+          (q <= 4 ? 0.62 : 0.969 + 0.0095 * (q - 5)) *
+          ((s.width * s.height) / (320 * 180)) *
+          (s.fps / 12),
+      );
     const tried: Array<{ q: number; full: boolean }> = [];
     let shape: FitShape = { width: 320, height: 180, fps: 12 };
     const writer = {
       format: 'gif' as const,
       mime: 'image/gif',
-      async encode(_f: readonly RgbaImage[], _d: readonly number[], o: { quality: number }): Promise<Uint8Array> {
+      async encode(
+        _f: readonly RgbaImage[],
+        _d: readonly number[],
+        o: { quality: number },
+      ): Promise<Uint8Array> {
         tried.push({ q: o.quality, full: shape.width === 320 });
         return new Uint8Array(sizeAt(o.quality, shape));
       },
@@ -199,7 +312,13 @@ describe('budget fitting', () => {
       shape = s;
       return { frames: [], delaysMs: [] };
     };
-    const r = await fitSticker({ writer, maxBytes: budget, quality: 100, shape: { ...shape }, frames });
+    const r = await fitSticker({
+      writer,
+      maxBytes: budget,
+      quality: 100,
+      shape: { ...shape },
+      frames,
+    });
     expect(r.bytes.length).toBeLessThanOrEqual(budget);
     expect(r.shape.width).toBe(320);
     expect(r.quality).toBeGreaterThanOrEqual(5);
@@ -216,16 +335,42 @@ describe('budget fitting', () => {
     const ac = new AbortController();
     let calls = 0;
     await expect(
-      fitSticker({ writer: gifWriter, maxBytes: 16 * KiB, quality: 80, shape, frames: p.frames, signal: ac.signal, onProgress: () => { if (++calls === 2) ac.abort(); } }),
+      fitSticker({
+        writer: gifWriter,
+        maxBytes: 16 * KiB,
+        quality: 80,
+        shape,
+        frames: p.frames,
+        signal: ac.signal,
+        onProgress: () => {
+          if (++calls === 2) ac.abort();
+        },
+      }),
     ).rejects.toBeInstanceOf(CancelledError);
     await expect(
-      fitSticker({ writer: gifWriter, maxBytes: 16 * KiB, quality: 80, shape, frames: p.frames, onProgress: () => false }),
+      fitSticker({
+        writer: gifWriter,
+        maxBytes: 16 * KiB,
+        quality: 80,
+        shape,
+        frames: p.frames,
+        onProgress: () => false,
+      }),
     ).rejects.toBeInstanceOf(CancelledError);
     // An abort from a timer while encoding is seen too.
     const ac2 = new AbortController();
     setTimeout(() => ac2.abort(), 30);
     const t0 = Date.now();
-    await expect(fitSticker({ writer: gifWriter, maxBytes: 16 * KiB, quality: 80, shape, frames: p.frames, signal: ac2.signal })).rejects.toBeInstanceOf(CancelledError);
+    await expect(
+      fitSticker({
+        writer: gifWriter,
+        maxBytes: 16 * KiB,
+        quality: 80,
+        shape,
+        frames: p.frames,
+        signal: ac2.signal,
+      }),
+    ).rejects.toBeInstanceOf(CancelledError);
     expect(Date.now() - t0).toBeLessThan(5000);
   }, 60_000);
 });
@@ -248,7 +393,11 @@ function arriving(all: FitFrames, failAt = -1) {
         throw error;
       }
       frames.push(all.frames[k]!);
-      for (const w of [...waiters]) if (w.k < frames.length) { waiters.splice(waiters.indexOf(w), 1); w.ok(); }
+      for (const w of [...waiters])
+        if (w.k < frames.length) {
+          waiters.splice(waiters.indexOf(w), 1);
+          w.ok();
+        }
     }
   })();
   complete.catch(() => {});
@@ -260,7 +409,10 @@ function arriving(all: FitFrames, failAt = -1) {
     if (error) return Promise.reject(error);
     return new Promise((ok, fail) => waiters.push({ k, ok, fail }));
   };
-  return { fit: { frames, delaysMs: all.delaysMs, ready, complete } as FitFrames, early: () => servedBeforeDone };
+  return {
+    fit: { frames, delaysMs: all.delaysMs, ready, complete } as FitFrames,
+    early: () => servedBeforeDone,
+  };
 }
 
 describe('budget fitting on frames still being decoded', () => {
@@ -268,19 +420,38 @@ describe('budget fitting on frames still being decoded', () => {
 
   it('starts encoding before the last frame arrives and writes the same bytes as from finished frames', async () => {
     const all = await provider(files.bbb, 20, 3).frames(shape);
-    const whole = await fitSticker({ writer: gifWriter, maxBytes: 256 * KiB, quality: 80, shape, frames: async () => all });
+    const whole = await fitSticker({
+      writer: gifWriter,
+      maxBytes: 256 * KiB,
+      quality: 80,
+      shape,
+      frames: async () => all,
+    });
     const a = arriving(all);
-    const streamed = await fitSticker({ writer: gifWriter, maxBytes: 256 * KiB, quality: 80, shape, frames: async () => a.fit });
+    const streamed = await fitSticker({
+      writer: gifWriter,
+      maxBytes: 256 * KiB,
+      quality: 80,
+      shape,
+      frames: async () => a.fit,
+    });
     expect(a.early()).toBeGreaterThan(0);
     expect(Buffer.from(streamed.bytes).equals(Buffer.from(whole.bytes))).toBe(true);
     expect(streamed.quality).toBe(whole.quality);
     expect(probeFrames(streamed.bytes)).toBe(probeFrames(whole.bytes));
   }, 60_000);
 
-  it('fails with the decoder\'s error, not a hang, when a frame cannot be had', async () => {
+  it("fails with the decoder's error, not a hang, when a frame cannot be had", async () => {
     const all = await provider(files.bbb, 20, 2).frames(shape);
-    await expect(fitSticker({ writer: gifWriter, maxBytes: 256 * KiB, quality: 80, shape, frames: async () => arriving(all, 10).fit }))
-      .rejects.toThrow('frame 10 is corrupt');
+    await expect(
+      fitSticker({
+        writer: gifWriter,
+        maxBytes: 256 * KiB,
+        quality: 80,
+        shape,
+        frames: async () => arriving(all, 10).fit,
+      }),
+    ).rejects.toThrow('frame 10 is corrupt');
   }, 60_000);
 
   it('stops on cancel while frames are still arriving', async () => {
@@ -288,7 +459,15 @@ describe('budget fitting on frames still being decoded', () => {
     const ac = new AbortController();
     const a = arriving(all);
     setTimeout(() => ac.abort(), 15);
-    await expect(fitSticker({ writer: gifWriter, maxBytes: 256 * KiB, quality: 80, shape, frames: async () => a.fit, signal: ac.signal }))
-      .rejects.toBeInstanceOf(CancelledError);
+    await expect(
+      fitSticker({
+        writer: gifWriter,
+        maxBytes: 256 * KiB,
+        quality: 80,
+        shape,
+        frames: async () => a.fit,
+        signal: ac.signal,
+      }),
+    ).rejects.toBeInstanceOf(CancelledError);
   }, 60_000);
 });

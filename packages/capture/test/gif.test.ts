@@ -8,7 +8,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeGif, delaysToCentiseconds, encodeGif, encodeGifStill, readGifInfo, scoreGif } from '../src/gif/index';
+import {
+  decodeGif,
+  delaysToCentiseconds,
+  encodeGif,
+  encodeGifStill,
+  readGifInfo,
+  scoreGif,
+} from '../src/gif/index';
 import { Palette } from '../src/gif/color';
 import { writeFrameHeader, writeHeader, writeTrailer } from '../src/gif/gif89a';
 import { LzwEncoder } from '../src/gif/lzw';
@@ -29,13 +36,35 @@ function save(bytes: Uint8Array): string {
 
 /** Per-frame durations in centiseconds, as ffprobe reads them. */
 function ffprobeDurationsCs(bytes: Uint8Array): number[] {
-  const out = execFileSync('ffprobe', ['-v', 'error', '-select_streams', 'v', '-show_entries', 'frame=duration_time,pkt_duration_time', '-of', 'json', save(bytes)], { encoding: 'utf8' });
-  const frames = (JSON.parse(out) as { frames: Array<{ duration_time?: string; pkt_duration_time?: string }> }).frames;
+  const out = execFileSync(
+    'ffprobe',
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'v',
+      '-show_entries',
+      'frame=duration_time,pkt_duration_time',
+      '-of',
+      'json',
+      save(bytes),
+    ],
+    { encoding: 'utf8' },
+  );
+  const frames = (
+    JSON.parse(out) as { frames: Array<{ duration_time?: string; pkt_duration_time?: string }> }
+  ).frames;
   return frames.map((f) => Math.round(Number(f.duration_time ?? f.pkt_duration_time) * 100));
 }
 
 /** Frames whose pixels are drawn at random from `palette` (R,G,B triples). */
-function paletteNoise(palette: Uint8Array, w: number, h: number, n: number, seed: number): RgbaImage[] {
+function paletteNoise(
+  palette: Uint8Array,
+  w: number,
+  h: number,
+  n: number,
+  seed: number,
+): RgbaImage[] {
   const r = rng(seed);
   const k = palette.length / 3;
   return Array.from({ length: n }, () => {
@@ -67,10 +96,20 @@ describe('GIF encoder', () => {
     for (const k of [2, 3, 16, 255]) {
       const pal = randomPalette(k, k);
       const frames = paletteNoise(pal, 160, 120, 3, 7 * k);
-      const r = await encodeGif(frames, { delaysMs: [100, 100, 100], paletteRgb: pal, dither: 'none', lossy: 0, diffThreshold: 0 });
+      const r = await encodeGif(frames, {
+        delaysMs: [100, 100, 100],
+        paletteRgb: pal,
+        dither: 'none',
+        lossy: 0,
+        diffThreshold: 0,
+      });
       const decoded = ffmpegFrames(r.bytes, 160, 120);
       expect(decoded.length, `${k} colours`).toBe(3);
-      for (let f = 0; f < 3; f++) expect(Buffer.compare(Buffer.from(decoded[f]), Buffer.from(frames[f].data)), `${k} colours, frame ${f}`).toBe(0);
+      for (let f = 0; f < 3; f++)
+        expect(
+          Buffer.compare(Buffer.from(decoded[f]), Buffer.from(frames[f].data)),
+          `${k} colours, frame ${f}`,
+        ).toBe(0);
     }
   });
 
@@ -93,7 +132,10 @@ describe('GIF encoder', () => {
 
   it('merges identical consecutive frames and adds their delays', async () => {
     const [a, b] = paletteNoise(randomPalette(16, 2), 40, 30, 2, 9);
-    const r = await encodeGif([a, a, a, b, b], { delaysMs: [100, 100, 100, 100, 100], quality: 100 });
+    const r = await encodeGif([a, a, a, b, b], {
+      delaysMs: [100, 100, 100, 100, 100],
+      quality: 100,
+    });
     expect(r.frames).toBe(2);
     expect(r.delaysCs).toEqual([30, 20]);
     expect(ffprobeDurationsCs(r.bytes)).toEqual([30, 20]);
@@ -108,7 +150,12 @@ describe('GIF encoder', () => {
     const decoded = ffmpegFrames(r.bytes, 320, 180);
     expect(decoded.length).toBe(r.frames);
     const shown = shownAtSamples(decoded, r.delaysCs, 36, 12);
-    const q = ssimPsnr(frames.map((f) => f.data), shown, 320, 180);
+    const q = ssimPsnr(
+      frames.map((f) => f.data),
+      shown,
+      320,
+      180,
+    );
     expect(q.ssim).toBeGreaterThan(0.975);
     expect(q.psnr).toBeGreaterThan(42);
     const meta = await sharp(Buffer.from(r.bytes), { animated: true }).metadata();
@@ -120,10 +167,24 @@ describe('GIF encoder', () => {
     expect(mine.frames.length).toBe(decoded.length);
     let mismatched = 0;
     mine.frames.forEach((f, i) => {
-      for (let p = 0; p < f.data.length; p += 4) if (f.data[p] !== decoded[i][p] || f.data[p + 1] !== decoded[i][p + 1] || f.data[p + 2] !== decoded[i][p + 2]) mismatched++;
+      for (let p = 0; p < f.data.length; p += 4)
+        if (
+          f.data[p] !== decoded[i][p] ||
+          f.data[p + 1] !== decoded[i][p + 1] ||
+          f.data[p + 2] !== decoded[i][p + 2]
+        )
+          mismatched++;
     });
     expect(mismatched).toBe(0);
-    expect(Math.abs(scoreGif(r.bytes, frames, frames.map(() => 1000 / 12)) - q.ssim)).toBeLessThan(0.01);
+    expect(
+      Math.abs(
+        scoreGif(
+          r.bytes,
+          frames,
+          frames.map(() => 1000 / 12),
+        ) - q.ssim,
+      ),
+    ).toBeLessThan(0.01);
   });
 
   it('handles edge cases: 1×1 frames, a single solid colour, identical frames only, odd sizes', async () => {
@@ -132,9 +193,17 @@ describe('GIF encoder', () => {
       for (let i = 0; i < w * h; i++) data.set([r, g, b, 255], i * 4);
       return { width: w, height: h, data };
     };
-    const one = await encodeGif([solid(1, 1, 200, 10, 10), solid(1, 1, 10, 200, 10)], { delaysMs: [500, 500] });
-    expect(ffmpegFrames(one.bytes, 1, 1).map((f) => Array.from(f.subarray(0, 3)))).toEqual([[200, 10, 10], [10, 200, 10]]);
-    const same = await encodeGif([solid(33, 17, 9, 99, 199), solid(33, 17, 9, 99, 199), solid(33, 17, 9, 99, 199)], { delaysMs: [100, 100, 100] });
+    const one = await encodeGif([solid(1, 1, 200, 10, 10), solid(1, 1, 10, 200, 10)], {
+      delaysMs: [500, 500],
+    });
+    expect(ffmpegFrames(one.bytes, 1, 1).map((f) => Array.from(f.subarray(0, 3)))).toEqual([
+      [200, 10, 10],
+      [10, 200, 10],
+    ]);
+    const same = await encodeGif(
+      [solid(33, 17, 9, 99, 199), solid(33, 17, 9, 99, 199), solid(33, 17, 9, 99, 199)],
+      { delaysMs: [100, 100, 100] },
+    );
     expect(same.frames).toBe(1);
     expect(ffprobeDurationsCs(same.bytes)).toEqual([30]);
     const f = ffmpegFrames(same.bytes, 33, 17);
@@ -146,7 +215,9 @@ describe('GIF encoder', () => {
     // A given palette of 256 colours leaves no index for transparency in an animation: a
     // clear error (it used to write a GIF with a 257-entry table), fine for a still.
     const full = new Uint8Array(256 * 3).map((_, i) => i % 256);
-    await expect(encodeGif(odd, { delaysMs: [40, 40, 40, 40], paletteRgb: full })).rejects.toThrow(/at most 255 colours/);
+    await expect(encodeGif(odd, { delaysMs: [40, 40, 40, 40], paletteRgb: full })).rejects.toThrow(
+      /at most 255 colours/,
+    );
     const still = await encodeGif([odd[0]], { delaysMs: [0], paletteRgb: full });
     expect(ffmpegFrames(still.bytes, 101, 7).length).toBe(1);
   });
@@ -160,7 +231,8 @@ describe('GIF encoder', () => {
     expect(meta.pages ?? 1).toBe(1);
     const { data } = await img.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     let err = 0;
-    for (let i = 0; i < data.length; i += 4) for (let c = 0; c < 3; c++) err += Math.abs(data[i + c] - frame.data[i + c]);
+    for (let i = 0; i < data.length; i += 4)
+      for (let c = 0; c < 3; c++) err += Math.abs(data[i + c] - frame.data[i + c]);
     const mean = err / ((data.length / 4) * 3);
     expect(mean).toBeLessThan(6); // mean absolute error per channel, 8-bit units
   });
@@ -199,7 +271,9 @@ function automaton(palette: Uint8Array, w: number, h: number, n: number): RgbaIm
 }
 
 /** Per image: LZW minimum code size, transparent index (−1: none), local table entries. */
-function frameLayout(bytes: Uint8Array): Array<{ codeSize: number; transparent: number; local: number }> {
+function frameLayout(
+  bytes: Uint8Array,
+): Array<{ codeSize: number; transparent: number; local: number }> {
   const out: Array<{ codeSize: number; transparent: number; local: number }> = [];
   let p = 13 + (bytes[10] & 0x80 ? 3 << ((bytes[10] & 7) + 1) : 0);
   let transparent = -1;
@@ -233,8 +307,20 @@ function expectExact(bytes: Uint8Array, frames: RgbaImage[], what: string): void
   expect(theirs.length, what).toBe(frames.length);
   expect(mine.length, what).toBe(frames.length);
   for (let f = 0; f < frames.length; f++) {
-    expect(Buffer.compare(Buffer.from(theirs[f]), Buffer.from(frames[f].data.buffer, frames[f].data.byteOffset, frames[f].data.byteLength)), `${what}: ffmpeg, frame ${f}`).toBe(0);
-    expect(Buffer.compare(Buffer.from(mine[f].data.buffer, mine[f].data.byteOffset, mine[f].data.byteLength), Buffer.from(theirs[f])), `${what}: ours, frame ${f}`).toBe(0);
+    expect(
+      Buffer.compare(
+        Buffer.from(theirs[f]),
+        Buffer.from(frames[f].data.buffer, frames[f].data.byteOffset, frames[f].data.byteLength),
+      ),
+      `${what}: ffmpeg, frame ${f}`,
+    ).toBe(0);
+    expect(
+      Buffer.compare(
+        Buffer.from(mine[f].data.buffer, mine[f].data.byteOffset, mine[f].data.byteLength),
+        Buffer.from(theirs[f]),
+      ),
+      `${what}: ours, frame ${f}`,
+    ).toBe(0);
   }
 }
 
@@ -247,13 +333,17 @@ describe('GIF encoder on few colours', () => {
     const delaysMs = frames.map(() => 100);
     const r = await encodeGif(frames, { ...exact, delaysMs, paletteRgb: four });
     // Every frame: no transparent index, 3-bit codes (4 colours + transparency need 4).
-    expect(frameLayout(r.bytes)).toEqual(frames.map(() => ({ codeSize: 2, transparent: -1, local: 0 })));
+    expect(frameLayout(r.bytes)).toEqual(
+      frames.map(() => ({ codeSize: 2, transparent: -1, local: 0 })),
+    );
     expectExact(r.bytes, frames, 'shared palette');
     // With a transparent index in every frame (as before) this took 24,038 bytes.
     expect(r.bytes.length).toBeLessThan(24038 * 0.97);
     // Per-frame palettes: a pixel that stays is written as the local entry of the colour it shows.
     const local = await encodeGif(frames, { delaysMs, quality: 100 });
-    expect(frameLayout(local.bytes).slice(1)).toEqual(frames.slice(1).map(() => ({ codeSize: 2, transparent: -1, local: 4 })));
+    expect(frameLayout(local.bytes).slice(1)).toEqual(
+      frames.slice(1).map(() => ({ codeSize: 2, transparent: -1, local: 4 })),
+    );
     expectExact(local.bytes, frames, 'local palettes');
     expect(local.bytes.length).toBeLessThan(24206 * 0.97); // was 24,206
   });
@@ -264,12 +354,23 @@ describe('GIF encoder on few colours', () => {
     const [still] = automaton(four, 120, 90, 1);
     const frames = Array.from({ length: 5 }, (_, f) => {
       const data = new Uint8ClampedArray(still.data);
-      for (let y = 2; y < 10; y++) for (let x = 2 + f * 3; x < 10 + f * 3; x++) data.set([255, 255, 255, 255], (y * 120 + x) * 4);
-      for (let y = 80; y < 88; y++) for (let x = 100 - f * 3; x < 108 - f * 3; x++) data.set([0, 0, 0, 255], (y * 120 + x) * 4);
+      for (let y = 2; y < 10; y++)
+        for (let x = 2 + f * 3; x < 10 + f * 3; x++)
+          data.set([255, 255, 255, 255], (y * 120 + x) * 4);
+      for (let y = 80; y < 88; y++)
+        for (let x = 100 - f * 3; x < 108 - f * 3; x++) data.set([0, 0, 0, 255], (y * 120 + x) * 4);
       return { width: 120, height: 90, data };
     });
-    const r = await encodeGif(frames, { ...exact, delaysMs: frames.map(() => 100), paletteRgb: four });
-    expect(frameLayout(r.bytes).slice(1).map((l) => [l.transparent, l.codeSize])).toEqual(frames.slice(1).map(() => [4, 3]));
+    const r = await encodeGif(frames, {
+      ...exact,
+      delaysMs: frames.map(() => 100),
+      paletteRgb: four,
+    });
+    expect(
+      frameLayout(r.bytes)
+        .slice(1)
+        .map((l) => [l.transparent, l.codeSize]),
+    ).toEqual(frames.slice(1).map(() => [4, 3]));
     expectExact(r.bytes, frames, 'moving squares');
   });
 
@@ -279,21 +380,35 @@ describe('GIF encoder on few colours', () => {
     const r0 = rng(5);
     const frames = automaton(new Uint8Array([0, 0, 0, 255, 255, 255]), 240, 135, 6).map((f) => {
       const data = new Uint8ClampedArray(f.data);
-      for (let i = 0; i < data.length; i += 4) if (r0() < 0.33) data.fill(data[i] ? 243 : 12, i, i + 3);
+      for (let i = 0; i < data.length; i += 4)
+        if (r0() < 0.33) data.fill(data[i] ? 243 : 12, i, i + 3);
       return { ...f, data };
     });
     const delaysMs = frames.map(() => 100);
     const sizes: number[] = [];
     for (const lossy of [0, 20, 40]) {
-      const r = await encodeGif(frames, { delaysMs, paletteRgb: shades, dither: 'none', diffThreshold: 0, lossy });
+      const r = await encodeGif(frames, {
+        delaysMs,
+        paletteRgb: shades,
+        dither: 'none',
+        diffThreshold: 0,
+        lossy,
+      });
       sizes.push(r.bytes.length);
       // What ffmpeg shows is what our decoder shows, and within the tolerance of the source.
       const theirs = ffmpegFrames(r.bytes, 240, 135);
       const mine = decodeGif(r.bytes).frames;
       let worst = 0;
       for (let f = 0; f < frames.length; f++) {
-        expect(Buffer.compare(Buffer.from(mine[f].data.buffer, mine[f].data.byteOffset, mine[f].data.byteLength), Buffer.from(theirs[f])), `lossy ${lossy}, frame ${f}`).toBe(0);
-        for (let i = 0; i < theirs[f].length; i += 4) worst = Math.max(worst, Math.abs(theirs[f][i] - frames[f].data[i]));
+        expect(
+          Buffer.compare(
+            Buffer.from(mine[f].data.buffer, mine[f].data.byteOffset, mine[f].data.byteLength),
+            Buffer.from(theirs[f]),
+          ),
+          `lossy ${lossy}, frame ${f}`,
+        ).toBe(0);
+        for (let i = 0; i < theirs[f].length; i += 4)
+          worst = Math.max(worst, Math.abs(theirs[f][i] - frames[f].data[i]));
       }
       expect(worst, `lossy ${lossy}`).toBeLessThanOrEqual(lossy === 0 ? 0 : 12);
     }
@@ -319,15 +434,31 @@ describe('GIF encoder on few colours', () => {
       const sink = new CountingSink();
       writeHeader(sink, w, h, two, false);
       writeFrameHeader(sink, { x: 0, y: 0, width: w, height: h, transparent: -1, disposal: 1 });
-      lzw.encode(sink, 2, { index, length: w * h, transparent: -1, lossy: 0, palette, chosen, frozen });
+      lzw.encode(sink, 2, {
+        index,
+        length: w * h,
+        transparent: -1,
+        lossy: 0,
+        palette,
+        chosen,
+        frozen,
+      });
       expect(lzw.filled).toBe(true);
       writeTrailer(sink);
       files.push(sink.finish());
     }
     expect(files[1].length).toBeLessThan(files[0].length * 0.97);
     for (const bytes of files) expectExact(bytes, frames.slice(0, 1), 'one frame');
-    const { data } = await sharp(Buffer.from(files[1])).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
-    expect(Buffer.compare(data, Buffer.from(frames[0].data.buffer, frames[0].data.byteOffset, frames[0].data.byteLength))).toBe(0);
+    const { data } = await sharp(Buffer.from(files[1]))
+      .ensureAlpha()
+      .raw()
+      .toBuffer({ resolveWithObject: true });
+    expect(
+      Buffer.compare(
+        data,
+        Buffer.from(frames[0].data.buffer, frames[0].data.byteOffset, frames[0].data.byteLength),
+      ),
+    ).toBe(0);
     // encodeGif takes the frozen table for such frames by itself.
     const r = await encodeGif(frames, { ...exact, delaysMs: [100, 100], paletteRgb: two });
     expectExact(r.bytes, frames, 'encodeGif');

@@ -5,12 +5,27 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  CancelledError, InvalidSettingError, SourceError, TimeOutOfRangeError, openVideo, resetFfmpegPath, type FrameSource,
+  CancelledError,
+  InvalidSettingError,
+  SourceError,
+  TimeOutOfRangeError,
+  openVideo,
+  resetFfmpegPath,
+  type FrameSource,
 } from '../src/node';
-import { FIXTURE_FACTS, ensureFixtures, frameIndexAt, probeFrameTimes, readFrameNumber, type FixtureName } from './helpers';
+import {
+  FIXTURE_FACTS,
+  ensureFixtures,
+  frameIndexAt,
+  probeFrameTimes,
+  readFrameNumber,
+  type FixtureName,
+} from './helpers';
 
 let fx: Record<FixtureName, string>;
-beforeAll(async () => { fx = await ensureFixtures(); });
+beforeAll(async () => {
+  fx = await ensureFixtures();
+});
 
 const NUMBERED = ['h264', 'vp9', 'offset', 'vfr', 'rotated', 'ts'] as const;
 
@@ -22,14 +37,30 @@ async function expectNeutralGreys(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'clipchat-grey-'));
   try {
     const file = join(dir, 'ramp.mp4');
-    execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', "color=c=black:s=64x48:d=0.2,format=yuv420p,geq=lum='16+X*3':cb=128:cr=128",
-      '-c:v', 'libx264', '-crf', '0', '-pix_fmt', 'yuv420p', file]);
+    execFileSync('ffmpeg', [
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      "color=c=black:s=64x48:d=0.2,format=yuv420p,geq=lum='16+X*3':cb=128:cr=128",
+      '-c:v',
+      'libx264',
+      '-crf',
+      '0',
+      '-pix_fmt',
+      'yuv420p',
+      file,
+    ]);
     const src = await openVideo(file);
     try {
       const f = await src.frameAt(0, { width: 32 });
       expect([f.width, f.height]).toEqual([32, 24]);
       const tinted: number[] = [];
-      for (let i = 0; i < f.width * f.height; i++) if (f.data[i * 4] !== f.data[i * 4 + 1] || f.data[i * 4 + 2] !== f.data[i * 4 + 1]) tinted.push(i);
+      for (let i = 0; i < f.width * f.height; i++)
+        if (f.data[i * 4] !== f.data[i * 4 + 1] || f.data[i * 4 + 2] !== f.data[i * 4 + 1])
+          tinted.push(i);
       expect(tinted.length).toBe(0);
       // The ramp survives scaling: dark on the left, light on the right.
       expect(f.data[12 * 32 * 4 + 31 * 4]! - f.data[12 * 32 * 4]!).toBeGreaterThan(150);
@@ -53,13 +84,21 @@ function boundaryTimes(times: number[], duration: number): number[] {
   return out;
 }
 
-async function expectExact(src: FrameSource, path: string, sample: (times: number[], d: number) => number[]) {
+async function expectExact(
+  src: FrameSource,
+  path: string,
+  sample: (times: number[], d: number) => number[],
+) {
   const times = probeFrameTimes(path);
   const want = sample(times, src.info.duration);
   let i = 0;
   for await (const f of src.framesAt(want)) {
     const exp = frameIndexAt(times, want[i]!);
-    expect({ t: want[i], n: readFrameNumber(f.data, f.width, f.height), index: f.index }).toEqual({ t: want[i], n: exp, index: exp });
+    expect({ t: want[i], n: readFrameNumber(f.data, f.width, f.height), index: f.index }).toEqual({
+      t: want[i],
+      n: exp,
+      index: exp,
+    });
     expect(f.time).toBe(times[exp]);
     i++;
   }
@@ -72,7 +111,12 @@ describe('ffmpeg frame source', () => {
       const src = await openVideo(fx[k]);
       const facts = FIXTURE_FACTS[k]!;
       const times = probeFrameTimes(fx[k]);
-      expect(src.info).toMatchObject({ width: 320, height: 240, codec: facts.codec, name: fx[k].split('/').pop() });
+      expect(src.info).toMatchObject({
+        width: 320,
+        height: 240,
+        codec: facts.codec,
+        name: fx[k].split('/').pop(),
+      });
       expect(src.info.rotation).toBe(k === 'rotated' ? 270 : 0);
       // The last frame stays on screen until the end: one frame duration after it.
       expect(src.info.duration).toBeGreaterThan(times.at(-1)!);
@@ -82,11 +126,14 @@ describe('ffmpeg frame source', () => {
     }
   });
 
-  it.each(NUMBERED)('returns exactly the frame on screen at every frame boundary of %s', async (k) => {
-    const src = await openVideo(fx[k]);
-    await expectExact(src, fx[k], boundaryTimes);
-    await src.close();
-  });
+  it.each(NUMBERED)(
+    'returns exactly the frame on screen at every frame boundary of %s',
+    async (k) => {
+      const src = await openVideo(fx[k]);
+      await expectExact(src, fx[k], boundaryTimes);
+      await src.close();
+    },
+  );
 
   it('lands on the frame that starts exactly at a sample time, whatever the float error of from + k/fps', async () => {
     // 25 fps sampled at 5, 12.5 and 25 fps from 0.4 s: every sample time is a frame start
@@ -97,7 +144,8 @@ describe('ffmpeg frame source', () => {
         const n = Math.ceil((3.6 - 0.4) * fps);
         const times = Array.from({ length: n }, (_, k) => 0.4 + k / fps);
         const got: number[] = [];
-        for await (const f of src.framesAt(times)) got.push(readFrameNumber(f.data, f.width, f.height));
+        for await (const f of src.framesAt(times))
+          got.push(readFrameNumber(f.data, f.width, f.height));
         expect(got).toEqual(Array.from({ length: n }, (_, k) => 10 + (k * 25) / fps));
       }
     } finally {
@@ -110,10 +158,23 @@ describe('ffmpeg frame source', () => {
       const src = await openVideo(fx[k]);
       const times = probeFrameTimes(fx[k]);
       const d = src.info.duration;
-      const picks = [0, times[1]!, times[1]! - 1e-9, d * 0.37, d * 0.5 + 1e-4, times[times.length - 2]!, times.at(-1)!, d - 1e-6];
+      const picks = [
+        0,
+        times[1]!,
+        times[1]! - 1e-9,
+        d * 0.37,
+        d * 0.5 + 1e-4,
+        times[times.length - 2]!,
+        times.at(-1)!,
+        d - 1e-6,
+      ];
       for (const t of picks) {
         const f = await src.frameAt(t);
-        expect({ k, t, n: readFrameNumber(f.data, f.width, f.height) }).toEqual({ k, t, n: frameIndexAt(times, t) });
+        expect({ k, t, n: readFrameNumber(f.data, f.width, f.height) }).toEqual({
+          k,
+          t,
+          n: frameIndexAt(times, t),
+        });
       }
       await src.close();
     }
@@ -135,7 +196,10 @@ describe('ffmpeg frame source', () => {
     expect(c.data[0]).toBeGreaterThan(200); // frame 3: lowest bit set, top half white
     const outside = src.frameAt(1, { crop: { x: 300, y: 0, width: 40, height: 10 } });
     await expect(outside).rejects.toBeInstanceOf(InvalidSettingError);
-    await expect(outside).rejects.toMatchObject({ field: 'crop', message: 'crop 300,0,40,10 (x,y,width,height) must lie inside the 320x240 frame' });
+    await expect(outside).rejects.toMatchObject({
+      field: 'crop',
+      message: 'crop 300,0,40,10 (x,y,width,height) must lie inside the 320x240 frame',
+    });
     await src.close();
   });
 
@@ -144,7 +208,9 @@ describe('ffmpeg frame source', () => {
   it('refuses times outside the video, naming the duration', async () => {
     const src = await openVideo(fx.vp9);
     await expect(src.frameAt(4)).rejects.toThrow(TimeOutOfRangeError);
-    await expect(src.frameAt(4)).rejects.toThrow(/past the end of vp9-25\.webm \(duration 0:04; the last frame is at 0:03\.96\)/);
+    await expect(src.frameAt(4)).rejects.toThrow(
+      /past the end of vp9-25\.webm \(duration 0:04; the last frame is at 0:03\.96\)/,
+    );
     await expect(src.frameAt(-0.5)).rejects.toThrow(/before the start of the video \(0 to 0:04\)/);
     await expect(src.frameAt(Number.NaN)).rejects.toThrow(/must be a number/);
     await src.close();
@@ -159,7 +225,10 @@ describe('ffmpeg frame source', () => {
       [new URL('.', import.meta.url).pathname, 'ERR_NOT_VIDEO', /is a directory/],
     ];
     for (const [path, code, re] of cases) {
-      const err = await openVideo(path).then(() => null, (e: unknown) => e);
+      const err = await openVideo(path).then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err, path).toBeInstanceOf(SourceError);
       expect((err as SourceError).code, path).toBe(code);
       expect((err as Error).message).toMatch(re);
@@ -167,10 +236,17 @@ describe('ffmpeg frame source', () => {
     }
     // The garbled clip has a valid index but its pictures are noise: refused when opened,
     // or (by a build of ffmpeg that lets the packets through) when decoded.
-    const err = await openVideo(fx.garbled).then((src) => src.frameAt(0.5).finally(() => src.close())).then(() => null, (e: unknown) => e);
+    const err = await openVideo(fx.garbled)
+      .then((src) => src.frameAt(0.5).finally(() => src.close()))
+      .then(
+        () => null,
+        (e: unknown) => e,
+      );
     expect(err).toBeInstanceOf(SourceError);
     expect((err as SourceError).code).toBe('ERR_UNDECODABLE');
-    expect((err as Error).message).toMatch(/^cannot decode the h264 video in garbled\.mp4 \(undecodable or encrypted stream/);
+    expect((err as Error).message).toMatch(
+      /^cannot decode the h264 video in garbled\.mp4 \(undecodable or encrypted stream/,
+    );
   });
 
   it('stops decoding when cancelled', async () => {
@@ -179,32 +255,44 @@ describe('ffmpeg frame source', () => {
     const times = Array.from({ length: 70 }, (_, i) => i / 25);
     let got = 0;
     const err = await (async () => {
-      for await (const _f of src.framesAt(times, undefined, ctl.signal)) { if (++got === 3) ctl.abort(); }
-    })().then(() => null, (e: unknown) => e);
+      for await (const _f of src.framesAt(times, undefined, ctl.signal)) {
+        if (++got === 3) ctl.abort();
+      }
+    })().then(
+      () => null,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(CancelledError);
     expect(got).toBe(3);
     const ctl2 = new AbortController();
     ctl2.abort();
     await expect(src.frameAt(1, undefined, ctl2.signal)).rejects.toBeInstanceOf(CancelledError);
-    await expect(openVideo(fx.h264, { signal: ctl2.signal })).rejects.toBeInstanceOf(CancelledError);
+    await expect(openVideo(fx.h264, { signal: ctl2.signal })).rejects.toBeInstanceOf(
+      CancelledError,
+    );
     await src.close();
   });
 
   describe('with the bundled ffmpeg 4.1', () => {
     const saved = process.env.CLIPCHAT_FFMPEG;
     beforeAll(() => {
-      process.env.CLIPCHAT_FFMPEG = (createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }).path;
+      process.env.CLIPCHAT_FFMPEG = (
+        createRequire(import.meta.url)('@ffmpeg-installer/ffmpeg') as { path: string }
+      ).path;
       resetFfmpegPath();
     });
     afterAll(() => {
-      if (saved === undefined) delete process.env.CLIPCHAT_FFMPEG; else process.env.CLIPCHAT_FFMPEG = saved;
+      if (saved === undefined) delete process.env.CLIPCHAT_FFMPEG;
+      else process.env.CLIPCHAT_FFMPEG = saved;
       resetFfmpegPath();
     });
     it('is just as exact', async () => {
       for (const k of NUMBERED) {
         const src = await openVideo(fx[k]);
         expect(src.info.rotation).toBe(k === 'rotated' ? 270 : 0);
-        await expectExact(src, fx[k], (times, d) => boundaryTimes(times, d).filter((_, i) => i % 5 === 0));
+        await expectExact(src, fx[k], (times, d) =>
+          boundaryTimes(times, d).filter((_, i) => i % 5 === 0),
+        );
         const times = probeFrameTimes(fx[k]);
         const f = await src.frameAt(times.at(-1)!);
         expect(readFrameNumber(f.data, f.width, f.height)).toBe(times.length - 1);

@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { bmpEncoder, encodeBmp, encodePng, gifStillEncoder, sharpStillEncoders, type RgbaImage, type StillEncoder } from '../src/node';
+import {
+  bmpEncoder,
+  encodeBmp,
+  encodePng,
+  gifStillEncoder,
+  sharpStillEncoders,
+  type RgbaImage,
+  type StillEncoder,
+} from '../src/node';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-still-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,9 +32,14 @@ function card(width: number, height: number, alpha: boolean): RgbaImage {
   return { width, height, data };
 }
 
-async function sharpRgba(bytes: Uint8Array): Promise<{ data: Buffer; width: number; height: number; format?: string }> {
+async function sharpRgba(
+  bytes: Uint8Array,
+): Promise<{ data: Buffer; width: number; height: number; format?: string }> {
   const meta = await sharp(bytes).metadata();
-  const { data, info } = await sharp(bytes).ensureAlpha().raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(bytes)
+    .ensureAlpha()
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return { data, width: info.width, height: info.height, format: meta.format };
 }
 
@@ -34,12 +47,21 @@ async function sharpRgba(bytes: Uint8Array): Promise<{ data: Buffer; width: numb
 function ffmpegRgba(bytes: Uint8Array, ext: string): Buffer {
   const p = join(dir, `in.${ext}`);
   writeFileSync(p, bytes);
-  return execFileSync('ffmpeg', ['-v', 'error', '-i', p, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 28 });
+  return execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', p, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'],
+    { maxBuffer: 1 << 28 },
+  );
 }
 
 function meanAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>, channels = 3): number {
-  let sum = 0, n = 0;
-  for (let i = 0; i < a.length; i += 4) for (let c = 0; c < channels; c++) { sum += Math.abs(a[i + c]! - b[i + c]!); n++; }
+  let sum = 0,
+    n = 0;
+  for (let i = 0; i < a.length; i += 4)
+    for (let c = 0; c < channels; c++) {
+      sum += Math.abs(a[i + c]! - b[i + c]!);
+      n++;
+    }
   return sum / n;
 }
 
@@ -75,7 +97,11 @@ describe('still encoders', () => {
     const img = card(160, 90, false);
     const encoders: StillEncoder[] = [gifStillEncoder, ...sharpStillEncoders];
     const expected: Record<string, [string, number]> = {
-      gif: ['gif', 6], jpeg: ['jpeg', 4], webp: ['webp', 4], avif: ['heif', 5], tiff: ['tiff', 0],
+      gif: ['gif', 6],
+      jpeg: ['jpeg', 4],
+      webp: ['webp', 4],
+      avif: ['heif', 5],
+      tiff: ['tiff', 0],
     };
     for (const enc of encoders) {
       const bytes = await enc.encode(img, { quality: 90 });

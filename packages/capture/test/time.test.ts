@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { InvalidSettingError, InvalidTimeError, formatTime, parseBytes, parseTime } from '../src/index';
+import {
+  InvalidSettingError,
+  InvalidTimeError,
+  formatTime,
+  parseBytes,
+  parseTime,
+} from '../src/index';
 
 describe('time', () => {
   it('parses every accepted form', () => {
@@ -16,10 +22,35 @@ describe('time', () => {
   });
 
   it('refuses anything else, saying which forms are accepted', () => {
-    for (const bad of ['', '  ', '-1', '-0:30', '1:60', '1:75.5', '1:60:00', '0:59:60', 'abc', '1.2.3', '1:2:3:4',
-      '.5', '5.', '1e3', '0x10', '1:', ':30', '1:30:', 'Infinity', 'NaN', '1,5']) {
+    for (const bad of [
+      '',
+      '  ',
+      '-1',
+      '-0:30',
+      '1:60',
+      '1:75.5',
+      '1:60:00',
+      '0:59:60',
+      'abc',
+      '1.2.3',
+      '1:2:3:4',
+      '.5',
+      '5.',
+      '1e3',
+      '0x10',
+      '1:',
+      ':30',
+      '1:30:',
+      'Infinity',
+      'NaN',
+      '1,5',
+    ]) {
       let err: unknown;
-      try { parseTime(bad); } catch (e) { err = e; }
+      try {
+        parseTime(bad);
+      } catch (e) {
+        err = e;
+      }
       expect(err, bad).toBeInstanceOf(InvalidTimeError);
       expect((err as Error).message).toContain('90, 90.5, 1:30, 1:30.5 or 01:01:30.250');
       expect((err as Error).message).toContain(JSON.stringify(bad));
@@ -33,7 +64,8 @@ describe('time', () => {
     expect(formatTime(3690.25)).toBe('1:01:30.25');
     expect(formatTime(1001 / 30000)).toBe('0:00.033');
     expect(formatTime(59.9996)).toBe('1:00');
-    for (const t of [0, 0.001, 1.5, 59.999, 61.25, 3599.999, 3600, 7325.125]) expect(parseTime(formatTime(t))).toBeCloseTo(t, 6);
+    for (const t of [0, 0.001, 1.5, 59.999, 61.25, 3599.999, 3600, 7325.125])
+      expect(parseTime(formatTime(t))).toBeCloseTo(t, 6);
   });
 
   it('parses byte counts with decimal and binary units', () => {
@@ -47,6 +79,8 @@ describe('time', () => {
     for (const bad of ['', 'lots', '-5', '1.5', '10 KX', '1K', 'MB', '1e6', '12 34']) {
       expect(() => parseBytes(bad), bad).toThrow(InvalidSettingError);
     }
-    expect(() => parseBytes('1K', 'max-bytes')).toThrow('max-bytes must be a byte count like 65536, 500KB, 256KiB or 1MiB (KB/MB = 1000, KiB/MiB = 1024), got "1K"');
+    expect(() => parseBytes('1K', 'max-bytes')).toThrow(
+      'max-bytes must be a byte count like 65536, 500KB, 256KiB or 1MiB (KB/MB = 1000, KiB/MiB = 1024), got "1K"',
+    );
   });
 });

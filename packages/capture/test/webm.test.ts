@@ -21,11 +21,28 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Frames of a video as ffmpeg decodes them (fps filter, lanczos scale), RGBA. */
 function decodeFrames(path: string, args: string[], width: number, height: number): RgbaImage[] {
-  const raw = execFileSync('ffmpeg', ['-v', 'error', ...args.slice(0, -1), '-i', path, '-vf', `${args.at(-1)},scale=${width}:${height}:flags=lanczos`,
-    '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+  const raw = execFileSync(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      ...args.slice(0, -1),
+      '-i',
+      path,
+      '-vf',
+      `${args.at(-1)},scale=${width}:${height}:flags=lanczos`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      '-',
+    ],
+    { maxBuffer: 1 << 30 },
+  );
   const size = width * height * 4;
   const out: RgbaImage[] = [];
-  for (let o = 0; o + size <= raw.length; o += size) out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
+  for (let o = 0; o + size <= raw.length; o += size)
+    out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
   return out;
 }
 
@@ -33,10 +50,15 @@ function decodeFrames(path: string, args: string[], width: number, height: numbe
 function decodeWebm(bytes: Uint8Array, width: number, height: number): RgbaImage[] {
   const file = join(dir, `d${Math.random().toString(36).slice(2)}.webm`);
   writeFileSync(file, bytes);
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-i', file, '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+  const raw = execFileSync(
+    'ffmpeg',
+    ['-v', 'error', '-i', file, '-vsync', '0', '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'],
+    { maxBuffer: 1 << 30 },
+  );
   const size = width * height * 4;
   const out: RgbaImage[] = [];
-  for (let o = 0; o + size <= raw.length; o += size) out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
+  for (let o = 0; o + size <= raw.length; o += size)
+    out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
   return out;
 }
 
@@ -45,27 +67,84 @@ function ssim(a: readonly RgbaImage[], b: readonly RgbaImage[]): number {
   const { width, height } = a[0]!;
   const fa = join(dir, 'a.raw');
   const fb = join(dir, 'b.raw');
-  writeFileSync(fa, Buffer.concat(a.map((f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length))));
-  writeFileSync(fb, Buffer.concat(b.map((f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length))));
+  writeFileSync(
+    fa,
+    Buffer.concat(a.map((f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length))),
+  );
+  writeFileSync(
+    fb,
+    Buffer.concat(b.map((f) => Buffer.from(f.data.buffer, f.data.byteOffset, f.data.length))),
+  );
   const raw = ['-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-r', '12'];
-  const err = spawnSync('ffmpeg', ['-hide_banner', ...raw, '-i', fa, ...raw, '-i', fb,
-    '-lavfi', '[0]format=yuv444p[a];[1]format=yuv444p[b];[a][b]ssim', '-f', 'null', '-'], { encoding: 'utf8' }).stderr;
+  const err = spawnSync(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      ...raw,
+      '-i',
+      fa,
+      ...raw,
+      '-i',
+      fb,
+      '-lavfi',
+      '[0]format=yuv444p[a];[1]format=yuv444p[b];[a][b]ssim',
+      '-f',
+      'null',
+      '-',
+    ],
+    { encoding: 'utf8' },
+  ).stderr;
   const m = /All:([\d.]+)/.exec(err);
   if (!m) throw new Error(`no SSIM in ffmpeg output: ${err.slice(-500)}`);
   return Number(m[1]);
 }
 
-function probe(bytes: Uint8Array): { codec: string; format: string; frames: number; duration: number; width: number; height: number; audio: number } {
+function probe(bytes: Uint8Array): {
+  codec: string;
+  format: string;
+  frames: number;
+  duration: number;
+  width: number;
+  height: number;
+  audio: number;
+} {
   const file = join(dir, `p${Math.random().toString(36).slice(2)}.webm`);
   writeFileSync(file, bytes);
-  const j = JSON.parse(execFileSync('ffprobe', ['-v', 'error', '-count_frames', '-show_entries',
-    'stream=codec_type,codec_name,width,height,nb_read_frames:format=format_name,duration', '-of', 'json', file], { encoding: 'utf8' })) as {
-    streams: Array<{ codec_type: string; codec_name: string; width: number; height: number; nb_read_frames: string }>;
+  const j = JSON.parse(
+    execFileSync(
+      'ffprobe',
+      [
+        '-v',
+        'error',
+        '-count_frames',
+        '-show_entries',
+        'stream=codec_type,codec_name,width,height,nb_read_frames:format=format_name,duration',
+        '-of',
+        'json',
+        file,
+      ],
+      { encoding: 'utf8' },
+    ),
+  ) as {
+    streams: Array<{
+      codec_type: string;
+      codec_name: string;
+      width: number;
+      height: number;
+      nb_read_frames: string;
+    }>;
     format: { format_name: string; duration: string };
   };
   const v = j.streams.find((s) => s.codec_type === 'video')!;
-  return { codec: v.codec_name, format: j.format.format_name, frames: Number(v.nb_read_frames), duration: Number(j.format.duration),
-    width: v.width, height: v.height, audio: j.streams.filter((s) => s.codec_type === 'audio').length };
+  return {
+    codec: v.codec_name,
+    format: j.format.format_name,
+    frames: Number(v.nb_read_frames),
+    duration: Number(j.format.duration),
+    width: v.width,
+    height: v.height,
+    audio: j.streams.filter((s) => s.codec_type === 'audio').length,
+  };
 }
 
 /** Frames carrying their index as the fixture script's stripes (readFrameNumber reads them). */
@@ -86,7 +165,9 @@ function numberedFrames(n: number, width: number, height: number): RgbaImage[] {
 }
 
 describe('WebM (VP9) stickers', () => {
-  const W = 320, H = 180, FPS = 12;
+  const W = 320,
+    H = 180,
+    FPS = 12;
   const film = decodeFrames(BIG_BUCK_BUNNY, ['-ss', '20', '-t', '3', `fps=${FPS}`], W, H);
   const delays = film.map(() => 1000 / FPS);
 
@@ -114,9 +195,15 @@ describe('WebM (VP9) stickers', () => {
 
   it('keeps frame order exactly (numbered frames read back after decoding)', async () => {
     const frames = numberedFrames(24, 192, 108);
-    const bytes = await new FfmpegWebmWriter().encode(frames, frames.map(() => 1000 / 24), { quality: 80 });
+    const bytes = await new FfmpegWebmWriter().encode(
+      frames,
+      frames.map(() => 1000 / 24),
+      { quality: 80 },
+    );
     const decoded = decodeWebm(bytes, 192, 108);
-    expect(decoded.map((f) => readFrameNumber(f.data, f.width, f.height))).toEqual(frames.map((_, k) => k));
+    expect(decoded.map((f) => readFrameNumber(f.data, f.width, f.height))).toEqual(
+      frames.map((_, k) => k),
+    );
     expect(probe(bytes).duration).toBeCloseTo(1, 2);
   });
 
@@ -124,18 +211,34 @@ describe('WebM (VP9) stickers', () => {
     const r = await fitWebm(film, delays, { maxBytes: 6000, quality: 80, fps: FPS });
     expect(r.bytes.length).toBeLessThanOrEqual(6000);
     expect(r.adapted.size ?? r.adapted.fps ?? r.adapted.bitrate).toBeTruthy();
-    await expect(fitWebm(film, delays, { maxBytes: 400, quality: 80, fps: FPS })).rejects.toBeInstanceOf(BudgetError);
+    await expect(
+      fitWebm(film, delays, { maxBytes: 400, quality: 80, fps: FPS }),
+    ).rejects.toBeInstanceOf(BudgetError);
   });
 
   it('plugs into the sticker pipeline (makeSticker) for WebM and WebP, within budget', async () => {
     const source = await openVideo(BIG_BUCK_BUNNY);
     try {
       for (const stickerFormat of ['webm', 'webp'] as const) {
-        const settings = validateSettings({ stickerFormat, maxStickerBytes: 96 * 1024, fps: 12, maxSide: 320 });
-        const s = await makeSticker(source, { from: 20, to: 23, settings, writers: { webm: new FfmpegWebmWriter({ targetBytes: 96 * 1024 }), webp: new SharpWebpWriter() } });
+        const settings = validateSettings({
+          stickerFormat,
+          maxStickerBytes: 96 * 1024,
+          fps: 12,
+          maxSide: 320,
+        });
+        const s = await makeSticker(source, {
+          from: 20,
+          to: 23,
+          settings,
+          writers: {
+            webm: new FfmpegWebmWriter({ targetBytes: 96 * 1024 }),
+            webp: new SharpWebpWriter(),
+          },
+        });
         expect(s.bytes.length).toBeLessThanOrEqual(96 * 1024);
         expect(s.mime).toBe(stickerFormat === 'webm' ? 'video/webm' : 'image/webp');
-        if (stickerFormat === 'webm') expect(probe(s.bytes)).toMatchObject({ codec: 'vp9', frames: 36 });
+        if (stickerFormat === 'webm')
+          expect(probe(s.bytes)).toMatchObject({ codec: 'vp9', frames: 36 });
       }
     } finally {
       await source.close();

@@ -15,12 +15,39 @@ import { SharpWebpWriter, fitWebp, roundDelays } from '../src/webp/sharp.node.ts
 import { BIG_BUCK_BUNNY, readFrameNumber } from './helpers';
 
 /** Frames of a stretch of video as ffmpeg decodes them (fps filter, lanczos), RGBA. */
-function videoFrames(path: string, from: number, seconds: number, fps: number, width: number, height: number): RgbaImage[] {
-  const raw = execFileSync('ffmpeg', ['-v', 'error', '-ss', String(from), '-t', String(seconds), '-i', path,
-    '-vf', `fps=${fps},scale=${width}:${height}:flags=lanczos`, '-f', 'rawvideo', '-pix_fmt', 'rgba', '-'], { maxBuffer: 1 << 30 });
+function videoFrames(
+  path: string,
+  from: number,
+  seconds: number,
+  fps: number,
+  width: number,
+  height: number,
+): RgbaImage[] {
+  const raw = execFileSync(
+    'ffmpeg',
+    [
+      '-v',
+      'error',
+      '-ss',
+      String(from),
+      '-t',
+      String(seconds),
+      '-i',
+      path,
+      '-vf',
+      `fps=${fps},scale=${width}:${height}:flags=lanczos`,
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      '-',
+    ],
+    { maxBuffer: 1 << 30 },
+  );
   const size = width * height * 4;
   const out: RgbaImage[] = [];
-  for (let o = 0; o + size <= raw.length; o += size) out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
+  for (let o = 0; o + size <= raw.length; o += size)
+    out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
   return out;
 }
 
@@ -42,29 +69,46 @@ function numberedFrames(n: number, width: number, height: number, alpha = false)
 }
 
 /** Decodes an animated WebP with libwebp (sharp): frames, delays, loop. */
-async function decodeWithSharp(bytes: Uint8Array): Promise<{ frames: RgbaImage[]; delay: number[]; loop: number }> {
+async function decodeWithSharp(
+  bytes: Uint8Array,
+): Promise<{ frames: RgbaImage[]; delay: number[]; loop: number }> {
   const img = sharp(bytes, { pages: -1 });
   const meta = await img.metadata();
   const { data, info } = await img.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
   const h = meta.pageHeight!;
   const size = info.width * h * 4;
   const frames: RgbaImage[] = [];
-  for (let o = 0; o < data.length; o += size) frames.push({ width: info.width, height: h, data: new Uint8ClampedArray(data.buffer, data.byteOffset + o, size) });
+  for (let o = 0; o < data.length; o += size)
+    frames.push({
+      width: info.width,
+      height: h,
+      data: new Uint8ClampedArray(data.buffer, data.byteOffset + o, size),
+    });
   return { frames, delay: meta.delay ?? [], loop: meta.loop ?? -1 };
 }
 
 /** Mean absolute difference per channel (RGB) between two images of one size. */
 function meanDiff(a: RgbaImage, b: RgbaImage): number {
   let s = 0;
-  for (let i = 0; i < a.data.length; i += 4) s += Math.abs(a.data[i]! - b.data[i]!) + Math.abs(a.data[i + 1]! - b.data[i + 1]!) + Math.abs(a.data[i + 2]! - b.data[i + 2]!);
+  for (let i = 0; i < a.data.length; i += 4)
+    s +=
+      Math.abs(a.data[i]! - b.data[i]!) +
+      Math.abs(a.data[i + 1]! - b.data[i + 1]!) +
+      Math.abs(a.data[i + 2]! - b.data[i + 2]!);
   return s / ((a.data.length / 4) * 3);
 }
 
 const stillWebp = async (f: RgbaImage, quality: number, lossless = false) =>
-  new Uint8Array(await sharp(f.data, { raw: { width: f.width, height: f.height, channels: 4 } }).webp({ quality, lossless }).toBuffer());
+  new Uint8Array(
+    await sharp(f.data, { raw: { width: f.width, height: f.height, channels: 4 } })
+      .webp({ quality, lossless })
+      .toBuffer(),
+  );
 
 describe('animated WebP through sharp', () => {
-  const W = 320, H = 180, FPS = 12;
+  const W = 320,
+    H = 180,
+    FPS = 12;
   const film = videoFrames(BIG_BUCK_BUNNY, 20, 3, FPS, W, H);
   const delays = film.map(() => 1000 / FPS);
 
@@ -74,12 +118,16 @@ describe('animated WebP through sharp', () => {
     const bytes = await new SharpWebpWriter().encode(frames, d, { quality: 80 });
     const out = await decodeWithSharp(bytes);
     expect(out.loop).toBe(0);
-    expect(out.frames.map((f) => readFrameNumber(f.data, f.width, f.height))).toEqual(frames.map((_, k) => k));
+    expect(out.frames.map((f) => readFrameNumber(f.data, f.width, f.height))).toEqual(
+      frames.map((_, k) => k),
+    );
     expect(out.delay.reduce((a, b) => a + b, 0)).toBe(2500);
     expect(out.delay).toEqual(roundDelays(d));
     expect(Math.max(...out.delay) - Math.min(...out.delay)).toBeLessThanOrEqual(1);
     // Two colours: the writer chose lossless frames, so every pixel comes back exactly.
-    expect(out.frames.every((f, k) => Buffer.from(f.data).equals(Buffer.from(frames[k]!.data)))).toBe(true);
+    expect(
+      out.frames.every((f, k) => Buffer.from(f.data).equals(Buffer.from(frames[k]!.data))),
+    ).toBe(true);
   });
 
   it('fits every budget and reports what it changed; looks like the source', async () => {
@@ -94,13 +142,19 @@ describe('animated WebP through sharp', () => {
       if (maxBytes === 1024 * 1024) expect(r.adapted).toEqual({});
       if (r.quality < 80) expect(r.adapted.quality).toEqual({ from: 80, to: r.quality });
       if (r.width === W) {
-        const diff = out.frames.reduce((s, f, i) => s + meanDiff(f, film[i]!), 0) / out.frames.length;
+        const diff =
+          out.frames.reduce((s, f, i) => s + meanDiff(f, film[i]!), 0) / out.frames.length;
         expect(diff).toBeLessThan(maxBytes >= 128 * 1024 ? 6 : 12);
       } else {
-        expect(r.adapted.size).toEqual({ from: { width: W, height: H }, to: { width: r.width, height: r.height } });
+        expect(r.adapted.size).toEqual({
+          from: { width: W, height: H },
+          to: { width: r.width, height: r.height },
+        });
       }
     }
-    await expect(fitWebp(film, delays, { maxBytes: 600, quality: 80, fps: FPS })).rejects.toBeInstanceOf(BudgetError);
+    await expect(
+      fitWebp(film, delays, { maxBytes: 600, quality: 80, fps: FPS }),
+    ).rejects.toBeInstanceOf(BudgetError);
   });
 });
 
@@ -109,7 +163,10 @@ describe('animated WebP muxer', () => {
     const frames = numberedFrames(12, 96, 64, true);
     const stills = await Promise.all(frames.map((f, k) => stillWebp(f, 90, k % 3 === 0)));
     expect(parseWebpStill(stills[0]!)).toMatchObject({ width: 96, height: 64, hasAlpha: true });
-    const bytes = muxAnimatedWebp(stills.map((webp, k) => ({ webp, delayMs: 40 + k })), { loop: 0 });
+    const bytes = muxAnimatedWebp(
+      stills.map((webp, k) => ({ webp, delayMs: 40 + k })),
+      { loop: 0 },
+    );
     expect(bytes.length % 2).toBe(0);
 
     // libwebp's demuxer and decoder, through sharp.
@@ -123,21 +180,37 @@ describe('animated WebP muxer', () => {
     }
 
     // Chromium's ImageDecoder (a secure context is needed: serve a page on localhost).
-    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox'],
+    });
     try {
       const page = await browser.newPage();
-      await page.route('http://localhost/**', (r) => r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>mux</title>' }));
+      await page.route('http://localhost/**', (r) =>
+        r.fulfill({ contentType: 'text/html', body: '<!doctype html><title>mux</title>' }),
+      );
       await page.goto('http://localhost/');
       const decoded = await page.evaluate(async (b64: string) => {
         // Browser globals, typed loosely: this project's tests compile without DOM typings.
-        type Img = { displayWidth: number; displayHeight: number; duration: number | null; close(): void };
-        type Ctx = { drawImage(i: Img, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } };
+        type Img = {
+          displayWidth: number;
+          displayHeight: number;
+          duration: number | null;
+          close(): void;
+        };
+        type Ctx = {
+          drawImage(i: Img, x: number, y: number): void;
+          getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> };
+        };
         const web = globalThis as unknown as {
           ImageDecoder: new (init: { data: Uint8Array; type: string }) => {
             tracks: { ready: Promise<void>; selectedTrack: { frameCount: number } | null };
             decode(o: { frameIndex: number }): Promise<{ image: Img }>;
           };
-          OffscreenCanvas: new (w: number, h: number) => { width: number; height: number; getContext(t: '2d'): Ctx | null };
+          OffscreenCanvas: new (
+            w: number,
+            h: number,
+          ) => { width: number; height: number; getContext(t: '2d'): Ctx | null };
         };
         const data = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
         const dec = new web.ImageDecoder({ data, type: 'image/webp' });
@@ -149,7 +222,12 @@ describe('animated WebP muxer', () => {
           const c = new web.OffscreenCanvas(image.displayWidth, image.displayHeight);
           const g = c.getContext('2d')!;
           g.drawImage(image, 0, 0);
-          res.push({ w: image.displayWidth, h: image.displayHeight, ms: (image.duration ?? 0) / 1000, px: Array.from(g.getImageData(0, 0, c.width, c.height).data) });
+          res.push({
+            w: image.displayWidth,
+            h: image.displayHeight,
+            ms: (image.duration ?? 0) / 1000,
+            px: Array.from(g.getImageData(0, 0, c.width, c.height).data),
+          });
           image.close();
         }
         return res;
@@ -166,7 +244,13 @@ describe('animated WebP muxer', () => {
     const film = videoFrames(BIG_BUCK_BUNNY, 8, 1, 12, 240, 136);
     const writer = new MuxedWebpWriter((f, q) => stillWebp(f, q));
     const keep = async (fr: readonly RgbaImage[]) => [...fr];
-    const r = await fitLadder(writer, film, film.map(() => 1000 / 12), keep, { maxBytes: 40 * 1024, quality: 80, fps: 12 });
+    const r = await fitLadder(
+      writer,
+      film,
+      film.map(() => 1000 / 12),
+      keep,
+      { maxBytes: 40 * 1024, quality: 80, fps: 12 },
+    );
     expect(r.bytes.length).toBeLessThanOrEqual(40 * 1024);
     const out = await decodeWithSharp(r.bytes);
     expect(out.frames.length).toBe(12);

@@ -50,7 +50,11 @@ function build(schema: TSchema): Check {
     } catch (e) {
       // An EvalError (or a CSP violation reported as one) means no code generation here;
       // anything else is a broken schema and must surface.
-      if (!(e instanceof EvalError) && !/unsafe-eval|Content Security Policy|code generation/i.test(String(e))) throw e;
+      if (
+        !(e instanceof EvalError) &&
+        !/unsafe-eval|Content Security Policy|code generation/i.test(String(e))
+      )
+        throw e;
       canCompile = false;
     }
   }
@@ -64,7 +68,10 @@ function build(schema: TSchema): Check {
 export function checker<T extends TSchema>(schema: T): Checker<T> {
   const get = (): Check => {
     let c = compiled.get(schema);
-    if (!c) { c = build(schema); compiled.set(schema, c); }
+    if (!c) {
+      c = build(schema);
+      compiled.set(schema, c);
+    }
     return c;
   };
   return {
@@ -81,24 +88,40 @@ export function checker<T extends TSchema>(schema: T): Checker<T> {
 
 /** A ValueError as "<field> must be <what is allowed>". */
 function describe(e: ValueError, what: string): Problem {
-  const parts = e.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = e.path
+    .split('/')
+    .slice(1)
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   const field = parts[0];
   const name = parts.length ? parts.join('.') : what;
   const allowed = (e.schema as { description?: string }).description;
   switch (e.type) {
     case ValueErrorType.ObjectAdditionalProperties:
-      return { message: `${parts.length > 1 ? parts.slice(0, -1).join('.') : what} has unknown field ${JSON.stringify(parts.at(-1))}`, field };
+      return {
+        message: `${parts.length > 1 ? parts.slice(0, -1).join('.') : what} has unknown field ${JSON.stringify(parts.at(-1))}`,
+        field,
+      };
     case ValueErrorType.ObjectRequiredProperty:
       return { message: `${name} is missing${allowed ? `: it must be ${allowed}` : ''}`, field };
     case ValueErrorType.Object:
       if (!parts.length) return { message: `${what} must be a JSON object` };
   }
   const got = e.value === undefined ? '' : `, got ${short(e.value)}`;
-  return { message: `${name} must be ${allowed ?? e.message.replace(/^Expected /, '')}${got}`, field };
+  return {
+    message: `${name} must be ${allowed ?? e.message.replace(/^Expected /, '')}${got}`,
+    field,
+  };
 }
 
 function short(v: unknown): string {
-  const s = typeof v === 'string' ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v) : Array.isArray(v) ? 'an array' : typeof v === 'object' && v ? 'an object' : JSON.stringify(v);
+  const s =
+    typeof v === 'string'
+      ? JSON.stringify(v.length > 40 ? `${v.slice(0, 40)}…` : v)
+      : Array.isArray(v)
+        ? 'an array'
+        : typeof v === 'object' && v
+          ? 'an object'
+          : JSON.stringify(v);
   return s ?? String(v);
 }
 
@@ -111,12 +134,18 @@ const LONE_SURROGATE = /\p{Surrogate}/u;
  */
 export function unpaired(name: string, s: string): string | null {
   const at = s.search(LONE_SURROGATE);
-  return at < 0 ? null : `${name} has an unpaired UTF-16 surrogate at index ${at}; send well-formed Unicode text`;
+  return at < 0
+    ? null
+    : `${name} has an unpaired UTF-16 surrogate at index ${at}; send well-formed Unicode text`;
 }
 
 /** The fields of a send (REST body or WebSocket frame) that the cross-field rules read. */
 interface SendLike {
-  clientId: string; kind: string; text?: string; mediaId?: string; stickerId?: string;
+  clientId: string;
+  kind: string;
+  text?: string;
+  mediaId?: string;
+  stickerId?: string;
   source?: { video: string; at?: number; from?: number; to?: number };
 }
 
@@ -127,11 +156,18 @@ interface SendLike {
  */
 export function sendProblem(v: SendLike): Problem | null {
   if (v.kind === 'text') {
-    if (v.text === undefined || v.text.length === 0) return { message: 'a text message needs a non-empty text', field: 'text' };
-    if (v.mediaId !== undefined || v.stickerId !== undefined) return { message: 'a text message carries no mediaId or stickerId', field: 'mediaId' };
+    if (v.text === undefined || v.text.length === 0)
+      return { message: 'a text message needs a non-empty text', field: 'text' };
+    if (v.mediaId !== undefined || v.stickerId !== undefined)
+      return { message: 'a text message carries no mediaId or stickerId', field: 'mediaId' };
   } else {
-    if ((v.mediaId === undefined) === (v.stickerId === undefined)) return { message: `a ${v.kind} message needs exactly one of mediaId, stickerId`, field: 'mediaId' };
-    if (v.text !== undefined) return { message: `a ${v.kind} message carries no text`, field: 'text' };
+    if ((v.mediaId === undefined) === (v.stickerId === undefined))
+      return {
+        message: `a ${v.kind} message needs exactly one of mediaId, stickerId`,
+        field: 'mediaId',
+      };
+    if (v.text !== undefined)
+      return { message: `a ${v.kind} message carries no text`, field: 'text' };
   }
   for (const k of ['clientId', 'text'] as const) {
     const bad = v[k] !== undefined ? unpaired(k, v[k]) : null;
@@ -141,16 +177,26 @@ export function sendProblem(v: SendLike): Problem | null {
   if (s) {
     const bad = unpaired('source.video', s.video);
     if (bad) return { message: bad, field: 'source' };
-    if ((s.from === undefined) !== (s.to === undefined)) return { message: 'source.from and source.to go together', field: 'source' };
-    if (s.from !== undefined && s.to! < s.from) return { message: 'source.to must be ≥ source.from', field: 'source' };
+    if ((s.from === undefined) !== (s.to === undefined))
+      return { message: 'source.from and source.to go together', field: 'source' };
+    if (s.from !== undefined && s.to! < s.from)
+      return { message: 'source.to must be ≥ source.from', field: 'source' };
   }
   return null;
 }
 
 /** The rules of an edit's new text beyond its shape: non-empty, at most MAX_TEXT_LENGTH, well-formed. */
 export function textProblem(text: string): Problem | null {
-  if (text.length === 0) return { message: 'text must be a non-empty string (to remove a message, delete it)', field: 'text' };
-  if (text.length > MAX_TEXT_LENGTH) return { message: `text must be at most ${MAX_TEXT_LENGTH} characters, got ${text.length}`, field: 'text' };
+  if (text.length === 0)
+    return {
+      message: 'text must be a non-empty string (to remove a message, delete it)',
+      field: 'text',
+    };
+  if (text.length > MAX_TEXT_LENGTH)
+    return {
+      message: `text must be at most ${MAX_TEXT_LENGTH} characters, got ${text.length}`,
+      field: 'text',
+    };
   const bad = unpaired('text', text);
   return bad ? { message: bad, field: 'text' } : null;
 }
@@ -165,7 +211,10 @@ export function emojiProblem(emoji: string): Problem | null {
   let count = 0;
   for (const _ of graphemes.segment(emoji)) if (++count > 1) break;
   if (count !== 1 || !RGI_EMOJI.test(emoji)) {
-    return { message: `emoji must be one emoji (a single grapheme of Unicode's RGI emoji set, e.g. 👍 or ❤️), got ${short(emoji)}`, field: 'emoji' };
+    return {
+      message: `emoji must be one emoji (a single grapheme of Unicode's RGI emoji set, e.g. 👍 or ❤️), got ${short(emoji)}`,
+      field: 'emoji',
+    };
   }
   return null;
 }

@@ -15,14 +15,23 @@ export const WATCH_MAX_SECONDS = 86_400;
 /** Shortest time between two `watch` frames a client sends while scrubbing, ms. */
 export const WATCH_INTERVAL_MS = 200;
 
-const ConvId = Type.String({ minLength: 1, maxLength: 100, description: 'a conversation id string' });
-const Seq = Type.Integer({ minimum: 0, description: 'a whole number ≥ 0' });
-const PerConversation = (what: string) => Type.Record(Type.String({ maxLength: 100 }), Seq, {
-  maxProperties: 10_000, description: `an object {conversationId: ${what}} of at most 10000 conversations, each a whole number ≥ 0`,
+const ConvId = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  description: 'a conversation id string',
 });
+const Seq = Type.Integer({ minimum: 0, description: 'a whole number ≥ 0' });
+const PerConversation = (what: string) =>
+  Type.Record(Type.String({ maxLength: 100 }), Seq, {
+    maxProperties: 10_000,
+    description: `an object {conversationId: ${what}} of at most 10000 conversations, each a whole number ≥ 0`,
+  });
 
 /** Send a message. Answered by `ack` (after the durable write) or `error` carrying `clientId`. */
-export const SendFrame = Type.Object({ type: Type.Literal('send'), conversationId: ConvId, ...sendFields }, { additionalProperties: false });
+export const SendFrame = Type.Object(
+  { type: Type.Literal('send'), conversationId: ConvId, ...sendFields },
+  { additionalProperties: false },
+);
 export type SendFrame = Static<typeof SendFrame>;
 
 /**
@@ -33,16 +42,22 @@ export type SendFrame = Static<typeof SendFrame>;
  * bounded page; when `synced.more` is true, send `sync` again from where you now stand.
  * Rate-limited per user (refused with an `error` frame, `frame: "sync"`, `retryAfter`).
  */
-export const SyncFrame = Type.Object({
-  type: Type.Literal('sync'),
-  since: PerConversation('seq'),
-  /** conversationId → the change number (`synced.revs`, or `ConversationInfo.lastRev` read before loading history) I hold. */
-  changes: Type.Optional(PerConversation('rev')),
-}, { additionalProperties: false });
+export const SyncFrame = Type.Object(
+  {
+    type: Type.Literal('sync'),
+    since: PerConversation('seq'),
+    /** conversationId → the change number (`synced.revs`, or `ConversationInfo.lastRev` read before loading history) I hold. */
+    changes: Type.Optional(PerConversation('rev')),
+  },
+  { additionalProperties: false },
+);
 export type SyncFrame = Static<typeof SyncFrame>;
 
 /** Mark a conversation read up to `seq`. */
-export const ReadFrame = Type.Object({ type: Type.Literal('read'), conversationId: ConvId, seq: Seq }, { additionalProperties: false });
+export const ReadFrame = Type.Object(
+  { type: Type.Literal('read'), conversationId: ConvId, seq: Seq },
+  { additionalProperties: false },
+);
 export type ReadFrame = Static<typeof ReadFrame>;
 
 /**
@@ -50,7 +65,10 @@ export type ReadFrame = Static<typeof ReadFrame>;
  * messages arrive, batched (at most one per conversation every {@link DELIVERED_INTERVAL_MS});
  * the server keeps the highest per member and relays it when it moved. Never answered.
  */
-export const DeliveredFrame = Type.Object({ type: Type.Literal('delivered'), conversationId: ConvId, seq: Seq }, { additionalProperties: false });
+export const DeliveredFrame = Type.Object(
+  { type: Type.Literal('delivered'), conversationId: ConvId, seq: Seq },
+  { additionalProperties: false },
+);
 export type DeliveredFrame = Static<typeof DeliveredFrame>;
 
 /**
@@ -58,7 +76,10 @@ export type DeliveredFrame = Static<typeof DeliveredFrame>;
  * before it). A client that gets no pong within a couple of seconds may treat the socket
  * as dead. Counted against the `ping` rate limit per user; over it, pings are dropped.
  */
-export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
+export const PingFrame = Type.Object(
+  { type: Type.Literal('ping') },
+  { additionalProperties: false },
+);
 export type PingFrame = Static<typeof PingFrame>;
 
 /**
@@ -66,19 +87,35 @@ export type PingFrame = Static<typeof PingFrame>;
  * server relays at most one per user and conversation in that time and drops the rest
  * silently (no error frame: typing is a hint, not a request). Never answered.
  */
-export const TypingFrame = Type.Object({ type: Type.Literal('typing'), conversationId: ConvId }, { additionalProperties: false });
+export const TypingFrame = Type.Object(
+  { type: Type.Literal('typing'), conversationId: ConvId },
+  { additionalProperties: false },
+);
 export type TypingFrame = Static<typeof TypingFrame>;
 
 const WatchFields = {
   conversationId: ConvId,
   /** The shared video being watched (a `video` message's media id). */
-  mediaId: Type.String({ pattern: '^[0-9a-f]{64}$', description: 'the media id of a shared video (64 hex digits)' }),
+  mediaId: Type.String({
+    pattern: '^[0-9a-f]{64}$',
+    description: 'the media id of a shared video (64 hex digits)',
+  }),
   /** Its name, as the `video` message's source names it (for "Follow alice" and the player's title). */
-  video: Type.String({ minLength: 1, maxLength: 200, description: 'the video name, 1–200 characters' }),
+  video: Type.String({
+    minLength: 1,
+    maxLength: 200,
+    description: 'the video name, 1–200 characters',
+  }),
   /** What the person did: started or paused playback, or sought. */
-  action: Type.Union([Type.Literal('play'), Type.Literal('pause'), Type.Literal('seek')], { description: 'play, pause or seek' }),
+  action: Type.Union([Type.Literal('play'), Type.Literal('pause'), Type.Literal('seek')], {
+    description: 'play, pause or seek',
+  }),
   /** Player time after it, seconds. */
-  at: Type.Number({ minimum: 0, maximum: WATCH_MAX_SECONDS, description: `a player time in seconds, 0–${WATCH_MAX_SECONDS}` }),
+  at: Type.Number({
+    minimum: 0,
+    maximum: WATCH_MAX_SECONDS,
+    description: `a player time in seconds, 0–${WATCH_MAX_SECONDS}`,
+  }),
   /** Whether the video plays on after it (a seek while playing keeps playing). */
   playing: Type.Boolean(),
 };
@@ -90,11 +127,22 @@ const WatchFields = {
  * Clients send at most one every {@link WATCH_INTERVAL_MS} while scrubbing (the last
  * position always goes out). Never answered when relayed.
  */
-export const WatchFrame = Type.Object({ type: Type.Literal('watch'), ...WatchFields }, { additionalProperties: false });
+export const WatchFrame = Type.Object(
+  { type: Type.Literal('watch'), ...WatchFields },
+  { additionalProperties: false },
+);
 export type WatchFrame = Static<typeof WatchFrame>;
 
 /** What a client may send, by `type`. */
-export const CLIENT_FRAMES = { send: SendFrame, sync: SyncFrame, read: ReadFrame, ping: PingFrame, typing: TypingFrame, watch: WatchFrame, delivered: DeliveredFrame } as const;
+export const CLIENT_FRAMES = {
+  send: SendFrame,
+  sync: SyncFrame,
+  read: ReadFrame,
+  ping: PingFrame,
+  typing: TypingFrame,
+  watch: WatchFrame,
+  delivered: DeliveredFrame,
+} as const;
 export const ClientFrame = Type.Union(Object.values(CLIENT_FRAMES));
 export type ClientFrame = Static<typeof ClientFrame>;
 
@@ -104,7 +152,12 @@ export type HelloFrame = Static<typeof HelloFrame>;
 
 /** A `send` was durably stored. `duplicate` when the clientId had been seen. */
 export const AckFrame = Type.Object({
-  type: Type.Literal('ack'), clientId: Type.String(), id: Type.String(), seq: Type.Integer(), conversationId: Type.String(), duplicate: Type.Boolean(),
+  type: Type.Literal('ack'),
+  clientId: Type.String(),
+  id: Type.String(),
+  seq: Type.Integer(),
+  conversationId: Type.String(),
+  duplicate: Type.Boolean(),
 });
 export type AckFrame = Static<typeof AckFrame>;
 
@@ -140,7 +193,10 @@ export type SyncedFrame = Static<typeof SyncedFrame>;
  * `user`: another member of the conversation has read up to `seq` (a read receipt).
  */
 export const ReadUpdateFrame = Type.Object({
-  type: Type.Literal('read'), conversationId: Type.String(), seq: Type.Integer(), user: Type.Optional(UserInfo),
+  type: Type.Literal('read'),
+  conversationId: Type.String(),
+  seq: Type.Integer(),
+  user: Type.Optional(UserInfo),
 });
 export type ReadUpdateFrame = Static<typeof ReadUpdateFrame>;
 
@@ -150,12 +206,19 @@ export type ReadUpdateFrame = Static<typeof ReadUpdateFrame>;
  * frame of its own (delivered ≥ read always).
  */
 export const DeliveredUpdateFrame = Type.Object({
-  type: Type.Literal('delivered'), conversationId: Type.String(), user: UserInfo, seq: Type.Integer(),
+  type: Type.Literal('delivered'),
+  conversationId: Type.String(),
+  user: UserInfo,
+  seq: Type.Integer(),
 });
 export type DeliveredUpdateFrame = Static<typeof DeliveredUpdateFrame>;
 
 /** Another member of `conversationId` is typing; show it for {@link TYPING_SHOW_MS} unless another comes. */
-export const TypingUpdateFrame = Type.Object({ type: Type.Literal('typing'), conversationId: Type.String(), user: UserInfo });
+export const TypingUpdateFrame = Type.Object({
+  type: Type.Literal('typing'),
+  conversationId: Type.String(),
+  user: UserInfo,
+});
 export type TypingUpdateFrame = Static<typeof TypingUpdateFrame>;
 
 /**
@@ -163,7 +226,13 @@ export type TypingUpdateFrame = Static<typeof TypingUpdateFrame>;
  * (see {@link WatchFrame}); `sentAt`: when the server relayed it, ms since the epoch (a
  * playing video is then at about `at + (now − sentAt) / 1000`).
  */
-export const WatchUpdateFrame = Type.Object({ type: Type.Literal('watch'), ...WatchFields, conversationId: Type.String(), user: UserInfo, sentAt: Type.Number() });
+export const WatchUpdateFrame = Type.Object({
+  type: Type.Literal('watch'),
+  ...WatchFields,
+  conversationId: Type.String(),
+  user: UserInfo,
+  sentAt: Type.Number(),
+});
 export type WatchUpdateFrame = Static<typeof WatchUpdateFrame>;
 
 /**
@@ -172,12 +241,18 @@ export type WatchUpdateFrame = Static<typeof WatchUpdateFrame>;
  * they were last connected, ms since the epoch (now when online; null when never).
  */
 export const PresenceFrame = Type.Object({
-  type: Type.Literal('presence'), user: UserInfo, online: Type.Boolean(), lastSeen: Type.Union([Type.Number(), Type.Null()]),
+  type: Type.Literal('presence'),
+  user: UserInfo,
+  online: Type.Boolean(),
+  lastSeen: Type.Union([Type.Number(), Type.Null()]),
 });
 export type PresenceFrame = Static<typeof PresenceFrame>;
 
 /** I was added to a conversation: refetch the list. */
-export const ConversationFrame = Type.Object({ type: Type.Literal('conversation'), conversationId: Type.String() });
+export const ConversationFrame = Type.Object({
+  type: Type.Literal('conversation'),
+  conversationId: Type.String(),
+});
 export type ConversationFrame = Static<typeof ConversationFrame>;
 
 export const PongFrame = Type.Object({ type: Type.Literal('pong') });
@@ -196,8 +271,16 @@ export type ResyncFrame = Static<typeof ResyncFrame>;
  */
 export const ErrorFrame = Type.Composite([
   Type.Object({
-    type: Type.Literal('error'), clientId: Type.Optional(Type.String()),
-    frame: Type.Optional(Type.Union([Type.Literal('sync'), Type.Literal('typing'), Type.Literal('delivered'), Type.Literal('watch')])),
+    type: Type.Literal('error'),
+    clientId: Type.Optional(Type.String()),
+    frame: Type.Optional(
+      Type.Union([
+        Type.Literal('sync'),
+        Type.Literal('typing'),
+        Type.Literal('delivered'),
+        Type.Literal('watch'),
+      ]),
+    ),
   }),
   ErrorSchema,
 ]);
@@ -205,14 +288,37 @@ export type ErrorFrame = Static<typeof ErrorFrame> & { error: { code: ErrorCode 
 
 /** What the server may send, by `type`. */
 export const SERVER_FRAMES = {
-  hello: HelloFrame, ack: AckFrame, message: MessageFrame, update: UpdateFrame, synced: SyncedFrame, read: ReadUpdateFrame,
-  conversation: ConversationFrame, pong: PongFrame, resync: ResyncFrame, error: ErrorFrame,
-  typing: TypingUpdateFrame, presence: PresenceFrame, watch: WatchUpdateFrame, delivered: DeliveredUpdateFrame,
+  hello: HelloFrame,
+  ack: AckFrame,
+  message: MessageFrame,
+  update: UpdateFrame,
+  synced: SyncedFrame,
+  read: ReadUpdateFrame,
+  conversation: ConversationFrame,
+  pong: PongFrame,
+  resync: ResyncFrame,
+  error: ErrorFrame,
+  typing: TypingUpdateFrame,
+  presence: PresenceFrame,
+  watch: WatchUpdateFrame,
+  delivered: DeliveredUpdateFrame,
 } as const;
 export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES) as TSchema[]);
 export type ServerFrame =
-  | HelloFrame | AckFrame | MessageFrame | UpdateFrame | SyncedFrame | ReadUpdateFrame | ConversationFrame | PongFrame | ResyncFrame | ErrorFrame
-  | TypingUpdateFrame | PresenceFrame | WatchUpdateFrame | DeliveredUpdateFrame;
+  | HelloFrame
+  | AckFrame
+  | MessageFrame
+  | UpdateFrame
+  | SyncedFrame
+  | ReadUpdateFrame
+  | ConversationFrame
+  | PongFrame
+  | ResyncFrame
+  | ErrorFrame
+  | TypingUpdateFrame
+  | PresenceFrame
+  | WatchUpdateFrame
+  | DeliveredUpdateFrame;
 
 /** Shortest time between two `typing` frames of one user in one conversation that the server relays, ms. */
 export const TYPING_INTERVAL_MS = 3000;
@@ -228,27 +334,51 @@ export const WS_CLOSE_LOGGED_OUT = 4001;
 
 /** A frame that failed its check. */
 export class FrameError extends Error {
-  constructor(readonly code: 'ERR_BAD_JSON' | 'ERR_VALIDATION' | 'ERR_UNKNOWN_TYPE', message: string,
-    readonly field?: string, readonly clientId?: string) {
+  constructor(
+    readonly code: 'ERR_BAD_JSON' | 'ERR_VALIDATION' | 'ERR_UNKNOWN_TYPE',
+    message: string,
+    readonly field?: string,
+    readonly clientId?: string,
+  ) {
     super(message);
     this.name = 'FrameError';
   }
 }
 
-const clientCheck = Object.fromEntries(Object.entries(CLIENT_FRAMES).map(([k, s]) => [k, checker(s as TSchema)]));
-const serverCheck = Object.fromEntries(Object.entries(SERVER_FRAMES).map(([k, s]) => [k, checker(s as TSchema)]));
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const clientCheck = Object.fromEntries(
+  Object.entries(CLIENT_FRAMES).map(([k, s]) => [k, checker(s as TSchema)]),
+);
+const serverCheck = Object.fromEntries(
+  Object.entries(SERVER_FRAMES).map(([k, s]) => [k, checker(s as TSchema)]),
+);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** JSON-parses a frame and finds its schema by `type`; throws FrameError. */
-function parseFrame(raw: string, checks: Record<string, ReturnType<typeof checker>>, side: string): { v: Record<string, unknown>; problem: Problem | null } {
+function parseFrame(
+  raw: string,
+  checks: Record<string, ReturnType<typeof checker>>,
+  side: string,
+): { v: Record<string, unknown>; problem: Problem | null } {
   let v: unknown;
-  try { v = JSON.parse(raw); } catch { throw new FrameError('ERR_BAD_JSON', 'frame is not valid JSON'); }
-  if (!isObj(v)) throw new FrameError('ERR_VALIDATION', 'frame must be a JSON object with a type', 'type');
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    throw new FrameError('ERR_BAD_JSON', 'frame is not valid JSON');
+  }
+  if (!isObj(v))
+    throw new FrameError('ERR_VALIDATION', 'frame must be a JSON object with a type', 'type');
   const clientId = typeof v.clientId === 'string' ? v.clientId : undefined;
-  if (typeof v.type !== 'string') throw new FrameError('ERR_VALIDATION', 'frame must have a string type', 'type', clientId);
+  if (typeof v.type !== 'string')
+    throw new FrameError('ERR_VALIDATION', 'frame must have a string type', 'type', clientId);
   const check = Object.prototype.hasOwnProperty.call(checks, v.type) ? checks[v.type] : undefined;
   if (!check) {
-    throw new FrameError('ERR_UNKNOWN_TYPE', `unknown frame type ${JSON.stringify(v.type).slice(0, 60)}; known ${side}: ${Object.keys(checks).join(', ')}`, 'type', clientId);
+    throw new FrameError(
+      'ERR_UNKNOWN_TYPE',
+      `unknown frame type ${JSON.stringify(v.type).slice(0, 60)}; known ${side}: ${Object.keys(checks).join(', ')}`,
+      'type',
+      clientId,
+    );
   }
   return { v, problem: check.problem(v, v.type) };
 }

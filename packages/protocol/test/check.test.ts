@@ -13,7 +13,14 @@ const SRC = fileURLToPath(new URL('../src/index.ts', import.meta.url));
 const FRAMES = [
   JSON.stringify({ type: 'send', conversationId: 'c1', clientId: 'k1', kind: 'text', text: 'hi' }),
   JSON.stringify({ type: 'send', conversationId: 'c1', clientId: 'k1', kind: 'text', text: 42 }),
-  JSON.stringify({ type: 'send', conversationId: 'c1', clientId: 'k1', kind: 'text', text: 'hi', extra: 1 }),
+  JSON.stringify({
+    type: 'send',
+    conversationId: 'c1',
+    clientId: 'k1',
+    kind: 'text',
+    text: 'hi',
+    extra: 1,
+  }),
   JSON.stringify({ type: 'sync', since: 'yesterday' }),
   JSON.stringify({ type: 'nope' }),
   '{"type":',
@@ -22,7 +29,12 @@ const FRAMES = [
 /** What parseClientFrame makes of each frame: "ok" or the error's code and message. */
 function outcomes(parse: (raw: string) => unknown): string[] {
   return FRAMES.map((f) => {
-    try { parse(f); return 'ok'; } catch (e) { return e instanceof FrameError ? `${e.code}: ${e.message}` : `thrown: ${String(e)}`; }
+    try {
+      parse(f);
+      return 'ok';
+    } catch (e) {
+      return e instanceof FrameError ? `${e.code}: ${e.message}` : `thrown: ${String(e)}`;
+    }
   });
 }
 
@@ -37,7 +49,20 @@ describe('protocol checks', () => {
       const frames = ${JSON.stringify(FRAMES)};
       const out = frames.map((f) => { try { parseClientFrame(f); return 'ok'; } catch (e) { return e instanceof FrameError ? e.code + ': ' + e.message : 'thrown: ' + String(e); } });
       process.stdout.write(JSON.stringify({ blocked, out }));`;
-    const res = JSON.parse(execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })) as { blocked: boolean; out: string[] };
+    const res = JSON.parse(
+      execFileSync(
+        process.execPath,
+        [
+          '--disallow-code-generation-from-strings',
+          '--import',
+          'tsx',
+          '--input-type=module',
+          '-e',
+          script,
+        ],
+        { encoding: 'utf8' },
+      ),
+    ) as { blocked: boolean; out: string[] };
     expect(res.blocked).toBe(true);
     expect(res.out).toEqual(here);
   });

@@ -115,7 +115,12 @@ export interface LoginBackoff {
   forgetMs: number;
 }
 
-export const DEFAULT_LOGIN_BACKOFF: LoginBackoff = { freeFailures: 5, baseMs: 1_000, maxMs: 300_000, forgetMs: 3_600_000 };
+export const DEFAULT_LOGIN_BACKOFF: LoginBackoff = {
+  freeFailures: 5,
+  baseMs: 1_000,
+  maxMs: 300_000,
+  forgetMs: 3_600_000,
+};
 
 export const DEFAULT_MEDIA_LIMITS: MediaLimits = {
   maxBytes: 8 * 1024 * 1024,

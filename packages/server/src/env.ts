@@ -29,10 +29,15 @@ export async function backendsFromEnv(
     const { redisBusFromEnv } = await import('./bus/redis-env');
     bus = await redisBusFromEnv(env);
     const { createRedisLimitStore } = await import('./http/limit-redis');
-    limitStore = await createRedisLimitStore({ url: env.CLIPCHAT_REDIS_URL.trim(), prefix: env.CLIPCHAT_REDIS_PREFIX || undefined });
+    limitStore = await createRedisLimitStore({
+      url: env.CLIPCHAT_REDIS_URL.trim(),
+      prefix: env.CLIPCHAT_REDIS_PREFIX || undefined,
+    });
   }
   return {
-    store, bus, limitStore,
+    store,
+    bus,
+    limitStore,
     describe: `${store ? 'postgres' : 'sqlite'} + ${bus ? 'redis' : 'in-process'} delivery${limitStore ? ' + shared limits' : ''}`,
   };
 }

@@ -4,16 +4,43 @@
  */
 export { createServer } from './server';
 export type { ClipchatServer } from './server';
-export { DEFAULT_MEDIA_LIMITS, DEFAULT_RATE_LIMITS, DEFAULT_LOGIN_BACKOFF, DEFAULT_HTTP_LIMITS } from './config';
-export type { ServerConfig, RateLimit, RateLimits, LoginBackoff, MediaLimits, HttpLimits } from './config';
+export {
+  DEFAULT_MEDIA_LIMITS,
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_LOGIN_BACKOFF,
+  DEFAULT_HTTP_LIMITS,
+} from './config';
+export type {
+  ServerConfig,
+  RateLimit,
+  RateLimits,
+  LoginBackoff,
+  MediaLimits,
+  HttpLimits,
+} from './config';
 export { MemoryLimitStore } from './http/limit-store';
 export type { LimitStore } from './http/limit-store';
 export { parseDuration, parseLoginBackoffFlag, parseRateLimitFlag } from './http/limit-config';
 export { DEFAULT_WS_LIMITS, DEFAULT_VIDEO_LIMITS } from './config';
 export type { WsLimits, VideoLimits } from './config';
 export type {
-  Store, User, UserWithSecret, Session, Conversation, ConversationKind, ConversationSummary, Member, MessageSource, MessageKind,
-  MediaMeta, VideoMeta, ByteRange, NewMessage, StoredMessage, AppendResult, Sticker,
+  Store,
+  User,
+  UserWithSecret,
+  Session,
+  Conversation,
+  ConversationKind,
+  ConversationSummary,
+  Member,
+  MessageSource,
+  MessageKind,
+  MediaMeta,
+  VideoMeta,
+  ByteRange,
+  NewMessage,
+  StoredMessage,
+  AppendResult,
+  Sticker,
 } from './store/types';
 export { SqliteStore } from './store/sqlite';
 export type { SqliteStoreOptions } from './store/sqlite';

@@ -6,7 +6,14 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_LOGIN_BACKOFF, DEFAULT_MEDIA_LIMITS, DEFAULT_RATE_LIMITS, DEFAULT_VIDEO_LIMITS, DEFAULT_WS_LIMITS, type ServerConfig } from './config';
+import {
+  DEFAULT_LOGIN_BACKOFF,
+  DEFAULT_MEDIA_LIMITS,
+  DEFAULT_RATE_LIMITS,
+  DEFAULT_VIDEO_LIMITS,
+  DEFAULT_WS_LIMITS,
+  type ServerConfig,
+} from './config';
 import { openStore } from './store/index';
 import type { Store } from './store/types';
 import { LocalBus, type Bus } from './bus/types';
@@ -16,7 +23,12 @@ import { RateLimiter } from './http/ratelimit';
 import { MemoryLimitStore } from './http/limit-store';
 import { checkLoginBackoff, checkRateLimit } from './http/limit-config';
 import { securityHeaders } from './http/security';
-import { capConnectionsPerAddress, httpLimits, timeoutOptions, trustProxyOption } from './http/connections';
+import {
+  capConnectionsPerAddress,
+  httpLimits,
+  timeoutOptions,
+  trustProxyOption,
+} from './http/connections';
 import { registerOpenApi } from './http/openapi';
 import { useProtocolSchemas } from './http/schema';
 import { staticHandler } from './http/static';
@@ -44,7 +56,14 @@ export interface ClipchatServer {
   readonly store: Store;
   readonly bus: Bus;
   /** Counters: sockets open, messages written, write batches, frames delivered, sockets closed as too slow; recent commit durations (ms). */
-  stats(): { sockets: number; written: number; batches: number; delivered: number; slowClosed: number; commitMs: number[] };
+  stats(): {
+    sockets: number;
+    written: number;
+    batches: number;
+    delivered: number;
+    slowClosed: number;
+    commitMs: number[];
+  };
   /** Listens and resolves with the base URL (`http://host:port`). Port 0 picks a free port. */
   listen(opts?: { port?: number; host?: string }): Promise<string>;
   /** Stops accepting, closes sockets (1001), finishes queued writes, closes the bus and store. */
@@ -57,38 +76,68 @@ const SESSION_SWEEP_MS = 3600_000;
 /** Builds the server: opens the store (SQLite in `dataDir` by default, migrated), wires routes. */
 export async function createServer(config: ServerConfig): Promise<ClipchatServer> {
   // Refuse unusable limits before anything is opened.
-  const rateLimits = config.rateLimits === false ? false : { ...DEFAULT_RATE_LIMITS, ...defined(config.rateLimits) };
-  const loginBackoff = config.rateLimits === false || config.loginBackoff === false ? false : { ...DEFAULT_LOGIN_BACKOFF, ...defined(config.loginBackoff) };
+  const rateLimits =
+    config.rateLimits === false ? false : { ...DEFAULT_RATE_LIMITS, ...defined(config.rateLimits) };
+  const loginBackoff =
+    config.rateLimits === false || config.loginBackoff === false
+      ? false
+      : { ...DEFAULT_LOGIN_BACKOFF, ...defined(config.loginBackoff) };
   if (rateLimits) for (const [name, l] of Object.entries(rateLimits)) checkRateLimit(name, l);
   if (loginBackoff) checkLoginBackoff(loginBackoff);
   const editWindowMs = config.messages?.editWindowMs;
-  if (editWindowMs !== undefined && (!Number.isInteger(editWindowMs) || editWindowMs < 0 || editWindowMs > 3650 * 86_400_000)) {
-    throw new Error(`messages.editWindowMs must be a whole number of ms from 0 (no edits) to 10 years, got ${editWindowMs}`);
+  if (
+    editWindowMs !== undefined &&
+    (!Number.isInteger(editWindowMs) || editWindowMs < 0 || editWindowMs > 3650 * 86_400_000)
+  ) {
+    throw new Error(
+      `messages.editWindowMs must be a whole number of ms from 0 (no edits) to 10 years, got ${editWindowMs}`,
+    );
   }
-  const store = config.store && config.store !== 'sqlite'
-    ? await openStore(config.store, config.dataDir)
-    : await openStore(new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous }), config.dataDir);
+  const store =
+    config.store && config.store !== 'sqlite'
+      ? await openStore(config.store, config.dataDir)
+      : await openStore(
+          new SqliteStore({ dataDir: config.dataDir, synchronous: config.sqliteSynchronous }),
+          config.dataDir,
+        );
   const bus: Bus = config.bus ?? new LocalBus();
   // Expired sessions are refused at once but would stay in the table: sweep them now and
   // every hour (on every node; the delete is idempotent).
   await store.purgeExpiredSessions(Date.now());
   const sweep = setInterval(() => {
-    store.purgeExpiredSessions(Date.now()).catch((e: unknown) => app.log.warn({ err: e }, 'purging expired sessions failed'));
+    store
+      .purgeExpiredSessions(Date.now())
+      .catch((e: unknown) => app.log.warn({ err: e }, 'purging expired sessions failed'));
   }, SESSION_SWEEP_MS);
   sweep.unref();
-  const limiter = new RateLimiter(rateLimits, config.limitStore ?? new MemoryLimitStore(), loginBackoff);
+  const limiter = new RateLimiter(
+    rateLimits,
+    config.limitStore ?? new MemoryLimitStore(),
+    loginBackoff,
+  );
   const im = new ImService(store, bus, config.maxBatch, defined(config.messages));
   const ws = { ...DEFAULT_WS_LIMITS, ...config.ws };
   const hub = new Hub(bus, ws.maxBufferedBytes);
   // Sockets per user: counted over the cluster when the bus can (Redis), else on this node.
   const slots = bus.socketSlots?.(ws.socketTtlMs) ?? new LocalSocketSlots();
   // Who is online: over the cluster when the bus can (Redis), else this node's sockets.
-  const presence = new PresenceService(bus.presence?.(ws.socketTtlMs) ?? new LocalPresence(), store, bus, {
-    warn: (o, m) => app.log.warn(o, m),
-  });
+  const presence = new PresenceService(
+    bus.presence?.(ws.socketTtlMs) ?? new LocalPresence(),
+    store,
+    bus,
+    {
+      warn: (o, m) => app.log.warn(o, m),
+    },
+  );
   const ctx: Ctx = {
-    store, im, presence, limiter, media: { ...DEFAULT_MEDIA_LIMITS, ...config.media }, video: { ...DEFAULT_VIDEO_LIMITS, ...defined(config.video) },
-    sessionTtlMs: config.sessionTtlMs ?? 30 * 24 * 3600 * 1000, secureCookies: config.secureCookies ?? false,
+    store,
+    im,
+    presence,
+    limiter,
+    media: { ...DEFAULT_MEDIA_LIMITS, ...config.media },
+    video: { ...DEFAULT_VIDEO_LIMITS, ...defined(config.video) },
+    sessionTtlMs: config.sessionTtlMs ?? 30 * 24 * 3600 * 1000,
+    secureCookies: config.secureCookies ?? false,
   };
 
   const trustProxy = config.trustProxy ?? false;
@@ -117,20 +166,41 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
     return reply.code(status).send(body);
   });
 
-  const serveWeb = config.webRoot && existsSync(join(config.webRoot, 'index.html')) ? staticHandler(config.webRoot) : null;
+  const serveWeb =
+    config.webRoot && existsSync(join(config.webRoot, 'index.html'))
+      ? staticHandler(config.webRoot)
+      : null;
   app.setNotFoundHandler(async (req, reply) => {
     if (serveWeb && (await serveWeb(req, reply))) return reply;
-    return reply.code(404).send({ error: { code: 'ERR_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0]}` } });
+    return reply
+      .code(404)
+      .send({
+        error: {
+          code: 'ERR_NOT_FOUND',
+          message: `no route ${req.method} ${req.url.split('?')[0]}`,
+        },
+      });
   });
 
   let closing = false;
   app.addHook('onRequest', async (_req, reply) => {
     if (!closing) return;
     reply.header('connection', 'close').header('retry-after', '1');
-    return reply.code(503).send({ error: { code: 'ERR_UNAVAILABLE', message: 'this node is shutting down; retry on another', retryAfter: 1 } });
+    return reply
+      .code(503)
+      .send({
+        error: {
+          code: 'ERR_UNAVAILABLE',
+          message: 'this node is shutting down; retry on another',
+          retryAfter: 1,
+        },
+      });
   });
   capConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress, (address) => {
-    app.log.warn({ address, max: limits.maxConnectionsPerAddress }, 'connection over the per-address cap refused');
+    app.log.warn(
+      { address, max: limits.maxConnectionsPerAddress },
+      'connection over the per-address cap refused',
+    );
   });
 
   // JSON only (uploads have their own parser): no text/plain bodies, which browsers send cross-site without preflight.
@@ -147,7 +217,13 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
   const uploadDir = join(config.dataDir, 'uploads');
   // Made here: with PostgreSQL nothing else creates the data folder.
   mkdirSync(uploadDir, { recursive: true });
-  const uploads = new Uploads(new FileStore({ directory: uploadDir, expirationPeriodInMilliseconds: ctx.video.uploadExpiryMs }), uploadDir);
+  const uploads = new Uploads(
+    new FileStore({
+      directory: uploadDir,
+      expirationPeriodInMilliseconds: ctx.video.uploadExpiryMs,
+    }),
+    uploadDir,
+  );
   await app.register(uploadRoutes, { ctx, uploads });
   await app.register(mediaRoutes, { ctx, uploads });
   await app.register(stickerRoutes, ctx);
@@ -159,9 +235,16 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
 
   let closed = false;
   return {
-    app, store, bus,
+    app,
+    store,
+    bus,
     stats: () => ({
-      sockets: hub.sockets, written: im.writer.written, batches: im.writer.batches, delivered: hub.delivered, slowClosed: hub.slowClosed, commitMs: [...im.writer.commitMs],
+      sockets: hub.sockets,
+      written: im.writer.written,
+      batches: im.writer.batches,
+      delivered: hub.delivered,
+      slowClosed: hub.slowClosed,
+      commitMs: [...im.writer.commitMs],
     }),
     async listen(opts = {}) {
       await app.listen({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1' });
@@ -191,5 +274,7 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
 
 /** `o` without its undefined fields, so `{login: undefined}` keeps the default rather than no limit. */
 function defined<T extends object>(o: T | undefined): Partial<T> {
-  return Object.fromEntries(Object.entries(o ?? {}).filter(([, v]) => v !== undefined)) as Partial<T>;
+  return Object.fromEntries(
+    Object.entries(o ?? {}).filter(([, v]) => v !== undefined),
+  ) as Partial<T>;
 }

@@ -6,5 +6,11 @@
 import { backendsFromEnv, createServer } from '../src/index';
 
 const { store, bus } = await backendsFromEnv();
-const server = await createServer({ dataDir: process.argv[2]!, store, bus, logger: false, rateLimits: false });
+const server = await createServer({
+  dataDir: process.argv[2]!,
+  store,
+  bus,
+  logger: false,
+  rateLimits: false,
+});
 process.stdout.write(JSON.stringify({ url: await server.listen({ port: 0 }) }) + '\n');

@@ -13,15 +13,26 @@ describe.each(backends)('history around a message over $name', (backend) => {
   beforeAll(async () => {
     s = await start(backend, { rateLimits: false });
     [alice, bob, eve] = await Promise.all([register(s.url), register(s.url), register(s.url)]);
-    cid = (await api(s.url, 'POST', '/api/conversations', { token: alice.token, json: { members: [bob.username] } })).body.id;
+    cid = (
+      await api(s.url, 'POST', '/api/conversations', {
+        token: alice.token,
+        json: { members: [bob.username] },
+      })
+    ).body.id;
     for (let i = 1; i <= N; i++) {
-      const r = await api(s.url, 'POST', `/api/conversations/${cid}/messages`, { token: i % 2 ? alice.token : bob.token, json: { clientId: `m${i}`, kind: 'text', text: `message number ${i}` } });
+      const r = await api(s.url, 'POST', `/api/conversations/${cid}/messages`, {
+        token: i % 2 ? alice.token : bob.token,
+        json: { clientId: `m${i}`, kind: 'text', text: `message number ${i}` },
+      });
       expect(r.status).toBe(201);
     }
   });
-  afterAll(async () => { await s?.close(); });
+  afterAll(async () => {
+    await s?.close();
+  });
 
-  const page = (u: TestUser, q: string) => api(s.url, 'GET', `/api/conversations/${cid}/messages?${q}`, { token: u.token });
+  const page = (u: TestUser, q: string) =>
+    api(s.url, 'GET', `/api/conversations/${cid}/messages?${q}`, { token: u.token });
   const seqs = (r: { body: { messages: { seq: number }[] } }) => r.body.messages.map((m) => m.seq);
   const range = (a: number, b: number) => Array.from({ length: b - a + 1 }, (_, i) => a + i);
 
@@ -29,7 +40,11 @@ describe.each(backends)('history around a message over $name', (backend) => {
     const r = await page(bob, 'around=20&limit=7');
     expect(r.status).toBe(200);
     expect(seqs(r)).toEqual(range(17, 23));
-    expect(r.body.messages[3]).toMatchObject({ seq: 20, text: 'message number 20', clientId: 'm20' });
+    expect(r.body.messages[3]).toMatchObject({
+      seq: 20,
+      text: 'message number 20',
+      clientId: 'm20',
+    });
     expect(r.body).toMatchObject({ before: 17, after: 23 });
     // Newer, page by page, to the newest: no gap, no repeat, and `after` null at the end.
     const got = seqs(r);

@@ -25,7 +25,12 @@ async function serve(extra: Parameters<typeof start>[1] = {}): Promise<Running> 
 }
 
 /** A raw TCP client: what it received, and when the server closed it (ms after opening). */
-interface Raw { socket: Socket; received(): string; closed: Promise<number>; opened: Promise<void> }
+interface Raw {
+  socket: Socket;
+  received(): string;
+  closed: Promise<number>;
+  opened: Promise<void>;
+}
 
 function raw(url: string): Raw {
   const { hostname, port } = new URL(url);
@@ -34,17 +39,27 @@ function raw(url: string): Raw {
   sockets.push(socket);
   let data = '';
   socket.setEncoding('latin1');
-  socket.on('data', (d: string) => { data += d; });
+  socket.on('data', (d: string) => {
+    data += d;
+  });
   socket.on('error', () => {});
   const closed = new Promise<number>((r) => socket.once('close', () => r(Date.now() - t0)));
-  const opened = new Promise<void>((r, j) => { socket.once('connect', () => r()); socket.once('close', () => j(new Error('closed before connecting'))); });
+  const opened = new Promise<void>((r, j) => {
+    socket.once('connect', () => r());
+    socket.once('close', () => j(new Error('closed before connecting')));
+  });
   opened.catch(() => {});
   return { socket, received: () => data, closed, opened };
 }
 
 function headersOf(response: string): Record<string, string> {
   const head = response.slice(0, response.indexOf('\r\n\r\n'));
-  return Object.fromEntries(head.split('\r\n').slice(1).map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+  return Object.fromEntries(
+    head
+      .split('\r\n')
+      .slice(1)
+      .map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]),
+  );
 }
 
 function expectSecurityHeaders(h: Record<string, string> | Headers): void {
@@ -61,9 +76,16 @@ describe('HTTP edge', () => {
     const c = raw(url);
     await c.opened;
     const { host } = new URL(url);
-    c.socket.write(`POST /api/auth/login HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n`);
+    c.socket.write(
+      `POST /api/auth/login HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: 4000\r\n\r\n`,
+    );
     let sent = 0;
-    const trickle = setInterval(() => { if (!c.socket.destroyed) { c.socket.write('{'); sent++; } }, 100);
+    const trickle = setInterval(() => {
+      if (!c.socket.destroyed) {
+        c.socket.write('{');
+        sent++;
+      }
+    }, 100);
     // Meanwhile a normal client is served at once.
     const health = await api(url, 'GET', '/healthz');
     expect(health.status).toBe(200);
@@ -86,7 +108,9 @@ describe('HTTP edge', () => {
     await c.opened;
     const line = 'GET /healthz HTTP/1.1\r\nx-slow: ' + 'a'.repeat(1000);
     let i = 0;
-    const trickle = setInterval(() => { if (!c.socket.destroyed && i < line.length) c.socket.write(line[i++]!); }, 50);
+    const trickle = setInterval(() => {
+      if (!c.socket.destroyed && i < line.length) c.socket.write(line[i++]!);
+    }, 50);
     const closedAt = await c.closed;
     clearInterval(trickle);
     expect(closedAt).toBeGreaterThanOrEqual(900);
@@ -95,7 +119,9 @@ describe('HTTP edge', () => {
   });
 
   it('caps connections per address and closes idle ones; a normal client is served once they are gone', async () => {
-    const { url } = await serve({ http: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, maxConnectionsPerAddress: 20 } });
+    const { url } = await serve({
+      http: { headersTimeoutMs: 1000, requestTimeoutMs: 2000, maxConnectionsPerAddress: 20 },
+    });
     const idle = Array.from({ length: 60 }, () => raw(url));
     const closedAt = await Promise.all(idle.map((c) => c.closed));
     // 40 over the cap were refused as they came; the 20 admitted were cut after sending nothing.
@@ -110,7 +136,14 @@ describe('HTTP edge', () => {
   });
 
   it('under the cap, a normal client is served while others idle; idle keep-alive connections are closed', async () => {
-    const { url } = await serve({ http: { headersTimeoutMs: 1500, requestTimeoutMs: 3000, keepAliveTimeoutMs: 500, maxConnectionsPerAddress: 20 } });
+    const { url } = await serve({
+      http: {
+        headersTimeoutMs: 1500,
+        requestTimeoutMs: 3000,
+        keepAliveTimeoutMs: 500,
+        maxConnectionsPerAddress: 20,
+      },
+    });
     const idle = Array.from({ length: 15 }, () => raw(url));
     await Promise.all(idle.map((c) => c.opened));
     expect((await api(url, 'GET', '/healthz')).status).toBe(200);
@@ -125,7 +158,14 @@ describe('HTTP edge', () => {
   });
 
   it('leaves an idle WebSocket open past the idle timeout', async () => {
-    const { url } = await serve({ http: { idleTimeoutMs: 500, keepAliveTimeoutMs: 300, headersTimeoutMs: 500, requestTimeoutMs: 1000 } });
+    const { url } = await serve({
+      http: {
+        idleTimeoutMs: 500,
+        keepAliveTimeoutMs: 300,
+        headersTimeoutMs: 500,
+        requestTimeoutMs: 1000,
+      },
+    });
     const u = await register(url);
     const c = await Client.open(url, u.token);
     await sleep(2000);
@@ -137,13 +177,18 @@ describe('HTTP edge', () => {
   it('with --trust-proxy 1, a spoofed left-most X-Forwarded-For does not escape the per-address login limit', async () => {
     // 5 logins per 10 minutes per address: refill during the test is negligible. The
     // per-account backoff is off: this is about addresses, and it would hold the account.
-    const { url } = await serve({ trustProxy: 1, rateLimits: { login: { limit: 5, windowMs: 600_000 } }, loginBackoff: false });
+    const { url } = await serve({
+      trustProxy: 1,
+      rateLimits: { login: { limit: 5, windowMs: 600_000 } },
+      loginBackoff: false,
+    });
     await register(url, 'victim');
     const statuses: number[] = [];
     for (let i = 0; i < 30; i++) {
       // The client writes a fresh address each time; the proxy appends the one it saw.
       const r = await api(url, 'POST', '/api/auth/login', {
-        json: { username: 'victim', password: `guess ${i}` }, headers: { 'x-forwarded-for': `10.9.${i}.${i}, 203.0.113.7` },
+        json: { username: 'victim', password: `guess ${i}` },
+        headers: { 'x-forwarded-for': `10.9.${i}.${i}, 203.0.113.7` },
       });
       statuses.push(r.status);
     }
@@ -151,7 +196,8 @@ describe('HTTP edge', () => {
     expect(statuses.every((s) => s === 401 || s === 429)).toBe(true);
     // Another client behind the same proxy is its own address, not limited by the first.
     const other = await api(url, 'POST', '/api/auth/login', {
-      json: { username: 'victim', password: 'correct horse' }, headers: { 'x-forwarded-for': '203.0.113.7, 198.51.100.9' },
+      json: { username: 'victim', password: 'correct horse' },
+      headers: { 'x-forwarded-for': '203.0.113.7, 198.51.100.9' },
     });
     expect(other.status).toBe(200);
   });
@@ -165,10 +211,14 @@ describe('HTTP edge', () => {
       const host = new URL(url).host;
       const bad = raw(url);
       await bad.opened;
-      bad.socket.write(`GET /api/conversations/%E0%A4%A HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`);
+      bad.socket.write(
+        `GET /api/conversations/%E0%A4%A HTTP/1.1\r\nhost: ${host}\r\nconnection: close\r\n\r\n`,
+      );
       await bad.closed;
       expect(bad.received()).toMatch(/^HTTP\/1\.1 400 /);
-      expect(JSON.parse(bad.received().slice(bad.received().indexOf('\r\n\r\n') + 4)).error.code).toBe('ERR_VALIDATION');
+      expect(
+        JSON.parse(bad.received().slice(bad.received().indexOf('\r\n\r\n') + 4)).error.code,
+      ).toBe('ERR_VALIDATION');
       expectSecurityHeaders(headersOf(bad.received()));
 
       const notHttp = raw(url);
@@ -181,7 +231,10 @@ describe('HTTP edge', () => {
       const missing = await api(url, 'GET', '/api/nothing-here');
       expect(missing.status).toBe(404);
       expectSecurityHeaders(missing.headers);
-      const big = await api(url, 'POST', '/api/auth/login', { headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'x', password: 'y'.repeat(200_000) }) });
+      const big = await api(url, 'POST', '/api/auth/login', {
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ username: 'x', password: 'y'.repeat(200_000) }),
+      });
       expect(big.status).toBe(413);
       expectSecurityHeaders(big.headers);
       for (const path of ['/', '/app.js', '/some/app/route']) {

@@ -10,7 +10,9 @@ import { api, Client, register, start, type Running, type TestUser } from './hel
 const HOUR = 3_600_000;
 const sqlite = backends[0]!;
 const running: Running[] = [];
-afterEach(async () => { await Promise.all(running.splice(0).map((s) => s.close())); });
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((s) => s.close()));
+});
 
 async function node(extra: Parameters<typeof start>[1]): Promise<Running> {
   const s = await start(sqlite, extra);
@@ -18,19 +20,28 @@ async function node(extra: Parameters<typeof start>[1]): Promise<Running> {
   return s;
 }
 
-const login = (url: string, username: string, password: string) => api(url, 'POST', '/api/auth/login', { json: { username, password } });
+const login = (url: string, username: string, password: string) =>
+  api(url, 'POST', '/api/auth/login', { json: { username, password } });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Runs `n` calls of `f`, `width` at a time; resolves their results in order. */
 async function flood<T>(n: number, width: number, f: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(n);
   let next = 0;
-  await Promise.all(Array.from({ length: width }, async () => { for (let i = next++; i < n; i = next++) out[i] = await f(i); }));
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      for (let i = next++; i < n; i = next++) out[i] = await f(i);
+    }),
+  );
   return out;
 }
 
 async function png(seed: number): Promise<Buffer> {
-  return sharp({ create: { width: 8, height: 8, channels: 3, background: { r: seed % 256, g: 40, b: 90 } } }).png().toBuffer();
+  return sharp({
+    create: { width: 8, height: 8, channels: 3, background: { r: seed % 256, g: 40, b: 90 } },
+  })
+    .png()
+    .toBuffer();
 }
 
 describe('login backoff per account', () => {
@@ -42,7 +53,8 @@ describe('login backoff per account', () => {
     const alice = await register(s.url, 'alice-backoff');
     const retries: number[] = [];
     // Two free failures, then each failure doubles the wait before the next try: 1, 2, 4, 4 (cap).
-    for (const _ of [1, 2]) expect((await login(s.url, 'alice-backoff', 'wrong password')).status).toBe(401);
+    for (const _ of [1, 2])
+      expect((await login(s.url, 'alice-backoff', 'wrong password')).status).toBe(401);
     for (let round = 0; round < 4; round++) {
       const refused = await login(s.url, 'Alice-Backoff', 'correct horse'); // any case: one account
       expect(refused.status, JSON.stringify(refused.body)).toBe(429);
@@ -76,7 +88,9 @@ describe('login backoff per account', () => {
       const out: string[] = [];
       for (let i = 0; i < 5; i++) {
         const r = await login(s.url, name, 'not the password');
-        out.push(`${r.status} ${r.body.error.code} ${r.body.error.retryAfter ?? '-'} ${r.body.error.message}`);
+        out.push(
+          `${r.status} ${r.body.error.code} ${r.body.error.retryAfter ?? '-'} ${r.body.error.message}`,
+        );
       }
       return out;
     };
@@ -93,7 +107,9 @@ describe('login backoff per account', () => {
       loginBackoff: { freeFailures: 3, baseMs: 60_000, maxMs: 60_000, forgetMs: HOUR },
     });
     await register(s.url, 'dave-burst');
-    const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => login(s.url, 'dave-burst', `guess number ${i}`)));
+    const rs = await Promise.all(
+      Array.from({ length: 40 }, (_, i) => login(s.url, 'dave-burst', `guess number ${i}`)),
+    );
     const checked = rs.filter((r) => r.status === 401).length;
     expect(checked).toBe(3);
     expect(rs.filter((r) => r.status === 429).length).toBe(37);
@@ -106,13 +122,17 @@ describe('create-conversation flood', () => {
     const victim = await register(s.url);
     const attackers = await Promise.all(Array.from({ length: 5 }, () => register(s.url)));
     const t0 = Date.now();
-    const rs = await flood(1000, 25, (i) => api(s.url, 'POST', '/api/conversations', {
-      token: attackers[i % attackers.length]!.token, json: { members: [victim.username], title: `spam ${i}` },
-    }));
+    const rs = await flood(1000, 25, (i) =>
+      api(s.url, 'POST', '/api/conversations', {
+        token: attackers[i % attackers.length]!.token,
+        json: { members: [victim.username], title: `spam ${i}` },
+      }),
+    );
     const minutes = (Date.now() - t0) / 60_000;
     const made = rs.filter((r) => r.status === 201).length;
     expect(rs.every((r) => r.status === 201 || r.status === 429)).toBe(true);
-    const list = (await api(s.url, 'GET', '/api/conversations', { token: victim.token })).body.conversations as { kind: string }[];
+    const list = (await api(s.url, 'GET', '/api/conversations', { token: victim.token })).body
+      .conversations as { kind: string }[];
     const groups = list.filter((c) => c.kind === 'group').length;
     // addedToGroup: 20 at once, then one per 3 minutes; the flood took well under that.
     const bound = DEFAULT_RATE_LIMITS.addedToGroup.limit + Math.ceil(minutes * 20);
@@ -125,25 +145,61 @@ describe('create-conversation flood', () => {
     // Each creator is limited too: one attacker alone cannot make more than its own budget.
     const solo = await register(s.url);
     const other = await register(s.url);
-    const mine = await flood(60, 10, (i) => api(s.url, 'POST', '/api/conversations', { token: solo.token, json: { members: [other.username], title: `g${i}` } }));
-    expect(mine.filter((r) => r.status === 201).length).toBeLessThanOrEqual(DEFAULT_RATE_LIMITS.createConversation.limit + Math.ceil(((Date.now() - t0) / 60_000) * 20));
+    const mine = await flood(60, 10, (i) =>
+      api(s.url, 'POST', '/api/conversations', {
+        token: solo.token,
+        json: { members: [other.username], title: `g${i}` },
+      }),
+    );
+    expect(mine.filter((r) => r.status === 201).length).toBeLessThanOrEqual(
+      DEFAULT_RATE_LIMITS.createConversation.limit + Math.ceil(((Date.now() - t0) / 60_000) * 20),
+    );
     expect(mine.filter((r) => r.status === 429).length).toBeGreaterThan(0);
   }, 120_000);
 
   it('refuses a new group naming a member already at the bound, with who and when', async () => {
-    const s = await node({ rateLimits: { addedToGroup: { limit: 2, windowMs: HOUR }, createConversation: { limit: 100, windowMs: 60_000 } } });
-    const [a, b, victim, friend] = await Promise.all([register(s.url), register(s.url), register(s.url), register(s.url)]);
-    for (const t of ['x', 'y']) expect((await api(s.url, 'POST', '/api/conversations', { token: a.token, json: { members: [victim.username], title: t } })).status).toBe(201);
-    const r = await api(s.url, 'POST', '/api/conversations', { token: b.token, json: { members: [friend.username, victim.username], title: 'z' } });
+    const s = await node({
+      rateLimits: {
+        addedToGroup: { limit: 2, windowMs: HOUR },
+        createConversation: { limit: 100, windowMs: 60_000 },
+      },
+    });
+    const [a, b, victim, friend] = await Promise.all([
+      register(s.url),
+      register(s.url),
+      register(s.url),
+      register(s.url),
+    ]);
+    for (const t of ['x', 'y'])
+      expect(
+        (
+          await api(s.url, 'POST', '/api/conversations', {
+            token: a.token,
+            json: { members: [victim.username], title: t },
+          })
+        ).status,
+      ).toBe(201);
+    const r = await api(s.url, 'POST', '/api/conversations', {
+      token: b.token,
+      json: { members: [friend.username, victim.username], title: 'z' },
+    });
     expect(r.status).toBe(429);
     expect(r.body.error).toMatchObject({ code: 'ERR_RATE_LIMITED', field: 'members' });
     expect(r.body.error.message).toContain(victim.username);
     expect(Number(r.headers.get('retry-after'))).toBeGreaterThan(60);
     // Nothing half-made: the refused group does not exist for anyone.
-    const friends = (await api(s.url, 'GET', '/api/conversations', { token: friend.token })).body.conversations;
+    const friends = (await api(s.url, 'GET', '/api/conversations', { token: friend.token })).body
+      .conversations;
     expect(friends).toHaveLength(0);
     // A direct conversation is one per pair: not counted against the victim.
-    expect((await api(s.url, 'POST', '/api/conversations', { token: b.token, json: { members: [victim.username] } })).status).toBe(201);
+    expect(
+      (
+        await api(s.url, 'POST', '/api/conversations', {
+          token: b.token,
+          json: { members: [victim.username] },
+        })
+      ).status,
+    ).toBe(201);
   });
 });
 
@@ -151,10 +207,15 @@ describe('enumerating usernames through create-conversation', () => {
   it('answers one generic error whichever names exist, and the rate limit bounds the probes', async () => {
     const s = await node({ rateLimits: { createConversation: { limit: 8, windowMs: HOUR } } });
     const me = await register(s.url);
-    const real = await Promise.all(Array.from({ length: 3 }, (_, i) => register(s.url, `enum-real-${i}`)));
+    const real = await Promise.all(
+      Array.from({ length: 3 }, (_, i) => register(s.url, `enum-real-${i}`)),
+    );
     const fake = Array.from({ length: 253 }, (_, i) => `enum-fake-${i}`);
     const probe = async (members: string[]) => {
-      const r = await api(s.url, 'POST', '/api/conversations', { token: me.token, json: { members, title: 'probe' } });
+      const r = await api(s.url, 'POST', '/api/conversations', {
+        token: me.token,
+        json: { members, title: 'probe' },
+      });
       return { status: r.status, body: JSON.stringify(r.body) };
     };
     const answers = [
@@ -168,7 +229,8 @@ describe('enumerating usernames through create-conversation', () => {
     expect(answers[0]!.status).toBe(404);
     const body = JSON.parse(answers[0]!.body);
     expect(body.error.code).toBe('ERR_USER_NOT_FOUND');
-    for (const n of [...real.map((u) => u.username), ...fake]) expect(answers[0]!.body).not.toContain(n);
+    for (const n of [...real.map((u) => u.username), ...fake])
+      expect(answers[0]!.body).not.toContain(n);
     // Every probe is counted: after the budget, no answer at all.
     for (let i = 0; i < 3; i++) expect((await probe([fake[10 + i]!])).status).toBe(404);
     const over = await probe([fake[20]!]);
@@ -177,14 +239,18 @@ describe('enumerating usernames through create-conversation', () => {
 });
 
 describe('sticker save and mark-read floods', () => {
-  let s: Running; let alice: TestUser; let bob: TestUser;
+  let s: Running;
+  let alice: TestUser;
+  let bob: TestUser;
 
   it('answers 429 to a sticker-save flood and stores only the allowed saves', async () => {
     s = await node({ rateLimits: { saveSticker: { limit: 5, windowMs: HOUR } } });
     alice = await register(s.url);
     const up = await api(s.url, 'POST', '/api/media', { token: alice.token, body: await png(1) });
     expect(up.status).toBe(201);
-    const rs = await flood(200, 20, () => api(s.url, 'POST', '/api/stickers', { token: alice.token, json: { mediaId: up.body.id } }));
+    const rs = await flood(200, 20, () =>
+      api(s.url, 'POST', '/api/stickers', { token: alice.token, json: { mediaId: up.body.id } }),
+    );
     expect(rs.filter((r) => r.status === 201).length).toBe(5);
     const refused = rs.filter((r) => r.status === 429);
     expect(refused.length).toBe(195);
@@ -196,20 +262,40 @@ describe('sticker save and mark-read floods', () => {
 
   it('counts REST and WebSocket read receipts in one budget', async () => {
     s = await node({ rateLimits: { markRead: { limit: 10, windowMs: HOUR } } });
-    alice = await register(s.url); bob = await register(s.url);
-    const cid = (await api(s.url, 'POST', '/api/conversations', { token: alice.token, json: { members: [bob.username] } })).body.id;
-    await api(s.url, 'POST', `/api/conversations/${cid}/messages`, { token: bob.token, json: { clientId: 'm1', kind: 'text', text: 'hi' } });
-    const rest = await flood(6, 6, () => api(s.url, 'POST', `/api/conversations/${cid}/read`, { token: alice.token, json: { seq: 1 } }));
+    alice = await register(s.url);
+    bob = await register(s.url);
+    const cid = (
+      await api(s.url, 'POST', '/api/conversations', {
+        token: alice.token,
+        json: { members: [bob.username] },
+      })
+    ).body.id;
+    await api(s.url, 'POST', `/api/conversations/${cid}/messages`, {
+      token: bob.token,
+      json: { clientId: 'm1', kind: 'text', text: 'hi' },
+    });
+    const rest = await flood(6, 6, () =>
+      api(s.url, 'POST', `/api/conversations/${cid}/read`, {
+        token: alice.token,
+        json: { seq: 1 },
+      }),
+    );
     expect(rest.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     const c = await Client.open(s.url, alice.token);
     for (let i = 0; i < 100; i++) c.send({ type: 'read', conversationId: cid, seq: 1 });
-    await c.next(() => c.frames.filter((f) => f.type === 'read' || f.type === 'error').length >= 100, 15_000);
+    await c.next(
+      () => c.frames.filter((f) => f.type === 'read' || f.type === 'error').length >= 100,
+      15_000,
+    );
     expect(c.frames.filter((f) => f.type === 'read')).toHaveLength(4);
     const errors = c.frames.filter((f) => f.type === 'error');
     expect(errors).toHaveLength(96);
     expect(errors[0].error).toMatchObject({ code: 'ERR_RATE_LIMITED' });
     expect(errors[0].error.retryAfter).toBeGreaterThan(0);
-    const after = await api(s.url, 'POST', `/api/conversations/${cid}/read`, { token: alice.token, json: { seq: 1 } });
+    const after = await api(s.url, 'POST', `/api/conversations/${cid}/read`, {
+      token: alice.token,
+      json: { seq: 1 },
+    });
     expect(after.status).toBe(429);
     expect(after.headers.get('retry-after')).toBeTruthy();
     await c.close();

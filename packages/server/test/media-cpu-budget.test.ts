@@ -17,8 +17,14 @@ function decoderPid(): number | null {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
       const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === process.pid && readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('decoder.child.mjs')) return Number(d);
-    } catch { /* gone */ }
+      if (
+        ppid === process.pid &&
+        readFileSync(`/proc/${d}/cmdline`, 'utf8').includes('decoder.child.mjs')
+      )
+        return Number(d);
+    } catch {
+      /* gone */
+    }
   }
   return null;
 }
@@ -32,7 +38,11 @@ describe('decode budget counts CPU time (SQLite)', () => {
     try {
       const u = await register(s.url);
       const t = performance.now();
-      const pending = api(s.url, 'POST', '/api/media', { token: u.token, body: heavy, headers: { 'content-type': 'application/octet-stream' } });
+      const pending = api(s.url, 'POST', '/api/media', {
+        token: u.token,
+        body: heavy,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
       while (frozen === null && performance.now() - t < 20_000) {
         frozen = decoderPid();
         if (frozen === null) await new Promise((r) => setTimeout(r, 10));
@@ -40,16 +50,28 @@ describe('decode budget counts CPU time (SQLite)', () => {
       expect(frozen, 'a decoder child started').not.toBeNull();
       process.kill(frozen!, 'SIGSTOP');
       await new Promise((r) => setTimeout(r, budgetMs + 1000));
-      try { process.kill(frozen!, 'SIGCONT'); } catch { /* killed meanwhile: the answer below says why */ }
+      try {
+        process.kill(frozen!, 'SIGCONT');
+      } catch {
+        /* killed meanwhile: the answer below says why */
+      }
       const r = await pending;
       const wallMs = performance.now() - t;
-      console.log(`frozen decode: ${r.status} after ${(wallMs / 1000).toFixed(1)} s wall (CPU budget ${budgetMs / 1000} s)`);
+      console.log(
+        `frozen decode: ${r.status} after ${(wallMs / 1000).toFixed(1)} s wall (CPU budget ${budgetMs / 1000} s)`,
+      );
       // It waited longer than the budget in wall time, and was decoded and stored all the same.
       expect(wallMs).toBeGreaterThan(budgetMs + 1000);
       expect(r.status, JSON.stringify(r.body)).toBe(201);
       expect(r.body).toMatchObject({ width: 256, height: 256, frames: 457 });
     } finally {
-      if (frozen !== null) { try { process.kill(frozen, 'SIGCONT'); } catch { /* gone */ } }
+      if (frozen !== null) {
+        try {
+          process.kill(frozen, 'SIGCONT');
+        } catch {
+          /* gone */
+        }
+      }
       await s.close();
     }
   }, 60_000);

@@ -5,7 +5,14 @@
  */
 import { createServer } from '../src/index';
 
-const media = process.argv[3] ? JSON.parse(process.argv[3]) as Record<string, number> : {};
-const server = await createServer({ dataDir: process.argv[2]!, logger: false, rateLimits: false, media });
+const media = process.argv[3] ? (JSON.parse(process.argv[3]) as Record<string, number>) : {};
+const server = await createServer({
+  dataDir: process.argv[2]!,
+  logger: false,
+  rateLimits: false,
+  media,
+});
 process.stdout.write(JSON.stringify({ url: await server.listen({ port: 0 }) }) + '\n');
-process.once('SIGTERM', () => { void server.close().then(() => process.exit(0)); });
+process.once('SIGTERM', () => {
+  void server.close().then(() => process.exit(0));
+});

@@ -17,27 +17,53 @@ async function pair(s: Running): Promise<{ a: TestUser; b: TestUser; c: TestUser
   const a = await register(s.url);
   const b = await register(s.url);
   const c = await register(s.url);
-  const conv = (await api(s.url, 'POST', '/api/conversations', { token: a.token, json: { members: [b.username] } })).body.id as string;
+  const conv = (
+    await api(s.url, 'POST', '/api/conversations', {
+      token: a.token,
+      json: { members: [b.username] },
+    })
+  ).body.id as string;
   return { a, b, c, conv };
 }
 
-async function say(s: Running, u: TestUser, conv: string, text: string, extra: Record<string, unknown> = {}) {
-  const r = await api(s.url, 'POST', `/api/conversations/${conv}/messages`, { token: u.token, json: { clientId: cid(), kind: 'text', text, ...extra } });
+async function say(
+  s: Running,
+  u: TestUser,
+  conv: string,
+  text: string,
+  extra: Record<string, unknown> = {},
+) {
+  const r = await api(s.url, 'POST', `/api/conversations/${conv}/messages`, {
+    token: u.token,
+    json: { clientId: cid(), kind: 'text', text, ...extra },
+  });
   expect(r.status, JSON.stringify(r.body)).toBe(201);
   return r.body.message;
 }
 
 const react = (s: Running, u: TestUser, id: string, emoji: string, on = true) =>
-  api(s.url, on ? 'PUT' : 'DELETE', `/api/messages/${encodeURIComponent(id)}/reactions/${encodeURIComponent(emoji)}`, { token: u.token });
-const edit = (s: Running, u: TestUser, id: string, text: unknown) => api(s.url, 'PATCH', `/api/messages/${id}`, { token: u.token, json: { text } });
-const del = (s: Running, u: TestUser, id: string) => api(s.url, 'DELETE', `/api/messages/${id}`, { token: u.token });
-const updates = (c: Client, id: string) => c.frames.filter((f) => f.type === 'update' && f.message.id === id).map((f) => f.message);
+  api(
+    s.url,
+    on ? 'PUT' : 'DELETE',
+    `/api/messages/${encodeURIComponent(id)}/reactions/${encodeURIComponent(emoji)}`,
+    { token: u.token },
+  );
+const edit = (s: Running, u: TestUser, id: string, text: unknown) =>
+  api(s.url, 'PATCH', `/api/messages/${id}`, { token: u.token, json: { text } });
+const del = (s: Running, u: TestUser, id: string) =>
+  api(s.url, 'DELETE', `/api/messages/${id}`, { token: u.token });
+const updates = (c: Client, id: string) =>
+  c.frames.filter((f) => f.type === 'update' && f.message.id === id).map((f) => f.message);
 const settle = () => new Promise((r) => setTimeout(r, 150));
 
 describe.each(backends)('message changes ($name)', (backend) => {
   let s: Running;
-  beforeAll(async () => { s = await start(backend); });
-  afterAll(async () => { await s.close(); });
+  beforeAll(async () => {
+    s = await start(backend);
+  });
+  afterAll(async () => {
+    await s.close();
+  });
 
   it('a reply names a message of the same conversation, over REST and WebSocket', async () => {
     const { a, b, c, conv } = await pair(s);
@@ -46,21 +72,45 @@ describe.each(backends)('message changes ($name)', (backend) => {
     expect(reply.replyTo).toBe(first.id);
     expect(first.replyTo).toBeNull();
     const ca = await Client.open(s.url, a.token);
-    ca.send({ type: 'send', conversationId: conv, clientId: 'ws-reply', kind: 'text', text: 'where', replyTo: reply.id });
+    ca.send({
+      type: 'send',
+      conversationId: conv,
+      clientId: 'ws-reply',
+      kind: 'text',
+      text: 'where',
+      replyTo: reply.id,
+    });
     const ack = await ca.next((f) => f.type === 'ack' && f.clientId === 'ws-reply');
     const live = await ca.next((f) => f.type === 'message' && f.message.id === ack.id);
     expect(live.message.replyTo).toBe(reply.id);
-    const hist = (await api(s.url, 'GET', `/api/conversations/${conv}/messages`, { token: b.token })).body.messages;
+    const hist = (
+      await api(s.url, 'GET', `/api/conversations/${conv}/messages`, { token: b.token })
+    ).body.messages;
     expect(hist.map((m: any) => m.replyTo)).toEqual([null, first.id, reply.id]);
     // A message of another conversation, or none, is refused.
-    const other = (await api(s.url, 'POST', '/api/conversations', { token: a.token, json: { members: [c.username] } })).body.id;
+    const other = (
+      await api(s.url, 'POST', '/api/conversations', {
+        token: a.token,
+        json: { members: [c.username] },
+      })
+    ).body.id;
     const elsewhere = await say(s, a, other, 'hi c');
     for (const replyTo of [elsewhere.id, 'no-such-message']) {
-      const r = await api(s.url, 'POST', `/api/conversations/${conv}/messages`, { token: a.token, json: { clientId: cid(), kind: 'text', text: 'x', replyTo } });
+      const r = await api(s.url, 'POST', `/api/conversations/${conv}/messages`, {
+        token: a.token,
+        json: { clientId: cid(), kind: 'text', text: 'x', replyTo },
+      });
       expect(r.status).toBe(404);
       expect(r.body.error).toMatchObject({ code: 'ERR_MESSAGE_NOT_FOUND', field: 'replyTo' });
     }
-    ca.send({ type: 'send', conversationId: conv, clientId: 'ws-bad', kind: 'text', text: 'x', replyTo: elsewhere.id });
+    ca.send({
+      type: 'send',
+      conversationId: conv,
+      clientId: 'ws-bad',
+      kind: 'text',
+      text: 'x',
+      replyTo: elsewhere.id,
+    });
     const err = await ca.next((f) => f.type === 'error' && f.clientId === 'ws-bad');
     expect(err.error.code).toBe('ERR_MESSAGE_NOT_FOUND');
     await ca.close();
@@ -77,7 +127,9 @@ describe.each(backends)('message changes ($name)', (backend) => {
     expect(() => parseServerFrame(JSON.stringify(live))).not.toThrow();
     expect(live.message).toEqual(r.body.message);
     await cb.next((f) => f.type === 'update' && f.message.id === m.id);
-    expect((await react(s, b, m.id, '👍')).body.message.reactions).toEqual([{ emoji: '👍', users: [b.username] }]);
+    expect((await react(s, b, m.id, '👍')).body.message.reactions).toEqual([
+      { emoji: '👍', users: [b.username] },
+    ]);
     r = await react(s, a, m.id, '👍');
     expect(r.body.message.reactions).toEqual([{ emoji: '👍', users: [b.username, a.username] }]);
     // Any single emoji: a ZWJ family, a flag, a keycap.
@@ -89,7 +141,9 @@ describe.each(backends)('message changes ($name)', (backend) => {
     // Five changes made (b's repeat add and repeat remove changed nothing): five updates each.
     expect(updates(ca, m.id)).toHaveLength(6);
     expect(updates(cb, m.id)).toHaveLength(6);
-    expect(updates(ca, m.id).map((x) => x.rev)).toEqual([...updates(ca, m.id).map((x) => x.rev)].sort((x, y) => x - y));
+    expect(updates(ca, m.id).map((x) => x.rev)).toEqual(
+      [...updates(ca, m.id).map((x) => x.rev)].sort((x, y) => x - y),
+    );
     // Bad emoji, outsiders, unknown ids.
     for (const e of ['ab', '👍👍', ':)', 'x']) {
       const bad = await react(s, a, m.id, e);
@@ -101,7 +155,8 @@ describe.each(backends)('message changes ($name)', (backend) => {
     expect(out.status).toBe(404);
     expect(out.body.error.code).toBe('ERR_MESSAGE_NOT_FOUND');
     expect((await react(s, a, 'no-such-id', '👍')).body.error.code).toBe('ERR_MESSAGE_NOT_FOUND');
-    await ca.close(); await cb.close();
+    await ca.close();
+    await cb.close();
   });
 
   it('at most 20 distinct emoji per message', async () => {
@@ -127,7 +182,9 @@ describe.each(backends)('message changes ($name)', (backend) => {
     expect(r.status).toBe(200);
     expect(r.body.message).toMatchObject({ id: m.id, seq: m.seq, text: 'hello', deletedAt: null });
     expect(r.body.message.editedAt).toBeGreaterThanOrEqual(m.createdAt);
-    expect((await cb.next((f) => f.type === 'update' && f.message.id === m.id)).message.text).toBe('hello');
+    expect((await cb.next((f) => f.type === 'update' && f.message.id === m.id)).message.text).toBe(
+      'hello',
+    );
     const forbidden = await edit(s, b, m.id, 'hijacked');
     expect(forbidden.status).toBe(403);
     expect(forbidden.body.error.code).toBe('ERR_FORBIDDEN');
@@ -137,19 +194,37 @@ describe.each(backends)('message changes ($name)', (backend) => {
       expect(bad.status, String(text).slice(0, 10)).toBe(400);
       expect(bad.body.error).toMatchObject({ code: 'ERR_VALIDATION', field: 'text' });
     }
-    const hist = (await api(s.url, 'GET', `/api/conversations/${conv}/messages`, { token: b.token })).body.messages;
+    const hist = (
+      await api(s.url, 'GET', `/api/conversations/${conv}/messages`, { token: b.token })
+    ).body.messages;
     expect(hist[0]).toMatchObject({ text: 'hello', rev: r.body.message.rev });
     await cb.close();
   });
 
   it('delete: a tombstone in place, media gone when nothing else shows it; edits and reactions refused after', async () => {
     const { a, b, conv } = await pair(s);
-    const png = await sharp({ create: { width: 9, height: 7, channels: 3, background: { r: 200, g: 10, b: 10 } } }).png().toBuffer();
-    const up = await api(s.url, 'POST', '/api/media', { token: a.token, body: png, headers: { 'content-type': 'image/png' } });
+    const png = await sharp({
+      create: { width: 9, height: 7, channels: 3, background: { r: 200, g: 10, b: 10 } },
+    })
+      .png()
+      .toBuffer();
+    const up = await api(s.url, 'POST', '/api/media', {
+      token: a.token,
+      body: png,
+      headers: { 'content-type': 'image/png' },
+    });
     expect(up.status).toBe(201);
-    const still = (await api(s.url, 'POST', `/api/conversations/${conv}/messages`, {
-      token: a.token, json: { clientId: cid(), kind: 'still', mediaId: up.body.id, source: { video: 'v.mp4', at: 2 } },
-    })).body.message;
+    const still = (
+      await api(s.url, 'POST', `/api/conversations/${conv}/messages`, {
+        token: a.token,
+        json: {
+          clientId: cid(),
+          kind: 'still',
+          mediaId: up.body.id,
+          source: { video: 'v.mp4', at: 2 },
+        },
+      })
+    ).body.message;
     const after = await say(s, b, conv, 'nice');
     expect((await api(s.url, 'GET', `/media/${up.body.id}`, { token: b.token })).status).toBe(200);
     expect((await edit(s, a, still.id, 'text?')).body.error.code).toBe('ERR_NOT_EDITABLE');
@@ -158,11 +233,26 @@ describe.each(backends)('message changes ($name)', (backend) => {
     expect((await del(s, b, still.id)).body.error.code).toBe('ERR_FORBIDDEN');
     const r = await del(s, a, still.id);
     expect(r.status).toBe(200);
-    expect(r.body.message).toMatchObject({ id: still.id, seq: still.seq, kind: 'still', text: null, media: null, source: null, reactions: [] });
+    expect(r.body.message).toMatchObject({
+      id: still.id,
+      seq: still.seq,
+      kind: 'still',
+      text: null,
+      media: null,
+      source: null,
+      reactions: [],
+    });
     expect(r.body.message.deletedAt).toEqual(expect.any(Number));
-    expect((await cb.next((f) => f.type === 'update' && f.message.id === still.id)).message.deletedAt).toBe(r.body.message.deletedAt);
-    const hist = (await api(s.url, 'GET', `/api/conversations/${conv}/messages`, { token: b.token })).body.messages;
-    expect(hist.map((m: any) => [m.seq, m.deletedAt !== null])).toEqual([[still.seq, true], [after.seq, false]]);
+    expect(
+      (await cb.next((f) => f.type === 'update' && f.message.id === still.id)).message.deletedAt,
+    ).toBe(r.body.message.deletedAt);
+    const hist = (
+      await api(s.url, 'GET', `/api/conversations/${conv}/messages`, { token: b.token })
+    ).body.messages;
+    expect(hist.map((m: any) => [m.seq, m.deletedAt !== null])).toEqual([
+      [still.seq, true],
+      [after.seq, false],
+    ]);
     // Nothing else referred to the media: it is gone, for the members and from the store.
     expect((await api(s.url, 'GET', `/media/${up.body.id}`, { token: b.token })).status).toBe(404);
     expect((await api(s.url, 'GET', `/media/${up.body.id}`, { token: a.token })).status).toBe(404);
@@ -177,15 +267,32 @@ describe.each(backends)('message changes ($name)', (backend) => {
 
   it('media shown by another message or a sticker stays when one message is deleted', async () => {
     const { a, b, conv } = await pair(s);
-    const png = await sharp({ create: { width: 5, height: 5, channels: 3, background: { r: 1, g: 100, b: 10 } } }).png().toBuffer();
-    const up = (await api(s.url, 'POST', '/api/media', { token: a.token, body: png, headers: { 'content-type': 'image/png' } })).body;
-    const send = async () => (await api(s.url, 'POST', `/api/conversations/${conv}/messages`, {
-      token: a.token, json: { clientId: cid(), kind: 'still', mediaId: up.id },
-    })).body.message;
+    const png = await sharp({
+      create: { width: 5, height: 5, channels: 3, background: { r: 1, g: 100, b: 10 } },
+    })
+      .png()
+      .toBuffer();
+    const up = (
+      await api(s.url, 'POST', '/api/media', {
+        token: a.token,
+        body: png,
+        headers: { 'content-type': 'image/png' },
+      })
+    ).body;
+    const send = async () =>
+      (
+        await api(s.url, 'POST', `/api/conversations/${conv}/messages`, {
+          token: a.token,
+          json: { clientId: cid(), kind: 'still', mediaId: up.id },
+        })
+      ).body.message;
     const [m1, m2] = [await send(), await send()];
     await del(s, a, m1.id);
     expect((await api(s.url, 'GET', `/media/${up.id}`, { token: b.token })).status).toBe(200);
-    expect((await api(s.url, 'POST', '/api/stickers', { token: b.token, json: { mediaId: up.id } })).status).toBe(201);
+    expect(
+      (await api(s.url, 'POST', '/api/stickers', { token: b.token, json: { mediaId: up.id } }))
+        .status,
+    ).toBe(201);
     await del(s, a, m2.id);
     // No message shows it any more, but b's library keeps it.
     expect(await s.server.store.getMedia(up.id)).not.toBeNull();
@@ -197,7 +304,8 @@ describe.each(backends)('message changes ($name)', (backend) => {
     const m1 = await say(s, a, conv, 'one');
     const m2 = await say(s, a, conv, 'two');
     const m3 = await say(s, a, conv, 'three');
-    const list = (await api(s.url, 'GET', '/api/conversations', { token: b.token })).body.conversations;
+    const list = (await api(s.url, 'GET', '/api/conversations', { token: b.token })).body
+      .conversations;
     const held = list.find((x: any) => x.id === conv);
     expect(held.lastRev).toBe(0);
     // b is away: a reacts, edits twice, deletes, then sends one more.
@@ -218,7 +326,9 @@ describe.each(backends)('message changes ($name)', (backend) => {
     expect(ups[2].deletedAt).not.toBeNull();
     expect(cb.messages(conv).map((m) => m.id)).toEqual([m4.id]);
     expect(synced.until[conv]).toBe(m4.seq);
-    const now = (await api(s.url, 'GET', '/api/conversations', { token: b.token })).body.conversations.find((x: any) => x.id === conv);
+    const now = (
+      await api(s.url, 'GET', '/api/conversations', { token: b.token })
+    ).body.conversations.find((x: any) => x.id === conv);
     expect(now.lastRev).toBe(4);
     expect(synced.revs[conv]).toBe(4);
     expect(synced.more).toBe(false);
@@ -259,27 +369,47 @@ describe.each(backends)('message changes ($name)', (backend) => {
       }
       // Each changed message once, as it now is; m3's reaction came with its edit.
       expect(got.map((m) => m.id).sort()).toEqual(sent.map((m) => m.id).sort());
-      expect(got.find((m) => m.id === sent[3]!.id)).toMatchObject({ text: 'm3 again', reactions: [{ emoji: '👍', users: [a.username] }], rev: 13 });
+      expect(got.find((m) => m.id === sent[3]!.id)).toMatchObject({
+        text: 'm3 again',
+        reactions: [{ emoji: '👍', users: [a.username] }],
+        rev: 13,
+      });
       expect(changes[conv]).toBe(13);
       await cb.close();
-    } finally { await t.close(); }
+    } finally {
+      await t.close();
+    }
   });
 
   it('cookie sessions need the CSRF header for changes; /api/docs lists the routes', async () => {
     const { a, conv } = await pair(s);
     const m = await say(s, a, conv, 'x');
-    const noCsrf = await api(s.url, 'PUT', `/api/messages/${m.id}/reactions/${encodeURIComponent('👍')}`, { headers: { cookie: a.cookie } });
+    const noCsrf = await api(
+      s.url,
+      'PUT',
+      `/api/messages/${m.id}/reactions/${encodeURIComponent('👍')}`,
+      { headers: { cookie: a.cookie } },
+    );
     expect(noCsrf.status).toBe(403);
     expect(noCsrf.body.error.code).toBe('ERR_CSRF');
-    const ok = await api(s.url, 'DELETE', `/api/messages/${m.id}`, { headers: { cookie: a.cookie, 'x-csrf-token': a.csrfToken } });
+    const ok = await api(s.url, 'DELETE', `/api/messages/${m.id}`, {
+      headers: { cookie: a.cookie, 'x-csrf-token': a.csrfToken },
+    });
     expect(ok.status).toBe(200);
     const docs = (await api(s.url, 'GET', '/api/docs')).body;
-    expect(Object.keys(docs.paths)).toEqual(expect.arrayContaining(['/api/messages/{id}', '/api/messages/{id}/reactions/{emoji}']));
-    expect(Object.keys(docs.paths['/api/messages/{id}'])).toEqual(expect.arrayContaining(['patch', 'delete']));
+    expect(Object.keys(docs.paths)).toEqual(
+      expect.arrayContaining(['/api/messages/{id}', '/api/messages/{id}/reactions/{emoji}']),
+    );
+    expect(Object.keys(docs.paths['/api/messages/{id}'])).toEqual(
+      expect.arrayContaining(['patch', 'delete']),
+    );
   });
 
   it('changes are rate-limited per user, and edits close after the configured window', async () => {
-    const t = await start(backend, { rateLimits: { changeMessage: { limit: 3, windowMs: 60_000 } }, messages: { editWindowMs: 300 } });
+    const t = await start(backend, {
+      rateLimits: { changeMessage: { limit: 3, windowMs: 60_000 } },
+      messages: { editWindowMs: 300 },
+    });
     try {
       const { a, b, conv } = await pair(t);
       const m = await say(t, a, conv, 'x');
@@ -293,13 +423,21 @@ describe.each(backends)('message changes ($name)', (backend) => {
       expect(late.status).toBe(409);
       expect(late.body.error.code).toBe('ERR_NOT_EDITABLE');
       expect(late.body.error.message).toMatch(/edited for 0\.3 s/);
-    } finally { await t.close(); }
+    } finally {
+      await t.close();
+    }
   });
 });
 
 describe('config', () => {
   it('refuses an unusable messages.editWindowMs at start', async () => {
-    await expect(createServer({ dataDir: '/nonexistent-never-opened', logger: false, messages: { editWindowMs: -1 } })).rejects.toThrow(/messages\.editWindowMs/);
+    await expect(
+      createServer({
+        dataDir: '/nonexistent-never-opened',
+        logger: false,
+        messages: { editWindowMs: -1 },
+      }),
+    ).rejects.toThrow(/messages\.editWindowMs/);
   });
 });
 
@@ -310,10 +448,19 @@ describe.runIf(pgBackend)('message changes across nodes (postgres + redis)', () 
   beforeAll(async () => {
     n1 = await start(pgBackend!);
     const store = await pgBackend!.makeStore(n1.dataDir);
-    const server = await createServer({ dataDir: n1.dataDir, store, bus: await pgBackend!.makeBus!(), logger: false, rateLimits: false });
+    const server = await createServer({
+      dataDir: n1.dataDir,
+      store,
+      bus: await pgBackend!.makeBus!(),
+      logger: false,
+      rateLimits: false,
+    });
     n2 = { server, url: await server.listen({ port: 0 }) };
   });
-  afterAll(async () => { await n2.server.close(); await n1.close(); });
+  afterAll(async () => {
+    await n2.server.close();
+    await n1.close();
+  });
 
   it('a change made on one node reaches a member connected to the other', async () => {
     const { a, b, conv } = await pair(n1);
@@ -324,7 +471,10 @@ describe.runIf(pgBackend)('message changes across nodes (postgres + redis)', () 
     expect(u1.message.reactions).toEqual([{ emoji: '🙏', users: [a.username] }]);
     const e = await edit(n1, a, m.id, 'hi there');
     expect(e.status).toBe(200);
-    const u2 = await cb.next((f) => f.type === 'update' && f.message.rev === e.body.message.rev, 10_000);
+    const u2 = await cb.next(
+      (f) => f.type === 'update' && f.message.rev === e.body.message.rev,
+      10_000,
+    );
     expect(u2.message.text).toBe('hi there');
     // The other node sees the same store: b reacts there, a's message now carries both.
     const r = await react({ ...n1, url: n2.url } as Running, b, m.id, '🙏');

@@ -23,8 +23,21 @@ afterAll(async () => {
 });
 
 const next = (cid: string): NewMessage => ({
-  id: 'm-new', conversationId: cid, senderId: 'u1', senderName: 'alice', clientId: 'c-new', kind: 'text', text: 'after the upgrade',
-  media: null, source: null, replyTo: 'm-old', reactions: [], editedAt: null, deletedAt: null, rev: 0, createdAt: 3000,
+  id: 'm-new',
+  conversationId: cid,
+  senderId: 'u1',
+  senderName: 'alice',
+  clientId: 'c-new',
+  kind: 'text',
+  text: 'after the upgrade',
+  media: null,
+  source: null,
+  replyTo: 'm-old',
+  reactions: [],
+  editedAt: null,
+  deletedAt: null,
+  rev: 0,
+  createdAt: 3000,
 });
 
 describe('message model migration', () => {
@@ -45,14 +58,25 @@ describe('message model migration', () => {
     try {
       const [old] = await s.messagesAfter('c1', 0, 10);
       expect(old).toMatchObject({
-        id: 'm-old', seq: 1, text: 'before the upgrade', source: { video: 'v.mp4', at: 1.5 }, senderName: 'alice',
-        replyTo: null, reactions: [], editedAt: null, deletedAt: null, rev: 0, createdAt: 2000,
+        id: 'm-old',
+        seq: 1,
+        text: 'before the upgrade',
+        source: { video: 'v.mp4', at: 1.5 },
+        senderName: 'alice',
+        replyTo: null,
+        reactions: [],
+        editedAt: null,
+        deletedAt: null,
+        rev: 0,
+        createdAt: 2000,
       });
       expect((await s.getConversation('c1'))!.lastRev).toBe(0);
       const [r] = await s.appendMessages([next('c1')]);
       expect(r!.message).toMatchObject({ seq: 2, replyTo: 'm-old', rev: 0 });
       expect((await s.getMessage('m-new'))!.replyTo).toBe('m-old');
-    } finally { await s.close(); }
+    } finally {
+      await s.close();
+    }
   });
 
   it('postgres: a version-3 schema keeps its messages, which read as never changed', async () => {
@@ -61,7 +85,9 @@ describe('message model migration', () => {
     const c = new pg.Client({ connectionString: schema.url });
     await c.connect();
     try {
-      await c.query('CREATE TABLE clipchat_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)');
+      await c.query(
+        'CREATE TABLE clipchat_migrations (version integer PRIMARY KEY, applied_at bigint NOT NULL)',
+      );
       for (let v = 0; v < 3; v++) {
         await c.query(PG_MIGRATIONS[v]!);
         await c.query('INSERT INTO clipchat_migrations VALUES ($1, 0)', [v + 1]);
@@ -71,19 +97,32 @@ describe('message model migration', () => {
         INSERT INTO members (conversation_id, user_id) VALUES ('c1', 'u1');
         INSERT INTO messages (conversation_id, seq, id, sender_id, client_id, kind, text, media_id, source, created_at)
           VALUES ('c1', 1, 'm-old', 'u1', 'c-old', 'text', 'before the upgrade', NULL, '{"video":"v.mp4","at":1.5}', 2000);`);
-    } finally { await c.end(); }
+    } finally {
+      await c.end();
+    }
     const s = new PostgresStore({ url: schema.url, poolSize: 2 });
     await s.init();
     try {
       const [old] = await s.messagesAfter('c1', 0, 10);
       expect(old).toMatchObject({
-        id: 'm-old', seq: 1, text: 'before the upgrade', source: { video: 'v.mp4', at: 1.5 }, senderName: 'alice',
-        replyTo: null, reactions: [], editedAt: null, deletedAt: null, rev: 0, createdAt: 2000,
+        id: 'm-old',
+        seq: 1,
+        text: 'before the upgrade',
+        source: { video: 'v.mp4', at: 1.5 },
+        senderName: 'alice',
+        replyTo: null,
+        reactions: [],
+        editedAt: null,
+        deletedAt: null,
+        rev: 0,
+        createdAt: 2000,
       });
       expect((await s.getConversation('c1'))!.lastRev).toBe(0);
       const [r] = await s.appendMessages([next('c1')]);
       expect(r!.message).toMatchObject({ seq: 2, replyTo: 'm-old', rev: 0 });
       expect((await s.getMessage('m-new'))!.replyTo).toBe('m-old');
-    } finally { await s.close(); }
+    } finally {
+      await s.close();
+    }
   });
 });

@@ -101,11 +101,26 @@ export async function privateRedis(): Promise<PrivateRedis> {
       if (child) return;
       const c = spawn(
         'redis-server',
-        ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'warning'],
+        [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--daemonize',
+          'no',
+          '--loglevel',
+          'warning',
+        ],
         { stdio: 'ignore' },
       );
       child = c;
-      c.once('exit', () => { if (child === c) child = undefined; });
+      c.once('exit', () => {
+        if (child === c) child = undefined;
+      });
       await waitForPort(port, 10_000);
     },
     async stop() {
@@ -129,11 +144,15 @@ async function waitForPort(port: number, timeoutMs: number): Promise<void> {
   for (;;) {
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
-      s.once('connect', () => { s.end(); resolve(true); });
+      s.once('connect', () => {
+        s.end();
+        resolve(true);
+      });
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    if (Date.now() > deadline) throw new Error(`redis on port ${port} did not start within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`redis on port ${port} did not start within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -151,7 +170,9 @@ try {
   afterAll(async () => {
     for (const s of [...backendSchemas]) await dropSchema(s).catch(() => {});
   });
-} catch { /* imported outside a test file */ }
+} catch {
+  /* imported outside a test file */
+}
 
 /** The schema a test's dataDir maps to: the same for the test's store and its child servers. */
 export function schemaForDataDir(dataDir: string): string {
@@ -205,7 +226,12 @@ export const postgresBackend: Backend = {
 // failover to the next node when its node goes away, and de-duplication by seq.
 
 /** Messages one client holds for one conversation, by seq. */
-export interface Held { seq: number; clientId: string; text: string | null; sender: string }
+export interface Held {
+  seq: number;
+  clientId: string;
+  text: string | null;
+  sender: string;
+}
 
 export interface ChatClientOptions {
   /** Base URLs (`http://127.0.0.1:PORT`) of the nodes, tried in turn from `start`. */
@@ -256,12 +282,17 @@ export class ChatClient {
     const base = this.opts.nodes[this.node % this.opts.nodes.length]!.replace(/^http/, 'ws');
     void import('ws').then(({ WebSocket }) => {
       if (this.#closed) return;
-      const ws = new WebSocket(`${base}/ws`, { headers: { authorization: `Bearer ${this.opts.token}` } });
+      const ws = new WebSocket(`${base}/ws`, {
+        headers: { authorization: `Bearer ${this.opts.token}` },
+      });
       this.#ws = ws;
       ws.on('message', (data) => this.#onFrame(JSON.parse(String(data)) as Frame));
       ws.on('error', () => {});
       ws.on('close', () => {
-        if (this.#ws === ws) { this.#ws = undefined; this.#ready = false; }
+        if (this.#ws === ws) {
+          this.#ws = undefined;
+          this.#ready = false;
+        }
         if (this.#closed) return;
         // Failover: the node we were on may be gone; try the next one.
         this.node = (this.node + 1) % this.opts.nodes.length;
@@ -276,20 +307,36 @@ export class ChatClient {
         this.connects++;
         this.#ready = true;
         this.sync();
-        for (const [clientId, m] of this.outbox) this.#sendFrame(clientId, m.conversationId, m.text);
+        for (const [clientId, m] of this.outbox)
+          this.#sendFrame(clientId, m.conversationId, m.text);
         break;
       case 'ack': {
         const clientId = f.clientId as string;
         this.outbox.delete(clientId);
         if (f.duplicate) this.duplicateAcks++;
-        this.acked.set(clientId, { conversationId: f.conversationId as string, seq: f.seq as number });
+        this.acked.set(clientId, {
+          conversationId: f.conversationId as string,
+          seq: f.seq as number,
+        });
         break;
       }
       case 'message': {
-        const m = f.message as { conversationId: string; seq: number; clientId: string; text: string | null; sender: string };
+        const m = f.message as {
+          conversationId: string;
+          seq: number;
+          clientId: string;
+          text: string | null;
+          sender: string;
+        };
         let conv = this.held.get(m.conversationId);
-        if (!conv) { conv = new Map(); this.held.set(m.conversationId, conv); }
-        if (conv.has(m.seq)) { this.redelivered++; break; }
+        if (!conv) {
+          conv = new Map();
+          this.held.set(m.conversationId, conv);
+        }
+        if (conv.has(m.seq)) {
+          this.redelivered++;
+          break;
+        }
         conv.set(m.seq, { seq: m.seq, clientId: m.clientId, text: m.text, sender: m.sender });
         // A gap means live delivery missed something (a node died before publishing): fill it.
         if (m.seq > 1 && !conv.has(m.seq - 1)) this.sync();
@@ -322,14 +369,19 @@ export class ChatClient {
   /** Asks for everything after the gapless prefix of each known conversation. */
   sync(extra: string[] = []): void {
     const since: Record<string, number> = {};
-    for (const id of new Set([...this.held.keys(), ...extra, ...this.#known])) since[id] = this.contiguous(id);
+    for (const id of new Set([...this.held.keys(), ...extra, ...this.#known]))
+      since[id] = this.contiguous(id);
     this.#ws?.readyState === 1 && this.#ws.send(JSON.stringify({ type: 'sync', since }));
   }
 
   #known = new Set<string>();
 
   /** Queues a text message; it is (re)sent until acknowledged. Returns its clientId. */
-  send(conversationId: string, text: string, clientId = `c-${randomBytes(8).toString('hex')}`): string {
+  send(
+    conversationId: string,
+    text: string,
+    clientId = `c-${randomBytes(8).toString('hex')}`,
+  ): string {
     this.#known.add(conversationId);
     this.outbox.set(clientId, { conversationId, text });
     this.#sendFrame(clientId, conversationId, text);
@@ -359,11 +411,15 @@ export class ChatClient {
       if (cond()) return resolve();
       const done = () => {
         if (!cond()) return;
-        clearInterval(poll); clearTimeout(timer); this.#listeners.delete(done); resolve();
+        clearInterval(poll);
+        clearTimeout(timer);
+        this.#listeners.delete(done);
+        resolve();
       };
       const poll = setInterval(done, 50);
       const timer = setTimeout(() => {
-        clearInterval(poll); this.#listeners.delete(done);
+        clearInterval(poll);
+        this.#listeners.delete(done);
         reject(new Error(`condition not met within ${ms} ms`));
       }, ms);
       this.#listeners.add(done);
@@ -396,7 +452,11 @@ export interface NodeProcess {
  * postgres backend's env) and waits until `/healthz` answers. `config`: more ServerConfig
  * fields (JSON) for this node.
  */
-export async function spawnNode(env: Record<string, string>, dataDir: string, config: Record<string, unknown> = {}): Promise<NodeProcess> {
+export async function spawnNode(
+  env: Record<string, string>,
+  dataDir: string,
+  config: Record<string, unknown> = {},
+): Promise<NodeProcess> {
   const port = await freePort();
   // Store and bus come from CLIPCHAT_DATABASE_URL / CLIPCHAT_REDIS_URL, as in production.
   const code = `
@@ -418,12 +478,18 @@ export async function spawnNode(env: Record<string, string>, dataDir: string, co
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 30_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`node on port ${port} exited with ${child.exitCode}`);
+    if (child.exitCode !== null)
+      throw new Error(`node on port ${port} exited with ${child.exitCode}`);
     try {
       const r = await fetch(`${url}/healthz`);
       if (r.ok) break;
-    } catch { /* not up yet */ }
-    if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`node on port ${port} did not start`); }
+    } catch {
+      /* not up yet */
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`node on port ${port} did not start`);
+    }
     await new Promise((r) => setTimeout(r, 100));
   }
   const kill = async (sig: NodeJS.Signals) => {
@@ -431,7 +497,9 @@ export async function spawnNode(env: Record<string, string>, dataDir: string, co
     await exited;
   };
   return {
-    url, port, child,
+    url,
+    port,
+    child,
     kill9: () => kill('SIGKILL'),
     async stop() {
       const t = setTimeout(() => child.kill('SIGKILL'), 5000);

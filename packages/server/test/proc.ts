@@ -11,14 +11,23 @@ function stat(pid: number): { ppid: number; cpu: number } | null {
     const s = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
     // Fields after the name: state(0) ppid(1) … utime(11) stime(12) cutime(13) cstime(14).
-    return { ppid: Number(f[1]), cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICK };
-  } catch { return null; }
+    return {
+      ppid: Number(f[1]),
+      cpu: (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / TICK,
+    };
+  } catch {
+    return null;
+  }
 }
 
 /** `pid` and every live process below it. */
 export function family(pid: number): number[] {
   const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) if (/^\d+$/.test(d)) { const s = stat(Number(d)); if (s) parent.set(Number(d), s.ppid); }
+  for (const d of readdirSync('/proc'))
+    if (/^\d+$/.test(d)) {
+      const s = stat(Number(d));
+      if (s) parent.set(Number(d), s.ppid);
+    }
   const out = [pid];
   for (let i = 0; i < out.length; i++) for (const [p, pp] of parent) if (pp === out[i]) out.push(p);
   return out;
@@ -33,7 +42,11 @@ export function cpuSeconds(pid: number): number {
 export function rssMb(pid: number): number {
   let kb = 0;
   for (const p of family(pid)) {
-    try { kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0); } catch { /* gone */ }
+    try {
+      kb += Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${p}/status`, 'utf8'))?.[1] ?? 0);
+    } catch {
+      /* gone */
+    }
   }
   return kb / 1024;
 }

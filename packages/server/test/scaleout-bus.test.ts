@@ -3,7 +3,12 @@
 // local delivery going and ends with both nodes asked to resync.
 import { afterEach, describe, expect, it } from 'vitest';
 import { RedisBus } from '../src/bus/redis.js';
-import { privateRedis, testChannelPrefix, TEST_REDIS_URL, type PrivateRedis } from './pg-helpers.js';
+import {
+  privateRedis,
+  testChannelPrefix,
+  TEST_REDIS_URL,
+  type PrivateRedis,
+} from './pg-helpers.js';
 
 const open: Array<{ close(): Promise<void> }> = [];
 let redis: PrivateRedis | undefined;

@@ -36,13 +36,20 @@ function client(nodes: NodeProcess[], user: TestUser, start: number): ChatClient
 }
 
 async function directChat(url: string, a: TestUser, b: TestUser): Promise<string> {
-  const r = await api(url, 'POST', '/api/conversations', { token: a.token, json: { members: [b.username] } });
+  const r = await api(url, 'POST', '/api/conversations', {
+    token: a.token,
+    json: { members: [b.username] },
+  });
   expect(r.status).toBe(201);
   return r.body.id as string;
 }
 
 /** The whole stored history of a conversation, through the REST API of `url`. */
-async function history(url: string, token: string, cid: string): Promise<{ seq: number; clientId: string; sender: string }[]> {
+async function history(
+  url: string,
+  token: string,
+  cid: string,
+): Promise<{ seq: number; clientId: string; sender: string }[]> {
   const out: { seq: number; clientId: string; sender: string }[] = [];
   let before: number | null | undefined;
   do {
@@ -54,112 +61,160 @@ async function history(url: string, token: string, cid: string): Promise<{ seq: 
   return out;
 }
 
-describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('two nodes on PostgreSQL + Redis', () => {
-  it('users on different nodes talk live and share sessions, media and sticker libraries', async () => {
-    const [n1, n2] = await cluster(2);
-    const alice = await register(n1!.url); // session made on node 1…
-    const bob = await register(n2!.url);
-    const me = await api(n2!.url, 'GET', '/api/conversations', { token: alice.token }); // …works on node 2
-    expect(me.status).toBe(200);
-    const cid = await directChat(n2!.url, alice, bob);
+describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')(
+  'two nodes on PostgreSQL + Redis',
+  () => {
+    it('users on different nodes talk live and share sessions, media and sticker libraries', async () => {
+      const [n1, n2] = await cluster(2);
+      const alice = await register(n1!.url); // session made on node 1…
+      const bob = await register(n2!.url);
+      const me = await api(n2!.url, 'GET', '/api/conversations', { token: alice.token }); // …works on node 2
+      expect(me.status).toBe(200);
+      const cid = await directChat(n2!.url, alice, bob);
 
-    const a = client([n1!, n2!], alice, 0);
-    const b = client([n1!, n2!], bob, 1);
-    await Promise.all([a.open(), b.open()]);
-    expect([a.node, b.node]).toEqual([0, 1]);
-    a.follow(cid);
-    b.follow(cid);
-    for (let i = 0; i < 20; i++) (i % 2 ? b : a).send(cid, `hello ${i}`);
-    await a.until(() => a.contiguous(cid) === 20 && b.contiguous(cid) === 20);
-    const texts = (c: ChatClient) => [...c.held.get(cid)!.values()].sort((x, y) => x.seq - y.seq).map((m) => m.text);
-    expect(texts(a)).toEqual(texts(b));
-    // Each sender's messages in the order sent.
-    expect(texts(a).filter((t) => Number(t!.split(' ')[1]) % 2 === 0)).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18].map((i) => `hello ${i}`));
-    // (Live messages from two nodes may arrive out of seq order; the client then syncs the
-    // gap and drops what it already holds by seq, so `redelivered` may be above zero.)
+      const a = client([n1!, n2!], alice, 0);
+      const b = client([n1!, n2!], bob, 1);
+      await Promise.all([a.open(), b.open()]);
+      expect([a.node, b.node]).toEqual([0, 1]);
+      a.follow(cid);
+      b.follow(cid);
+      for (let i = 0; i < 20; i++) (i % 2 ? b : a).send(cid, `hello ${i}`);
+      await a.until(() => a.contiguous(cid) === 20 && b.contiguous(cid) === 20);
+      const texts = (c: ChatClient) =>
+        [...c.held.get(cid)!.values()].sort((x, y) => x.seq - y.seq).map((m) => m.text);
+      expect(texts(a)).toEqual(texts(b));
+      // Each sender's messages in the order sent.
+      expect(texts(a).filter((t) => Number(t!.split(' ')[1]) % 2 === 0)).toEqual(
+        [0, 2, 4, 6, 8, 10, 12, 14, 16, 18].map((i) => `hello ${i}`),
+      );
+      // (Live messages from two nodes may arrive out of seq order; the client then syncs the
+      // gap and drops what it already holds by seq, so `redelivered` may be above zero.)
 
-    // Media uploaded through node 1 is served by node 2, to a member once it is posted.
-    const png = await sharp({ create: { width: 16, height: 9, channels: 4, background: { r: 200, g: 30, b: 90, alpha: 1 } } }).png().toBuffer();
-    const up = await api(n1!.url, 'POST', '/api/media', { token: alice.token, body: png, headers: { 'content-type': 'application/octet-stream' } });
-    expect(up.status).toBe(201);
-    const mediaId = up.body.id as string;
-    expect((await api(n2!.url, 'GET', `/media/${mediaId}`, { token: bob.token })).status).toBe(404);
-    const post = await api(n1!.url, 'POST', `/api/conversations/${cid}/messages`, {
-      token: alice.token, json: { clientId: 'pic-1', kind: 'still', mediaId, source: { video: 'clip.mp4', at: 2.5 } },
+      // Media uploaded through node 1 is served by node 2, to a member once it is posted.
+      const png = await sharp({
+        create: {
+          width: 16,
+          height: 9,
+          channels: 4,
+          background: { r: 200, g: 30, b: 90, alpha: 1 },
+        },
+      })
+        .png()
+        .toBuffer();
+      const up = await api(n1!.url, 'POST', '/api/media', {
+        token: alice.token,
+        body: png,
+        headers: { 'content-type': 'application/octet-stream' },
+      });
+      expect(up.status).toBe(201);
+      const mediaId = up.body.id as string;
+      expect((await api(n2!.url, 'GET', `/media/${mediaId}`, { token: bob.token })).status).toBe(
+        404,
+      );
+      const post = await api(n1!.url, 'POST', `/api/conversations/${cid}/messages`, {
+        token: alice.token,
+        json: { clientId: 'pic-1', kind: 'still', mediaId, source: { video: 'clip.mp4', at: 2.5 } },
+      });
+      expect(post.status).toBe(201);
+      const served = await fetch(`${n2!.url}/media/${mediaId}`, {
+        headers: { authorization: `Bearer ${bob.token}` },
+      });
+      expect(served.status).toBe(200);
+      expect(served.headers.get('content-type')).toBe('image/png');
+      expect(Buffer.compare(Buffer.from(await served.arrayBuffer()), png)).toBe(0);
+      await b.until(() => b.contiguous(cid) === 21);
+
+      // A sticker alice saves through node 1 is in her library on node 2.
+      const saved = await api(n1!.url, 'POST', '/api/stickers', {
+        token: alice.token,
+        json: { mediaId, name: 'pink', tags: ['test'] },
+      });
+      expect(saved.status).toBe(201);
+      const lib = await api(n2!.url, 'GET', '/api/stickers', { token: alice.token });
+      expect(lib.body.stickers.map((s: { name: string }) => s.name)).toEqual(['pink']);
+      // And bob saves the one he received without uploading it again, via node 2.
+      expect(
+        (await api(n2!.url, 'POST', '/api/stickers', { token: bob.token, json: { mediaId } }))
+          .status,
+      ).toBe(201);
+
+      // Logging out on node 2 ends the session on node 1 too.
+      expect(
+        (await api(n2!.url, 'POST', '/api/auth/logout', { token: alice.token })).status,
+      ).toBeLessThan(300);
+      expect((await api(n1!.url, 'GET', '/api/conversations', { token: alice.token })).status).toBe(
+        401,
+      );
     });
-    expect(post.status).toBe(201);
-    const served = await fetch(`${n2!.url}/media/${mediaId}`, { headers: { authorization: `Bearer ${bob.token}` } });
-    expect(served.status).toBe(200);
-    expect(served.headers.get('content-type')).toBe('image/png');
-    expect(Buffer.compare(Buffer.from(await served.arrayBuffer()), png)).toBe(0);
-    await b.until(() => b.contiguous(cid) === 21);
 
-    // A sticker alice saves through node 1 is in her library on node 2.
-    const saved = await api(n1!.url, 'POST', '/api/stickers', { token: alice.token, json: { mediaId, name: 'pink', tags: ['test'] } });
-    expect(saved.status).toBe(201);
-    const lib = await api(n2!.url, 'GET', '/api/stickers', { token: alice.token });
-    expect(lib.body.stickers.map((s: { name: string }) => s.name)).toEqual(['pink']);
-    // And bob saves the one he received without uploading it again, via node 2.
-    expect((await api(n2!.url, 'POST', '/api/stickers', { token: bob.token, json: { mediaId } })).status).toBe(201);
+    it('a node killed with SIGKILL mid-burst: clients fail over, nothing acked is lost, nothing is stored twice', async () => {
+      const [n1, n2] = await cluster(2);
+      const pairs = 6;
+      const perClient = 150;
+      const users: [TestUser, TestUser][] = [];
+      for (let i = 0; i < pairs; i++)
+        users.push([await register(n1!.url), await register(n2!.url)]);
+      const convs = await Promise.all(users.map(([x, y]) => directChat(n1!.url, x, y)));
+      // Pair i: the first user on node 1 (the one that dies), the second on node 2; in half
+      // of the pairs both start on node 1.
+      const cs = users.map(
+        ([x, y], i) => [client([n1!, n2!], x, 0), client([n1!, n2!], y, i % 2 ? 0 : 1)] as const,
+      );
+      await Promise.all(cs.flat().map((c) => c.open()));
+      cs.forEach(([x, y], i) => {
+        x.follow(convs[i]!);
+        y.follow(convs[i]!);
+      });
 
-    // Logging out on node 2 ends the session on node 1 too.
-    expect((await api(n2!.url, 'POST', '/api/auth/logout', { token: alice.token })).status).toBeLessThan(300);
-    expect((await api(n1!.url, 'GET', '/api/conversations', { token: alice.token })).status).toBe(401);
-  });
-
-  it('a node killed with SIGKILL mid-burst: clients fail over, nothing acked is lost, nothing is stored twice', async () => {
-    const [n1, n2] = await cluster(2);
-    const pairs = 6;
-    const perClient = 150;
-    const users: [TestUser, TestUser][] = [];
-    for (let i = 0; i < pairs; i++) users.push([await register(n1!.url), await register(n2!.url)]);
-    const convs = await Promise.all(users.map(([x, y]) => directChat(n1!.url, x, y)));
-    // Pair i: the first user on node 1 (the one that dies), the second on node 2; in half
-    // of the pairs both start on node 1.
-    const cs = users.map(([x, y], i) => [client([n1!, n2!], x, 0), client([n1!, n2!], y, i % 2 ? 0 : 1)] as const);
-    await Promise.all(cs.flat().map((c) => c.open()));
-    cs.forEach(([x, y], i) => { x.follow(convs[i]!); y.follow(convs[i]!); });
-
-    const sent: string[][] = cs.map(() => []);
-    let killed = false;
-    let inFlightAtKill = 0;
-    const burst = (async () => {
-      for (let k = 0; k < perClient; k++) {
-        cs.forEach(([x, y], i) => {
-          sent[i]!.push(x.send(convs[i]!, `x${k}`));
-          sent[i]!.push(y.send(convs[i]!, `y${k}`));
-        });
-        if (k === 60 && !killed) {
-          killed = true;
-          inFlightAtKill = cs.flat().reduce((n, c) => n + (c.node === 0 ? c.outbox.size : 0), 0);
-          await n1!.kill9();
+      const sent: string[][] = cs.map(() => []);
+      let killed = false;
+      let inFlightAtKill = 0;
+      const burst = (async () => {
+        for (let k = 0; k < perClient; k++) {
+          cs.forEach(([x, y], i) => {
+            sent[i]!.push(x.send(convs[i]!, `x${k}`));
+            sent[i]!.push(y.send(convs[i]!, `y${k}`));
+          });
+          if (k === 60 && !killed) {
+            killed = true;
+            inFlightAtKill = cs.flat().reduce((n, c) => n + (c.node === 0 ? c.outbox.size : 0), 0);
+            await n1!.kill9();
+          }
+          await new Promise((r) => setTimeout(r, 2));
         }
-        await new Promise((r) => setTimeout(r, 2));
+      })();
+      await burst;
+      expect(n1!.child.signalCode).toBe('SIGKILL');
+      expect(inFlightAtKill).toBeGreaterThan(0); // the kill did catch sends without their ack
+      const all = cs.flat();
+      // Every client ends up on node 2 with an empty outbox: everything sent got acked.
+      await all[0]!.until(() => all.every((c) => c.outbox.size === 0 && c.node === 1), 30_000);
+      for (const [i, [x, y]] of cs.entries()) {
+        const cid = convs[i]!;
+        const total = 2 * perClient;
+        await x.until(() => x.contiguous(cid) === total && y.contiguous(cid) === total, 15_000);
+        const stored = await history(n2!.url, users[i]![0].token, cid);
+        // Exactly once, gapless, in each sender's order.
+        expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: total }, (_, j) => j + 1));
+        expect(new Set(stored.map((m) => m.clientId)).size).toBe(total);
+        expect(new Set(stored.map((m) => m.clientId))).toEqual(new Set(sent[i]));
+        for (const [who, prefix] of [
+          [x, 'x'],
+          [y, 'y'],
+        ] as const) {
+          const mine = sent[i]!.filter((_, j) => (prefix === 'x' ? j % 2 === 0 : j % 2 === 1));
+          expect(stored.filter((m) => mine.includes(m.clientId)).map((m) => m.clientId)).toEqual(
+            mine,
+          );
+          // Every ack this client got names the seq the message is stored under.
+          for (const [clientId, ack] of who.acked)
+            expect(stored[ack.seq - 1]!.clientId).toBe(clientId);
+          // And what the client holds is exactly the stored history.
+          expect([...Array(total)].map((_, j) => who.held.get(cid)!.get(j + 1)!.clientId)).toEqual(
+            stored.map((m) => m.clientId),
+          );
+        }
       }
-    })();
-    await burst;
-    expect(n1!.child.signalCode).toBe('SIGKILL');
-    expect(inFlightAtKill).toBeGreaterThan(0); // the kill did catch sends without their ack
-    const all = cs.flat();
-    // Every client ends up on node 2 with an empty outbox: everything sent got acked.
-    await all[0]!.until(() => all.every((c) => c.outbox.size === 0 && c.node === 1), 30_000);
-    for (const [i, [x, y]] of cs.entries()) {
-      const cid = convs[i]!;
-      const total = 2 * perClient;
-      await x.until(() => x.contiguous(cid) === total && y.contiguous(cid) === total, 15_000);
-      const stored = await history(n2!.url, users[i]![0].token, cid);
-      // Exactly once, gapless, in each sender's order.
-      expect(stored.map((m) => m.seq)).toEqual(Array.from({ length: total }, (_, j) => j + 1));
-      expect(new Set(stored.map((m) => m.clientId)).size).toBe(total);
-      expect(new Set(stored.map((m) => m.clientId))).toEqual(new Set(sent[i]));
-      for (const [who, prefix] of [[x, 'x'], [y, 'y']] as const) {
-        const mine = sent[i]!.filter((_, j) => (prefix === 'x' ? j % 2 === 0 : j % 2 === 1));
-        expect(stored.filter((m) => mine.includes(m.clientId)).map((m) => m.clientId)).toEqual(mine);
-        // Every ack this client got names the seq the message is stored under.
-        for (const [clientId, ack] of who.acked) expect(stored[ack.seq - 1]!.clientId).toBe(clientId);
-        // And what the client holds is exactly the stored history.
-        expect([...Array(total)].map((_, j) => who.held.get(cid)!.get(j + 1)!.clientId)).toEqual(stored.map((m) => m.clientId));
-      }
-    }
-  });
-});
+    });
+  },
+);

@@ -9,7 +9,14 @@ import { RedisBus } from '../src/bus/redis';
 import { createServer, type ClipchatServer } from '../src/index';
 import { PostgresStore } from '../src/store/postgres';
 import { api, register } from './helpers';
-import { ChatClient, createTestSchema, privateRedis, testChannelPrefix, type PrivateRedis, type TestSchema } from './pg-helpers';
+import {
+  ChatClient,
+  createTestSchema,
+  privateRedis,
+  testChannelPrefix,
+  type PrivateRedis,
+  type TestSchema,
+} from './pg-helpers';
 
 let schema: TestSchema | undefined;
 let redis: PrivateRedis | undefined;
@@ -24,7 +31,9 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-async function node(prefix: string): Promise<{ server: ClipchatServer; url: string; bus: RedisBus }> {
+async function node(
+  prefix: string,
+): Promise<{ server: ClipchatServer; url: string; bus: RedisBus }> {
   const dataDir = mkdtempSync(join(tmpdir(), 'clipchat-redis-'));
   dirs.push(dataDir);
   const store = new PostgresStore({ url: schema!.url, poolSize: 4 });
@@ -44,7 +53,12 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('Redis outage under 
     const n2 = await node(prefix);
     const alice = await register(n1.url);
     const bob = await register(n2.url);
-    const cid = (await api(n1.url, 'POST', '/api/conversations', { token: alice.token, json: { members: [bob.username] } })).body.id as string;
+    const cid = (
+      await api(n1.url, 'POST', '/api/conversations', {
+        token: alice.token,
+        json: { members: [bob.username] },
+      })
+    ).body.id as string;
     const a = new ChatClient({ nodes: [n1.url, n2.url], token: alice.token, start: 0 });
     const b = new ChatClient({ nodes: [n1.url, n2.url], token: bob.token, start: 1 });
     clients.push(a, b);
@@ -90,7 +104,9 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('Redis outage under 
     await b.until(() => b.contiguous(cid) === 27);
     expect(b.resyncHints).toBe(hints);
     const texts = [...b.held.get(cid)!.values()].sort((x, y) => x.seq - y.seq).map((m) => m.text);
-    expect(texts.filter((t) => t!.startsWith('during a'))).toEqual(Array.from({ length: 20 }, (_, i) => `during a${i}`));
+    expect(texts.filter((t) => t!.startsWith('during a'))).toEqual(
+      Array.from({ length: 20 }, (_, i) => `during a${i}`),
+    );
     expect(texts.at(-1)).toBe('after');
     expect(a.connects + b.connects).toBe(2);
   });

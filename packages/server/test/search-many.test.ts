@@ -29,40 +29,78 @@ describe.each(backends)('search over many conversations ($name)', (backend) => {
     for (let c = 0; c < 70; c++) {
       const mine = c < 60; // 60 of mine, 10 I am not in
       const { conversation } = await store.createConversation({
-        id: randomUUID(), kind: 'group', title: `g${c}`, createdBy: other.id, createdAt: at,
-        memberIds: mine ? [me.id, other.id] : [other.id], directKey: null,
+        id: randomUUID(),
+        kind: 'group',
+        title: `g${c}`,
+        createdBy: other.id,
+        createdAt: at,
+        memberIds: mine ? [me.id, other.id] : [other.id],
+        directKey: null,
       });
       const batch = Array.from({ length: 6 }, (_, k) => {
         const text = `${words[(c + k) % 4]} number ${c}-${k}${k % 3 === 0 ? ' harbour lights' : ''}`;
-        const m = buildMessage({ conversationId: conversation.id, sender: other, input: { clientId: `m${c}-${k}`, kind: 'text', text }, media: null, now: (at += 1000) });
+        const m = buildMessage({
+          conversationId: conversation.id,
+          sender: other,
+          input: { clientId: `m${c}-${k}`, kind: 'text', text },
+          media: null,
+          now: (at += 1000),
+        });
         sent.push({ conv: conversation.id, at: m.createdAt, text, mine, id: m.id });
         return m;
       });
       await store.appendMessages(batch);
     }
   }, 120_000);
-  afterAll(async () => { await store?.close(); rmSync(dir, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
-  const expected = (word: string, limit: number) => sent
-    .filter((m) => m.mine && m.text.split(' ').includes(word))
-    .sort((a, b) => b.at - a.at).slice(0, limit).map((m) => m.id);
+  const expected = (word: string, limit: number) =>
+    sent
+      .filter((m) => m.mine && m.text.split(' ').includes(word))
+      .sort((a, b) => b.at - a.at)
+      .slice(0, limit)
+      .map((m) => m.id);
 
   it('answers a member of 60 conversations from their conversations only, newest first', async () => {
-    for (const [word, limit] of [['harbour', 50], ['lantern', 20], ['meadow', 200], ['nothing', 50]] as const) {
+    for (const [word, limit] of [
+      ['harbour', 50],
+      ['lantern', 20],
+      ['meadow', 200],
+      ['nothing', 50],
+    ] as const) {
       const found = await store.searchMessages(me.id, { words: [word], limit });
-      expect(found.map((m) => m.id), word).toEqual(expected(word, limit));
+      expect(
+        found.map((m) => m.id),
+        word,
+      ).toEqual(expected(word, limit));
       expect(expected(word, limit).length > 0 || word === 'nothing').toBe(true);
     }
     // Two words: both must be in the message.
     const both = await store.searchMessages(me.id, { words: ['harbour', 'lights'], limit: 50 });
-    expect(both.map((m) => m.id)).toEqual(sent.filter((m) => m.mine && m.text.includes('harbour') && m.text.includes('lights'))
-      .sort((a, b) => b.at - a.at).slice(0, 50).map((m) => m.id));
+    expect(both.map((m) => m.id)).toEqual(
+      sent
+        .filter((m) => m.mine && m.text.includes('harbour') && m.text.includes('lights'))
+        .sort((a, b) => b.at - a.at)
+        .slice(0, 50)
+        .map((m) => m.id),
+    );
     // Deleted messages are not found.
     const gone = both[0]!;
     await store.changeMessage(gone.id, () => ({ text: null, deletedAt: Date.now() }));
     const after = await store.searchMessages(me.id, { words: ['harbour', 'lights'], limit: 50 });
     expect(after.map((m) => m.id)).not.toContain(gone.id);
-    expect(after.map((m) => m.id)).toEqual(sent.filter((m) => m.mine && m.id !== gone.id && m.text.includes('harbour') && m.text.includes('lights'))
-      .sort((a, b) => b.at - a.at).slice(0, 50).map((m) => m.id));
+    expect(after.map((m) => m.id)).toEqual(
+      sent
+        .filter(
+          (m) =>
+            m.mine && m.id !== gone.id && m.text.includes('harbour') && m.text.includes('lights'),
+        )
+        .sort((a, b) => b.at - a.at)
+        .slice(0, 50)
+        .map((m) => m.id),
+    );
   });
 });

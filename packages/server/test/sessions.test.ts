@@ -20,10 +20,25 @@ describe.each(backends)('sessions over $name', (backend) => {
     dirs.push(dataDir);
     const store = await backend.makeStore(dataDir);
     try {
-      const u = (await store.createUser({ id: 'u1', username: 'alice', passwordHash: 'x', createdAt: 1 }))!;
+      const u = (await store.createUser({
+        id: 'u1',
+        username: 'alice',
+        passwordHash: 'x',
+        createdAt: 1,
+      }))!;
       const now = 1_000_000;
-      for (const [hash, expiresAt] of [['old1', now - 1], ['old2', now], ['live', now + 1]] as const)
-        await store.createSession({ tokenHash: hash, userId: u.id, csrfToken: 'c', createdAt: 1, expiresAt });
+      for (const [hash, expiresAt] of [
+        ['old1', now - 1],
+        ['old2', now],
+        ['live', now + 1],
+      ] as const)
+        await store.createSession({
+          tokenHash: hash,
+          userId: u.id,
+          csrfToken: 'c',
+          createdAt: 1,
+          expiresAt,
+        });
       expect(await store.purgeExpiredSessions(now)).toBe(2);
       expect(await store.purgeExpiredSessions(now)).toBe(0);
       expect((await store.getSession('live', now))?.userId).toBe(u.id);
@@ -39,9 +54,26 @@ describe.each(backends)('sessions over $name', (backend) => {
     const dataDir = mkdtempSync(join(tmpdir(), 'clipchat-sessions-'));
     dirs.push(dataDir);
     const store = await backend.makeStore(dataDir);
-    const u = (await store.createUser({ id: 'u2', username: 'bob', passwordHash: 'x', createdAt: 1 }))!;
-    await store.createSession({ tokenHash: 'gone', userId: u.id, csrfToken: 'c', createdAt: 1, expiresAt: Date.now() - 1000 });
-    await store.createSession({ tokenHash: 'kept', userId: u.id, csrfToken: 'c', createdAt: 1, expiresAt: Date.now() + 3600_000 });
+    const u = (await store.createUser({
+      id: 'u2',
+      username: 'bob',
+      passwordHash: 'x',
+      createdAt: 1,
+    }))!;
+    await store.createSession({
+      tokenHash: 'gone',
+      userId: u.id,
+      csrfToken: 'c',
+      createdAt: 1,
+      expiresAt: Date.now() - 1000,
+    });
+    await store.createSession({
+      tokenHash: 'kept',
+      userId: u.id,
+      csrfToken: 'c',
+      createdAt: 1,
+      expiresAt: Date.now() + 3600_000,
+    });
     const bus = backend.makeBus ? await backend.makeBus() : undefined;
     const server = await createServer({ dataDir, store, bus, logger: false, rateLimits: false });
     try {

@@ -11,11 +11,17 @@ describe('serving the built web app', () => {
   beforeAll(async () => {
     web = mkdtempSync(join(tmpdir(), 'clipchat-web-'));
     mkdirSync(join(web, 'assets'));
-    writeFileSync(join(web, 'index.html'), '<!doctype html><title>Clipchat</title><script type="module" src="/assets/app-1234.js"></script>');
+    writeFileSync(
+      join(web, 'index.html'),
+      '<!doctype html><title>Clipchat</title><script type="module" src="/assets/app-1234.js"></script>',
+    );
     writeFileSync(join(web, 'assets', 'app-1234.js'), 'console.log("hi")');
     s = await start(backends[0]!, { webRoot: web });
   });
-  afterAll(async () => { await s?.close(); rmSync(web, { recursive: true, force: true }); });
+  afterAll(async () => {
+    await s?.close();
+    rmSync(web, { recursive: true, force: true });
+  });
 
   it('serves files, falls back to index.html for app routes, and never shadows the API', async () => {
     const index = await fetch(`${s.url}/`);

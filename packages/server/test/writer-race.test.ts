@@ -18,24 +18,63 @@ import { backends } from './backends';
 describe.each(backends)('a send whose media went meanwhile ($name)', (backend) => {
   let store: Store | undefined;
   let dir = '';
-  afterEach(async () => { await store?.close(); rmSync(dir, { recursive: true, force: true }); });
+  afterEach(async () => {
+    await store?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('refuses that message with ERR_MEDIA_NOT_FOUND; its batch neighbours commit', async () => {
     dir = mkdtempSync(join(tmpdir(), 'clipchat-race-'));
     store = await backend.makeStore(dir);
     const now = Date.now();
-    const alice = (await store.createUser({ id: randomUUID(), username: `a${now % 1e6}`, passwordHash: 'x', createdAt: now }))!;
+    const alice = (await store.createUser({
+      id: randomUUID(),
+      username: `a${now % 1e6}`,
+      passwordHash: 'x',
+      createdAt: now,
+    }))!;
     const { conversation } = await store.createConversation({
-      id: randomUUID(), kind: 'group', title: 'race', createdBy: alice.id, createdAt: now, memberIds: [alice.id], directKey: null,
+      id: randomUUID(),
+      kind: 'group',
+      title: 'race',
+      createdBy: alice.id,
+      createdAt: now,
+      memberIds: [alice.id],
+      directKey: null,
     });
-    const gone: MediaMeta = { id: 'f'.repeat(64), mime: 'image/png', width: 1, height: 1, frames: 1, bytes: 68, createdAt: now };
+    const gone: MediaMeta = {
+      id: 'f'.repeat(64),
+      mime: 'image/png',
+      width: 1,
+      height: 1,
+      frames: 1,
+      bytes: 68,
+      createdAt: now,
+    };
     const sender = { id: alice.id, username: alice.username };
-    const text = (n: number) => buildMessage({ conversationId: conversation.id, sender, input: { clientId: `t${n}`, kind: 'text', text: `t${n}` }, media: null, now });
-    const still = buildMessage({ conversationId: conversation.id, sender, input: { clientId: 's', kind: 'still', mediaId: gone.id }, media: gone, now });
+    const text = (n: number) =>
+      buildMessage({
+        conversationId: conversation.id,
+        sender,
+        input: { clientId: `t${n}`, kind: 'text', text: `t${n}` },
+        media: null,
+        now,
+      });
+    const still = buildMessage({
+      conversationId: conversation.id,
+      sender,
+      input: { clientId: 's', kind: 'still', mediaId: gone.id },
+      media: gone,
+      now,
+    });
 
     const writer = new MessageWriter(store);
     // Same turn of the event loop: one batch.
-    const [a, b, c] = await Promise.allSettled([writer.append(text(1)), writer.append(still), writer.append(text(2))]);
+    const [a, b, c] = await Promise.allSettled([
+      writer.append(text(1)),
+      writer.append(still),
+      writer.append(text(2)),
+    ]);
     expect(a.status).toBe('fulfilled');
     expect(c.status).toBe('fulfilled');
     expect(b.status).toBe('rejected');

@@ -12,7 +12,10 @@ import { Client, register, start, type Running } from './helpers';
 const sqlite = backends.find((b) => b.name === 'sqlite')!;
 const generous = { limit: 100_000, windowMs: 1000 };
 let running: Running | undefined;
-afterEach(async () => { await running?.close(); running = undefined; });
+afterEach(async () => {
+  await running?.close();
+  running = undefined;
+});
 
 const median = (xs: number[]) => xs[Math.floor(xs.length / 2)]!;
 
@@ -31,12 +34,20 @@ describe('WebSocket bounds against one hostile user (sqlite)', () => {
     const before = process.memoryUsage().rss;
     let peak = before;
     const r = await pausedSyncSockets({
-      url: s.url, token: owner.token, cid, sockets: 35, maxMs: 45_000,
+      url: s.url,
+      token: owner.token,
+      cid,
+      sockets: 35,
+      maxMs: 45_000,
       stop: () => s.server.stats().slowClosed >= 20,
-      tick: () => { peak = Math.max(peak, process.memoryUsage().rss); },
+      tick: () => {
+        peak = Math.max(peak, process.memoryUsage().rss);
+      },
     });
     const growthMb = (peak - before) / 1e6;
-    console.log(`paused sockets: ${r.opened} open, ${r.refused.length} refused, ${r.syncsSent} syncs in ${r.seconds.toFixed(1)} s, RSS +${growthMb.toFixed(1)} MB, closes ${JSON.stringify(r.closeCodes)}`);
+    console.log(
+      `paused sockets: ${r.opened} open, ${r.refused.length} refused, ${r.syncsSent} syncs in ${r.seconds.toFixed(1)} s, RSS +${growthMb.toFixed(1)} MB, closes ${JSON.stringify(r.closeCodes)}`,
+    );
     expect(r.opened).toBe(DEFAULT_WS_LIMITS.maxSocketsPerUser);
     expect(r.refused).toEqual(Array(15).fill('429 ERR_TOO_MANY_SOCKETS'));
     expect(r.closeCodes).toEqual(Array(20).fill(1013));
@@ -53,16 +64,24 @@ describe('WebSocket bounds against one hostile user (sqlite)', () => {
   it('a sync flood from 3 sockets is rate-limited and another user stays responsive', async () => {
     running = await start(sqlite, { rateLimits: { register: generous, send: generous } });
     const s = running;
-    const [attacker, victim, helper] = [await register(s.url), await register(s.url), await register(s.url)];
+    const [attacker, victim, helper] = [
+      await register(s.url),
+      await register(s.url),
+      await register(s.url),
+    ];
     const cid = await buildHistory(s.url, attacker, [helper], 1500, 8000);
     // Baseline of the victim's request on an idle server.
     const idle = await syncFlood({ url: s.url, attacker, victim, cid, sockets: 0, ms: 1500 });
     const r = await syncFlood({ url: s.url, attacker, victim, cid, ms: 8000 });
     const { limit, windowMs } = DEFAULT_RATE_LIMITS.sync;
-    console.log(`sync flood: ${r.syncsSent} sent, ${r.synced} pages served, ${r.limited} rate-limited in ${r.seconds.toFixed(1)} s; victim p50 ${median(r.victimMs).toFixed(1)} ms (idle ${median(idle.victimMs).toFixed(1)} ms), max ${r.victimMs.at(-1)!.toFixed(0)} ms`);
+    console.log(
+      `sync flood: ${r.syncsSent} sent, ${r.synced} pages served, ${r.limited} rate-limited in ${r.seconds.toFixed(1)} s; victim p50 ${median(r.victimMs).toFixed(1)} ms (idle ${median(idle.victimMs).toFixed(1)} ms), max ${r.victimMs.at(-1)!.toFixed(0)} ms`,
+    );
     expect(r.limited).toBeGreaterThan(r.syncsSent / 2);
     // Served pages never exceed the token bucket: a burst of `limit`, then limit/window.
-    expect(r.synced).toBeLessThanOrEqual(limit + Math.ceil((r.seconds * 1000 * limit) / windowMs) + 3);
+    expect(r.synced).toBeLessThanOrEqual(
+      limit + Math.ceil((r.seconds * 1000 * limit) / windowMs) + 3,
+    );
     expect(median(r.victimMs)).toBeLessThan(150);
   }, 120_000);
 });
@@ -88,9 +107,15 @@ describe.each(backends)('sync paging ($name)', (backend) => {
       c.send({ type: 'sync', since });
       const synced = await c.next((f) => f.type === 'synced' && c.frames.indexOf(f) >= from);
       pages++;
-      const page = c.frames.slice(from, c.frames.indexOf(synced)).filter((f) => f.type === 'message').map((f) => f.message);
+      const page = c.frames
+        .slice(from, c.frames.indexOf(synced))
+        .filter((f) => f.type === 'message')
+        .map((f) => f.message);
       expect(page.length).toBeLessThanOrEqual(limits.syncPageMessages);
-      const bytes = page.reduce((n, m) => n + Buffer.byteLength(JSON.stringify({ type: 'message', message: m })), 0);
+      const bytes = page.reduce(
+        (n, m) => n + Buffer.byteLength(JSON.stringify({ type: 'message', message: m })),
+        0,
+      );
       expect(bytes).toBeLessThanOrEqual(limits.syncPageBytes + 12_000); // the page may end one message past the bound
       for (const id of Object.keys(held)) {
         const got = page.filter((m) => m.conversationId === id).map((m) => m.seq as number);
@@ -101,7 +126,8 @@ describe.each(backends)('sync paging ($name)', (backend) => {
       if (!synced.more) break;
       expect(pages).toBeLessThan(50);
     }
-    for (const [id, n] of Object.entries(want)) expect(held[id]).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+    for (const [id, n] of Object.entries(want))
+      expect(held[id]).toEqual(Array.from({ length: n }, (_, i) => i + 1));
     // Bounded pages: 793 messages cannot come in fewer than ceil(793 / 300) pages.
     expect(pages).toBeGreaterThanOrEqual(3);
     expect(c.frames.filter((f) => f.type === 'error')).toEqual([]);
@@ -119,7 +145,10 @@ describe.each(backends)('sync paging ($name)', (backend) => {
     const other = await Client.open(s.url, b.token); // another user is not affected
     await socks.pop()!.close();
     let again: Awaited<ReturnType<typeof openSocket>> = refused;
-    for (let i = 0; i < 50 && !('ws' in again); i++) { await new Promise((r) => setTimeout(r, 50)); again = await openSocket(s.url, a.token); }
+    for (let i = 0; i < 50 && !('ws' in again); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      again = await openSocket(s.url, a.token);
+    }
     expect('ws' in again).toBe(true);
     if ('ws' in again) again.ws.close();
     await Promise.all([...socks, other].map((x) => x.close()));

@@ -3,9 +3,23 @@
  * range [from, to) as an animated sticker (GIF, WebP or WebM) that fits the byte budget.
  */
 import {
-  applyPreset, checkPresetRules, DEFAULT_SETTINGS, getPreset, SQUARE_FITS, FfmpegWebmWriter, GifWorkerPool, makeSticker, parseBytes, parseTime,
-  PRESETS, SharpWebpWriter, STICKER_FORMATS, validateSettings, formatTime,
-  type FrameSource, type Progress,
+  applyPreset,
+  checkPresetRules,
+  DEFAULT_SETTINGS,
+  getPreset,
+  SQUARE_FITS,
+  FfmpegWebmWriter,
+  GifWorkerPool,
+  makeSticker,
+  parseBytes,
+  parseTime,
+  PRESETS,
+  SharpWebpWriter,
+  STICKER_FORMATS,
+  validateSettings,
+  formatTime,
+  type FrameSource,
+  type Progress,
 } from '@clipchat/capture/node';
 import { num, parseArgs, parseCrop, str, UsageError } from '../args.ts';
 import { runCapture, type Captured } from '../capture-run.ts';
@@ -30,9 +44,20 @@ export const USAGE = `usage: clipchat clip <video> --from <time> --to <time> [op
 
 /** The flags clip takes (each is listed in {@link USAGE}). */
 export const FLAGS = [
-  { name: 'from' }, { name: 'to' }, { name: 'fps' }, { name: 'width' }, { name: 'max-bytes' }, { name: 'max-clip-seconds' },
-  { name: 'format', short: 'f' }, { name: 'quality', short: 'q' }, { name: 'preset' }, { name: 'fit' }, { name: 'crop' },
-  { name: 'output', short: 'o' }, { name: 'json', switch: true }, { name: 'help', short: 'h', switch: true },
+  { name: 'from' },
+  { name: 'to' },
+  { name: 'fps' },
+  { name: 'width' },
+  { name: 'max-bytes' },
+  { name: 'max-clip-seconds' },
+  { name: 'format', short: 'f' },
+  { name: 'quality', short: 'q' },
+  { name: 'preset' },
+  { name: 'fit' },
+  { name: 'crop' },
+  { name: 'output', short: 'o' },
+  { name: 'json', switch: true },
+  { name: 'help', short: 'h', switch: true },
 ];
 
 /** The sticker format an output name implies, if it names one clip writes. */
@@ -43,41 +68,69 @@ function formatFromName(file: string): string | undefined {
 
 export async function run(args: string[]): Promise<number> {
   const p = parseArgs(args, FLAGS);
-  if (p.flags.has('help')) { process.stdout.write(USAGE + '\n'); return 0; }
-  if (p.positionals.length !== 1) throw new UsageError(p.positionals.length ? `clip takes one video, got ${p.positionals.length} arguments` : 'missing the video to clip from');
+  if (p.flags.has('help')) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (p.positionals.length !== 1)
+    throw new UsageError(
+      p.positionals.length
+        ? `clip takes one video, got ${p.positionals.length} arguments`
+        : 'missing the video to clip from',
+    );
   const video = p.positionals[0]!;
-  const fromText = str(p, 'from'), toText = str(p, 'to'), out = str(p, 'output');
+  const fromText = str(p, 'from'),
+    toText = str(p, 'to'),
+    out = str(p, 'output');
   if (fromText === undefined) throw new UsageError('missing --from <time>');
   if (toText === undefined) throw new UsageError('missing --to <time>');
   if (out === undefined) throw new UsageError('missing -o <file>');
 
   const preset = str(p, 'preset');
   const base = preset !== undefined ? applyPreset(preset) : DEFAULT_SETTINGS;
-  const fmt = str(p, 'format')?.toLowerCase() ?? (preset === undefined ? formatFromName(out) : undefined);
+  const fmt =
+    str(p, 'format')?.toLowerCase() ?? (preset === undefined ? formatFromName(out) : undefined);
   const maxBytes = str(p, 'max-bytes');
-  const settings = validateSettings({
-    stickerFormat: fmt,
-    fps: num(p, 'fps'),
-    stickerQuality: num(p, 'quality'),
-    maxStickerBytes: maxBytes !== undefined ? parseBytes(maxBytes, '--max-bytes') : undefined,
-    maxClipSeconds: num(p, 'max-clip-seconds'),
-    crop: parseCrop(str(p, 'crop')),
-    fit: str(p, 'fit'),
-  }, base);
+  const settings = validateSettings(
+    {
+      stickerFormat: fmt,
+      fps: num(p, 'fps'),
+      stickerQuality: num(p, 'quality'),
+      maxStickerBytes: maxBytes !== undefined ? parseBytes(maxBytes, '--max-bytes') : undefined,
+      maxClipSeconds: num(p, 'max-clip-seconds'),
+      crop: parseCrop(str(p, 'crop')),
+      fit: str(p, 'fit'),
+    },
+    base,
+  );
   if (p.flags.has('fit') && settings.frameSize !== 'square') {
-    throw new UsageError(`--fit applies to square stickers (--preset ${PRESETS.filter((x) => x.settings.frameSize === 'square').map((x) => x.id).join(', ')}); this one is not square`);
+    throw new UsageError(
+      `--fit applies to square stickers (--preset ${PRESETS.filter(
+        (x) => x.settings.frameSize === 'square',
+      )
+        .map((x) => x.id)
+        .join(', ')}); this one is not square`,
+    );
   }
   if (preset !== undefined) checkPresetRules(getPreset(preset), settings);
   const fmtFlag = str(p, 'format');
-  checkNameMatches(out, settings.stickerFormat, fmtFlag !== undefined ? `-f ${fmtFlag}` : preset !== undefined ? `--preset ${preset}` : 'clip');
+  checkNameMatches(
+    out,
+    settings.stickerFormat,
+    fmtFlag !== undefined ? `-f ${fmtFlag}` : preset !== undefined ? `--preset ${preset}` : 'clip',
+  );
   const width = num(p, 'width');
-  if (width !== undefined && (!Number.isInteger(width) || width < 1)) throw new UsageError(`--width must be a whole number of pixels ≥ 1, got ${width}`);
+  if (width !== undefined && (!Number.isInteger(width) || width < 1))
+    throw new UsageError(`--width must be a whole number of pixels ≥ 1, got ${width}`);
   const from = parseTime(fromText, '--from');
   const to = parseTime(toText, '--to');
   // Checked before touching the video, so a typo fails fast.
-  if (!(to > from)) throw new UsageError(`--to (${formatTime(to)}) must be after --from (${formatTime(from)})`);
+  if (!(to > from))
+    throw new UsageError(`--to (${formatTime(to)}) must be after --from (${formatTime(from)})`);
   if (to - from > settings.maxClipSeconds + 1e-9) {
-    throw new UsageError(`the range ${formatTime(from)}–${formatTime(to)} is ${+(to - from).toFixed(3)} s long; --max-clip-seconds allows at most ${settings.maxClipSeconds} s`);
+    throw new UsageError(
+      `the range ${formatTime(from)}–${formatTime(to)} is ${+(to - from).toFixed(3)} s long; --max-clip-seconds allows at most ${settings.maxClipSeconds} s`,
+    );
   }
   await checkOutputPath(out);
 
@@ -86,24 +139,44 @@ export async function run(args: string[]): Promise<number> {
   // by default: on two cores their start-up competes with the decoder and the whole clip
   // took longer (docs/benchmarks.md).
   const workers = Number(process.env.CLIPCHAT_GIF_WORKERS ?? 0);
-  const pool = settings.stickerFormat === 'gif' && Number.isInteger(workers) && workers >= 2 ? new GifWorkerPool(workers).warm() : undefined;
+  const pool =
+    settings.stickerFormat === 'gif' && Number.isInteger(workers) && workers >= 2
+      ? new GifWorkerPool(workers).warm()
+      : undefined;
   try {
-    return await runCapture('clip', video, out, p.flags.has('json'), (source, signal, onProgress) => clip(source, signal, onProgress));
+    return await runCapture('clip', video, out, p.flags.has('json'), (source, signal, onProgress) =>
+      clip(source, signal, onProgress),
+    );
   } finally {
     await pool?.close();
   }
 
-  async function clip(source: FrameSource, signal: AbortSignal, onProgress: (p: Progress) => void): Promise<Captured> {
+  async function clip(
+    source: FrameSource,
+    signal: AbortSignal,
+    onProgress: (p: Progress) => void,
+  ): Promise<Captured> {
     const sticker = await makeSticker(source, {
-      from, to, settings, width, signal, onProgress, parallelGif: pool,
+      from,
+      to,
+      settings,
+      width,
+      signal,
+      onProgress,
+      parallelGif: pool,
       writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() },
     });
     return {
       bytes: sticker.bytes,
       timings: sticker.timings,
       report: {
-        format: sticker.format, width: sticker.width, height: sticker.height, frames: sticker.frames,
-        fps: sticker.fps, durationMs: sticker.durationMs, adapted: sticker.adapted as Record<string, unknown>,
+        format: sticker.format,
+        width: sticker.width,
+        height: sticker.height,
+        frames: sticker.frames,
+        fps: sticker.fps,
+        durationMs: sticker.durationMs,
+        adapted: sticker.adapted as Record<string, unknown>,
         maxBytes: settings.maxStickerBytes,
       },
     };

@@ -20,8 +20,14 @@ export const USAGE = `usage: clipchat grab <video> --at <time> [-f ${STILL_FORMA
 
 /** The flags grab takes (each is listed in {@link USAGE}). */
 export const FLAGS = [
-  { name: 'at' }, { name: 'format', short: 'f' }, { name: 'quality', short: 'q' }, { name: 'width' },
-  { name: 'crop' }, { name: 'output', short: 'o' }, { name: 'json', switch: true }, { name: 'help', short: 'h', switch: true },
+  { name: 'at' },
+  { name: 'format', short: 'f' },
+  { name: 'quality', short: 'q' },
+  { name: 'width' },
+  { name: 'crop' },
+  { name: 'output', short: 'o' },
+  { name: 'json', switch: true },
+  { name: 'help', short: 'h', switch: true },
 ];
 
 const ALIASES: Record<string, string> = { jpg: 'jpeg', tif: 'tiff' };
@@ -34,8 +40,16 @@ function formatFromName(file: string): string | undefined {
 
 export async function run(args: string[]): Promise<number> {
   const p = parseArgs(args, FLAGS);
-  if (p.flags.has('help')) { process.stdout.write(USAGE + '\n'); return 0; }
-  if (p.positionals.length !== 1) throw new UsageError(p.positionals.length ? `grab takes one video, got ${p.positionals.length} arguments` : 'missing the video to grab from');
+  if (p.flags.has('help')) {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  if (p.positionals.length !== 1)
+    throw new UsageError(
+      p.positionals.length
+        ? `grab takes one video, got ${p.positionals.length} arguments`
+        : 'missing the video to grab from',
+    );
   const video = p.positionals[0]!;
   const at = str(p, 'at');
   if (at === undefined) throw new UsageError('missing --at <time>');
@@ -43,8 +57,15 @@ export async function run(args: string[]): Promise<number> {
   if (out === undefined) throw new UsageError('missing -o <file>');
 
   const fmtFlag = str(p, 'format');
-  const format = fmtFlag !== undefined ? (ALIASES[fmtFlag.toLowerCase()] ?? fmtFlag.toLowerCase()) : (formatFromName(out) ?? 'png');
-  const settings = validateSettings({ stillFormat: format, stillQuality: num(p, 'quality', '-q'), crop: parseCrop(str(p, 'crop')) });
+  const format =
+    fmtFlag !== undefined
+      ? (ALIASES[fmtFlag.toLowerCase()] ?? fmtFlag.toLowerCase())
+      : (formatFromName(out) ?? 'png');
+  const settings = validateSettings({
+    stillFormat: format,
+    stillQuality: num(p, 'quality', '-q'),
+    crop: parseCrop(str(p, 'crop')),
+  });
   const width = num(p, 'width');
   const time = parseTime(at, '--at');
   checkNameMatches(out, settings.stillFormat, fmtFlag !== undefined ? `-f ${fmtFlag}` : 'grab');
@@ -56,8 +77,16 @@ export async function run(args: string[]): Promise<number> {
       bytes: still.bytes,
       timings: still.timings,
       report: {
-        format: still.format, width: still.width, height: still.height, frames: 1, fps: null, durationMs: 0, adapted: {},
-        time: still.time, frameIndex: still.frameIndex, passthrough: still.passthrough,
+        format: still.format,
+        width: still.width,
+        height: still.height,
+        frames: 1,
+        fps: null,
+        durationMs: 0,
+        adapted: {},
+        time: still.time,
+        frameIndex: still.frameIndex,
+        passthrough: still.passthrough,
       },
     };
   });

@@ -6,9 +6,20 @@
  * seeking a `<video>` element, which is slower).
  */
 import type { CaptureSettings, VideoInfo } from '@clipchat/capture';
-import { BridgeError, type FromWorker, type Request, type StickerResult, type StillResult, type ToWorker } from './shared';
+import {
+  BridgeError,
+  type FromWorker,
+  type Request,
+  type StickerResult,
+  type StillResult,
+  type ToWorker,
+} from './shared';
 
-type Pending = { resolve: (m: FromWorker) => void; reject: (e: Error) => void; onProgress?: (fraction: number, stage: string) => void };
+type Pending = {
+  resolve: (m: FromWorker) => void;
+  reject: (e: Error) => void;
+  onProgress?: (fraction: number, stage: string) => void;
+};
 
 interface Port {
   post(msg: ToWorker, transfer?: Transferable[]): void;
@@ -35,36 +46,58 @@ export class CaptureClient {
   private onMessage = (m: FromWorker) => {
     const p = this.pending.get(m.id);
     if (!p) return;
-    if (m.type === 'progress') { p.onProgress?.(m.fraction, m.stage); return; }
+    if (m.type === 'progress') {
+      p.onProgress?.(m.fraction, m.stage);
+      return;
+    }
     this.pending.delete(m.id);
     if (m.type === 'error') p.reject(new BridgeError(m.code, m.message, m.field));
     else p.resolve(m);
   };
 
   private async workerPort(): Promise<Port> {
-    const worker = new Worker(new URL('./capture.worker.ts', import.meta.url), { type: 'module', name: 'clipchat-capture' });
+    const worker = new Worker(new URL('./capture.worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'clipchat-capture',
+    });
     worker.onmessage = (ev: MessageEvent<FromWorker>) => this.onMessage(ev.data);
     worker.onerror = (ev) => {
       ev.preventDefault?.();
-      const err = new BridgeError('ERR_WORKER', `the capture worker stopped: ${ev.message || 'failed to load'}`);
+      const err = new BridgeError(
+        'ERR_WORKER',
+        `the capture worker stopped: ${ev.message || 'failed to load'}`,
+      );
       for (const [, p] of this.pending) p.reject(err);
       this.pending.clear();
     };
-    return { post: (msg, transfer) => worker.postMessage(msg, transfer ?? []), terminate: () => worker.terminate() };
+    return {
+      post: (msg, transfer) => worker.postMessage(msg, transfer ?? []),
+      terminate: () => worker.terminate(),
+    };
   }
 
   private async mainPort(slow: boolean): Promise<Port> {
     const [{ CaptureEngine }, src] = await Promise.all([
       import('./engine'),
       slow
-        ? import('../../../../packages/capture/src/source/video-element.browser').then((m) => m.VideoElementFrameSource)
-        : import('../../../../packages/capture/src/source/mediabunny.browser').then((m) => m.MediabunnyFrameSource),
+        ? import('../../../../packages/capture/src/source/video-element.browser').then(
+            (m) => m.VideoElementFrameSource,
+          )
+        : import('../../../../packages/capture/src/source/mediabunny.browser').then(
+            (m) => m.MediabunnyFrameSource,
+          ),
     ]);
-    const engine = new CaptureEngine((m) => queueMicrotask(() => this.onMessage(m)), (file, name) => src.open(file, name));
+    const engine = new CaptureEngine(
+      (m) => queueMicrotask(() => this.onMessage(m)),
+      (file, name) => src.open(file, name),
+    );
     return { post: (msg) => void engine.handle(msg), terminate: () => {} };
   }
 
-  private call<T extends FromWorker>(req: Request, onProgress?: (fraction: number, stage: string) => void): Job<T> {
+  private call<T extends FromWorker>(
+    req: Request,
+    onProgress?: (fraction: number, stage: string) => void,
+  ): Job<T> {
     const id = this.nextId++;
     const promise = new Promise<T>((resolve, reject) => {
       if (!this.port) return reject(new BridgeError('ERR_NO_VIDEO', 'open a video first'));
@@ -77,7 +110,10 @@ export class CaptureClient {
       cancel: () => {
         this.port?.post({ id, type: 'cancel' });
         const p = this.pending.get(id);
-        if (p) { this.pending.delete(id); p.reject(new BridgeError('ERR_CANCELLED', 'cancelled')); }
+        if (p) {
+          this.pending.delete(id);
+          p.reject(new BridgeError('ERR_CANCELLED', 'cancelled'));
+        }
       },
     };
   }
@@ -93,7 +129,11 @@ export class CaptureClient {
     this.slow = false;
     const attempt = async (port: Port): Promise<VideoInfo> => {
       this.port = port;
-      const r = await this.call<Extract<FromWorker, { type: 'opened' }>>({ type: 'open', file, name }).promise;
+      const r = await this.call<Extract<FromWorker, { type: 'opened' }>>({
+        type: 'open',
+        file,
+        name,
+      }).promise;
       this.start = r.start ?? 0;
       return r.info;
     };
@@ -108,7 +148,9 @@ export class CaptureClient {
       if (code === 'ERR_CODEC') {
         // WebCodecs cannot decode it; the <video> element might. If it cannot either, the
         // codec is what to tell the user about.
-        const info = await attempt(await this.mainPort(true)).catch(() => { throw e; });
+        const info = await attempt(await this.mainPort(true)).catch(() => {
+          throw e;
+        });
         this.mode = 'main';
         this.slow = true;
         return info;
@@ -120,17 +162,35 @@ export class CaptureClient {
   }
 
   still(at: number, settings: CaptureSettings, picture?: ImageBitmap): Job<StillResult> {
-    const job = this.call<Extract<FromWorker, { type: 'still' }>>({ type: 'still', at, settings, picture });
+    const job = this.call<Extract<FromWorker, { type: 'still' }>>({
+      type: 'still',
+      at,
+      settings,
+      picture,
+    });
     return { promise: job.promise.then((m) => m.result), cancel: job.cancel };
   }
 
-  sticker(from: number, to: number, settings: CaptureSettings, onProgress?: (fraction: number, stage: string) => void): Job<StickerResult> {
-    const job = this.call<Extract<FromWorker, { type: 'sticker' }>>({ type: 'sticker', from, to, settings }, onProgress);
+  sticker(
+    from: number,
+    to: number,
+    settings: CaptureSettings,
+    onProgress?: (fraction: number, stage: string) => void,
+  ): Job<StickerResult> {
+    const job = this.call<Extract<FromWorker, { type: 'sticker' }>>(
+      { type: 'sticker', from, to, settings },
+      onProgress,
+    );
     return { promise: job.promise.then((m) => m.result), cancel: job.cancel };
   }
 
   estimate(from: number, to: number, settings: CaptureSettings): Job<number> {
-    const job = this.call<Extract<FromWorker, { type: 'estimate' }>>({ type: 'estimate', from, to, settings });
+    const job = this.call<Extract<FromWorker, { type: 'estimate' }>>({
+      type: 'estimate',
+      from,
+      to,
+      settings,
+    });
     return { promise: job.promise.then((m) => m.bytes), cancel: job.cancel };
   }
 }

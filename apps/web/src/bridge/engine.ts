@@ -3,7 +3,16 @@
  * `capture.worker.ts` and, when a worker cannot start (or the file needs the `<video>`
  * element fallback), on the main thread; either way it speaks the messages of `shared.ts`.
  */
-import { checkCropInside, gifWriter, makeSticker, sampleTimes, stickerGeometry, type CaptureSettings, type FrameSource, type StickerWriter } from '@clipchat/capture';
+import {
+  checkCropInside,
+  gifWriter,
+  makeSticker,
+  sampleTimes,
+  stickerGeometry,
+  type CaptureSettings,
+  type FrameSource,
+  type StickerWriter,
+} from '@clipchat/capture';
 import { encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
 import { BrowserWebmWriter } from '../../../../packages/capture/src/webm/writer.browser';
 import { BrowserWebpWriter } from '../../../../packages/capture/src/webp/writer.browser';
@@ -14,7 +23,13 @@ import type { FromWorker, StickerResult, ToWorker } from './shared';
 export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
 export type Opener = (file: Blob | string, name: string) => Promise<FrameSource>;
 
-interface Failure { code?: string; message?: string; plain?: string; field?: string; name?: string }
+interface Failure {
+  code?: string;
+  message?: string;
+  plain?: string;
+  field?: string;
+  name?: string;
+}
 
 /** Turns whatever a step threw into an `error` message. */
 export function errorMessage(id: number, e: unknown): FromWorker {
@@ -33,21 +48,34 @@ export function browserWriters(): Partial<Record<'gif' | 'webp' | 'webm', Sticke
  * The region a sticker reads and the picture's size before fitting — `makeSticker`'s own
  * arithmetic (`stickerGeometry`), so estimates decode the same frames.
  */
-export function stickerSize(vw: number, vh: number, s: CaptureSettings): { width: number; height: number; crop: CaptureSettings['crop'] } {
+export function stickerSize(
+  vw: number,
+  vh: number,
+  s: CaptureSettings,
+): { width: number; height: number; crop: CaptureSettings['crop'] } {
   const g = stickerGeometry(vw, vh, s);
   return { width: g.width, height: g.height, crop: g.crop };
 }
 
 const KNOBS: Record<string, string> = {
-  quality: 'quality', colors: 'colours', dither: 'dithering', lossy: 'lossy compression', width: 'width', height: 'height', fps: 'frame rate',
+  quality: 'quality',
+  colors: 'colours',
+  dither: 'dithering',
+  lossy: 'lossy compression',
+  width: 'width',
+  height: 'height',
+  fps: 'frame rate',
 };
 
 /** Budget fitting's changes, in plain words: "frame rate 24 → 12". */
-export function describeAdaptations(adapted: Record<string, { from: unknown; to: unknown } | undefined>): string[] {
+export function describeAdaptations(
+  adapted: Record<string, { from: unknown; to: unknown } | undefined>,
+): string[] {
   const out: string[] = [];
   for (const [k, c] of Object.entries(adapted ?? {})) {
     if (!c || k === 'height') continue;
-    if (k === 'width' && adapted.height) out.push(`size ${c.from}×${adapted.height.from} → ${c.to}×${adapted.height.to}`);
+    if (k === 'width' && adapted.height)
+      out.push(`size ${c.from}×${adapted.height.from} → ${c.to}×${adapted.height.to}`);
     else out.push(`${KNOBS[k] ?? k} ${c.from} → ${c.to}`);
   }
   return out;
@@ -91,33 +119,91 @@ export class CaptureEngine {
           const crop = msg.settings.crop ?? undefined;
           // As grab does: a crop past the frame's edge would make a still of missing pixels.
           if (crop) checkCropInside(crop, this.need().info.width, this.need().info.height, true);
-          let out: { bytes: Uint8Array; mime: string; width: number; height: number; frameTime: number; via: 'player' | 'decoder' };
+          let out: {
+            bytes: Uint8Array;
+            mime: string;
+            width: number;
+            height: number;
+            frameTime: number;
+            via: 'player' | 'decoder';
+          };
           if (msg.picture) {
-            out = { ...(await encodePicture(msg.picture, crop ?? null, msg.settings.stillFormat, msg.settings.stillQuality)), frameTime: msg.at, via: 'player' };
+            out = {
+              ...(await encodePicture(
+                msg.picture,
+                crop ?? null,
+                msg.settings.stillFormat,
+                msg.settings.stillQuality,
+              )),
+              frameTime: msg.at,
+              via: 'player',
+            };
           } else {
-            const frame = await this.need().frameAt(msg.at, crop ? { crop } : undefined, ctrl.signal);
-            const enc = await encodeStill(frame, msg.settings.stillFormat, msg.settings.stillQuality);
-            out = { ...enc, width: frame.width, height: frame.height, frameTime: frame.time, via: 'decoder' };
+            const frame = await this.need().frameAt(
+              msg.at,
+              crop ? { crop } : undefined,
+              ctrl.signal,
+            );
+            const enc = await encodeStill(
+              frame,
+              msg.settings.stillFormat,
+              msg.settings.stillQuality,
+            );
+            out = {
+              ...enc,
+              width: frame.width,
+              height: frame.height,
+              frameTime: frame.time,
+              via: 'decoder',
+            };
           }
-          this.post({
-            id: msg.id, type: 'still',
-            result: { ...out, format: msg.settings.stillFormat, at: msg.at, ms: performance.now() - t0 },
-          }, [out.bytes.buffer as ArrayBuffer]);
+          this.post(
+            {
+              id: msg.id,
+              type: 'still',
+              result: {
+                ...out,
+                format: msg.settings.stillFormat,
+                at: msg.at,
+                ms: performance.now() - t0,
+              },
+            },
+            [out.bytes.buffer as ArrayBuffer],
+          );
           break;
         }
         case 'sticker': {
           const t0 = performance.now();
           const src = this.need();
           const r = await makeSticker(src, {
-            from: msg.from, to: msg.to, settings: msg.settings, crop: msg.settings.crop ?? undefined,
-            writers: browserWriters(), signal: ctrl.signal,
-            onProgress: (p: { stage: string; fraction: number }) => { this.post({ id: msg.id, type: 'progress', stage: p.stage, fraction: p.fraction }); },
+            from: msg.from,
+            to: msg.to,
+            settings: msg.settings,
+            crop: msg.settings.crop ?? undefined,
+            writers: browserWriters(),
+            signal: ctrl.signal,
+            onProgress: (p: { stage: string; fraction: number }) => {
+              this.post({ id: msg.id, type: 'progress', stage: p.stage, fraction: p.fraction });
+            },
           });
           const result: StickerResult = {
-            bytes: r.bytes, mime: r.mime, format: r.format, width: r.width, height: r.height, frames: r.frames, fps: r.fps,
-            durationMs: r.durationMs, from: msg.from, to: msg.to, budget: msg.settings.maxStickerBytes,
-            adapted: describeAdaptations(r.adapted as Record<string, { from: unknown; to: unknown } | undefined>), ms: performance.now() - t0,
-            decodeMs: r.timings.decodeMs, encodeMs: r.timings.encodeMs,
+            bytes: r.bytes,
+            mime: r.mime,
+            format: r.format,
+            width: r.width,
+            height: r.height,
+            frames: r.frames,
+            fps: r.fps,
+            durationMs: r.durationMs,
+            from: msg.from,
+            to: msg.to,
+            budget: msg.settings.maxStickerBytes,
+            adapted: describeAdaptations(
+              r.adapted as Record<string, { from: unknown; to: unknown } | undefined>,
+            ),
+            ms: performance.now() - t0,
+            decodeMs: r.timings.decodeMs,
+            encodeMs: r.timings.encodeMs,
           };
           this.post({ id: msg.id, type: 'sticker', result }, [r.bytes.buffer as ArrayBuffer]);
           break;
@@ -136,7 +222,8 @@ export class CaptureEngine {
   }
 
   private need(): FrameSource {
-    if (!this.source) throw Object.assign(new Error('open a video first'), { code: 'ERR_NO_VIDEO' });
+    if (!this.source)
+      throw Object.assign(new Error('open a video first'), { code: 'ERR_NO_VIDEO' });
     return this.source;
   }
 
@@ -145,19 +232,33 @@ export class CaptureEngine {
    * exactly as the sticker will ask for them (so making it right after reuses them), then
    * encodes a few and extrapolates to the whole frame count.
    */
-  private async estimate(from: number, to: number, s: CaptureSettings, signal: AbortSignal): Promise<number> {
+  private async estimate(
+    from: number,
+    to: number,
+    s: CaptureSettings,
+    signal: AbortSignal,
+  ): Promise<number> {
     const src = this.need();
     const { width, height, crop } = stickerSize(src.info.width, src.info.height, s);
     const times = sampleTimes(from, to, s.fps);
     const n = times.length;
     const shape = crop ? { width, height, crop } : { width, height };
     // Decode the whole range only when it would be kept for the sticker; otherwise two frames.
-    const wanted = n * width * height * 4 <= MAX_CACHE_BYTES ? times : n > 1 ? [times[0]!, times[Math.floor(n / 2)]!] : times;
+    const wanted =
+      n * width * height * 4 <= MAX_CACHE_BYTES
+        ? times
+        : n > 1
+          ? [times[0]!, times[Math.floor(n / 2)]!]
+          : times;
     const all = [];
     for await (const f of src.framesAt(wanted, shape, signal)) all.push(f);
     const frames = all.length > 2 ? [all[0]!, all[Math.floor(all.length / 2)]!] : all;
     if (s.stickerFormat === 'gif') {
-      const b = await gifWriter.encode(frames, frames.map(() => 1000 / s.fps), { quality: s.stickerQuality });
+      const b = await gifWriter.encode(
+        frames,
+        frames.map(() => 1000 / s.fps),
+        { quality: s.stickerQuality },
+      );
       // The first frame is full; later frames of a GIF store only what changed.
       const per = frames.length > 1 ? Math.max(b.length / 4, b.length / 2) : b.length;
       return Math.round(b.length + per * (n - frames.length));

@@ -4,7 +4,14 @@
  * for the same frames share one decode; a caller's cancel stops its own wait, not the
  * shared decode (which is bounded by the range).
  */
-import { CancelledError, type Frame, type FrameShape, type FrameSource, type Seconds, type VideoInfo } from '@clipchat/capture';
+import {
+  CancelledError,
+  type Frame,
+  type FrameShape,
+  type FrameSource,
+  type Seconds,
+  type VideoInfo,
+} from '@clipchat/capture';
 
 /** Largest set of frames kept, in bytes of RGBA. */
 export const MAX_CACHE_BYTES = 192 * 1024 * 1024;
@@ -37,7 +44,11 @@ export class CachedFrameSource implements FrameSource {
     return this.inner.frameAt(t, shape, signal);
   }
 
-  async *framesAt(times: readonly Seconds[], shape?: FrameShape, signal?: AbortSignal): AsyncIterable<Frame> {
+  async *framesAt(
+    times: readonly Seconds[],
+    shape?: FrameShape,
+    signal?: AbortSignal,
+  ): AsyncIterable<Frame> {
     const w = shape?.width ?? shape?.crop?.width ?? this.info.width;
     const h = shape?.height ?? shape?.crop?.height ?? this.info.height;
     if (times.length * w * h * 4 > MAX_CACHE_BYTES) {
@@ -51,7 +62,10 @@ export class CachedFrameSource implements FrameSource {
       const p = collect(this.inner.framesAt(times, shape));
       this.pending = p;
       p.catch(() => {
-        if (this.pending === p) { this.key = null; this.pending = null; }
+        if (this.pending === p) {
+          this.key = null;
+          this.pending = null;
+        }
       });
     }
     const frames = await this.pending;

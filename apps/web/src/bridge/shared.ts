@@ -45,12 +45,17 @@ export interface StickerResult {
 
 export type ToWorker =
   | {
-      id: number; type: 'open';
+      id: number;
+      type: 'open';
       /** A local file, or the URL of a shared video (`/media/<id>`, absolute), read by range requests. */
-      file: Blob | string; name: string;
+      file: Blob | string;
+      name: string;
     }
   | {
-      id: number; type: 'still'; at: number; settings: CaptureSettings;
+      id: number;
+      type: 'still';
+      at: number;
+      settings: CaptureSettings;
       /** The paused player's own picture of the frame at `at`, when it has one (skips decoding). */
       picture?: ImageBitmap;
     }
@@ -61,7 +66,9 @@ export type ToWorker =
 
 export type FromWorker =
   | {
-      id: number; type: 'opened'; info: VideoInfo;
+      id: number;
+      type: 'opened';
+      info: VideoInfo;
       /** Container time of the first presented frame (player time 0), when known. */
       start?: number;
     }
@@ -73,7 +80,11 @@ export type FromWorker =
   | { id: number; type: 'error'; code: string; message: string; field?: string };
 
 /** A request without its id (the client assigns ids). */
-export type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
+export type Request = ToWorker extends infer T
+  ? T extends { id: number }
+    ? Omit<T, 'id'>
+    : never
+  : never;
 
 /** An engine error as it crosses the worker boundary. */
 export class BridgeError extends Error {

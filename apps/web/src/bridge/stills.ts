@@ -5,28 +5,51 @@
  */
 import { encodeBmp, gifStillEncoder, type RgbaImage } from '@clipchat/capture';
 import { encodeTiff } from '../../../../packages/capture/src/still/tiff.browser';
-import { canvasCanTry, encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
+import {
+  canvasCanTry,
+  encodeStillWithCanvas,
+} from '../../../../packages/capture/src/still/canvas.browser';
 
 const MIME: Record<string, string> = {
-  png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', avif: 'image/avif', gif: 'image/gif', bmp: 'image/bmp', tiff: 'image/tiff',
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+  bmp: 'image/bmp',
+  tiff: 'image/tiff',
 };
 
 /** Encodes one captured frame in `format`. */
-export async function encodeStill(image: RgbaImage, format: string, quality: number): Promise<{ bytes: Uint8Array; mime: string }> {
+export async function encodeStill(
+  image: RgbaImage,
+  format: string,
+  quality: number,
+): Promise<{ bytes: Uint8Array; mime: string }> {
   const mime = MIME[format] ?? 'application/octet-stream';
-  if (canvasCanTry(format)) return { bytes: await encodeStillWithCanvas(image, format, quality), mime };
+  if (canvasCanTry(format))
+    return { bytes: await encodeStillWithCanvas(image, format, quality), mime };
   if (format === 'gif') return { bytes: await gifStillEncoder.encode(image, { quality }), mime };
   if (format === 'bmp') return { bytes: encodeBmp(image), mime };
   if (format === 'tiff') return { bytes: encodeTiff(image), mime };
-  throw Object.assign(new Error(`${format.toUpperCase()} stills cannot be written in this browser; choose PNG, JPEG, WebP, GIF, BMP or TIFF`), { code: 'ERR_UNSUPPORTED_FORMAT', field: 'stillFormat' });
+  throw Object.assign(
+    new Error(
+      `${format.toUpperCase()} stills cannot be written in this browser; choose PNG, JPEG, WebP, GIF, BMP or TIFF`,
+    ),
+    { code: 'ERR_UNSUPPORTED_FORMAT', field: 'stillFormat' },
+  );
 }
 
 /**
  * Encodes the player's own picture of the frame on screen (an `ImageBitmap` taken while
  * paused), cropped to `crop`. Browser formats are written straight from the canvas.
  */
-export async function encodePicture(picture: ImageBitmap, crop: { x: number; y: number; width: number; height: number } | null, format: string, quality: number):
-  Promise<{ bytes: Uint8Array; mime: string; width: number; height: number }> {
+export async function encodePicture(
+  picture: ImageBitmap,
+  crop: { x: number; y: number; width: number; height: number } | null,
+  format: string,
+  quality: number,
+): Promise<{ bytes: Uint8Array; mime: string; width: number; height: number }> {
   const r = crop ?? { x: 0, y: 0, width: picture.width, height: picture.height };
   const canvas = new OffscreenCanvas(r.width, r.height);
   const ctx = canvas.getContext('2d', { willReadFrequently: !canvasCanTry(format) })!;
@@ -34,9 +57,21 @@ export async function encodePicture(picture: ImageBitmap, crop: { x: number; y: 
   picture.close();
   const mime = MIME[format] ?? 'application/octet-stream';
   if (canvasCanTry(format) && format !== 'avif') {
-    const blob = await canvas.convertToBlob({ type: mime, quality: Math.min(1, Math.max(0.01, quality / 100)) });
-    return { bytes: new Uint8Array(await blob.arrayBuffer()), mime, width: r.width, height: r.height };
+    const blob = await canvas.convertToBlob({
+      type: mime,
+      quality: Math.min(1, Math.max(0.01, quality / 100)),
+    });
+    return {
+      bytes: new Uint8Array(await blob.arrayBuffer()),
+      mime,
+      width: r.width,
+      height: r.height,
+    };
   }
-  const image = { width: r.width, height: r.height, data: ctx.getImageData(0, 0, r.width, r.height).data };
+  const image = {
+    width: r.width,
+    height: r.height,
+    data: ctx.getImageData(0, 0, r.width, r.height).data,
+  };
   return { ...(await encodeStill(image, format, quality)), width: r.width, height: r.height };
 }

@@ -43,13 +43,26 @@ async function gesture(kind: 'still' | 'in' | 'out' | 'auto'): Promise<void> {
   if (!s.info) return;
   // The frame on screen (after a pause has settled on it): every gesture names this one.
   const { at, start } = await clock.shown();
-  if (kind === 'still' || (kind === 'auto' && s.mode === 'still')) return captureStill(at, await pausedPicture());
+  if (kind === 'still' || (kind === 'auto' && s.mode === 'still'))
+    return captureStill(at, await pausedPicture());
   // The end is exclusive: the end of the frame on screen, so it is the sticker's last.
   const end = () => markOut(start ?? at, frameDuration());
-  if (kind === 'in') { awaitingEnd = true; return markIn(at); }
-  if (kind === 'out') { awaitingEnd = false; return end(); }
+  if (kind === 'in') {
+    awaitingEnd = true;
+    return markIn(at);
+  }
+  if (kind === 'out') {
+    awaitingEnd = false;
+    return end();
+  }
   // Double-click in sticker mode: first marks the start, the second the end.
-  if (!awaitingEnd) { markIn(at); awaitingEnd = true; } else { end(); awaitingEnd = false; }
+  if (!awaitingEnd) {
+    markIn(at);
+    awaitingEnd = true;
+  } else {
+    end();
+    awaitingEnd = false;
+  }
 }
 let awaitingEnd = false;
 
@@ -61,7 +74,15 @@ let awaitingEnd = false;
 async function pausedPicture(): Promise<ImageBitmap | undefined> {
   const v = document.querySelector<HTMLVideoElement>('video.player-video');
   // Only the opened file's own picture, fully loaded (never a frame of the previous file).
-  if (!v || !v.paused || v.seeking || v.readyState < 2 || !v.videoWidth || v.currentSrc !== cap.get().url) return undefined;
+  if (
+    !v ||
+    !v.paused ||
+    v.seeking ||
+    v.readyState < 2 ||
+    !v.videoWidth ||
+    v.currentSrc !== cap.get().url
+  )
+    return undefined;
   try {
     return await createImageBitmap(v);
   } catch {
@@ -73,7 +94,8 @@ async function pausedPicture(): Promise<ImageBitmap | undefined> {
 export function togglePlay(): void {
   const v = document.querySelector<HTMLVideoElement>('video.player-video');
   if (!v) return;
-  if (v.paused) void v.play(); else clock.pause();
+  if (v.paused) void v.play();
+  else clock.pause();
 }
 
 /** One frame forward or back from the frame on screen (pausing on it first if playing). */
@@ -81,17 +103,29 @@ export function stepFrame(dir: 1 | -1): void {
   clock.step(dir);
 }
 
-function toVideoRect(el: HTMLElement, video: HTMLVideoElement, a: { x: number; y: number }, b: { x: number; y: number }): Rect | null {
-  const vw = video.videoWidth, vh = video.videoHeight;
+function toVideoRect(
+  el: HTMLElement,
+  video: HTMLVideoElement,
+  a: { x: number; y: number },
+  b: { x: number; y: number },
+): Rect | null {
+  const vw = video.videoWidth,
+    vh = video.videoHeight;
   if (!vw || !vh) return null;
   const r = el.getBoundingClientRect();
   const k = Math.min(r.width / vw, r.height / vh);
-  const ox = (r.width - vw * k) / 2, oy = (r.height - vh * k) / 2;
+  const ox = (r.width - vw * k) / 2,
+    oy = (r.height - vh * k) / 2;
   const x0 = Math.max(0, Math.min(vw, (Math.min(a.x, b.x) - ox) / k));
   const y0 = Math.max(0, Math.min(vh, (Math.min(a.y, b.y) - oy) / k));
   const x1 = Math.max(0, Math.min(vw, (Math.max(a.x, b.x) - ox) / k));
   const y1 = Math.max(0, Math.min(vh, (Math.max(a.y, b.y) - oy) / k));
-  const rect = { x: Math.floor(x0), y: Math.floor(y0), width: Math.round(x1 - x0), height: Math.round(y1 - y0) };
+  const rect = {
+    x: Math.floor(x0),
+    y: Math.floor(y0),
+    width: Math.round(x1 - x0),
+    height: Math.round(y1 - y0),
+  };
   return rect.width >= 8 && rect.height >= 8 ? rect : null;
 }
 
@@ -99,8 +133,14 @@ function cropStyle(el: HTMLElement | null, video: HTMLVideoElement | null, c: Re
   if (!el || !video?.videoWidth) return { display: 'none' };
   const r = el.getBoundingClientRect();
   const k = Math.min(r.width / video.videoWidth, r.height / video.videoHeight);
-  const ox = (r.width - video.videoWidth * k) / 2, oy = (r.height - video.videoHeight * k) / 2;
-  return { left: `${ox + c.x * k}px`, top: `${oy + c.y * k}px`, width: `${c.width * k}px`, height: `${c.height * k}px` };
+  const ox = (r.width - video.videoWidth * k) / 2,
+    oy = (r.height - video.videoHeight * k) / 2;
+  return {
+    left: `${ox + c.x * k}px`,
+    top: `${oy + c.y * k}px`,
+    width: `${c.width * k}px`,
+    height: `${c.height * k}px`,
+  };
 }
 
 export function Player() {
@@ -111,7 +151,10 @@ export function Player() {
   const [now, setNow] = useState(0);
   const [playing, setPlaying] = useState(false);
   const [dragOver, setDragOver] = useState(false);
-  const [drag, setDrag] = useState<{ a: { x: number; y: number }; b: { x: number; y: number } } | null>(null);
+  const [drag, setDrag] = useState<{
+    a: { x: number; y: number };
+    b: { x: number; y: number };
+  } | null>(null);
 
   useEffect(() => {
     const v = videoRef.current;
@@ -151,14 +194,32 @@ export function Player() {
   const duration = s.info?.duration ?? videoRef.current?.duration ?? 0;
 
   return (
-    <section class={`player ${dragOver ? 'drag-over' : ''}`} aria-label="Video player" data-engine={s.info ? capture.mode : undefined}
-      onDragOver={(e) => { e.preventDefault(); setDragOver(true); }} onDragLeave={() => setDragOver(false)} onDrop={onDrop}>
-      <input ref={inputRef} type="file" accept="video/*,.mkv,.webm,.mp4,.mov" class="visually-hidden" data-testid="video-input"
-        onChange={(e) => pick((e.currentTarget as HTMLInputElement).files)} />
+    <section
+      class={`player ${dragOver ? 'drag-over' : ''}`}
+      aria-label="Video player"
+      data-engine={s.info ? capture.mode : undefined}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragOver(true);
+      }}
+      onDragLeave={() => setDragOver(false)}
+      onDrop={onDrop}
+    >
+      <input
+        ref={inputRef}
+        type="file"
+        accept="video/*,.mkv,.webm,.mp4,.mov"
+        class="visually-hidden"
+        data-testid="video-input"
+        onChange={(e) => pick((e.currentTarget as HTMLInputElement).files)}
+      />
       {!s.url && (
         <button class="drop-zone" onClick={() => inputRef.current?.click()}>
           <strong>Open a video</strong>
-          <span>Choose a file or drop it here. It plays on this device and is uploaded only if you press “Share this video”.</span>
+          <span>
+            Choose a file or drop it here. It plays on this device and is uploaded only if you press
+            “Share this video”.
+          </span>
         </button>
       )}
       <OpenLink />
@@ -166,14 +227,32 @@ export function Player() {
       {s.url && (
         <>
           <div class="player-head">
-            <span class="video-name" title={s.name}><FilmIcon /> {s.name}</span>
+            <span class="video-name" title={s.name}>
+              <FilmIcon /> {s.name}
+            </span>
             {s.file && <ShareButton file={s.file} />}
-            {s.sharedId && <span class="small muted" data-testid="shared-note">shared in the conversation</span>}
-            <button class="link" onClick={() => inputRef.current?.click()}>Open another…</button>
+            {s.sharedId && (
+              <span class="small muted" data-testid="shared-note">
+                shared in the conversation
+              </span>
+            )}
+            <button class="link" onClick={() => inputRef.current?.click()}>
+              Open another…
+            </button>
           </div>
-          <div class="stage" ref={stageRef}
-            onDblClick={(e) => { e.preventDefault(); void captureGesture('auto'); }}
-            onPointerDown={(e) => { if (e.button === 0) { setDrag({ a: local(e), b: local(e) }); (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId); } }}
+          <div
+            class="stage"
+            ref={stageRef}
+            onDblClick={(e) => {
+              e.preventDefault();
+              void captureGesture('auto');
+            }}
+            onPointerDown={(e) => {
+              if (e.button === 0) {
+                setDrag({ a: local(e), b: local(e) });
+                (e.currentTarget as HTMLElement).setPointerCapture(e.pointerId);
+              }
+            }}
             onPointerMove={(e) => drag && setDrag({ a: drag.a, b: local(e) })}
             onPointerUp={() => {
               if (drag && videoRef.current && stageRef.current) {
@@ -181,37 +260,100 @@ export function Player() {
                 if (rect) cap.set({ crop: rect });
               }
               setDrag(null);
-            }}>
-            <video ref={videoRef} class="player-video" src={s.url} crossOrigin={isLink(s.url) ? 'anonymous' : undefined} preload="auto" playsInline muted data-testid="player"
-              onPlay={() => setPlaying(true)} onPause={() => setPlaying(false)}
-              onTimeUpdate={(e) => { if ((e.currentTarget as HTMLVideoElement).paused) setNow(clock.now()); }}
+            }}
+          >
+            <video
+              ref={videoRef}
+              class="player-video"
+              src={s.url}
+              crossOrigin={isLink(s.url) ? 'anonymous' : undefined}
+              preload="auto"
+              playsInline
+              muted
+              data-testid="player"
+              onPlay={() => setPlaying(true)}
+              onPause={() => setPlaying(false)}
+              onTimeUpdate={(e) => {
+                if ((e.currentTarget as HTMLVideoElement).paused) setNow(clock.now());
+              }}
               onSeeked={() => setNow(clock.now())}
-              onError={() => playerFailed()} />
+              onError={() => playerFailed()}
+            />
             {drag && Math.abs(drag.a.x - drag.b.x) > 4 && (
-              <div class="crop-box dragging" style={{
-                left: `${Math.min(drag.a.x, drag.b.x)}px`, top: `${Math.min(drag.a.y, drag.b.y)}px`,
-                width: `${Math.abs(drag.a.x - drag.b.x)}px`, height: `${Math.abs(drag.a.y - drag.b.y)}px`,
-              }} />
+              <div
+                class="crop-box dragging"
+                style={{
+                  left: `${Math.min(drag.a.x, drag.b.x)}px`,
+                  top: `${Math.min(drag.a.y, drag.b.y)}px`,
+                  width: `${Math.abs(drag.a.x - drag.b.x)}px`,
+                  height: `${Math.abs(drag.a.y - drag.b.y)}px`,
+                }}
+              />
             )}
-            {!drag && s.crop && <div class="crop-box" style={cropStyle(stageRef.current, videoRef.current, s.crop)} />}
+            {!drag && s.crop && (
+              <div class="crop-box" style={cropStyle(stageRef.current, videoRef.current, s.crop)} />
+            )}
             {s.opening && <div class="stage-note">Reading the video…</div>}
           </div>
           <div class="transport">
-            <button class="icon" onClick={togglePlay} aria-label={playing ? 'Pause' : 'Play'} title="Play/pause (Space)">{playing ? '❚❚' : '▶'}</button>
-            <button class="icon" onClick={() => stepFrame(-1)} aria-label="Previous frame" title="Previous frame (,)">‹</button>
-            <button class="icon" onClick={() => stepFrame(1)} aria-label="Next frame" title="Next frame (.)">›</button>
-            <input class="seek" type="range" min={0} max={duration || 0} step="any" value={now} aria-label="Seek"
-              onInput={(e) => clock.seek(Number((e.currentTarget as HTMLInputElement).value))} />
-            <span class="time" data-testid="time">{formatTime(now)} / {formatTime(duration || 0)}</span>
+            <button
+              class="icon"
+              onClick={togglePlay}
+              aria-label={playing ? 'Pause' : 'Play'}
+              title="Play/pause (Space)"
+            >
+              {playing ? '❚❚' : '▶'}
+            </button>
+            <button
+              class="icon"
+              onClick={() => stepFrame(-1)}
+              aria-label="Previous frame"
+              title="Previous frame (,)"
+            >
+              ‹
+            </button>
+            <button
+              class="icon"
+              onClick={() => stepFrame(1)}
+              aria-label="Next frame"
+              title="Next frame (.)"
+            >
+              ›
+            </button>
+            <input
+              class="seek"
+              type="range"
+              min={0}
+              max={duration || 0}
+              step="any"
+              value={now}
+              aria-label="Seek"
+              onInput={(e) => clock.seek(Number((e.currentTarget as HTMLInputElement).value))}
+            />
+            <span class="time" data-testid="time">
+              {formatTime(now)} / {formatTime(duration || 0)}
+            </span>
           </div>
           {s.crop && (
-            <div class="crop-note">Crop {s.crop.width}×{s.crop.height} at {s.crop.x},{s.crop.y}
-              <button class="link" onClick={() => cap.set({ crop: null })}>Clear crop</button></div>
+            <div class="crop-note">
+              Crop {s.crop.width}×{s.crop.height} at {s.crop.x},{s.crop.y}
+              <button class="link" onClick={() => cap.set({ crop: null })}>
+                Clear crop
+              </button>
+            </div>
           )}
         </>
       )}
-      {s.slowNotice && <p class="notice warn" role="status">{s.slowNotice}</p>}
-      {s.error && <p class="notice error" role="alert" data-testid="capture-error">{s.error}</p>}
+      {s.slowNotice && (
+        <p class="notice warn" role="status">
+          {s.slowNotice}
+        </p>
+      )}
+      {s.error && (
+        <p class="notice error" role="alert" data-testid="capture-error">
+          {s.error}
+        </p>
+      )}
     </section>
   );
 }

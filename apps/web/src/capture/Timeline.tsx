@@ -28,9 +28,13 @@ export function Timeline() {
   const onMove = (e: PointerEvent) => {
     if (!dragging || !r) return;
     const t = timeAt(e);
-    if (dragging === 'from') { setRange(t, r.to, 'from'); clock.seek(t); }
-    else if (dragging === 'to') { setRange(r.from, t, 'to'); clock.seek(Math.max(r.from, t - 1e-3)); }
-    else {
+    if (dragging === 'from') {
+      setRange(t, r.to, 'from');
+      clock.seek(t);
+    } else if (dragging === 'to') {
+      setRange(r.from, t, 'to');
+      clock.seek(Math.max(r.from, t - 1e-3));
+    } else {
       const len = r.to - r.from;
       const from = Math.max(0, Math.min(dur - len, t - grab));
       setRange(from, from + len, 'to');
@@ -46,12 +50,39 @@ export function Timeline() {
   const bad = cropProblem();
   return (
     <div class="timeline">
-      <div class="strip" ref={strip} onPointerMove={onMove} onPointerUp={() => { setDragging(null); cap.set({ rangeNote: null }); }}
-        onClick={(e) => { if (!dragging && e.target === strip.current) clock.seek(timeAt(e as unknown as PointerEvent)); }}>
+      <div
+        class="strip"
+        ref={strip}
+        onPointerMove={onMove}
+        onPointerUp={() => {
+          setDragging(null);
+          cap.set({ rangeNote: null });
+        }}
+        onClick={(e) => {
+          if (!dragging && e.target === strip.current)
+            clock.seek(timeAt(e as unknown as PointerEvent));
+        }}
+      >
         {r && (
-          <div class="range" style={{ left: pct(r.from), width: pct(r.to - r.from) }} onPointerDown={start('move')}>
-            <span class="handle from" role="slider" aria-label="Sticker start" aria-valuenow={r.from} onPointerDown={start('from')} />
-            <span class="handle to" role="slider" aria-label="Sticker end" aria-valuenow={r.to} onPointerDown={start('to')} />
+          <div
+            class="range"
+            style={{ left: pct(r.from), width: pct(r.to - r.from) }}
+            onPointerDown={start('move')}
+          >
+            <span
+              class="handle from"
+              role="slider"
+              aria-label="Sticker start"
+              aria-valuenow={r.from}
+              onPointerDown={start('from')}
+            />
+            <span
+              class="handle to"
+              role="slider"
+              aria-label="Sticker end"
+              aria-valuenow={r.to}
+              onPointerDown={start('to')}
+            />
           </div>
         )}
         <div class="playhead" style={{ left: pct(clock.now()) }} />
@@ -59,17 +90,34 @@ export function Timeline() {
       {r ? (
         <div class="range-info" data-testid="range">
           <span>{rangeSummary(r.from, r.to, fps)}</span>
-          {bad ? <span class="over">{bad}</span> : s.estimate ? (
-            <span class={s.estimate.bytes > s.estimate.budget ? 'over' : ''} data-testid="estimate" data-bytes={s.estimate.bytes}>
+          {bad ? (
+            <span class="over">{bad}</span>
+          ) : s.estimate ? (
+            <span
+              class={s.estimate.bytes > s.estimate.budget ? 'over' : ''}
+              data-testid="estimate"
+              data-bytes={s.estimate.bytes}
+            >
               ≈ {formatBytes(s.estimate.bytes)} of {formatBytes(s.estimate.budget)}
               {s.estimate.bytes > s.estimate.budget ? ' — will be reduced to fit' : ''}
             </span>
-          ) : <span class="muted" data-testid="estimate">estimating…</span>}
+          ) : (
+            <span class="muted" data-testid="estimate">
+              estimating…
+            </span>
+          )}
         </div>
       ) : (
-        <div class="range-info muted">Press I (or double-click) at the first frame, O at the last. Max {st.capture.maxClipSeconds} s.</div>
+        <div class="range-info muted">
+          Press I (or double-click) at the first frame, O at the last. Max{' '}
+          {st.capture.maxClipSeconds} s.
+        </div>
       )}
-      {s.rangeNote && <div class="range-note" role="status">{s.rangeNote}</div>}
+      {s.rangeNote && (
+        <div class="range-note" role="status">
+          {s.rangeNote}
+        </div>
+      )}
     </div>
   );
 }

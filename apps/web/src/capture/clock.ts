@@ -62,10 +62,17 @@ export class FrameClock {
     this.pos = video.currentTime;
     this.exact = false;
     this.running = !video.paused;
-    const on = (type: string, fn: () => void) => { video.addEventListener(type, fn); this.listeners.push([type, fn]); };
-    on('play', () => { this.running = true; });
+    const on = (type: string, fn: () => void) => {
+      video.addEventListener(type, fn);
+      this.listeners.push([type, fn]);
+    };
+    on('play', () => {
+      this.running = true;
+    });
     // A pause not made through `pause()` (the end of the file, the browser): settle too.
-    on('pause', () => { if (this.running) this.settle(); });
+    on('pause', () => {
+      if (this.running) this.settle();
+    });
     if (!('requestVideoFrameCallback' in video)) return;
     const cb = (_now: number, meta: VideoFrameCallbackMetadata) => {
       // The first frame shown at load is player time 0, whatever its container time
@@ -90,7 +97,11 @@ export class FrameClock {
    */
   private refine(video: HTMLVideoElement, mediaTime: number): void {
     if (video.seeking) return;
-    if (this.running) { this.pos = mediaTime + INSIDE; this.exact = true; return; }
+    if (this.running) {
+      this.pos = mediaTime + INSIDE;
+      this.exact = true;
+      return;
+    }
     if (this.exact) return;
     // Only the frame the seek aims inside: a step aims a quarter frame into its frame, a
     // seek a hair past a frame's start, so the target's start lies less than 0.9 frame
@@ -113,7 +124,10 @@ export class FrameClock {
   private nextFrame(timeoutMs: number): Promise<void> {
     return new Promise((resolve) => {
       const t = setTimeout(resolve, timeoutMs);
-      this.waiters.push(() => { clearTimeout(t); resolve(); });
+      this.waiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
     });
   }
 
@@ -127,10 +141,18 @@ export class FrameClock {
     while (v.seeking && this.video === v && Date.now() < deadline) {
       await new Promise<void>((r) => {
         const t = setTimeout(r, Math.max(1, deadline - Date.now()));
-        v.addEventListener('seeked', () => { clearTimeout(t); r(); }, { once: true });
+        v.addEventListener(
+          'seeked',
+          () => {
+            clearTimeout(t);
+            r();
+          },
+          { once: true },
+        );
       });
     }
-    while (!this.exact && this.video === v && Date.now() < deadline) await this.nextFrame(deadline - Date.now());
+    while (!this.exact && this.video === v && Date.now() < deadline)
+      await this.nextFrame(deadline - Date.now());
   }
 
   /**
@@ -216,15 +238,17 @@ export class FrameClock {
     this.onMove?.();
     if (!v.paused) this.pause();
     const gen = this.gen;
-    this.steps = this.steps.then(async () => {
-      await this.landed(v);
-      if (gen !== this.gen || this.video !== v || !v.paused) return;
-      const d = this.frameDuration();
-      const base = this.exact ? this.pos - INSIDE + d / 4 : this.pos;
-      this.pos = Math.max(this.first + INSIDE, base + dir * d);
-      this.exact = false;
-      v.currentTime = this.pos;
-    }).catch(() => {});
+    this.steps = this.steps
+      .then(async () => {
+        await this.landed(v);
+        if (gen !== this.gen || this.video !== v || !v.paused) return;
+        const d = this.frameDuration();
+        const base = this.exact ? this.pos - INSIDE + d / 4 : this.pos;
+        this.pos = Math.max(this.first + INSIDE, base + dir * d);
+        this.exact = false;
+        v.currentTime = this.pos;
+      })
+      .catch(() => {});
   }
 }
 

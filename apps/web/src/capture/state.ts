@@ -58,8 +58,22 @@ export interface CaptureState {
 }
 
 export const cap = new Store<CaptureState>({
-  file: null, url: null, sharedId: null, goTo: null, name: '', info: null, opening: false, error: null, slowNotice: null, mode: 'still',
-  range: null, rangeNote: null, crop: null, job: null, preview: null, estimate: null,
+  file: null,
+  url: null,
+  sharedId: null,
+  goTo: null,
+  name: '',
+  info: null,
+  opening: false,
+  error: null,
+  slowNotice: null,
+  mode: 'still',
+  range: null,
+  rangeNote: null,
+  crop: null,
+  job: null,
+  preview: null,
+  estimate: null,
 });
 
 /** Settings of the next capture: the saved ones with the drawn crop, if any. */
@@ -78,9 +92,17 @@ export function cropProblem(): string | null {
   const info = cap.get().info;
   const c = effectiveSettings().crop;
   if (!info || !c) return null;
-  const ok = [c.x, c.y, c.width, c.height].every(Number.isInteger) && c.x >= 0 && c.y >= 0 && c.width >= 1 && c.height >= 1 &&
-    c.x + c.width <= info.width && c.y + c.height <= info.height;
-  return ok ? null : `Crop ${c.x},${c.y},${c.width},${c.height} must lie inside the ${info.width}×${info.height} frame.`;
+  const ok =
+    [c.x, c.y, c.width, c.height].every(Number.isInteger) &&
+    c.x >= 0 &&
+    c.y >= 0 &&
+    c.width >= 1 &&
+    c.height >= 1 &&
+    c.x + c.width <= info.width &&
+    c.y + c.height <= info.height;
+  return ok
+    ? null
+    : `Crop ${c.x},${c.y},${c.width},${c.height} must lie inside the ${info.width}×${info.height} frame.`;
 }
 
 /** Opens a local file: the player gets an object URL, the capture engine decodes it. */
@@ -88,8 +110,18 @@ export async function openFile(file: File): Promise<void> {
   const old = cap.get();
   if (old.url) URL.revokeObjectURL(old.url);
   cap.set({
-    file, url: URL.createObjectURL(file), sharedId: null, name: file.name, info: null, opening: true, error: null, slowNotice: null,
-    range: null, rangeNote: null, crop: null, estimate: null,
+    file,
+    url: URL.createObjectURL(file),
+    sharedId: null,
+    name: file.name,
+    info: null,
+    opening: true,
+    error: null,
+    slowNotice: null,
+    range: null,
+    rangeNote: null,
+    crop: null,
+    estimate: null,
   });
   if (old.goTo && old.goTo.name !== file.name) cap.set({ goTo: null });
   await openSource(file, file.name);
@@ -100,7 +132,11 @@ export async function openFile(file: File): Promise<void> {
  * engine reads it by range requests (mediabunny's URL source), so capture is frame-exact
  * as from a local file without downloading it first. `goTo` seeks (and highlights a range).
  */
-export async function openShared(mediaId: string, name: string, goTo?: { at: number; range: { from: number; to: number } | null }): Promise<void> {
+export async function openShared(
+  mediaId: string,
+  name: string,
+  goTo?: { at: number; range: { from: number; to: number } | null },
+): Promise<void> {
   const old = cap.get();
   const target = goTo ? { name, ...goTo } : null;
   if (old.sharedId === mediaId && old.info) {
@@ -110,8 +146,19 @@ export async function openShared(mediaId: string, name: string, goTo?: { at: num
   if (old.url?.startsWith('blob:')) URL.revokeObjectURL(old.url);
   const url = `/media/${encodeURIComponent(mediaId)}`;
   cap.set({
-    file: null, url, sharedId: mediaId, name, info: null, opening: true, error: null, slowNotice: null,
-    range: null, rangeNote: null, crop: null, estimate: null, goTo: target,
+    file: null,
+    url,
+    sharedId: mediaId,
+    name,
+    info: null,
+    opening: true,
+    error: null,
+    slowNotice: null,
+    range: null,
+    rangeNote: null,
+    crop: null,
+    estimate: null,
+    goTo: target,
   });
   await openSource(new URL(url, location.href).href, name);
 }
@@ -122,8 +169,11 @@ export async function openSource(file: File | string, name: string): Promise<voi
     const info = await capture.open(file, name);
     clock.decoderStart = capture.start;
     cap.set({
-      info, opening: false,
-      slowNotice: capture.slow ? 'This browser cannot decode this video directly, so capture works by seeking the player: it may be slower.' : null,
+      info,
+      opening: false,
+      slowNotice: capture.slow
+        ? 'This browser cannot decode this video directly, so capture works by seeking the player: it may be slower.'
+        : null,
     });
   } catch (e) {
     cap.set({ opening: false, error: explain(e, name) });
@@ -146,15 +196,31 @@ function setPreview(p: Preview | null): void {
 /** Captures the frame on screen at player time `t` as a still. */
 export async function captureStill(t: number, picture?: ImageBitmap): Promise<void> {
   const s = cap.get();
-  if (!s.info || s.job) { picture?.close(); return; }
+  if (!s.info || s.job) {
+    picture?.close();
+    return;
+  }
   const bad = cropProblem();
-  if (bad) { picture?.close(); cap.set({ error: bad }); return; }
+  if (bad) {
+    picture?.close();
+    cap.set({ error: bad });
+    return;
+  }
   const at = Math.min(Math.max(0, t), Math.max(0, s.info.duration - 1e-6));
   const job = capture.still(at, effectiveSettings(), picture);
-  cap.set({ job: { kind: 'still', fraction: 0, stage: 'capture', cancel: job.cancel }, error: null });
+  cap.set({
+    job: { kind: 'still', fraction: 0, stage: 'capture', cancel: job.cancel },
+    error: null,
+  });
   try {
     const result = await job.promise;
-    setPreview({ kind: 'still', result, url: URL.createObjectURL(new Blob([result.bytes as BlobPart], { type: result.mime })), video: s.name, mediaId: s.sharedId ?? undefined });
+    setPreview({
+      kind: 'still',
+      result,
+      url: URL.createObjectURL(new Blob([result.bytes as BlobPart], { type: result.mime })),
+      video: s.name,
+      mediaId: s.sharedId ?? undefined,
+    });
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_CANCELLED') cap.set({ error: explain(e, s.name) });
   } finally {
@@ -163,7 +229,11 @@ export async function captureStill(t: number, picture?: ImageBitmap): Promise<vo
 }
 
 /** Clamps a range to the video and to the longest allowed sticker. */
-export function clampRange(from: number, to: number, moving: 'from' | 'to'): { from: number; to: number; note: string | null } {
+export function clampRange(
+  from: number,
+  to: number,
+  moving: 'from' | 'to',
+): { from: number; to: number; note: string | null } {
   const dur = cap.get().info?.duration ?? Infinity;
   const max = settings.get().capture.maxClipSeconds;
   from = Math.max(0, Math.min(from, dur));
@@ -173,7 +243,10 @@ export function clampRange(from: number, to: number, moving: 'from' | 'to'): { f
   if (to - from > max + 1e-9) {
     if (moving === 'from') from = to - max;
     else to = from + max;
-    const moved = moving === 'from' ? `it now starts at ${formatTime(from)}` : `it now ends at ${formatTime(to)}`;
+    const moved =
+      moving === 'from'
+        ? `it now starts at ${formatTime(from)}`
+        : `it now ends at ${formatTime(to)}`;
     note = `A sticker covers at most ${max} s (the “Longest sticker” setting), so ${moved}.`;
   }
   return { from, to, note };
@@ -188,7 +261,10 @@ export function setRange(from: number, to: number, moving: 'from' | 'to'): void 
 /** Marks the start at the frame on screen. */
 export function markIn(t: number): void {
   const s = cap.get();
-  const end = s.range && s.range.to > t ? s.range.to : Math.min(s.info?.duration ?? t + 1, t + Math.min(2, settings.get().capture.maxClipSeconds));
+  const end =
+    s.range && s.range.to > t
+      ? s.range.to
+      : Math.min(s.info?.duration ?? t + 1, t + Math.min(2, settings.get().capture.maxClipSeconds));
   setRange(t, end, 'to');
 }
 
@@ -200,7 +276,9 @@ export function markIn(t: number): void {
 export function markOut(t: number, frameDuration: number): void {
   const s = cap.get();
   const end = Math.min(s.info?.duration ?? Infinity, t + frameDuration);
-  const start = s.range ? s.range.from : Math.max(0, end - Math.min(2, settings.get().capture.maxClipSeconds));
+  const start = s.range
+    ? s.range.from
+    : Math.max(0, end - Math.min(2, settings.get().capture.maxClipSeconds));
   setRange(Math.min(start, t), end, 'to');
 }
 
@@ -209,7 +287,9 @@ let estimateJob: { cancel(): void } | null = null;
 /** What an estimate is of: the range, the effective settings (crop included), the file. */
 function estimateKey(): string | null {
   const s = cap.get();
-  return s.range && s.info ? JSON.stringify([s.url, s.range.from, s.range.to, effectiveSettings()]) : null;
+  return s.range && s.info
+    ? JSON.stringify([s.url, s.range.from, s.range.to, effectiveSettings()])
+    : null;
 }
 
 /**
@@ -233,8 +313,11 @@ function scheduleEstimate(): void {
     estimateJob = job;
     try {
       const bytes = await job.promise;
-      if (estimateKey() === key) cap.set({ estimate: { bytes, budget: settingsNow.maxStickerBytes, key } });
-    } catch { /* estimates are best effort */ }
+      if (estimateKey() === key)
+        cap.set({ estimate: { bytes, budget: settingsNow.maxStickerBytes, key } });
+    } catch {
+      /* estimates are best effort */
+    }
   }, 350);
 }
 let lastKey: string | null = null;
@@ -259,15 +342,27 @@ export async function makeStickerNow(): Promise<void> {
   const s = cap.get();
   if (!s.info || !s.range || s.job) return;
   const bad = cropProblem();
-  if (bad) { cap.set({ error: bad }); return; }
+  if (bad) {
+    cap.set({ error: bad });
+    return;
+  }
   const job = capture.sticker(s.range.from, s.range.to, effectiveSettings(), (fraction, stage) => {
     const j = cap.get().job;
     if (j) cap.set({ job: { ...j, fraction, stage } });
   });
-  cap.set({ job: { kind: 'sticker', fraction: 0, stage: 'decode', cancel: job.cancel }, error: null });
+  cap.set({
+    job: { kind: 'sticker', fraction: 0, stage: 'decode', cancel: job.cancel },
+    error: null,
+  });
   try {
     const result = await job.promise;
-    setPreview({ kind: 'sticker', result, url: URL.createObjectURL(new Blob([result.bytes as BlobPart], { type: result.mime })), video: s.name, mediaId: s.sharedId ?? undefined });
+    setPreview({
+      kind: 'sticker',
+      result,
+      url: URL.createObjectURL(new Blob([result.bytes as BlobPart], { type: result.mime })),
+      video: s.name,
+      mediaId: s.sharedId ?? undefined,
+    });
   } catch (e) {
     if ((e as { code?: string }).code !== 'ERR_CANCELLED') cap.set({ error: explain(e, s.name) });
   } finally {

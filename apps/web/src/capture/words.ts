@@ -14,12 +14,17 @@ export function explain(e: unknown, fileName?: string | null): string {
   const err = e as { code?: string; message?: string };
   const msg = err.message ?? String(e);
   const said = (lead: string) => (msg.toLowerCase().includes(lead) ? msg : `${msg} — ${lead}.`);
-  const upper = (t: string) => (fileName && t.startsWith(fileName) ? t : t.charAt(0).toUpperCase() + t.slice(1));
+  const upper = (t: string) =>
+    fileName && t.startsWith(fileName) ? t : t.charAt(0).toUpperCase() + t.slice(1);
   switch (err.code) {
-    case 'ERR_NOT_VIDEO': return upper(said('not a playable video'));
-    case 'ERR_NO_VIDEO': return upper(said('no video track'));
-    case 'ERR_CODEC': return upper(said('cannot decode'));
-    default: return upper(msg);
+    case 'ERR_NOT_VIDEO':
+      return upper(said('not a playable video'));
+    case 'ERR_NO_VIDEO':
+      return upper(said('no video track'));
+    case 'ERR_CODEC':
+      return upper(said('cannot decode'));
+    default:
+      return upper(msg);
   }
 }
 

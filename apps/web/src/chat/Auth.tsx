@@ -14,7 +14,10 @@ export function Auth({ onSignedIn }: { onSignedIn: (u: User) => void }) {
     setBusy(true);
     setError(null);
     try {
-      const u = mode === 'login' ? await api.login(username.trim(), password) : await api.register(username.trim(), password);
+      const u =
+        mode === 'login'
+          ? await api.login(username.trim(), password)
+          : await api.register(username.trim(), password);
       onSignedIn(u);
     } catch (err) {
       setError((err as Error).message);
@@ -25,15 +28,47 @@ export function Auth({ onSignedIn }: { onSignedIn: (u: User) => void }) {
   return (
     <main class="auth">
       <form class="auth-card" onSubmit={submit}>
-        <h1><span class="logo">▶</span> Clipchat</h1>
+        <h1>
+          <span class="logo">▶</span> Clipchat
+        </h1>
         <p class="muted">Chat beside a video. Keep any moment as a still or a sticker.</p>
-        <label>Username<input name="username" autocomplete="username" value={username} required
-          onInput={(e) => setUsername((e.currentTarget as HTMLInputElement).value)} /></label>
-        <label>Password<input name="password" type="password" autocomplete={mode === 'login' ? 'current-password' : 'new-password'} value={password} required
-          onInput={(e) => setPassword((e.currentTarget as HTMLInputElement).value)} /></label>
-        {error && <p class="notice error" role="alert">{error}</p>}
-        <button class="primary" type="submit" disabled={busy}>{mode === 'login' ? 'Sign in' : 'Create account'}</button>
-        <button type="button" class="link" onClick={() => { setMode(mode === 'login' ? 'register' : 'login'); setError(null); }}>
+        <label>
+          Username
+          <input
+            name="username"
+            autocomplete="username"
+            value={username}
+            required
+            onInput={(e) => setUsername((e.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+        <label>
+          Password
+          <input
+            name="password"
+            type="password"
+            autocomplete={mode === 'login' ? 'current-password' : 'new-password'}
+            value={password}
+            required
+            onInput={(e) => setPassword((e.currentTarget as HTMLInputElement).value)}
+          />
+        </label>
+        {error && (
+          <p class="notice error" role="alert">
+            {error}
+          </p>
+        )}
+        <button class="primary" type="submit" disabled={busy}>
+          {mode === 'login' ? 'Sign in' : 'Create account'}
+        </button>
+        <button
+          type="button"
+          class="link"
+          onClick={() => {
+            setMode(mode === 'login' ? 'register' : 'login');
+            setError(null);
+          }}
+        >
           {mode === 'login' ? 'New here? Create an account' : 'Have an account? Sign in'}
         </button>
       </form>

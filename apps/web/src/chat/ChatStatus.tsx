@@ -15,12 +15,19 @@ export function lastSeenText(lastSeen: number | null, now = Date.now()): string 
   if (lastSeen === null) return 'offline';
   const d = new Date(lastSeen);
   const today = new Date(now);
-  const sameDay = (x: Date, y: Date) => x.getFullYear() === y.getFullYear() && x.getMonth() === y.getMonth() && x.getDate() === y.getDate();
+  const sameDay = (x: Date, y: Date) =>
+    x.getFullYear() === y.getFullYear() &&
+    x.getMonth() === y.getMonth() &&
+    x.getDate() === y.getDate();
   if (sameDay(d, today)) return `last seen ${clockTime(lastSeen)}`;
   const yesterday = new Date(now);
   yesterday.setDate(yesterday.getDate() - 1);
   if (sameDay(d, yesterday)) return `last seen yesterday ${clockTime(lastSeen)}`;
-  const opts: Intl.DateTimeFormatOptions = { day: 'numeric', month: 'short', ...(d.getFullYear() !== today.getFullYear() ? { year: 'numeric' } : {}) };
+  const opts: Intl.DateTimeFormatOptions = {
+    day: 'numeric',
+    month: 'short',
+    ...(d.getFullYear() !== today.getFullYear() ? { year: 'numeric' } : {}),
+  };
   return `last seen ${d.toLocaleDateString([], opts)}`;
 }
 
@@ -28,9 +35,22 @@ export function ChatStatus({ c, meId }: { c: Conversation; meId: string }) {
   const a = useStore(alive);
   // Re-render each minute so "last seen" moves on to a date after midnight.
   const [, tick] = useState(0);
-  useEffect(() => { const t = setInterval(() => tick((n) => n + 1), 60_000); return () => clearInterval(t); }, []);
+  useEffect(() => {
+    const t = setInterval(() => tick((n) => n + 1), 60_000);
+    return () => clearInterval(t);
+  }, []);
   const typers = typersOf(a, c.id);
-  if (typers.length) return <span class="chat-status typing" data-testid="chat-status" data-typing="true" aria-live="polite">{typingText(typers)}</span>;
+  if (typers.length)
+    return (
+      <span
+        class="chat-status typing"
+        data-testid="chat-status"
+        data-typing="true"
+        aria-live="polite"
+      >
+        {typingText(typers)}
+      </span>
+    );
   const others = c.members.filter((m) => m.id !== meId);
   let text: string;
   let online = false;
@@ -42,5 +62,9 @@ export function ChatStatus({ c, meId }: { c: Conversation; meId: string }) {
     const n = others.filter((m) => presenceOf(a, m).online).length;
     text = `${c.members.length} members${n ? `, ${n} online` : ''}`;
   }
-  return <span class={`chat-status muted small ${online ? 'online' : ''}`} data-testid="chat-status">{text}</span>;
+  return (
+    <span class={`chat-status muted small ${online ? 'online' : ''}`} data-testid="chat-status">
+      {text}
+    </span>
+  );
 }

@@ -15,31 +15,43 @@ import { typingNow } from './alive';
 
 const draftKey = (id: string) => `clipchat.draft.${id}`;
 
-export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: () => void; libraryOpen: boolean }) {
+export function Composer({
+  onToggleLibrary,
+  libraryOpen,
+}: {
+  onToggleLibrary: () => void;
+  libraryOpen: boolean;
+}) {
   const s = useStore(chat);
   const id = s.activeId;
   const [text, setText] = useState('');
   const action = s.action && s.action.conversationId === id ? s.action : null;
-  const target = action ? s.messages[action.conversationId]?.find((m) => m.id === action.messageId) : undefined;
+  const target = action
+    ? s.messages[action.conversationId]?.find((m) => m.id === action.messageId)
+    : undefined;
   const editing = action?.mode === 'edit' ? target : undefined;
   // Editing shows the message's text; leaving the edit brings the draft back. A layout
   // effect, so the text is in place before any keystroke can reach the box.
   useLayoutEffect(() => {
     if (editing) setText(editing.text ?? '');
-    else setText(id ? localStorage.getItem(draftKey(id)) ?? '' : '');
+    else setText(id ? (localStorage.getItem(draftKey(id)) ?? '') : '');
   }, [id, editing?.id]);
   if (!id) return null;
   const update = (v: string) => {
     setText(v);
     if (editing) return;
     if (v.trim()) typingNow(id);
-    if (v) localStorage.setItem(draftKey(id), v); else localStorage.removeItem(draftKey(id));
+    if (v) localStorage.setItem(draftKey(id), v);
+    else localStorage.removeItem(draftKey(id));
   };
   const submit = () => {
     const t = text.trim();
     if (!t || tooLong(t)) return;
     if (editing) {
-      if (t === editing.text) { cancelAction(); return; }
+      if (t === editing.text) {
+        cancelAction();
+        return;
+      }
       void editMessage(editing, t);
       return;
     }
@@ -49,26 +61,63 @@ export function Composer({ onToggleLibrary, libraryOpen }: { onToggleLibrary: ()
   return (
     <div class="composer-wrap">
       {action?.mode === 'reply' && (
-        <Quote conversationId={id} id={action.messageId} original={target} onCancel={cancelAction} />
+        <Quote
+          conversationId={id}
+          id={action.messageId}
+          original={target}
+          onCancel={cancelAction}
+        />
       )}
       {editing && (
         <div class="quote composing editing" data-testid="edit-preview">
           <span class="quote-label">Editing</span>
-          <span class="quote-text"><span class="quote-line">{summary(editing)}</span></span>
-          <button class="icon small-icon" aria-label="Cancel edit" title="Cancel edit" onClick={cancelAction}>×</button>
+          <span class="quote-text">
+            <span class="quote-line">{summary(editing)}</span>
+          </span>
+          <button
+            class="icon small-icon"
+            aria-label="Cancel edit"
+            title="Cancel edit"
+            onClick={cancelAction}
+          >
+            ×
+          </button>
         </div>
       )}
       <TextCounter text={text} />
       <div class="composer">
-        <button class={`icon ${libraryOpen ? 'on' : ''}`} onClick={onToggleLibrary} aria-label="Sticker library" aria-pressed={libraryOpen} title="My stickers"><SmileIcon /></button>
-        <textarea rows={1} placeholder={editing ? 'Edit message' : 'Message'} value={text} aria-label={editing ? 'Edit message' : 'Message'} data-testid="composer"
+        <button
+          class={`icon ${libraryOpen ? 'on' : ''}`}
+          onClick={onToggleLibrary}
+          aria-label="Sticker library"
+          aria-pressed={libraryOpen}
+          title="My stickers"
+        >
+          <SmileIcon />
+        </button>
+        <textarea
+          rows={1}
+          placeholder={editing ? 'Edit message' : 'Message'}
+          value={text}
+          aria-label={editing ? 'Edit message' : 'Message'}
+          data-testid="composer"
           onInput={(e) => update((e.currentTarget as HTMLTextAreaElement).value)}
-          onPaste={(e) => { if (!editing) onPasteImage(id, e); }}
+          onPaste={(e) => {
+            if (!editing) onPasteImage(id, e);
+          }}
           onKeyDown={(e) => {
-            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); submit(); }
-            else if (e.key === 'Escape' && action) { e.preventDefault(); cancelAction(); }
-          }} />
-        <button class="primary" onClick={submit} disabled={!text.trim() || tooLong(text)}>{editing ? 'Save' : 'Send'}</button>
+            if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+              e.preventDefault();
+              submit();
+            } else if (e.key === 'Escape' && action) {
+              e.preventDefault();
+              cancelAction();
+            }
+          }}
+        />
+        <button class="primary" onClick={submit} disabled={!text.trim() || tooLong(text)}>
+          {editing ? 'Save' : 'Send'}
+        </button>
       </div>
     </div>
   );

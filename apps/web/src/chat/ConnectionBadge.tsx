@@ -9,5 +9,9 @@ export function ConnectionBadge() {
   const s = useStore(chat);
   const a = useStore(alive);
   const l = livenessOf(s.connection, a);
-  return <span class={`conn ${l}`} data-testid="connection" data-liveness={l} role="status">{LIVENESS_TEXT[l]}</span>;
+  return (
+    <span class={`conn ${l}`} data-testid="connection" data-liveness={l} role="status">
+      {LIVENESS_TEXT[l]}
+    </span>
+  );
 }

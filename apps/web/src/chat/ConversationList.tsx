@@ -30,13 +30,22 @@ export function ConversationList() {
   const create = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    const members = names.split(/[,\s]+/).map((x) => x.trim()).filter(Boolean);
+    const members = names
+      .split(/[,\s]+/)
+      .map((x) => x.trim())
+      .filter(Boolean);
     if (!members.length) return;
     try {
       const group = members.length > 1 || !!title.trim();
-      const c = await api.createConversation({ members, kind: group ? 'group' : 'direct', title: title.trim() || undefined });
+      const c = await api.createConversation({
+        members,
+        kind: group ? 'group' : 'direct',
+        title: title.trim() || undefined,
+      });
       await refreshConversations();
-      setNames(''); setTitle(''); setOpen(false);
+      setNames('');
+      setTitle('');
+      setOpen(false);
       await openConversation(c.id);
     } catch (err) {
       setError((err as Error).message);
@@ -46,35 +55,71 @@ export function ConversationList() {
     <nav class="conversations" aria-label="Conversations">
       <div class="conv-head">
         <h2>Chats</h2>
-        <button class="icon" aria-label="New conversation" title="New conversation" onClick={() => setOpen(!open)}><PlusIcon /></button>
+        <button
+          class="icon"
+          aria-label="New conversation"
+          title="New conversation"
+          onClick={() => setOpen(!open)}
+        >
+          <PlusIcon />
+        </button>
       </div>
       {open && (
         <form class="new-conv" onSubmit={create}>
-          <input placeholder="Username(s), comma separated" value={names} aria-label="Usernames" autofocus
-            onInput={(e) => setNames((e.currentTarget as HTMLInputElement).value)} />
-          <input placeholder="Group name (optional)" value={title} aria-label="Group name"
-            onInput={(e) => setTitle((e.currentTarget as HTMLInputElement).value)} />
-          <button class="primary" type="submit">Start</button>
-          {error && <p class="notice error" role="alert">{error}</p>}
+          <input
+            placeholder="Username(s), comma separated"
+            value={names}
+            aria-label="Usernames"
+            autofocus
+            onInput={(e) => setNames((e.currentTarget as HTMLInputElement).value)}
+          />
+          <input
+            placeholder="Group name (optional)"
+            value={title}
+            aria-label="Group name"
+            onInput={(e) => setTitle((e.currentTarget as HTMLInputElement).value)}
+          />
+          <button class="primary" type="submit">
+            Start
+          </button>
+          {error && (
+            <p class="notice error" role="alert">
+              {error}
+            </p>
+          )}
         </form>
       )}
       <ul>
         {s.conversations.map((c) => (
           <li key={c.id}>
-            <button class={`conv ${c.id === s.activeId ? 'active' : ''}`} onClick={() => void openConversation(c.id)} data-testid="conversation">
-              <span class="avatar" aria-hidden="true">{titleOf(c, s.me?.id).slice(0, 1).toUpperCase()}</span>
+            <button
+              class={`conv ${c.id === s.activeId ? 'active' : ''}`}
+              onClick={() => void openConversation(c.id)}
+              data-testid="conversation"
+            >
+              <span class="avatar" aria-hidden="true">
+                {titleOf(c, s.me?.id).slice(0, 1).toUpperCase()}
+              </span>
               <span class="conv-text">
                 <span class="conv-title">{titleOf(c, s.me?.id)}</span>
                 <span class="conv-last">{preview(c.lastMessage)}</span>
               </span>
               <span class="conv-meta">
-                {c.lastMessage && <span class="conv-time">{clockTime(c.lastMessage.createdAt)}</span>}
-                {c.unread > 0 && c.id !== s.activeId && <span class="badge" aria-label={`${c.unread} unread`} data-testid="unread">{c.unread}</span>}
+                {c.lastMessage && (
+                  <span class="conv-time">{clockTime(c.lastMessage.createdAt)}</span>
+                )}
+                {c.unread > 0 && c.id !== s.activeId && (
+                  <span class="badge" aria-label={`${c.unread} unread`} data-testid="unread">
+                    {c.unread}
+                  </span>
+                )}
               </span>
             </button>
           </li>
         ))}
-        {!s.conversations.length && <li class="muted empty">No conversations yet. Press + and type a username.</li>}
+        {!s.conversations.length && (
+          <li class="muted empty">No conversations yet. Press + and type a username.</li>
+        )}
       </ul>
     </nav>
   );

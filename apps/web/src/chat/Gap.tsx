@@ -5,18 +5,35 @@
 import { useState } from 'preact/hooks';
 import { fillGap } from './history';
 
-export function Gap({ conversationId, after, count }: { conversationId: string; after: number; count: number }) {
+export function Gap({
+  conversationId,
+  after,
+  count,
+}: {
+  conversationId: string;
+  after: number;
+  count: number;
+}) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const load = () => {
     setError(null);
     setBusy(true);
-    fillGap(conversationId, after).catch((e) => setError((e as Error).message)).finally(() => setBusy(false));
+    fillGap(conversationId, after)
+      .catch((e) => setError((e as Error).message))
+      .finally(() => setBusy(false));
   };
   return (
     <li class="older gap" data-testid="gap">
-      <button class="link small" onClick={load} disabled={busy}>{busy ? 'Loading…' : `Show ${count} newer message${count === 1 ? '' : 's'}`}</button>
-      {error && <span class="muted small" role="alert"> {error}</span>}
+      <button class="link small" onClick={load} disabled={busy}>
+        {busy ? 'Loading…' : `Show ${count} newer message${count === 1 ? '' : 's'}`}
+      </button>
+      {error && (
+        <span class="muted small" role="alert">
+          {' '}
+          {error}
+        </span>
+      )}
     </li>
   );
 }

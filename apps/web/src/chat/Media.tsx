@@ -28,7 +28,8 @@ export function Media({ media, alt }: { media: MediaMeta; alt: string }) {
   const animated = media.frames > 1;
   const url = media.url ?? mediaUrl(media.id);
   const scale = Math.min(1, 280 / Math.max(media.width, media.height, 1));
-  const w = Math.round(media.width * scale), h = Math.round(media.height * scale);
+  const w = Math.round(media.width * scale),
+    h = Math.round(media.height * scale);
 
   useEffect(() => {
     setStopped(false);
@@ -40,28 +41,52 @@ export function Media({ media, alt }: { media: MediaMeta; alt: string }) {
   useEffect(() => {
     const v = vref.current;
     if (!v) return;
-    const play = animation === 'loop' || (animation === 'few' && !stopped) || (animation === 'hover' && hover);
-    if (play) void v.play().catch(() => {}); else v.pause();
+    const play =
+      animation === 'loop' || (animation === 'few' && !stopped) || (animation === 'hover' && hover);
+    if (play) void v.play().catch(() => {});
+    else v.pause();
   }, [animation, hover, stopped]);
 
   const still = animated && ((animation === 'few' && stopped) || (animation === 'hover' && !hover));
   const common = {
-    class: 'media', 'data-testid': 'media', 'data-frames': media.frames, 'data-mime': media.mime,
-    onMouseEnter: () => setHover(true), onMouseLeave: () => setHover(false),
+    class: 'media',
+    'data-testid': 'media',
+    'data-frames': media.frames,
+    'data-mime': media.mime,
+    onMouseEnter: () => setHover(true),
+    onMouseLeave: () => setHover(false),
     style: { width: `${w}px`, height: `${h}px` },
   };
   if (media.mime.startsWith('video/')) {
     return (
       <span {...common}>
-        <video ref={vref} src={url} muted playsInline loop autoplay={animation === 'loop'} width={w} height={h} aria-label={alt} />
+        <video
+          ref={vref}
+          src={url}
+          muted
+          playsInline
+          loop
+          autoplay={animation === 'loop'}
+          width={w}
+          height={h}
+          aria-label={alt}
+        />
       </span>
     );
   }
   return (
     <span {...common}>
-      {still && loaded ? <Poster img={loaded} w={w} h={h} /> : (
-        <img src={url} alt={alt} width={w} height={h} loading="lazy"
-          onLoad={(e) => setLoaded(e.currentTarget as HTMLImageElement)} />
+      {still && loaded ? (
+        <Poster img={loaded} w={w} h={h} />
+      ) : (
+        <img
+          src={url}
+          alt={alt}
+          width={w}
+          height={h}
+          loading="lazy"
+          onLoad={(e) => setLoaded(e.currentTarget as HTMLImageElement)}
+        />
       )}
     </span>
   );

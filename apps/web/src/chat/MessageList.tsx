@@ -36,13 +36,21 @@ function useSwipe(onSwipe: () => void) {
   return {
     dx,
     handlers: {
-      onTouchStart: (e: TouchEvent) => { const t = e.touches[0]; start.current = t && e.touches.length === 1 ? { x: t.clientX, y: t.clientY } : null; },
+      onTouchStart: (e: TouchEvent) => {
+        const t = e.touches[0];
+        start.current = t && e.touches.length === 1 ? { x: t.clientX, y: t.clientY } : null;
+      },
       onTouchMove: (e: TouchEvent) => {
         const t = e.touches[0];
         if (!start.current || !t) return;
-        const x = t.clientX - start.current.x, y = t.clientY - start.current.y;
+        const x = t.clientX - start.current.x,
+          y = t.clientY - start.current.y;
         // A mostly vertical move is a scroll, not a swipe.
-        if (Math.abs(y) > 30 && Math.abs(y) > Math.abs(x)) { start.current = null; setDx(0); return; }
+        if (Math.abs(y) > 30 && Math.abs(y) > Math.abs(x)) {
+          start.current = null;
+          setDx(0);
+          return;
+        }
         setDx(Math.max(0, Math.min(x, SWIPE_PX * 1.5)));
       },
       onTouchEnd: () => {
@@ -50,7 +58,10 @@ function useSwipe(onSwipe: () => void) {
         start.current = null;
         setDx(0);
       },
-      onTouchCancel: () => { start.current = null; setDx(0); },
+      onTouchCancel: () => {
+        start.current = null;
+        setDx(0);
+      },
     },
   };
 }
@@ -61,47 +72,103 @@ function SaveButton({ m }: { m: Message }) {
   const save = async () => {
     setState('saving');
     try {
-      await saveMedia(m.media!, m.source ? describeSource(m.source) : `${m.kind} from ${m.sender}`, []);
+      await saveMedia(
+        m.media!,
+        m.source ? describeSource(m.source) : `${m.kind} from ${m.sender}`,
+        [],
+      );
       setState('saved');
     } catch (e) {
       setState(`Could not save: ${(e as Error).message}`);
     }
   };
   return (
-    <button class="link small save-sticker" onClick={save} disabled={state === 'saving' || state === 'saved'}>
-      {state === 'idle' ? 'Save to my stickers' : state === 'saving' ? 'Saving…' : state === 'saved' ? 'Saved ✓' : state}
+    <button
+      class="link small save-sticker"
+      onClick={save}
+      disabled={state === 'saving' || state === 'saved'}
+    >
+      {state === 'idle'
+        ? 'Save to my stickers'
+        : state === 'saving'
+          ? 'Saving…'
+          : state === 'saved'
+            ? 'Saved ✓'
+            : state}
     </button>
   );
 }
 
-function Bubble({ m, mine, me, original, highlight }: { m: Message; mine: boolean; me: string | undefined; original: Message | undefined; highlight: boolean }) {
+function Bubble({
+  m,
+  mine,
+  me,
+  original,
+  highlight,
+}: {
+  m: Message;
+  mine: boolean;
+  me: string | undefined;
+  original: Message | undefined;
+  highlight: boolean;
+}) {
   const deleted = m.deletedAt !== null;
   const ref = useRef<HTMLLIElement>(null);
-  const swipe = useSwipe(() => { startReply(m); focusComposer(); });
+  const swipe = useSwipe(() => {
+    startReply(m);
+    focusComposer();
+  });
   useEffect(() => {
     if (!highlight || !ref.current) return;
     ref.current.scrollIntoView({ block: 'center', behavior: 'smooth' });
     ref.current.focus({ preventScroll: true });
   }, [highlight]);
   return (
-    <li ref={ref} id={`msg-${m.id}`} tabIndex={-1} data-testid="message" data-id={m.id} data-seq={m.seq} data-kind={m.kind} data-state="sent"
-      data-deleted={deleted ? 'true' : undefined} data-edited={m.editedAt !== null && !deleted ? 'true' : undefined}
-      class={`msg ${mine ? 'mine' : ''} kind-${deleted ? 'deleted' : m.kind} ${highlight ? 'highlight' : ''}`} {...(deleted ? {} : swipe.handlers)}>
+    <li
+      ref={ref}
+      id={`msg-${m.id}`}
+      tabIndex={-1}
+      data-testid="message"
+      data-id={m.id}
+      data-seq={m.seq}
+      data-kind={m.kind}
+      data-state="sent"
+      data-deleted={deleted ? 'true' : undefined}
+      data-edited={m.editedAt !== null && !deleted ? 'true' : undefined}
+      class={`msg ${mine ? 'mine' : ''} kind-${deleted ? 'deleted' : m.kind} ${highlight ? 'highlight' : ''}`}
+      {...(deleted ? {} : swipe.handlers)}
+    >
       {!mine && <span class="sender">{m.sender}</span>}
-      <div class="bubble-row" style={swipe.dx ? { transform: `translateX(${swipe.dx}px)` } : undefined}>
+      <div
+        class="bubble-row"
+        style={swipe.dx ? { transform: `translateX(${swipe.dx}px)` } : undefined}
+      >
         <div class="bubble">
-          {m.replyTo && !deleted && <Quote conversationId={m.conversationId} id={m.replyTo} original={original} />}
-          {deleted ? <p class="text deleted" data-testid="tombstone">message deleted</p> : (
+          {m.replyTo && !deleted && (
+            <Quote conversationId={m.conversationId} id={m.replyTo} original={original} />
+          )}
+          {deleted ? (
+            <p class="text deleted" data-testid="tombstone">
+              message deleted
+            </p>
+          ) : (
             <>
               {m.kind === 'video' && m.media && <SharedVideo m={m} />}
-              {m.kind !== 'video' && m.media && <ViewableMedia media={m.media} alt={m.source ? describeSource(m.source) : m.kind} />}
+              {m.kind !== 'video' && m.media && (
+                <ViewableMedia media={m.media} alt={m.source ? describeSource(m.source) : m.kind} />
+              )}
               {m.text && <MessageText text={m.text} />}
               {m.kind !== 'video' && m.source && <Origin s={m.source} />}
             </>
           )}
           <span class="meta">
-            {m.editedAt !== null && !deleted && <span class="edited" title={`Edited ${new Date(m.editedAt).toLocaleString()}`}>edited · </span>}
-            {clockTime(m.createdAt)}{mine && <Ticks m={m} />}
+            {m.editedAt !== null && !deleted && (
+              <span class="edited" title={`Edited ${new Date(m.editedAt).toLocaleString()}`}>
+                edited ·{' '}
+              </span>
+            )}
+            {clockTime(m.createdAt)}
+            {mine && <Ticks m={m} />}
           </span>
         </div>
         <MessageMenu m={m} />
@@ -114,22 +181,50 @@ function Bubble({ m, mine, me, original, highlight }: { m: Message; mine: boolea
 
 function Pending({ o, original }: { o: OutboxItem; original: Message | undefined }) {
   const url = o.blob ? URL.createObjectURL(o.blob) : null;
-  useEffect(() => () => { if (url) URL.revokeObjectURL(url); }, [url]);
+  useEffect(
+    () => () => {
+      if (url) URL.revokeObjectURL(url);
+    },
+    [url],
+  );
   return (
-    <li class={`msg mine pending ${o.state}`} data-testid="message" data-state={o.state} data-kind={o.kind}>
+    <li
+      class={`msg mine pending ${o.state}`}
+      data-testid="message"
+      data-state={o.state}
+      data-kind={o.kind}
+    >
       <div class="bubble">
-        {o.replyTo && <Quote conversationId={o.conversationId} id={o.replyTo} original={original} />}
+        {o.replyTo && (
+          <Quote conversationId={o.conversationId} id={o.replyTo} original={original} />
+        )}
         {url && <img class="media" src={url} alt="" style={{ maxWidth: '200px' }} />}
-        {o.media && !url && (o.kind === 'video' ? <span class="muted small">{o.source?.video ?? 'video'}</span> : <Media media={o.media} alt={o.kind} />)}
+        {o.media &&
+          !url &&
+          (o.kind === 'video' ? (
+            <span class="muted small">{o.source?.video ?? 'video'}</span>
+          ) : (
+            <Media media={o.media} alt={o.kind} />
+          ))}
         {o.text && <p class="text">{o.text}</p>}
-        {o.source && <span class="origin"><FilmIcon /> {describeSource(o.source)}</span>}
-        <span class="meta"><PendingLabel o={o} /></span>
+        {o.source && (
+          <span class="origin">
+            <FilmIcon /> {describeSource(o.source)}
+          </span>
+        )}
+        <span class="meta">
+          <PendingLabel o={o} />
+        </span>
       </div>
       {o.state === 'failed' && (
         <div class="failed" role="alert">
           <span>{o.error ?? 'Could not send.'}</span>
-          <button class="link small" onClick={() => retrySend(o.clientId)}>Retry</button>
-          <button class="link small" onClick={() => discardSend(o.clientId)}>Discard</button>
+          <button class="link small" onClick={() => retrySend(o.clientId)}>
+            Retry
+          </button>
+          <button class="link small" onClick={() => discardSend(o.clientId)}>
+            Discard
+          </button>
         </div>
       )}
     </li>
@@ -144,7 +239,7 @@ export function MessageList() {
   const lastTop = useRef(0);
   const prevHeight = useRef(0);
   const id = s.activeId;
-  const msgs = id ? s.messages[id] ?? [] : [];
+  const msgs = id ? (s.messages[id] ?? []) : [];
   const pending = s.outbox.filter((o) => o.conversationId === id);
   const byId = new Map(msgs.map((m) => [m.id, m]));
 
@@ -157,7 +252,8 @@ export function MessageList() {
     if (mine > prevMine.current) stick.current = true;
     prevMine.current = mine;
     if (stick.current) el.scrollTop = el.scrollHeight;
-    else if (prevHeight.current && el.scrollTop < 10) el.scrollTop = el.scrollHeight - prevHeight.current;
+    else if (prevHeight.current && el.scrollTop < 10)
+      el.scrollTop = el.scrollHeight - prevHeight.current;
     prevHeight.current = el.scrollHeight;
   }, [msgs.length, pending.length, id]);
 
@@ -167,7 +263,9 @@ export function MessageList() {
   useEffect(() => {
     const el = ref.current;
     if (!el) return;
-    const keep = () => { if (stick.current) el.scrollTop = el.scrollHeight; };
+    const keep = () => {
+      if (stick.current) el.scrollTop = el.scrollHeight;
+    };
     el.addEventListener('load', keep, true);
     el.addEventListener('loadedmetadata', keep, true);
     const ro = typeof ResizeObserver !== 'undefined' ? new ResizeObserver(keep) : null;
@@ -176,12 +274,21 @@ export function MessageList() {
     for (const c of el.children) ro?.observe(c);
     const mo = new MutationObserver((changes) => {
       for (const ch of changes) {
-        ch.addedNodes.forEach((n) => { if (n instanceof Element) ro?.observe(n); });
-        ch.removedNodes.forEach((n) => { if (n instanceof Element) ro?.unobserve(n); });
+        ch.addedNodes.forEach((n) => {
+          if (n instanceof Element) ro?.observe(n);
+        });
+        ch.removedNodes.forEach((n) => {
+          if (n instanceof Element) ro?.unobserve(n);
+        });
       }
     });
     mo.observe(el, { childList: true });
-    return () => { el.removeEventListener('load', keep, true); el.removeEventListener('loadedmetadata', keep, true); ro?.disconnect(); mo.disconnect(); };
+    return () => {
+      el.removeEventListener('load', keep, true);
+      el.removeEventListener('loadedmetadata', keep, true);
+      ro?.disconnect();
+      mo.disconnect();
+    };
   }, [id]);
 
   const onScroll = () => {
@@ -201,17 +308,42 @@ export function MessageList() {
   if (!id) return <div class="empty-chat muted">Pick a conversation or start one with +.</div>;
   return (
     <ol class="messages" ref={ref} onScroll={onScroll} aria-live="polite" data-testid="messages">
-      {s.hasMore[id] && <li class="older"><button class="link small" onClick={() => void loadOlder(id)}>Load older messages</button></li>}
+      {s.hasMore[id] && (
+        <li class="older">
+          <button class="link small" onClick={() => void loadOlder(id)}>
+            Load older messages
+          </button>
+        </li>
+      )}
       {msgs.map((m, i) => (
         <Fragment key={m.id}>
-          {i > 0 && m.seq > msgs[i - 1]!.seq + 1 && <Gap conversationId={id} after={msgs[i - 1]!.seq} count={m.seq - msgs[i - 1]!.seq - 1} />}
+          {i > 0 && m.seq > msgs[i - 1]!.seq + 1 && (
+            <Gap
+              conversationId={id}
+              after={msgs[i - 1]!.seq}
+              count={m.seq - msgs[i - 1]!.seq - 1}
+            />
+          )}
           {startsDay(msgs[i - 1]?.createdAt, m.createdAt) && <DaySeparator at={m.createdAt} />}
-          {m.kind === 'system' ? <SystemLine m={m} highlight={s.highlight === m.id} /> : <Bubble m={m} mine={m.senderId === s.me?.id} me={s.me?.username} highlight={s.highlight === m.id}
-            original={m.replyTo ? byId.get(m.replyTo) : undefined} />}
+          {m.kind === 'system' ? (
+            <SystemLine m={m} highlight={s.highlight === m.id} />
+          ) : (
+            <Bubble
+              m={m}
+              mine={m.senderId === s.me?.id}
+              me={s.me?.username}
+              highlight={s.highlight === m.id}
+              original={m.replyTo ? byId.get(m.replyTo) : undefined}
+            />
+          )}
         </Fragment>
       ))}
-      {pending.length > 0 && startsDay(msgs.at(-1)?.createdAt, pending[0]!.createdAt) && <DaySeparator at={pending[0]!.createdAt} />}
-      {pending.map((o) => <Pending key={o.clientId} o={o} original={o.replyTo ? byId.get(o.replyTo) : undefined} />)}
+      {pending.length > 0 && startsDay(msgs.at(-1)?.createdAt, pending[0]!.createdAt) && (
+        <DaySeparator at={pending[0]!.createdAt} />
+      )}
+      {pending.map((o) => (
+        <Pending key={o.clientId} o={o} original={o.replyTo ? byId.get(o.replyTo) : undefined} />
+      ))}
     </ol>
   );
 }

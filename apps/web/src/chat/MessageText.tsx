@@ -9,9 +9,15 @@ import { linkify } from './linkify';
 export function MessageText({ text }: { text: string }) {
   return (
     <p class="text">
-      {linkify(text).map((p, i) => ('href' in p
-        ? <a key={i} href={p.href} target="_blank" rel="noopener noreferrer" data-testid="link">{p.text}</a>
-        : p.text))}
+      {linkify(text).map((p, i) =>
+        'href' in p ? (
+          <a key={i} href={p.href} target="_blank" rel="noopener noreferrer" data-testid="link">
+            {p.text}
+          </a>
+        ) : (
+          p.text
+        ),
+      )}
     </p>
   );
 }

@@ -16,7 +16,12 @@ export function TextCounter({ text }: { text: string }) {
   if (n < COUNTER_FROM) return null;
   const over = n - MAX_TEXT_LENGTH;
   return (
-    <span class={`text-counter ${over > 0 ? 'over' : ''}`} data-testid="text-counter" role={over > 0 ? 'alert' : 'status'} aria-live="polite">
+    <span
+      class={`text-counter ${over > 0 ? 'over' : ''}`}
+      data-testid="text-counter"
+      role={over > 0 ? 'alert' : 'status'}
+      aria-live="polite"
+    >
       {over > 0
         ? `${n.toLocaleString('en-US')} / ${MAX_TEXT_LENGTH.toLocaleString('en-US')}: ${over.toLocaleString('en-US')} too many to send`
         : `${n.toLocaleString('en-US')} / ${MAX_TEXT_LENGTH.toLocaleString('en-US')}`}

@@ -27,21 +27,51 @@ export function Ticks({ m }: { m: Message }) {
   const r = receiptOf(a, c, s.me.id, m.seq);
   const text = receiptText(r, c.kind === 'group');
   const endPress = () => {
-    if (press.current) { clearTimeout(press.current); press.current = null; }
-    if (longPressed.current) setTimeout(() => { longPressed.current = false; }, 400);
+    if (press.current) {
+      clearTimeout(press.current);
+      press.current = null;
+    }
+    if (longPressed.current)
+      setTimeout(() => {
+        longPressed.current = false;
+      }, 400);
   };
   return (
-    <span class={`tick receipt-${r.state}`} data-testid="receipt" data-receipt={r.state} title={text} aria-label={text} role="button" tabIndex={0}
-      onClick={() => { if (!longPressed.current) setOpen(!open); }}
-      onKeyDown={(e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); setOpen(!open); } }}
+    <span
+      class={`tick receipt-${r.state}`}
+      data-testid="receipt"
+      data-receipt={r.state}
+      title={text}
+      aria-label={text}
+      role="button"
+      tabIndex={0}
+      onClick={() => {
+        if (!longPressed.current) setOpen(!open);
+      }}
+      onKeyDown={(e) => {
+        if (e.key === 'Enter' || e.key === ' ') {
+          e.preventDefault();
+          setOpen(!open);
+        }
+      }}
       onTouchStart={() => {
         endPress();
         longPressed.current = false;
-        press.current = setTimeout(() => { longPressed.current = true; setOpen(true); }, LONG_PRESS_MS);
+        press.current = setTimeout(() => {
+          longPressed.current = true;
+          setOpen(true);
+        }, LONG_PRESS_MS);
       }}
-      onTouchEnd={endPress} onTouchMove={endPress} onTouchCancel={endPress}>
+      onTouchEnd={endPress}
+      onTouchMove={endPress}
+      onTouchCancel={endPress}
+    >
       {r.state === 'sent' ? ' ✓' : ' ✓✓'}
-      {open && <span class="receipt-detail" role="tooltip" data-testid="receipt-detail">{text}</span>}
+      {open && (
+        <span class="receipt-detail" role="tooltip" data-testid="receipt-detail">
+          {text}
+        </span>
+      )}
     </span>
   );
 }
@@ -52,5 +82,9 @@ export function PendingLabel({ o }: { o: OutboxItem }) {
   const s = useStore(chat);
   if (o.state === 'failed') return <span data-testid="pending-label">Not sent</span>;
   const online = livenessOf(s.connection, a) === 'online';
-  return <span data-testid="pending-label" data-waiting={online ? undefined : 'true'}>{online ? 'Sending…' : 'Waiting for connection'}</span>;
+  return (
+    <span data-testid="pending-label" data-waiting={online ? undefined : 'true'}>
+      {online ? 'Sending…' : 'Waiting for connection'}
+    </span>
+  );
 }

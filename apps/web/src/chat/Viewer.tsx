@@ -15,22 +15,58 @@ function Viewer({ media, alt, onClose }: { media: MediaMeta; alt: string; onClos
   useLayoutEffect(() => {
     const d = ref.current;
     if (d && !d.open) d.showModal();
-    return () => { if (d?.open) d.close(); };
+    return () => {
+      if (d?.open) d.close();
+    };
   }, []);
   const url = media.url ?? mediaUrl(media.id);
   const style = { aspectRatio: `${media.width} / ${media.height}` };
   return (
-    <dialog ref={ref} class="viewer" aria-label={`${alt}, full size`} data-testid="viewer"
+    <dialog
+      ref={ref}
+      class="viewer"
+      aria-label={`${alt}, full size`}
+      data-testid="viewer"
       onClose={onClose}
       // The dialog's own box is only around the picture: a click that lands on the dialog
       // itself, not on what is inside, is on the backdrop around it.
-      onClick={(e) => { if (e.target === e.currentTarget) ref.current?.close(); }}
+      onClick={(e) => {
+        if (e.target === e.currentTarget) ref.current?.close();
+      }}
       // Keys pressed here are the viewer's, not the capture shortcuts of the page.
-      onKeyDown={(e) => e.stopPropagation()}>
-      {media.mime.startsWith('video/')
-        ? <video class="viewer-media" src={url} muted playsInline loop autoplay width={media.width} height={media.height} style={style} aria-label={alt} />
-        : <img class="viewer-media" src={url} alt={alt} width={media.width} height={media.height} style={style} />}
-      <button class="viewer-close icon" aria-label="Close" title="Close (Esc)" onClick={() => ref.current?.close()}>×</button>
+      onKeyDown={(e) => e.stopPropagation()}
+    >
+      {media.mime.startsWith('video/') ? (
+        <video
+          class="viewer-media"
+          src={url}
+          muted
+          playsInline
+          loop
+          autoplay
+          width={media.width}
+          height={media.height}
+          style={style}
+          aria-label={alt}
+        />
+      ) : (
+        <img
+          class="viewer-media"
+          src={url}
+          alt={alt}
+          width={media.width}
+          height={media.height}
+          style={style}
+        />
+      )}
+      <button
+        class="viewer-close icon"
+        aria-label="Close"
+        title="Close (Esc)"
+        onClick={() => ref.current?.close()}
+      >
+        ×
+      </button>
     </dialog>
   );
 }
@@ -41,11 +77,27 @@ export function ViewableMedia({ media, alt }: { media: MediaMeta; alt: string })
   const trigger = useRef<HTMLButtonElement>(null);
   return (
     <>
-      <button ref={trigger} type="button" class="media-open" aria-label={`${alt}: show full size`} aria-haspopup="dialog"
-        data-testid="open-viewer" onClick={() => setOpen(true)}>
+      <button
+        ref={trigger}
+        type="button"
+        class="media-open"
+        aria-label={`${alt}: show full size`}
+        aria-haspopup="dialog"
+        data-testid="open-viewer"
+        onClick={() => setOpen(true)}
+      >
         <Media media={media} alt={alt} />
       </button>
-      {open && <Viewer media={media} alt={alt} onClose={() => { setOpen(false); trigger.current?.focus(); }} />}
+      {open && (
+        <Viewer
+          media={media}
+          alt={alt}
+          onClose={() => {
+            setOpen(false);
+            trigger.current?.focus();
+          }}
+        />
+      )}
     </>
   );
 }

@@ -16,7 +16,12 @@
  *   DELIVERED_INTERVAL_MS and a few a second in all (the server's `markDelivered` limit).
  * - Liveness: liveness.ts (heartbeat, the browser's online/offline).
  */
-import { DELIVERED_INTERVAL_MS, TYPING_INTERVAL_MS, TYPING_SHOW_MS, type ServerFrame } from '@clipchat/protocol';
+import {
+  DELIVERED_INTERVAL_MS,
+  TYPING_INTERVAL_MS,
+  TYPING_SHOW_MS,
+  type ServerFrame,
+} from '@clipchat/protocol';
 import { Store } from '../store';
 import type { Conversation, Message } from '../types';
 import { chat, liveSocket, onServerFrame } from './state';
@@ -39,7 +44,12 @@ export interface AliveState {
 }
 
 export const alive = new Store<AliveState>({
-  typing: {}, presence: {}, receipts: {}, network: typeof navigator === 'undefined' ? true : navigator.onLine, stale: false, wasOnline: false,
+  typing: {},
+  presence: {},
+  receipts: {},
+  network: typeof navigator === 'undefined' ? true : navigator.onLine,
+  stale: false,
+  wasOnline: false,
 });
 
 const key = (conversationId: string, userId: string) => `${conversationId} ${userId}`;
@@ -61,7 +71,10 @@ export function typingNow(conversationId: string): void {
 let pruneTimer: ReturnType<typeof setTimeout> | null = null;
 /** Drops typing entries whose time is up, and waits for the next one to end. */
 function pruneTyping(): void {
-  if (pruneTimer) { clearTimeout(pruneTimer); pruneTimer = null; }
+  if (pruneTimer) {
+    clearTimeout(pruneTimer);
+    pruneTimer = null;
+  }
   const now = Date.now();
   let next = Infinity;
   const typing: AliveState['typing'] = {};
@@ -74,9 +87,15 @@ function pruneTyping(): void {
   if (next < Infinity) pruneTimer = setTimeout(pruneTyping, next - now + 20);
 }
 
-function setTyping(conversationId: string, userId: string, entry: { username: string; until: number } | null): void {
+function setTyping(
+  conversationId: string,
+  userId: string,
+  entry: { username: string; until: number } | null,
+): void {
   const users = { ...alive.get().typing[conversationId] };
-  if (entry) users[userId] = entry; else if (users[userId]) delete users[userId]; else return;
+  if (entry) users[userId] = entry;
+  else if (users[userId]) delete users[userId];
+  else return;
   alive.set((s) => ({ typing: { ...s.typing, [conversationId]: users } }));
   pruneTyping();
 }
@@ -84,7 +103,9 @@ function setTyping(conversationId: string, userId: string, entry: { username: st
 /** Usernames typing in `conversationId` now, in the order they started. */
 export function typersOf(s: AliveState, conversationId: string): string[] {
   const now = Date.now();
-  return Object.values(s.typing[conversationId] ?? {}).filter((t) => t.until > now).map((t) => t.username);
+  return Object.values(s.typing[conversationId] ?? {})
+    .filter((t) => t.until > now)
+    .map((t) => t.username);
 }
 
 /** "rita is typing…", "rita and sam are typing…", "4 people are typing…". */
@@ -101,18 +122,28 @@ export function typingText(names: string[]): string {
 export function presenceOf(s: AliveState, m: Member): { online: boolean; lastSeen: number | null } {
   const p = s.presence[m.id];
   if (!p) return { online: m.online, lastSeen: m.lastSeen };
-  if (m.lastSeen !== null && (p.lastSeen ?? 0) < m.lastSeen) return { online: m.online, lastSeen: m.lastSeen };
+  if (m.lastSeen !== null && (p.lastSeen ?? 0) < m.lastSeen)
+    return { online: m.online, lastSeen: m.lastSeen };
   return p;
 }
 
 /** How far a member has read and got a conversation: the list's or a later receipt's (read counts as delivered). */
-export function positionOf(s: AliveState, conversationId: string, m: Member): { read: number; delivered: number } {
+export function positionOf(
+  s: AliveState,
+  conversationId: string,
+  m: Member,
+): { read: number; delivered: number } {
   const r = s.receipts[key(conversationId, m.id)];
   const read = Math.max(m.readSeq, r?.read ?? 0);
   return { read, delivered: Math.max(read, m.deliveredSeq ?? 0, r?.delivered ?? 0) };
 }
 
-function raiseReceipt(conversationId: string, userId: string, what: 'read' | 'delivered', seq: number): void {
+function raiseReceipt(
+  conversationId: string,
+  userId: string,
+  what: 'read' | 'delivered',
+  seq: number,
+): void {
   alive.set((s) => {
     const k = key(conversationId, userId);
     const had = s.receipts[k] ?? { read: 0, delivered: 0 };
@@ -154,7 +185,12 @@ function noteDelivered(): void {
   if (!me) return;
   for (const c of s.conversations) {
     const mine = c.members.find((m) => m.id === me);
-    const known = Math.max(deliveredSent.get(c.id) ?? 0, c.readSeq, mine?.deliveredSeq ?? 0, mine?.readSeq ?? 0);
+    const known = Math.max(
+      deliveredSent.get(c.id) ?? 0,
+      c.readSeq,
+      mine?.deliveredSeq ?? 0,
+      mine?.readSeq ?? 0,
+    );
     let got = s.messages[c.id] ? highest(s.messages[c.id]!, me) : 0;
     if (c.lastMessage && c.lastMessage.senderId !== me) got = Math.max(got, c.lastMessage.seq);
     if (got > known && got > (deliveredDue.get(c.id) ?? 0)) deliveredDue.set(c.id, got);
@@ -176,8 +212,14 @@ function flushDelivered(): void {
   let wait = Infinity;
   for (const [cid, seq] of deliveredDue) {
     const since = now - (deliveredAt.get(cid) ?? -Infinity);
-    if (since < DELIVERED_INTERVAL_MS) { wait = Math.min(wait, DELIVERED_INTERVAL_MS - since); continue; }
-    if (sent >= DELIVERED_PER_FLUSH) { wait = Math.min(wait, DELIVERED_INTERVAL_MS); break; }
+    if (since < DELIVERED_INTERVAL_MS) {
+      wait = Math.min(wait, DELIVERED_INTERVAL_MS - since);
+      continue;
+    }
+    if (sent >= DELIVERED_PER_FLUSH) {
+      wait = Math.min(wait, DELIVERED_INTERVAL_MS);
+      break;
+    }
     if (seq > (deliveredSent.get(cid) ?? 0)) {
       ws.send(JSON.stringify({ type: 'delivered', conversationId: cid, seq }));
       deliveredSent.set(cid, seq);
@@ -195,14 +237,21 @@ function onFrame(f: ServerFrame): void {
   const me = chat.get().me?.id;
   switch (f.type) {
     case 'typing':
-      if (f.user.id !== me) setTyping(f.conversationId, f.user.id, { username: f.user.username, until: Date.now() + TYPING_SHOW_MS });
+      if (f.user.id !== me)
+        setTyping(f.conversationId, f.user.id, {
+          username: f.user.username,
+          until: Date.now() + TYPING_SHOW_MS,
+        });
       break;
     case 'message':
       // Their message is what they were typing.
-      if (alive.get().typing[f.message.conversationId]?.[f.message.senderId]) setTyping(f.message.conversationId, f.message.senderId, null);
+      if (alive.get().typing[f.message.conversationId]?.[f.message.senderId])
+        setTyping(f.message.conversationId, f.message.senderId, null);
       break;
     case 'presence':
-      alive.set((s) => ({ presence: { ...s.presence, [f.user.id]: { online: f.online, lastSeen: f.lastSeen } } }));
+      alive.set((s) => ({
+        presence: { ...s.presence, [f.user.id]: { online: f.online, lastSeen: f.lastSeen } },
+      }));
       break;
     case 'read':
       if (f.user) raiseReceipt(f.conversationId, f.user.id, 'read', f.seq);

@@ -23,6 +23,9 @@ export function dayLabel(ms: number, now = Date.now(), locale?: string): string 
   if (day === dayOf(yesterday.getTime())) return 'Yesterday';
   const d = new Date(ms);
   return d.toLocaleDateString(locale, {
-    weekday: 'long', day: 'numeric', month: 'long', ...(d.getFullYear() === today.getFullYear() ? {} : { year: 'numeric' }),
+    weekday: 'long',
+    day: 'numeric',
+    month: 'long',
+    ...(d.getFullYear() === today.getFullYear() ? {} : { year: 'numeric' }),
   });
 }

@@ -12,7 +12,9 @@ import { addHistory, chat, jumpTo, openConversation } from './state';
 const PAGE = 50;
 
 /** Opens `m`'s conversation, loads the history around `m` when needed, and highlights it. */
-export async function openMessage(m: Pick<Message, 'id' | 'conversationId' | 'seq'>): Promise<boolean> {
+export async function openMessage(
+  m: Pick<Message, 'id' | 'conversationId' | 'seq'>,
+): Promise<boolean> {
   const cid = m.conversationId;
   if (chat.get().activeId !== cid || !chat.get().messages[cid]?.length) await openConversation(cid);
   if (!chat.get().messages[cid]?.some((x) => x.id === m.id)) {

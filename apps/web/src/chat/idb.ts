@@ -23,13 +23,19 @@ function db(): Promise<IDBDatabase | null> {
 
 const memory = new Map<string, unknown>();
 
-function tx<T>(mode: IDBTransactionMode, fn: (s: IDBObjectStore) => IDBRequest<T>): Promise<T | undefined> {
-  return db().then((d) => new Promise<T | undefined>((resolve, reject) => {
-    if (!d) return resolve(undefined);
-    const req = fn(d.transaction(STORE, mode).objectStore(STORE));
-    req.onsuccess = () => resolve(req.result);
-    req.onerror = () => reject(req.error);
-  }));
+function tx<T>(
+  mode: IDBTransactionMode,
+  fn: (s: IDBObjectStore) => IDBRequest<T>,
+): Promise<T | undefined> {
+  return db().then(
+    (d) =>
+      new Promise<T | undefined>((resolve, reject) => {
+        if (!d) return resolve(undefined);
+        const req = fn(d.transaction(STORE, mode).objectStore(STORE));
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error);
+      }),
+  );
 }
 
 export const idb = {

@@ -14,7 +14,11 @@ const TRAILING = /[.,;:!?…'"»”’]+$/u;
 
 /** Drops a closing bracket that has no opening one inside the link ("(see https://x.org/a)"). */
 function balance(url: string): string {
-  for (const [open, close] of [['(', ')'], ['[', ']'], ['{', '}']] as const) {
+  for (const [open, close] of [
+    ['(', ')'],
+    ['[', ']'],
+    ['{', '}'],
+  ] as const) {
     while (url.endsWith(close) && count(url, open) < count(url, close)) url = url.slice(0, -1);
   }
   return url;
@@ -26,7 +30,11 @@ export function safeHref(candidate: string): string | null {
   // The host follows the two slashes as typed (URL would read `http:///x` as `http://x/`).
   if (!/^https?:\/\/[^/\\]/i.test(candidate)) return null;
   let url: URL;
-  try { url = new URL(candidate); } catch { return null; }
+  try {
+    url = new URL(candidate);
+  } catch {
+    return null;
+  }
   if ((url.protocol !== 'http:' && url.protocol !== 'https:') || !url.hostname) return null;
   return url.href;
 }

@@ -56,7 +56,10 @@ function tick(): void {
   sincePing += step;
   if (waiting) silence += step;
   if (waiting && sincePing >= PONG_WITHIN_MS && !alive.get().stale) alive.set({ stale: true });
-  if (waiting && silence >= SILENT_DROP_MS) { dropSocket(); return; }
+  if (waiting && silence >= SILENT_DROP_MS) {
+    dropSocket();
+    return;
+  }
   const every = hidden ? HIDDEN_PING_EVERY_MS : PING_EVERY_MS;
   if (!waiting && sincePing >= every) {
     sincePing = 0;
@@ -89,7 +92,10 @@ export function startLiveness(): void {
 /** What the connection badge says, and its class. */
 export type Liveness = 'online' | 'connecting' | 'reconnecting' | 'offline';
 
-export function livenessOf(connection: 'connecting' | 'online' | 'offline', a: { network: boolean; stale: boolean; wasOnline: boolean }): Liveness {
+export function livenessOf(
+  connection: 'connecting' | 'online' | 'offline',
+  a: { network: boolean; stale: boolean; wasOnline: boolean },
+): Liveness {
   if (!a.network) return 'offline';
   if (connection === 'online') return a.stale ? 'reconnecting' : 'online';
   if (connection === 'connecting') return a.wasOnline ? 'reconnecting' : 'connecting';
@@ -97,5 +103,8 @@ export function livenessOf(connection: 'connecting' | 'online' | 'offline', a: {
 }
 
 export const LIVENESS_TEXT: Record<Liveness, string> = {
-  online: 'Connected', connecting: 'Connecting…', reconnecting: 'Reconnecting…', offline: 'Offline',
+  online: 'Connected',
+  connecting: 'Connecting…',
+  reconnecting: 'Reconnecting…',
+  offline: 'Offline',
 };

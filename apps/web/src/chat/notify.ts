@@ -33,7 +33,10 @@ function readMuted(): string[] {
 }
 
 /** Notification permission as the bell shows it, and the muted conversations of this device. */
-export const notifyState = new Store<{ permission: NotificationPermission | 'unsupported'; muted: string[] }>({
+export const notifyState = new Store<{
+  permission: NotificationPermission | 'unsupported';
+  muted: string[];
+}>({
   permission: typeof Notification === 'undefined' ? 'unsupported' : Notification.permission,
   muted: readMuted(),
 });
@@ -63,15 +66,17 @@ export function unreadCount(list: Conversation[]): number {
   return list.reduce((n, c) => n + (isMuted(c.id) ? 0 : Math.max(0, c.unread ?? 0)), 0);
 }
 
-const LOGO = "<rect width='16' height='16' rx='4' fill='#4f6df5'/><path d='M5 4l7 4-7 4z' fill='white'/>";
+const LOGO =
+  "<rect width='16' height='16' rx='4' fill='#4f6df5'/><path d='M5 4l7 4-7 4z' fill='white'/>";
 let iconShown = -1;
 
 /** The favicon: the logo, with a red badge and the count when there are unread messages. */
 function favicon(n: number): string {
   const label = n > 99 ? '99+' : String(n);
-  const badge = n > 0
-    ? `<circle cx='11.5' cy='4.5' r='4.5' fill='#e5484d'/><text x='11.5' y='6.6' font-size='${label.length > 1 ? 4.6 : 6.4}' font-family='sans-serif' font-weight='bold' text-anchor='middle' fill='white'>${label}</text>`
-    : '';
+  const badge =
+    n > 0
+      ? `<circle cx='11.5' cy='4.5' r='4.5' fill='#e5484d'/><text x='11.5' y='6.6' font-size='${label.length > 1 ? 4.6 : 6.4}' font-family='sans-serif' font-weight='bold' text-anchor='middle' fill='white'>${label}</text>`
+      : '';
   return `data:image/svg+xml,${encodeURIComponent(`<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 16 16'>${LOGO}${badge}</svg>`)}`;
 }
 
@@ -95,18 +100,27 @@ function showUnread(): void {
 export function previewOf(m: Message): string {
   if (m.deletedAt !== null) return 'message deleted';
   switch (m.kind) {
-    case 'text': return (m.text ?? '').length > 140 ? `${m.text!.slice(0, 139)}…` : m.text ?? '';
-    case 'still': return 'Still';
-    case 'sticker': return 'Sticker';
-    case 'video': return 'Video';
-    default: return m.text ?? '';
+    case 'text':
+      return (m.text ?? '').length > 140 ? `${m.text!.slice(0, 139)}…` : (m.text ?? '');
+    case 'still':
+      return 'Still';
+    case 'sticker':
+      return 'Sticker';
+    case 'video':
+      return 'Video';
+    default:
+      return m.text ?? '';
   }
 }
 
 function notify(c: Conversation, m: Message): void {
   const title = c.kind === 'group' ? `${m.sender} in ${titleOf(c, chat.get().me?.id)}` : m.sender;
   try {
-    const n = new Notification(title, { body: previewOf(m), tag: c.id, data: { conversationId: c.id, seq: m.seq } });
+    const n = new Notification(title, {
+      body: previewOf(m),
+      tag: c.id,
+      data: { conversationId: c.id, seq: m.seq },
+    });
     n.onclick = () => {
       window.focus();
       n.close();
@@ -125,7 +139,11 @@ let primed = false;
 function onChange(): void {
   const s = chat.get();
   showUnread();
-  if (!s.me) { seen.clear(); primed = false; return; }
+  if (!s.me) {
+    seen.clear();
+    primed = false;
+    return;
+  }
   const hidden = document.visibilityState === 'hidden';
   for (const c of s.conversations) {
     const m = c.lastMessage;
@@ -133,9 +151,15 @@ function onChange(): void {
     const before = seen.get(c.id);
     if (before !== undefined && seq <= before) continue;
     seen.set(c.id, seq);
-    if (!primed || before === undefined && c.createdAt < Date.now() - NOTIFY_MAX_AGE_MS) continue;
+    if (!primed || (before === undefined && c.createdAt < Date.now() - NOTIFY_MAX_AGE_MS)) continue;
     if (!m || m.senderId === s.me.id || m.kind === 'system' || m.deletedAt !== null) continue;
-    if (!hidden || isMuted(c.id) || typeof Notification === 'undefined' || Notification.permission !== 'granted') continue;
+    if (
+      !hidden ||
+      isMuted(c.id) ||
+      typeof Notification === 'undefined' ||
+      Notification.permission !== 'granted'
+    )
+      continue;
     if (Date.now() - m.createdAt > NOTIFY_MAX_AGE_MS) continue;
     notify(c, m);
   }
@@ -153,12 +177,22 @@ export function startNotifications(): void {
   // Back to the tab: the open conversation is read now.
   document.addEventListener('visibilitychange', () => {
     const id = chat.get().activeId;
-    if (document.visibilityState === 'visible' && id && (chat.get().conversations.find((c) => c.id === id)?.unread ?? 0) > 0) {
+    if (
+      document.visibilityState === 'visible' &&
+      id &&
+      (chat.get().conversations.find((c) => c.id === id)?.unread ?? 0) > 0
+    ) {
       void openConversation(id).catch(() => {});
     }
   });
   // Permission changed in the browser's own settings.
-  void navigator.permissions?.query({ name: 'notifications' as PermissionName }).then((st) => {
-    st.onchange = () => notifyState.set({ permission: typeof Notification === 'undefined' ? 'unsupported' : Notification.permission });
-  }).catch(() => {});
+  void navigator.permissions
+    ?.query({ name: 'notifications' as PermissionName })
+    .then((st) => {
+      st.onchange = () =>
+        notifyState.set({
+          permission: typeof Notification === 'undefined' ? 'unsupported' : Notification.permission,
+        });
+    })
+    .catch(() => {});
 }

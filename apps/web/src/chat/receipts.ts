@@ -22,7 +22,9 @@ export function receiptOf(a: AliveState, c: Conversation, meId: string, seq: num
   const others = c.members.filter((m) => m.id !== meId);
   for (const m of others) {
     const p = positionOf(a, c.id, m);
-    (p.read >= seq ? info.readBy : p.delivered >= seq ? info.deliveredTo : info.waiting).push(m.username);
+    (p.read >= seq ? info.readBy : p.delivered >= seq ? info.deliveredTo : info.waiting).push(
+      m.username,
+    );
   }
   if (!others.length) return info;
   if (info.readBy.length === others.length) info.state = 'read';

@@ -6,7 +6,10 @@
  */
 
 /** A piece of a snippet: plain text, or a matched word. */
-export interface SnippetPart { text: string; mark: boolean }
+export interface SnippetPart {
+  text: string;
+  mark: boolean;
+}
 
 const WORD = /[\p{L}\p{N}]+/gu;
 
@@ -30,7 +33,8 @@ export function snippet(text: string, q: string, width = 120): SnippetPart[] {
   const hits: { start: number; end: number }[] = [];
   for (const m of text.matchAll(WORD)) {
     const w = fold(m[0]);
-    if (words.includes(w) || (last && w.startsWith(last))) hits.push({ start: m.index, end: m.index + m[0].length });
+    if (words.includes(w) || (last && w.startsWith(last)))
+      hits.push({ start: m.index, end: m.index + m[0].length });
   }
   let from = 0;
   let to = text.length;
@@ -44,7 +48,8 @@ export function snippet(text: string, q: string, width = 120): SnippetPart[] {
   let at = from;
   for (const h of hits) {
     if (h.end <= from || h.start >= to) continue;
-    const s = Math.max(h.start, from), e = Math.min(h.end, to);
+    const s = Math.max(h.start, from),
+      e = Math.min(h.end, to);
     if (s > at) parts.push({ text: text.slice(at, s), mark: false });
     parts.push({ text: text.slice(s, e), mark: true });
     at = e;

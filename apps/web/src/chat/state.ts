@@ -25,7 +25,13 @@
  * (`parseServerFrame`); one that does not fit is logged and ignored. Frames sent are the
  * protocol's `ClientFrame`s.
  */
-import { DEFAULT_EDIT_WINDOW_MS, FrameError, parseServerFrame, type ClientFrame, type ServerFrame } from '@clipchat/protocol';
+import {
+  DEFAULT_EDIT_WINDOW_MS,
+  FrameError,
+  parseServerFrame,
+  type ClientFrame,
+  type ServerFrame,
+} from '@clipchat/protocol';
 import { api, ApiError } from '../api';
 import { Store } from '../store';
 import type { Conversation, MediaMeta, Message, MessageKind, MessageSource, User } from '../types';
@@ -81,8 +87,16 @@ export interface ComposerAction {
 }
 
 export const chat = new Store<ChatState>({
-  me: null, conversations: [], activeId: null, messages: {}, hasMore: {}, outbox: [], connection: 'offline', notice: null,
-  action: null, highlight: null,
+  me: null,
+  conversations: [],
+  activeId: null,
+  messages: {},
+  hasMore: {},
+  outbox: [],
+  connection: 'offline',
+  notice: null,
+  action: null,
+  highlight: null,
 });
 
 const PAGE = 50;
@@ -126,7 +140,9 @@ function raiseRev(conversationId: string, rev: number): void {
 const frameListeners = new Set<(f: ServerFrame) => void>();
 export function onServerFrame(fn: (f: ServerFrame) => void): () => void {
   frameListeners.add(fn);
-  return () => { frameListeners.delete(fn); };
+  return () => {
+    frameListeners.delete(fn);
+  };
 }
 
 /** The socket once its `hello` came (frames may be sent), else null. */
@@ -138,7 +154,10 @@ export function liveSocket(): WebSocket | null {
 export function dropSocket(): void {
   if (stopped) return;
   const ws = socket;
-  if (ws) { lost(ws); ws.close(); }
+  if (ws) {
+    lost(ws);
+    ws.close();
+  }
   if (retryTimer) clearTimeout(retryTimer);
   retry = 0;
   connect();
@@ -156,7 +175,8 @@ export function sendLive(frame: ClientFrame): boolean {
   return true;
 }
 
-const newClientId = () => (crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`);
+const newClientId = () =>
+  crypto.randomUUID?.() ?? `${Date.now()}-${Math.random().toString(36).slice(2)}`;
 
 /** Merges messages by seq; a copy held with a higher `rev` (changed since) is kept. */
 function mergeMessages(list: Message[] | undefined, add: Message[]): Message[] {
@@ -194,11 +214,17 @@ let syncRetry: ReturnType<typeof setTimeout> | null = null;
  */
 function syncAll(): void {
   if (!ready || socket?.readyState !== WebSocket.OPEN) return;
-  if (syncRetry) { clearTimeout(syncRetry); syncRetry = null; }
+  if (syncRetry) {
+    clearTimeout(syncRetry);
+    syncRetry = null;
+  }
   const s = chat.get();
   const ids = new Set([...s.conversations.map((c) => c.id), ...Object.keys(s.messages)]);
   // Unreached conversations first: a long list still moves on from page to page.
-  const ordered = [...[...ids].filter((id) => unreached.has(id)), ...[...ids].filter((id) => !unreached.has(id))];
+  const ordered = [
+    ...[...ids].filter((id) => unreached.has(id)),
+    ...[...ids].filter((id) => !unreached.has(id)),
+  ];
   const since: Record<string, number> = {};
   const changes: Record<string, number> = {};
   for (const id of ordered) {
@@ -222,7 +248,10 @@ function receive(msgs: Message[]): void {
     const heldBefore = new Set((messages[cid] ?? []).map((m) => m.seq));
     messages[cid] = mergeMessages(messages[cid], list);
     const c = conversations.find((x) => x.id === cid);
-    if (!c) { unknownConv = true; continue; }
+    if (!c) {
+      unknownConv = true;
+      continue;
+    }
     const last = list[list.length - 1]!;
     const known = c.lastSeq ?? 0;
     if (!c.lastMessage || last.seq > c.lastMessage.seq) c.lastMessage = last;
@@ -234,7 +263,11 @@ function receive(msgs: Message[]): void {
       // Only messages not held before and past what the list counted are new: a replay
       // never counts twice, and one missed live and synced later still counts.
       const floor = Math.max(listed.get(cid) ?? 0, c.readSeq ?? 0);
-      const fresh = new Set(list.filter((m) => !heldBefore.has(m.seq) && m.seq > floor && m.senderId !== s.me?.id).map((m) => m.seq));
+      const fresh = new Set(
+        list
+          .filter((m) => !heldBefore.has(m.seq) && m.seq > floor && m.senderId !== s.me?.id)
+          .map((m) => m.seq),
+      );
       c.unread = (c.unread ?? 0) + fresh.size;
     }
   }
@@ -247,7 +280,8 @@ function receive(msgs: Message[]): void {
   // Read only when seen: a hidden tab keeps them unread (the title counts them) until shown.
   if (active && byConv.has(active) && document.visibilityState !== 'hidden') markRead(active);
   // A system message (members, title) changed the conversation: the list has it as it now is.
-  if (unknownConv || msgs.some((m) => m.kind === 'system')) void refreshConversations().catch(() => {});
+  if (unknownConv || msgs.some((m) => m.kind === 'system'))
+    void refreshConversations().catch(() => {});
 }
 
 /**
@@ -266,7 +300,11 @@ function applyUpdate(m: Message): void {
       next[i] = m;
       messages = { ...s.messages, [cid]: next };
     }
-    const conversations = s.conversations.map((c) => (c.id === cid && c.lastMessage?.id === m.id && m.rev > c.lastMessage.rev ? { ...c, lastMessage: m } : c));
+    const conversations = s.conversations.map((c) =>
+      c.id === cid && c.lastMessage?.id === m.id && m.rev > c.lastMessage.rev
+        ? { ...c, lastMessage: m }
+        : c,
+    );
     const action = s.action?.messageId === m.id && m.deletedAt !== null ? null : s.action;
     return { messages, conversations, action };
   });
@@ -275,13 +313,17 @@ function applyUpdate(m: Message): void {
 function markRead(conversationId: string): void {
   const c = chat.get().conversations.find((x) => x.id === conversationId);
   const seq = chat.get().messages[conversationId]?.at(-1)?.seq ?? c?.lastSeq ?? 0;
-  if (seq && ready && socket?.readyState === WebSocket.OPEN) sendFrame(socket, { type: 'read', conversationId, seq });
+  if (seq && ready && socket?.readyState === WebSocket.OPEN)
+    sendFrame(socket, { type: 'read', conversationId, seq });
 }
 
 /** Conversations listed before and missing now (I left or was removed): forgotten at once, closed when open. */
 function dropGone(list: Conversation[]): void {
   const now = new Set(list.map((c) => c.id));
-  const gone = chat.get().conversations.filter((c) => !now.has(c.id)).map((c) => c.id);
+  const gone = chat
+    .get()
+    .conversations.filter((c) => !now.has(c.id))
+    .map((c) => c.id);
   if (!gone.length) return;
   if (gone.includes(chat.get().activeId ?? '')) sessionStorage.removeItem(ACTIVE_KEY);
   chat.set((s) => ({
@@ -294,7 +336,9 @@ function dropGone(list: Conversation[]): void {
 export async function refreshConversations(): Promise<void> {
   // Conversations of which nothing is held before the list is read: every change up to
   // the list's lastRev is in what gets loaded later.
-  const heldBefore = new Set(Object.keys(chat.get().messages).filter((id) => chat.get().messages[id]?.length));
+  const heldBefore = new Set(
+    Object.keys(chat.get().messages).filter((id) => chat.get().messages[id]?.length),
+  );
   const list = await api.conversations();
   dropGone(list);
   const active = chat.get().activeId;
@@ -303,7 +347,8 @@ export async function refreshConversations(): Promise<void> {
     listed.set(c.id, c.lastSeq ?? 0);
     if (!heldBefore.has(c.id)) raiseRev(c.id, c.lastRev ?? 0);
     // Nothing held up to the list's last seq: the list accounts for all of it.
-    if (!((held[c.id]?.[0]?.seq ?? Infinity) <= (c.lastSeq ?? 0))) raiseComplete(c.id, c.lastSeq ?? 0);
+    if (!((held[c.id]?.[0]?.seq ?? Infinity) <= (c.lastSeq ?? 0)))
+      raiseComplete(c.id, c.lastSeq ?? 0);
   }
   chat.set({ conversations: list.map((c) => (c.id === active ? { ...c, unread: 0 } : c)) });
 }
@@ -311,23 +356,35 @@ export async function refreshConversations(): Promise<void> {
 /** Opens a conversation: loads its latest page and marks it read. */
 export async function openConversation(id: string): Promise<void> {
   sessionStorage.setItem(ACTIVE_KEY, id);
-  chat.set((s) => ({ activeId: id, conversations: s.conversations.map((c) => (c.id === id ? { ...c, unread: 0 } : c)) }));
+  chat.set((s) => ({
+    activeId: id,
+    conversations: s.conversations.map((c) => (c.id === id ? { ...c, unread: 0 } : c)),
+  }));
   // The list was read before this page: its lastRev is a change number the page includes.
   const lastRev = chat.get().conversations.find((c) => c.id === id)?.lastRev;
   const page = await api.messages(id, undefined, PAGE);
   if (!revs.has(id)) revs.set(id, lastRev ?? 0);
   // The latest page holds every message up to its last one.
   raiseComplete(id, page.messages.at(-1)?.seq ?? 0);
-  chat.set((s) => ({ messages: { ...s.messages, [id]: mergeMessages(s.messages[id], page.messages) }, hasMore: { ...s.hasMore, [id]: page.before !== null } }));
+  chat.set((s) => ({
+    messages: { ...s.messages, [id]: mergeMessages(s.messages[id], page.messages) },
+    hasMore: { ...s.hasMore, [id]: page.before !== null },
+  }));
   markRead(id);
 }
 
 /** Loads the page of messages before the oldest one shown. */
 export async function loadOlder(id: string): Promise<void> {
   const oldest = chat.get().messages[id]?.[0]?.seq;
-  if (!oldest || oldest <= 1) { chat.set((s) => ({ hasMore: { ...s.hasMore, [id]: false } })); return; }
+  if (!oldest || oldest <= 1) {
+    chat.set((s) => ({ hasMore: { ...s.hasMore, [id]: false } }));
+    return;
+  }
   const page = await api.messages(id, oldest, PAGE);
-  chat.set((s) => ({ messages: { ...s.messages, [id]: mergeMessages(s.messages[id], page.messages) }, hasMore: { ...s.hasMore, [id]: page.before !== null } }));
+  chat.set((s) => ({
+    messages: { ...s.messages, [id]: mergeMessages(s.messages[id], page.messages) },
+    hasMore: { ...s.hasMore, [id]: page.before !== null },
+  }));
 }
 
 // ---- WebSocket ---------------------------------------------------------------
@@ -352,7 +409,10 @@ function connect(): void {
       frame = parseServerFrame(String(ev.data));
     } catch (e) {
       // A frame this app does not understand (a newer or broken server) is not applied.
-      console.warn('Clipchat: ignored a frame from the server that does not fit the protocol:', e instanceof FrameError ? e.message : e);
+      console.warn(
+        'Clipchat: ignored a frame from the server that does not fit the protocol:',
+        e instanceof FrameError ? e.message : e,
+      );
       return;
     }
     onFrame(frame);
@@ -373,7 +433,10 @@ function lost(ws: WebSocket): void {
   socket = null;
   ready = false;
   if (stopped) return;
-  chat.set({ connection: 'offline', notice: 'Connection lost. Messages you send are kept and will go out when it is back.' });
+  chat.set({
+    connection: 'offline',
+    notice: 'Connection lost. Messages you send are kept and will go out when it is back.',
+  });
 }
 
 /** Applies one checked frame from the server. */
@@ -400,7 +463,8 @@ function onFrame(msg: ServerFrame): void {
         unreached.delete(cid);
         if (Number.isSafeInteger(seq)) raiseComplete(cid, seq);
       }
-      for (const [cid, rev] of Object.entries(msg.revs)) if (Number.isSafeInteger(rev)) raiseRev(cid, rev);
+      for (const [cid, rev] of Object.entries(msg.revs))
+        if (Number.isSafeInteger(rev)) raiseRev(cid, rev);
       // One page of a longer replay: ask for the next from where we now stand.
       if (msg.more) syncAll();
       break;
@@ -417,7 +481,13 @@ function onFrame(msg: ServerFrame): void {
       // Another member's read receipt says nothing of what I have read (alive.ts shows it).
       if (msg.user && msg.user.id !== chat.get().me?.id) break;
       const { conversationId: cid, seq } = msg;
-      chat.set((s) => ({ conversations: s.conversations.map((c) => (c.id === cid ? { ...c, readSeq: Math.max(c.readSeq, seq), unread: seq >= c.lastSeq ? 0 : c.unread } : c)) }));
+      chat.set((s) => ({
+        conversations: s.conversations.map((c) =>
+          c.id === cid
+            ? { ...c, readSeq: Math.max(c.readSeq, seq), unread: seq >= c.lastSeq ? 0 : c.unread }
+            : c,
+        ),
+      }));
       break;
     }
     case 'error': {
@@ -427,7 +497,13 @@ function onFrame(msg: ServerFrame): void {
         // A sync asked too often is asked again when allowed; other sync refusals (a
         // conversation left meanwhile) need nothing from the person.
         if (err.code === 'ERR_RATE_LIMITED' && !syncRetry) {
-          syncRetry = setTimeout(() => { syncRetry = null; syncAll(); }, 1000 * Math.max(1, Number(err.retryAfter) || 1));
+          syncRetry = setTimeout(
+            () => {
+              syncRetry = null;
+              syncAll();
+            },
+            1000 * Math.max(1, Number(err.retryAfter) || 1),
+          );
         }
         break;
       }
@@ -448,14 +524,21 @@ function ackOnly(clientId: string, conversationId: string): void {
   chat.set((s) => ({ outbox: s.outbox.filter((o) => o.clientId !== clientId) }));
   // The stored message normally arrives as a `message` frame too; fetch it if it did not.
   setTimeout(() => {
-    if (!chat.get().messages[conversationId]?.some((m) => m.clientId === clientId) && chat.get().activeId === conversationId) {
+    if (
+      !chat.get().messages[conversationId]?.some((m) => m.clientId === clientId) &&
+      chat.get().activeId === conversationId
+    ) {
       void openConversation(conversationId).catch(() => {});
     }
   }, 1500);
 }
 
 function fail(clientId: string, error: string): void {
-  chat.set((s) => ({ outbox: s.outbox.map((o) => (o.clientId === clientId ? { ...o, state: 'failed' as const, error } : o)) }));
+  chat.set((s) => ({
+    outbox: s.outbox.map((o) =>
+      o.clientId === clientId ? { ...o, state: 'failed' as const, error } : o,
+    ),
+  }));
   const item = chat.get().outbox.find((o) => o.clientId === clientId);
   if (item) void idb.put(clientId, item);
 }
@@ -463,11 +546,14 @@ function fail(clientId: string, error: string): void {
 /** Starts the live connection and restores the outbox of the signed-in user. */
 export async function startChat(me: User): Promise<void> {
   stopped = false;
-  const saved = (await idb.all<OutboxItem & { owner?: string }>()).filter((o) => !o.owner || o.owner === me.id);
+  const saved = (await idb.all<OutboxItem & { owner?: string }>()).filter(
+    (o) => !o.owner || o.owner === me.id,
+  );
   chat.set({ me, outbox: saved.sort((a, b) => a.createdAt - b.createdAt) });
   await refreshConversations().catch(() => {});
   const last = sessionStorage.getItem(ACTIVE_KEY);
-  if (last && chat.get().conversations.some((c) => c.id === last)) void openConversation(last).catch(() => {});
+  if (last && chat.get().conversations.some((c) => c.id === last))
+    void openConversation(last).catch(() => {});
   connect();
 }
 
@@ -479,12 +565,24 @@ export function stopChat(): void {
   ready = false;
   sentOnSocket = new Set();
   if (pumpTimer) clearTimeout(pumpTimer);
-  if (syncRetry) { clearTimeout(syncRetry); syncRetry = null; }
+  if (syncRetry) {
+    clearTimeout(syncRetry);
+    syncRetry = null;
+  }
   unreached = new Set();
   complete.clear();
   listed.clear();
   revs.clear();
-  chat.set({ me: null, conversations: [], messages: {}, activeId: null, outbox: [], connection: 'offline', action: null, highlight: null });
+  chat.set({
+    me: null,
+    conversations: [],
+    messages: {},
+    activeId: null,
+    outbox: [],
+    connection: 'offline',
+    action: null,
+    highlight: null,
+  });
 }
 
 // ---- Sending -------------------------------------------------------------------
@@ -496,30 +594,45 @@ export function stopChat(): void {
  * frames of one socket in arrival order.
  */
 async function pump(): Promise<void> {
-  if (pumping) { pumpAgain = true; return; }
+  if (pumping) {
+    pumpAgain = true;
+    return;
+  }
   pumping = true;
   pumpAgain = false;
   try {
     for (;;) {
       const ws = socket;
       if (!ready || !ws || ws.readyState !== WebSocket.OPEN) return;
-      const next = chat.get().outbox.find((o) => o.state === 'sending' && !sentOnSocket.has(o.clientId));
+      const next = chat
+        .get()
+        .outbox.find((o) => o.state === 'sending' && !sentOnSocket.has(o.clientId));
       if (!next) return;
       const item = await prepare(next);
       if (item === 'failed') continue;
       if (item === 'offline') {
         // Stays queued, and holds back what follows; try again shortly.
         if (pumpTimer) clearTimeout(pumpTimer);
-        pumpTimer = setTimeout(() => { pumpTimer = null; void pump(); }, 2000);
+        pumpTimer = setTimeout(() => {
+          pumpTimer = null;
+          void pump();
+        }, 2000);
         return;
       }
       // The socket went away during the upload: the next `hello` sends it.
       if (socket !== ws || !ready || ws.readyState !== WebSocket.OPEN) return;
       // Acked, discarded or refused meanwhile: nothing to send.
-      if (!chat.get().outbox.some((o) => o.clientId === item.clientId && o.state === 'sending')) continue;
+      if (!chat.get().outbox.some((o) => o.clientId === item.clientId && o.state === 'sending'))
+        continue;
       sendFrame(ws, {
-        type: 'send', clientId: item.clientId, conversationId: item.conversationId, kind: item.kind, text: item.text ?? undefined,
-        mediaId: item.stickerId ? undefined : item.media?.id, stickerId: item.stickerId, source: item.source ?? undefined,
+        type: 'send',
+        clientId: item.clientId,
+        conversationId: item.conversationId,
+        kind: item.kind,
+        text: item.text ?? undefined,
+        mediaId: item.stickerId ? undefined : item.media?.id,
+        stickerId: item.stickerId,
+        source: item.source ?? undefined,
         replyTo: item.replyTo ?? undefined,
       });
       sentOnSocket.add(item.clientId);
@@ -536,12 +649,19 @@ async function prepare(item: OutboxItem): Promise<OutboxItem | 'offline' | 'fail
   try {
     const media = await api.upload(item.blob, item.mime ?? item.blob.type);
     const done: OutboxItem = { ...item, media, blob: undefined };
-    chat.set((s) => ({ outbox: s.outbox.map((o) => (o.clientId === done.clientId ? { ...o, media, blob: undefined } : o)) }));
+    chat.set((s) => ({
+      outbox: s.outbox.map((o) =>
+        o.clientId === done.clientId ? { ...o, media, blob: undefined } : o,
+      ),
+    }));
     await idb.put(done.clientId, { ...done, owner: chat.get().me?.id });
     return done;
   } catch (e) {
     if (e instanceof ApiError && e.offline) return 'offline';
-    const why = e instanceof ApiError ? `Upload refused: ${e.message}` : `Upload failed: ${(e as Error).message}`;
+    const why =
+      e instanceof ApiError
+        ? `Upload refused: ${e.message}`
+        : `Upload failed: ${(e as Error).message}`;
     fail(item.clientId, why);
     chat.set({ notice: why });
     return 'failed';
@@ -549,14 +669,41 @@ async function prepare(item: OutboxItem): Promise<OutboxItem | 'offline' | 'fail
 }
 
 /** Queues a message (persisted first); it is sent after every older one, once connected. */
-export async function send(conversationId: string, body: { kind: MessageKind; text?: string | null; blob?: Blob; mime?: string; media?: MediaMeta; stickerId?: string; source?: MessageSource | null; replyTo?: string | null }): Promise<void> {
+export async function send(
+  conversationId: string,
+  body: {
+    kind: MessageKind;
+    text?: string | null;
+    blob?: Blob;
+    mime?: string;
+    media?: MediaMeta;
+    stickerId?: string;
+    source?: MessageSource | null;
+    replyTo?: string | null;
+  },
+): Promise<void> {
   // A message sent while a reply is open answers it (stills and stickers too).
   const a = chat.get().action;
-  const replyTo = body.replyTo !== undefined ? body.replyTo : a?.mode === 'reply' && a.conversationId === conversationId ? a.messageId : null;
+  const replyTo =
+    body.replyTo !== undefined
+      ? body.replyTo
+      : a?.mode === 'reply' && a.conversationId === conversationId
+        ? a.messageId
+        : null;
   if (a?.mode === 'reply' && a.conversationId === conversationId) chat.set({ action: null });
   const item: OutboxItem = {
-    clientId: newClientId(), conversationId, kind: body.kind, text: body.text ?? null, source: body.source ?? null,
-    blob: body.blob, mime: body.mime, media: body.media, stickerId: body.stickerId, replyTo, state: 'sending', createdAt: Date.now(),
+    clientId: newClientId(),
+    conversationId,
+    kind: body.kind,
+    text: body.text ?? null,
+    source: body.source ?? null,
+    blob: body.blob,
+    mime: body.mime,
+    media: body.media,
+    stickerId: body.stickerId,
+    replyTo,
+    state: 'sending',
+    createdAt: Date.now(),
   };
   await idb.put(item.clientId, { ...item, owner: chat.get().me?.id });
   chat.set((s) => ({ outbox: [...s.outbox, item] }));
@@ -605,7 +752,13 @@ export function cancelAction(): void {
 /** Whether I may edit `m`: my own text message, not deleted, within the edit window. */
 export function canEdit(m: Message): boolean {
   const me = chat.get().me;
-  return !!me && m.senderId === me.id && m.kind === 'text' && m.deletedAt === null && Date.now() - m.createdAt < EDIT_WINDOW_MS;
+  return (
+    !!me &&
+    m.senderId === me.id &&
+    m.kind === 'text' &&
+    m.deletedAt === null &&
+    Date.now() - m.createdAt < EDIT_WINDOW_MS
+  );
 }
 
 /** Whether I may delete `m` for everyone: my own, not yet deleted. */
@@ -640,7 +793,8 @@ export async function deleteMessage(m: Message): Promise<void> {
 export async function toggleReaction(m: Message, emoji: string): Promise<void> {
   const me = chat.get().me;
   const held = chat.get().messages[m.conversationId]?.find((x) => x.id === m.id) ?? m;
-  const mine = !!me && held.reactions.some((r) => r.emoji === emoji && r.users.includes(me.username));
+  const mine =
+    !!me && held.reactions.some((r) => r.emoji === emoji && r.users.includes(me.username));
   try {
     const now = mine ? await api.unreact(m.id, emoji) : await api.react(m.id, emoji);
     if (now) applyUpdate(now);
@@ -657,10 +811,13 @@ export async function jumpTo(conversationId: string, id: string): Promise<boolea
   for (let pages = 0; pages < 100; pages++) {
     if (chat.get().messages[conversationId]?.some((m) => m.id === id)) {
       chat.set({ highlight: id });
-      setTimeout(() => { if (chat.get().highlight === id) chat.set({ highlight: null }); }, 1600);
+      setTimeout(() => {
+        if (chat.get().highlight === id) chat.set({ highlight: null });
+      }, 1600);
       return true;
     }
-    if (chat.get().hasMore[conversationId] === false || chat.get().activeId !== conversationId) return false;
+    if (chat.get().hasMore[conversationId] === false || chat.get().activeId !== conversationId)
+      return false;
     const before = chat.get().messages[conversationId]?.[0]?.seq;
     await loadOlder(conversationId);
     if (chat.get().messages[conversationId]?.[0]?.seq === before) return false;
@@ -676,7 +833,8 @@ export function addHistory(conversationId: string, page: Message[], older: boole
   chat.set((s) => {
     const held = s.messages[conversationId];
     const first = held?.[0]?.seq ?? Infinity;
-    const hasMore = (page[0]?.seq ?? Infinity) < first ? { ...s.hasMore, [conversationId]: older } : s.hasMore;
+    const hasMore =
+      (page[0]?.seq ?? Infinity) < first ? { ...s.hasMore, [conversationId]: older } : s.hasMore;
     return { messages: { ...s.messages, [conversationId]: mergeMessages(held, page) }, hasMore };
   });
 }

@@ -18,31 +18,60 @@ export function LibraryPanel() {
   const c = useStore(chat);
   const [q, setQ] = useState('');
   const [error, setError] = useState<string | null>(null);
-  useEffect(() => { if (!lib.loaded) void loadLibrary(); }, []);
+  useEffect(() => {
+    if (!lib.loaded) void loadLibrary();
+  }, []);
   const items = lib.items.filter((s) => matches(s, q));
   const pick = (s: Sticker) => {
-    if (!c.activeId) { setError('Open a conversation first.'); return; }
-    void send(c.activeId, { kind: s.media.frames > 1 ? 'sticker' : 'still', stickerId: s.id, media: s.media });
+    if (!c.activeId) {
+      setError('Open a conversation first.');
+      return;
+    }
+    void send(c.activeId, {
+      kind: s.media.frames > 1 ? 'sticker' : 'still',
+      stickerId: s.id,
+      media: s.media,
+    });
   };
   return (
     <aside class="library" aria-label="My stickers" data-testid="library">
       <div class="library-head">
-        <input type="search" placeholder="Search tags" value={q} aria-label="Search stickers by tag"
-          onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)} />
+        <input
+          type="search"
+          placeholder="Search tags"
+          value={q}
+          aria-label="Search stickers by tag"
+          onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)}
+        />
       </div>
       {error && <p class="notice error">{error}</p>}
       {lib.error && <p class="notice error">{lib.error}</p>}
       <ul class="grid">
         {items.map((s) => (
           <li key={s.id} class="tile" data-testid="library-item" data-frames={s.media.frames}>
-            <button class="tile-send" onClick={() => pick(s)} title={`Send “${s.name}”${s.tags.length ? ` · ${s.tags.join(', ')}` : ''}`}>
+            <button
+              class="tile-send"
+              onClick={() => pick(s)}
+              title={`Send “${s.name}”${s.tags.length ? ` · ${s.tags.join(', ')}` : ''}`}
+            >
               <Media media={s.media} alt={s.name} />
             </button>
-            <button class="tile-delete" aria-label={`Delete ${s.name}`} title="Delete" onClick={() => void removeSticker(s.id)}>×</button>
+            <button
+              class="tile-delete"
+              aria-label={`Delete ${s.name}`}
+              title="Delete"
+              onClick={() => void removeSticker(s.id)}
+            >
+              ×
+            </button>
           </li>
         ))}
       </ul>
-      {lib.loaded && !items.length && <p class="muted empty">{q ? 'No sticker has that tag.' : 'Saved stickers and stills appear here.'}</p>}
+      {lib.loaded && !items.length && (
+        <p class="muted empty">
+          {q ? 'No sticker has that tag.' : 'Saved stickers and stills appear here.'}
+        </p>
+      )}
     </aside>
   );
 }

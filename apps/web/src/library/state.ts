@@ -3,7 +3,11 @@ import { api } from '../api';
 import { Store } from '../store';
 import type { MediaMeta, Sticker } from '../types';
 
-export const library = new Store<{ items: Sticker[]; loaded: boolean; error: string | null }>({ items: [], loaded: false, error: null });
+export const library = new Store<{ items: Sticker[]; loaded: boolean; error: string | null }>({
+  items: [],
+  loaded: false,
+  error: null,
+});
 
 export async function loadLibrary(): Promise<void> {
   try {
@@ -21,7 +25,12 @@ export async function saveMedia(media: MediaMeta, name: string, tags: string[]):
 }
 
 /** Uploads captured bytes, then saves them to the library. */
-export async function saveBytes(bytes: Blob, mime: string, name: string, tags: string[]): Promise<Sticker> {
+export async function saveBytes(
+  bytes: Blob,
+  mime: string,
+  name: string,
+  tags: string[],
+): Promise<Sticker> {
   const media = await api.upload(bytes, mime);
   return saveMedia(media, name, tags);
 }
@@ -33,5 +42,12 @@ export async function removeSticker(id: string): Promise<void> {
 
 /** Tags typed as "cat, funny  reaction" → ["cat", "funny", "reaction"]. */
 export function parseTags(text: string): string[] {
-  return [...new Set(text.split(/[,\s]+/).map((t) => t.trim().toLowerCase()).filter(Boolean))].slice(0, 20);
+  return [
+    ...new Set(
+      text
+        .split(/[,\s]+/)
+        .map((t) => t.trim().toLowerCase())
+        .filter(Boolean),
+    ),
+  ].slice(0, 20);
 }

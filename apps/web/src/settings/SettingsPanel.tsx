@@ -5,8 +5,16 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import {
-  FRAME_FIELDS, InvalidSettingError, PRESETS, SETTING_FIELDS, formatByteSize, parseBytes, parseCropText, validateSettings,
-  type CaptureSettings, type SettingField,
+  FRAME_FIELDS,
+  InvalidSettingError,
+  PRESETS,
+  SETTING_FIELDS,
+  formatByteSize,
+  parseBytes,
+  parseCropText,
+  validateSettings,
+  type CaptureSettings,
+  type SettingField,
 } from '../capture-config';
 import { ApiError } from '../api';
 import { cap } from '../capture/state';
@@ -25,8 +33,14 @@ function toForm(s: CaptureSettings): Form {
   const f: Form = {};
   for (const field of FIELDS) {
     const v = s[field.name] ?? field.default;
-    f[field.name] = field.kind === 'rect' ? (v ? `${(v as { x: number }).x},${(v as { y: number }).y},${(v as { width: number }).width},${(v as { height: number }).height}` : '')
-      : isBytes(field) ? formatByteSize(v as number) : String(v);
+    f[field.name] =
+      field.kind === 'rect'
+        ? v
+          ? `${(v as { x: number }).x},${(v as { y: number }).y},${(v as { width: number }).width},${(v as { height: number }).height}`
+          : ''
+        : isBytes(field)
+          ? formatByteSize(v as number)
+          : String(v);
   }
   return f;
 }
@@ -45,9 +59,20 @@ function fromForm(f: Form): Record<string, unknown> {
 }
 
 /** What a person reads for a refused setting: its words, not its field name. */
-const wordsOf = (err: unknown): string => (err instanceof InvalidSettingError ? err.plain : (err as Error).message);
+const wordsOf = (err: unknown): string =>
+  err instanceof InvalidSettingError ? err.plain : (err as Error).message;
 
-function Field({ f, value, error, onChange }: { f: SettingField; value: string; error?: string; onChange: (v: string) => void }) {
+function Field({
+  f,
+  value,
+  error,
+  onChange,
+}: {
+  f: SettingField;
+  value: string;
+  error?: string;
+  onChange: (v: string) => void;
+}) {
   const id = `setting-${f.name}`;
   const input = (e: Event) => onChange((e.currentTarget as HTMLInputElement).value);
   return (
@@ -55,20 +80,53 @@ function Field({ f, value, error, onChange }: { f: SettingField; value: string; 
       <label for={id}>{f.label}</label>
       {f.kind === 'enum' ? (
         <select id={id} name={f.name} value={value} onChange={input}>
-          {f.options!.map((o) => <option value={o}>{o.toUpperCase()}</option>)}
+          {f.options!.map((o) => (
+            <option value={o}>{o.toUpperCase()}</option>
+          ))}
         </select>
       ) : f.kind === 'rect' ? (
-        <input id={id} name={f.name} value={value} placeholder="x, y, width, height — empty keeps the whole frame" onInput={input} />
+        <input
+          id={id}
+          name={f.name}
+          value={value}
+          placeholder="x, y, width, height — empty keeps the whole frame"
+          onInput={input}
+        />
       ) : isBytes(f) ? (
-        <input id={id} name={f.name} value={value} inputMode="decimal" placeholder="e.g. 500 KB, 1 MB, 256 KiB" onInput={input} />
+        <input
+          id={id}
+          name={f.name}
+          value={value}
+          inputMode="decimal"
+          placeholder="e.g. 500 KB, 1 MB, 256 KiB"
+          onInput={input}
+        />
       ) : (
         <span class="with-unit">
-          <input id={id} name={f.name} type="number" value={value} min={f.min} max={f.max} step={f.kind === 'int' ? 1 : 'any'} onInput={input} />
+          <input
+            id={id}
+            name={f.name}
+            type="number"
+            value={value}
+            min={f.min}
+            max={f.max}
+            step={f.kind === 'int' ? 1 : 'any'}
+            onInput={input}
+          />
           {f.unit && <span class="unit">{f.unit}</span>}
         </span>
       )}
-      <p class="help">{f.help}{f.min !== undefined ? ` (${isBytes(f) ? `${formatByteSize(f.min)}–${formatByteSize(f.max!)}; KB and MB are 1000 bytes, KiB and MiB 1024` : `${f.min}–${f.max}${f.unit ? ` ${f.unit}` : ''}`})` : ''}</p>
-      {error && <p class="field-error" role="alert" data-testid={`error-${f.name}`}>{error}</p>}
+      <p class="help">
+        {f.help}
+        {f.min !== undefined
+          ? ` (${isBytes(f) ? `${formatByteSize(f.min)}–${formatByteSize(f.max!)}; KB and MB are 1000 bytes, KiB and MiB 1024` : `${f.min}–${f.max}${f.unit ? ` ${f.unit}` : ''}`})`
+          : ''}
+      </p>
+      {error && (
+        <p class="field-error" role="alert" data-testid={`error-${f.name}`}>
+          {error}
+        </p>
+      )}
     </div>
   );
 }
@@ -81,7 +139,12 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
   const drawn = cap.get().crop;
   // Esc closes the dialog, as any dialog does.
   useEffect(() => {
-    const onKey = (e: KeyboardEvent) => { if (e.key === 'Escape') { e.preventDefault(); onClose(); } };
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') {
+        e.preventDefault();
+        onClose();
+      }
+    };
     document.addEventListener('keydown', onKey);
     return () => document.removeEventListener('keydown', onKey);
   }, [onClose]);
@@ -112,30 +175,77 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
     }
   };
   return (
-    <div class="modal-backdrop" onClick={(e) => { if (e.target === e.currentTarget) onClose(); }}>
-      <form class="settings" noValidate onSubmit={save} aria-label="Capture settings" data-testid="settings">
+    <div
+      class="modal-backdrop"
+      onClick={(e) => {
+        if (e.target === e.currentTarget) onClose();
+      }}
+    >
+      <form
+        class="settings"
+        noValidate
+        onSubmit={save}
+        aria-label="Capture settings"
+        data-testid="settings"
+      >
         <header>
           <h2>Capture settings</h2>
-          <button type="button" class="icon" aria-label="Close" onClick={onClose}>×</button>
+          <button type="button" class="icon" aria-label="Close" onClick={onClose}>
+            ×
+          </button>
         </header>
         <div class="presets">
           <span class="muted">Presets:</span>
-          {PRESETS.map((p) => <button type="button" class="chip" title={p.description} onClick={() => applyPreset(p.id)}>{p.label}</button>)}
+          {PRESETS.map((p) => (
+            <button
+              type="button"
+              class="chip"
+              title={p.description}
+              onClick={() => applyPreset(p.id)}
+            >
+              {p.label}
+            </button>
+          ))}
         </div>
         <div class="fields">
           {FIELDS.map((f) => (
-            <Field key={f.name} f={f} value={form[f.name] ?? ''} error={errors[f.name]} onChange={(v) => { setForm({ ...form, [f.name]: v }); setErrors({}); }} />
+            <Field
+              key={f.name}
+              f={f}
+              value={form[f.name] ?? ''}
+              error={errors[f.name]}
+              onChange={(v) => {
+                setForm({ ...form, [f.name]: v });
+                setErrors({});
+              }}
+            />
           ))}
           {drawn && (
-            <button type="button" class="link" onClick={() => setForm({ ...form, crop: `${drawn.x},${drawn.y},${drawn.width},${drawn.height}` })}>
+            <button
+              type="button"
+              class="link"
+              onClick={() =>
+                setForm({ ...form, crop: `${drawn.x},${drawn.y},${drawn.width},${drawn.height}` })
+              }
+            >
               Use the crop drawn on the video ({drawn.width}×{drawn.height})
             </button>
           )}
-          {errors.settings && <p class="field-error" role="alert">{errors.settings}</p>}
+          {errors.settings && (
+            <p class="field-error" role="alert">
+              {errors.settings}
+            </p>
+          )}
         </div>
         <div class="field">
           <label for="setting-animation">Sticker animation</label>
-          <select id="setting-animation" value={st.animation} onChange={(e) => setAnimation((e.currentTarget as HTMLSelectElement).value as AnimationMode)}>
+          <select
+            id="setting-animation"
+            value={st.animation}
+            onChange={(e) =>
+              setAnimation((e.currentTarget as HTMLSelectElement).value as AnimationMode)
+            }
+          >
             <option value="loop">Always animate</option>
             <option value="few">Stop after a few loops</option>
             <option value="hover">Play on hover only</option>
@@ -143,9 +253,17 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
           <p class="help">How stickers move in conversations (kept in this browser).</p>
         </div>
         <footer>
-          {status && <span class="status" role="status">{status}</span>}
-          <button type="button" onClick={onClose}>Close</button>
-          <button class="primary" type="submit">Save</button>
+          {status && (
+            <span class="status" role="status">
+              {status}
+            </span>
+          )}
+          <button type="button" onClick={onClose}>
+            Close
+          </button>
+          <button class="primary" type="submit">
+            Save
+          </button>
         </footer>
       </form>
     </div>

@@ -19,7 +19,9 @@ const ANIM_KEY = 'clipchat.animation';
 
 export const settings = new Store<SettingsState>({
   capture: { ...DEFAULT_SETTINGS },
-  animation: ((typeof localStorage !== 'undefined' && localStorage.getItem(ANIM_KEY)) as AnimationMode) || 'loop',
+  animation:
+    ((typeof localStorage !== 'undefined' && localStorage.getItem(ANIM_KEY)) as AnimationMode) ||
+    'loop',
   loaded: false,
 });
 
@@ -39,7 +41,9 @@ export async function loadSettings(): Promise<void> {
 export async function saveSettings(next: CaptureSettings): Promise<CaptureSettings> {
   const valid = validateSettings(next);
   const saved = await api.putSettings(valid);
-  const merged = validateSettings(saved && typeof saved === 'object' && 'stillFormat' in saved ? saved : valid);
+  const merged = validateSettings(
+    saved && typeof saved === 'object' && 'stillFormat' in saved ? saved : valid,
+  );
   settings.set({ capture: merged });
   return merged;
 }

@@ -14,34 +14,69 @@ export function ShareButton({ file }: { file: File }) {
   const c = useStore(chat);
   const active = c.activeId;
   // An unfinished share of this very file (cut by a reload or a lost connection)?
-  useEffect(() => { void findResumable(file); }, [file]);
+  useEffect(() => {
+    void findResumable(file);
+  }, [file]);
   const busy = s.phase === 'uploading' || s.phase === 'checking';
   const pct = s.total ? Math.floor((s.sent / s.total) * 100) : 0;
   const resume = s.resumable?.file === file ? s.resumable : null;
-  const title = active ? 'Upload this video into the open conversation' : 'Open a conversation first';
+  const title = active
+    ? 'Upload this video into the open conversation'
+    : 'Open a conversation first';
   return (
     <span class="share" data-testid="share" data-phase={s.phase}>
       {!busy && !resume && (
-        <button class="link" disabled={!active} title={title}
-          onClick={() => active && void shareVideo(file, active)}>Share this video</button>
+        <button
+          class="link"
+          disabled={!active}
+          title={title}
+          onClick={() => active && void shareVideo(file, active)}
+        >
+          Share this video
+        </button>
       )}
       {!busy && resume && (
         <>
-          <button class="link" disabled={!active} title={title} data-testid="share-resume" data-sent={resume.sent}
-            onClick={() => active && void shareVideo(file, active)}>Resume sharing {file.name}</button>
+          <button
+            class="link"
+            disabled={!active}
+            title={title}
+            data-testid="share-resume"
+            data-sent={resume.sent}
+            onClick={() => active && void shareVideo(file, active)}
+          >
+            Resume sharing {file.name}
+          </button>
           <span class="small">{Math.floor((resume.sent / resume.total) * 100)}% already sent</span>
         </>
       )}
       {s.phase === 'uploading' && s.name === file.name && (
         <>
-          <progress max={100} value={pct} aria-label="Upload progress" data-testid="share-progress" />
-          <span class="small">{pct}% of {formatBytes(s.total)}</span>
-          <button class="link small" onClick={() => void cancelShare()}>Cancel</button>
+          <progress
+            max={100}
+            value={pct}
+            aria-label="Upload progress"
+            data-testid="share-progress"
+          />
+          <span class="small">
+            {pct}% of {formatBytes(s.total)}
+          </span>
+          <button class="link small" onClick={() => void cancelShare()}>
+            Cancel
+          </button>
         </>
       )}
       {s.phase === 'checking' && <span class="small">Checking the video…</span>}
-      {s.phase === 'done' && s.name === file.name && <span class="small" role="status">Shared ✓</span>}
-      {s.phase === 'error' && <span class="small error" role="alert">{s.error}</span>}
+      {s.phase === 'done' && s.name === file.name && (
+        <span class="small" role="status">
+          Shared ✓
+        </span>
+      )}
+      {s.phase === 'error' && (
+        <span class="small error" role="alert">
+          {s.error}
+        </span>
+      )}
     </span>
   );
 }

@@ -15,9 +15,26 @@ export function WatchAlong() {
   if (!leaders.length) return null;
   return (
     <div class="watch-along small" data-testid="watch-along">
-      {leaders.map((l) => (s.following === l.user.id
-        ? <span key={l.user.id} role="status" data-testid="following">Following {l.user.username} · <button class="link small" onClick={stopFollowing}>Stop</button></span>
-        : <button key={l.user.id} class="link small" data-at={l.at} title={`Watch ${l.video} where ${l.user.username} is`} onClick={() => startFollowing(l.user.id)}>Follow {l.user.username}</button>))}
+      {leaders.map((l) =>
+        s.following === l.user.id ? (
+          <span key={l.user.id} role="status" data-testid="following">
+            Following {l.user.username} ·{' '}
+            <button class="link small" onClick={stopFollowing}>
+              Stop
+            </button>
+          </span>
+        ) : (
+          <button
+            key={l.user.id}
+            class="link small"
+            data-at={l.at}
+            title={`Watch ${l.video} where ${l.user.username} is`}
+            onClick={() => startFollowing(l.user.id)}
+          >
+            Follow {l.user.username}
+          </button>
+        ),
+      )}
     </div>
   );
 }

@@ -26,9 +26,14 @@ const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 export function linkProblem(raw: string): string | null {
   const text = raw.trim();
   if (!text) return 'Paste the link of a video (https://…/video.mp4).';
-  if (text.length > MAX_LINK) return `That link is ${text.length} characters long; at most ${MAX_LINK} are accepted.`;
+  if (text.length > MAX_LINK)
+    return `That link is ${text.length} characters long; at most ${MAX_LINK} are accepted.`;
   let u: URL;
-  try { u = new URL(text); } catch { return 'That is not a link: paste an address starting with https://'; }
+  try {
+    u = new URL(text);
+  } catch {
+    return 'That is not a link: paste an address starting with https://';
+  }
   if (u.protocol === 'https:') return null;
   if (u.protocol === 'http:' && LOOPBACK.has(u.hostname)) return null;
   return `Only https:// links can be opened (http:// only on this computer, localhost); got ${u.protocol}//…`;
@@ -44,7 +49,11 @@ export function nameOfLink(url: string): string {
 /** Can this page read the link? `cors`: the site answers, but not to other sites. */
 async function reach(url: string): Promise<'ok' | 'cors' | 'unreachable' | { status: number }> {
   try {
-    const r = await fetch(url, { headers: { range: 'bytes=0-0' }, credentials: 'omit', cache: 'no-store' });
+    const r = await fetch(url, {
+      headers: { range: 'bytes=0-0' },
+      credentials: 'omit',
+      cache: 'no-store',
+    });
     await r.body?.cancel().catch(() => {});
     return r.ok ? 'ok' : { status: r.status };
   } catch {
@@ -61,18 +70,24 @@ async function reach(url: string): Promise<'ok' | 'cors' | 'unreachable' | { sta
 /** Opens the video at `raw` in the player (see the module comment). */
 export async function openLink(raw: string): Promise<void> {
   const problem = linkProblem(raw);
-  if (problem) { link.set({ error: problem, blocked: null }); return; }
+  if (problem) {
+    link.set({ error: problem, blocked: null });
+    return;
+  }
   const url = new URL(raw.trim()).href;
   const host = new URL(url).host;
   link.set({ checking: true, error: null, blocked: null });
   const r = await reach(url);
   if (r !== 'ok') {
     link.set({
-      checking: false, blocked: r === 'cors' ? url : null,
-      error: r === 'cors'
-        ? `${host} does not let other sites read this video (it sends no CORS headers), so Clipchat cannot play or capture it from the link.`
-        : r === 'unreachable' ? `${host} could not be reached: check the link.`
-        : `${host} answered ${r.status} for this link: it is not a video Clipchat can read.`,
+      checking: false,
+      blocked: r === 'cors' ? url : null,
+      error:
+        r === 'cors'
+          ? `${host} does not let other sites read this video (it sends no CORS headers), so Clipchat cannot play or capture it from the link.`
+          : r === 'unreachable'
+            ? `${host} could not be reached: check the link.`
+            : `${host} answered ${r.status} for this link: it is not a video Clipchat can read.`,
     });
     return;
   }
@@ -81,8 +96,19 @@ export async function openLink(raw: string): Promise<void> {
   if (old.url?.startsWith('blob:')) URL.revokeObjectURL(old.url);
   const name = nameOfLink(url);
   cap.set({
-    file: null, url, sharedId: null, name, info: null, opening: true, error: null, slowNotice: null,
-    range: null, rangeNote: null, crop: null, estimate: null, goTo: null,
+    file: null,
+    url,
+    sharedId: null,
+    name,
+    info: null,
+    opening: true,
+    error: null,
+    slowNotice: null,
+    range: null,
+    rangeNote: null,
+    crop: null,
+    estimate: null,
+    goTo: null,
   });
   await openSource(url, name);
 }

@@ -33,7 +33,15 @@ export interface ShareState {
   resumable: { file: File; sent: number; total: number } | null;
 }
 
-export const share = new Store<ShareState>({ phase: 'idle', name: '', sent: 0, total: 0, error: null, media: null, resumable: null });
+export const share = new Store<ShareState>({
+  phase: 'idle',
+  name: '',
+  sent: 0,
+  total: 0,
+  error: null,
+  media: null,
+  resumable: null,
+});
 
 let current: { abort(terminate: boolean): Promise<void> } | null = null;
 
@@ -41,7 +49,15 @@ let current: { abort(terminate: boolean): Promise<void> } | null = null;
 export async function shareVideo(file: File, conversationId: string): Promise<void> {
   if (current) return;
   const { Upload } = await import('tus-js-client');
-  share.set({ phase: 'uploading', name: file.name, sent: 0, total: file.size, error: null, media: null, resumable: null });
+  share.set({
+    phase: 'uploading',
+    name: file.name,
+    sent: 0,
+    total: file.size,
+    error: null,
+    media: null,
+    resumable: null,
+  });
   const headers: Record<string, string> = {};
   const t = csrfToken();
   if (t) headers[CSRF_HEADER] = t;
@@ -78,14 +94,25 @@ export async function shareVideo(file: File, conversationId: string): Promise<vo
     return;
   }
   current = null;
-  if (!uploadUrl) { share.set({ phase: 'idle' }); return; }
+  if (!uploadUrl) {
+    share.set({ phase: 'idle' });
+    return;
+  }
   share.set({ phase: 'checking' });
   try {
     const media = await api.finishUpload(uploadUrl.split('/').pop()!);
     share.set({ phase: 'done', media });
-    await send(conversationId, { kind: 'video', media, source: { video: file.name.slice(0, 200) } });
+    await send(conversationId, {
+      kind: 'video',
+      media,
+      source: { video: file.name.slice(0, 200) },
+    });
   } catch (e) {
-    share.set({ phase: 'error', error: e instanceof ApiError ? `The server refused the video: ${e.message}` : (e as Error).message });
+    share.set({
+      phase: 'error',
+      error:
+        e instanceof ApiError ? `The server refused the video: ${e.message}` : (e as Error).message,
+    });
   }
 }
 
@@ -112,9 +139,13 @@ export async function findResumable(file: File): Promise<void> {
   const storage = up.options.urlStorage;
   for (const p of previous.sort((a, b) => (b.creationTime > a.creationTime ? 1 : -1))) {
     const offset = p.uploadUrl ? await serverOffset(p.uploadUrl) : null;
-    if (offset === null) { await storage?.removeUpload(p.urlStorageKey).catch(() => {}); continue; }
+    if (offset === null) {
+      await storage?.removeUpload(p.urlStorageKey).catch(() => {});
+      continue;
+    }
     // Only when this file is still the one open, and nothing started meanwhile.
-    if (!current && share.get().phase !== 'uploading') share.set({ resumable: { file, sent: offset, total: file.size } });
+    if (!current && share.get().phase !== 'uploading')
+      share.set({ resumable: { file, sent: offset, total: file.size } });
     return;
   }
 }
@@ -122,18 +153,28 @@ export async function findResumable(file: File): Promise<void> {
 /** Bytes the server holds of the upload at `url` (tus HEAD), or null when it is gone or not ours. */
 async function serverOffset(url: string): Promise<number | null> {
   try {
-    const r = await fetch(url, { method: 'HEAD', headers: { 'tus-resumable': '1.0.0' }, cache: 'no-store' });
+    const r = await fetch(url, {
+      method: 'HEAD',
+      headers: { 'tus-resumable': '1.0.0' },
+      cache: 'no-store',
+    });
     const offset = Number(r.headers.get('upload-offset'));
     return r.ok && Number.isSafeInteger(offset) ? offset : null;
-  } catch { return null; }
+  } catch {
+    return null;
+  }
 }
 
 /** The server's `{error}` message inside a tus-js-client error, else its own words. */
 function tusMessage(e: unknown): string {
   const body = (e as { originalResponse?: { getBody(): string } }).originalResponse?.getBody?.();
   try {
-    const m = body ? (JSON.parse(body) as { error?: { message?: string } }).error?.message : undefined;
+    const m = body
+      ? (JSON.parse(body) as { error?: { message?: string } }).error?.message
+      : undefined;
     if (m) return m;
-  } catch { /* not ours */ }
+  } catch {
+    /* not ours */
+  }
   return (e as Error).message ?? String(e);
 }

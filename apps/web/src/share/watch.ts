@@ -39,7 +39,9 @@ const videoEl = () => document.querySelector<HTMLVideoElement>('video.player-vid
 /** Members to offer "Follow …" for in the open conversation (recent ones, not me). */
 export function leadersHere(s: WatchState, conversationId: string | null): Leader[] {
   const now = performance.now();
-  return Object.values(s.leaders).filter((l) => l.conversationId === conversationId && now - l.receivedAt < OFFER_MS);
+  return Object.values(s.leaders).filter(
+    (l) => l.conversationId === conversationId && now - l.receivedAt < OFFER_MS,
+  );
 }
 
 let applying = 0;
@@ -59,14 +61,32 @@ export function installWatchAlong(): void {
   // play/pause/seeked of the player element (bubbling is not needed: capture at the document).
   document.addEventListener('play', (e) => mine(e, 'play'), true);
   document.addEventListener('pause', (e) => mine(e, 'pause'), true);
-  document.addEventListener('seeked', (e) => { if (pendingSeek) { pendingSeek = false; mine(e, 'seek'); } }, true);
+  document.addEventListener(
+    'seeked',
+    (e) => {
+      if (pendingSeek) {
+        pendingSeek = false;
+        mine(e, 'seek');
+      }
+    },
+    true,
+  );
 }
 
 let pendingSeek = false;
 
 function onFrame(f: ServerFrame): void {
   if (f.type !== 'watch') return;
-  const l: Leader = { user: f.user, conversationId: f.conversationId, mediaId: f.mediaId, video: f.video, action: f.action, at: f.at, playing: f.playing, receivedAt: performance.now() };
+  const l: Leader = {
+    user: f.user,
+    conversationId: f.conversationId,
+    mediaId: f.mediaId,
+    video: f.video,
+    action: f.action,
+    at: f.at,
+    playing: f.playing,
+    receivedAt: performance.now(),
+  };
   watchAlong.set((s) => ({ leaders: { ...s.leaders, [f.user.id]: l } }));
   if (watchAlong.get().following === f.user.id) void follow(l);
 }
@@ -102,7 +122,9 @@ async function follow(l: Leader): Promise<void> {
     if (l.playing && v.paused) await v.play().catch(() => {});
   } finally {
     // The element's events for what we just did arrive after this: keep them ours.
-    setTimeout(() => { applying--; }, 0);
+    setTimeout(() => {
+      applying--;
+    }, 0);
   }
 }
 
@@ -129,13 +151,26 @@ function mine(e: Event, action: WatchFrame['action']): void {
   const conversationId = chat.get().activeId;
   if (!c.sharedId || !conversationId || !v.currentSrc.endsWith(`/media/${c.sharedId}`)) return;
   const frame: WatchFrame = {
-    type: 'watch', conversationId, mediaId: c.sharedId, video: (c.name || 'shared video').slice(0, 200),
-    action, at: Math.min(86_400, clock.now()), playing: action === 'pause' ? false : action === 'play' ? true : !v.paused,
+    type: 'watch',
+    conversationId,
+    mediaId: c.sharedId,
+    video: (c.name || 'shared video').slice(0, 200),
+    action,
+    at: Math.min(86_400, clock.now()),
+    playing: action === 'pause' ? false : action === 'play' ? true : !v.paused,
   };
   const wait = lastSent + WATCH_INTERVAL_MS - performance.now();
   if (trailing) clearTimeout(trailing);
   trailing = null;
   // Play and pause go at once; seeks while scrubbing at most every WATCH_INTERVAL_MS, the last one always.
-  if (action !== 'seek' || wait <= 0) { lastSent = performance.now(); sendLive(frame); return; }
-  trailing = setTimeout(() => { trailing = null; lastSent = performance.now(); sendLive({ ...frame, at: Math.min(86_400, clock.now()) }); }, wait);
+  if (action !== 'seek' || wait <= 0) {
+    lastSent = performance.now();
+    sendLive(frame);
+    return;
+  }
+  trailing = setTimeout(() => {
+    trailing = null;
+    lastSent = performance.now();
+    sendLive({ ...frame, at: Math.min(86_400, clock.now()) });
+  }, wait);
 }

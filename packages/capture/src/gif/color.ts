@@ -19,7 +19,14 @@ export const NOISE_CHROMA_WEIGHT = 0.7;
  * Writes the weighted Y'CbCr coordinates of (r, g, b) into `out` at `o`; Euclidean distance
  * between such points is the perceptual distance used everywhere.
  */
-export function toPerceptual(r: number, g: number, b: number, out: Float32Array | Float64Array, o: number, chromaWeight = CHROMA_WEIGHT): void {
+export function toPerceptual(
+  r: number,
+  g: number,
+  b: number,
+  out: Float32Array | Float64Array,
+  o: number,
+  chromaWeight = CHROMA_WEIGHT,
+): void {
   const CW = Math.sqrt(chromaWeight);
   out[o] = 0.299 * r + 0.587 * g + 0.114 * b;
   out[o + 1] = CW * (-0.168736 * r - 0.331264 * g + 0.5 * b);
@@ -27,7 +34,15 @@ export function toPerceptual(r: number, g: number, b: number, out: Float32Array 
 }
 
 /** Squared perceptual distance between two sRGB colours. */
-export function colorDistance(r1: number, g1: number, b1: number, r2: number, g2: number, b2: number, chromaWeight = CHROMA_WEIGHT): number {
+export function colorDistance(
+  r1: number,
+  g1: number,
+  b1: number,
+  r2: number,
+  g2: number,
+  b2: number,
+  chromaWeight = CHROMA_WEIGHT,
+): number {
   const dr = r1 - r2;
   const dg = g1 - g2;
   const db = b1 - b2;
@@ -41,7 +56,11 @@ export function colorDistance(r1: number, g1: number, b1: number, r2: number, g2
  * The chroma weight to use for some frames: `NOISE_CHROMA_WEIGHT` when their luma is noise-like (neighbouring
  * pixels differ about as much as any two pixels do), else `CHROMA_WEIGHT`. Deterministic.
  */
-export function chromaWeightFor(img: { width: number; height: number; data: Uint8ClampedArray }): number {
+export function chromaWeightFor(img: {
+  width: number;
+  height: number;
+  data: Uint8ClampedArray;
+}): number {
   const { width: w, height: h, data: d } = img;
   if (w < 2 || h < 1) return CHROMA_WEIGHT;
   let n = 0;
@@ -104,7 +123,8 @@ export class Palette {
     this.chromaWeight = chromaWeight;
     this.cw = Math.sqrt(chromaWeight);
     this.pc = new Float64Array(this.size * 3);
-    for (let i = 0; i < this.size; i++) toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3, chromaWeight);
+    for (let i = 0; i < this.size; i++)
+      toPerceptual(rgb[i * 3], rgb[i * 3 + 1], rgb[i * 3 + 2], this.pc, i * 3, chromaWeight);
     this.search = new NearestSearch(this.pc, this.size);
     this.claimTag();
   }
@@ -124,7 +144,15 @@ export class Palette {
     if (chromaWeight === this.chromaWeight) return this.pc;
     if (this.otherPc?.w !== chromaWeight) {
       const pc = new Float64Array(this.size * 3);
-      for (let i = 0; i < this.size; i++) toPerceptual(this.rgb[i * 3], this.rgb[i * 3 + 1], this.rgb[i * 3 + 2], pc, i * 3, chromaWeight);
+      for (let i = 0; i < this.size; i++)
+        toPerceptual(
+          this.rgb[i * 3],
+          this.rgb[i * 3 + 1],
+          this.rgb[i * 3 + 2],
+          pc,
+          i * 3,
+          chromaWeight,
+        );
       this.otherPc = { w: chromaWeight, pc };
     }
     return this.otherPc.pc;

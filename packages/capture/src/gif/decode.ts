@@ -33,7 +33,7 @@ export function lzwDecode(data: Uint8Array, minCodeSize: number, out: Uint8Array
 
   let o = 0;
   const n = out.length;
-  for (let p = 0; p < data.length && o < n; ) {
+  for (let p = 0; p < data.length && o < n;) {
     while (nbits < width && p < data.length) {
       bits |= data[p++] << nbits;
       nbits += 8;
@@ -140,7 +140,13 @@ export function decodeGif(bytes: Uint8Array): DecodedGif {
     const before = disposal === 3 ? screen.slice() : null;
     const rows: number[] = [];
     if (f & 0x40) {
-      for (const [start, step] of [[0, 8], [4, 8], [2, 4], [1, 2]]) for (let y = start; y < fh; y += step) rows.push(y);
+      for (const [start, step] of [
+        [0, 8],
+        [4, 8],
+        [2, 4],
+        [1, 2],
+      ])
+        for (let y = start; y < fh; y += step) rows.push(y);
     } else for (let y = 0; y < fh; y++) rows.push(y);
     for (let r = 0; r < fh; r++) {
       const y = fy + rows[r];
@@ -159,7 +165,8 @@ export function decodeGif(bytes: Uint8Array): DecodedGif {
     frames.push({ width, height, data: screen.slice() });
     delaysCs.push(delay);
     if (disposal === 2) {
-      for (let y = fy; y < Math.min(height, fy + fh); y++) screen.fill(0, (y * width + fx) * 4, (y * width + Math.min(width, fx + fw)) * 4);
+      for (let y = fy; y < Math.min(height, fy + fh); y++)
+        screen.fill(0, (y * width + fx) * 4, (y * width + Math.min(width, fx + fw)) * 4);
     } else if (before) {
       screen.set(before);
     }

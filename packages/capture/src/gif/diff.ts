@@ -29,7 +29,13 @@ export class Canvas {
    * Records what a frame drew: `chosen` indices over `area` (transparent ones leave the
    * canvas as it was); `data` is the frame's RGBA source.
    */
-  draw(area: Area, chosen: Uint8Array, transparent: number, palette: Palette, data: Uint8ClampedArray): void {
+  draw(
+    area: Area,
+    chosen: Uint8Array,
+    transparent: number,
+    palette: Palette,
+    data: Uint8ClampedArray,
+  ): void {
     const rgb = palette.rgb;
     const shown = this.shown;
     const source = this.source;
@@ -61,7 +67,14 @@ export const CHANGE_BINS = 64;
  * is counted under its squared distance (rounded down; the last bin takes the rest), so
  * the pixels a larger threshold would keep can be counted without differencing again.
  */
-export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: number, keep: Uint8Array, chromaWeight: number, changes?: Uint32Array): Area | null {
+export function diffFrame(
+  canvas: Canvas,
+  data: Uint8ClampedArray,
+  threshold: number,
+  keep: Uint8Array,
+  chromaWeight: number,
+  changes?: Uint32Array,
+): Area | null {
   const { width: w, height: h, shown, source } = canvas;
   const t2 = threshold * threshold;
   let x0 = w;
@@ -84,11 +97,16 @@ export function diffFrame(canvas: Canvas, data: Uint8ClampedArray, threshold: nu
       const sb = source[s + 2];
       let k = sr === r && sg === g && sb === b;
       if (!k && changes) {
-        const d = Math.min(colorDistance(sr, sg, sb, r, g, b, chromaWeight), colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight));
+        const d = Math.min(
+          colorDistance(sr, sg, sb, r, g, b, chromaWeight),
+          colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight),
+        );
         changes[d < CHANGE_BINS ? Math.floor(d) : CHANGE_BINS]++;
         k = t2 > 0 && d <= t2;
       } else if (!k && t2 > 0) {
-        k = colorDistance(sr, sg, sb, r, g, b, chromaWeight) <= t2 || colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight) <= t2;
+        k =
+          colorDistance(sr, sg, sb, r, g, b, chromaWeight) <= t2 ||
+          colorDistance(shown[s], shown[s + 1], shown[s + 2], r, g, b, chromaWeight) <= t2;
       }
       if (k) keep[p] = 1;
       else {

@@ -87,7 +87,11 @@ export function remap(
       for (let x = 0; x < w; x++, o += 4) {
         const gx = x0 + x;
         const t = BAYER[(gy & 7) * 8 + (gx & 7)] * amp;
-        out[y * w + x] = palette.nearest(clamp8(data[o] + t), clamp8(data[o + 1] + t), clamp8(data[o + 2] + t));
+        out[y * w + x] = palette.nearest(
+          clamp8(data[o] + t),
+          clamp8(data[o + 1] + t),
+          clamp8(data[o + 2] + t),
+        );
       }
     }
     return;

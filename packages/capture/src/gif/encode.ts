@@ -6,7 +6,13 @@
 import type { RgbaImage } from '../types';
 import { CancelledError } from '../errors';
 import type { CancelSignal } from '../writer';
-import { CountingSink, OverBudgetError, throwIfCancelled, yieldForIo, yieldToEventLoop } from '../writer';
+import {
+  CountingSink,
+  OverBudgetError,
+  throwIfCancelled,
+  yieldForIo,
+  yieldToEventLoop,
+} from '../writer';
 import { CHROMA_WEIGHT, Palette, chromaWeightFor, colorDistance, toPerceptual } from './color';
 import { Histogram, buildPalette } from './palette';
 import type { Area } from './dither';
@@ -101,7 +107,12 @@ const now = (): number => Date.now();
 const LOSSY_CHROMA_WEIGHT = CHROMA_WEIGHT;
 
 /** Builds the palette shared by all frames from a sample of their pixels. */
-export function paletteFor(frames: readonly RgbaImage[], colors: number, chromaWeight?: number, maxMse?: number): Palette {
+export function paletteFor(
+  frames: readonly RgbaImage[],
+  colors: number,
+  chromaWeight?: number,
+  maxMse?: number,
+): Palette {
   const hist = new Histogram();
   const total = frames.reduce((s, f) => s + f.width * f.height, 0);
   const step = Math.max(1, Math.floor(total / 1_500_000));
@@ -124,7 +135,17 @@ function countKept(keep: Uint8Array, width: number, area: Area): number {
  * where the screen already shows it at least as well as its new palette colour would (no
  * quality lost, long transparent runs won).
  */
-function keepBetter(data: Uint8ClampedArray, width: number, area: Area, keepFull: Uint8Array, index: Uint8Array, rgb: Uint8Array, sh: Uint8Array, cw: number, out: Uint8Array): void {
+function keepBetter(
+  data: Uint8ClampedArray,
+  width: number,
+  area: Area,
+  keepFull: Uint8Array,
+  index: Uint8Array,
+  rgb: Uint8Array,
+  sh: Uint8Array,
+  cw: number,
+  out: Uint8Array,
+): void {
   let i = 0;
   for (let y = 0; y < area.height; y++) {
     let p = (area.y + y) * width + area.x;
@@ -145,7 +166,9 @@ function keepBetter(data: Uint8ClampedArray, width: number, area: Area, keepFull
 
 /** Whether `a` lies inside `b`. */
 function within(a: Area, b: Area): boolean {
-  return a.x >= b.x && a.y >= b.y && a.x + a.width <= b.x + b.width && a.y + a.height <= b.y + b.height;
+  return (
+    a.x >= b.x && a.y >= b.y && a.x + a.width <= b.x + b.width && a.y + a.height <= b.y + b.height
+  );
 }
 
 /** Copies the part `to` (inside `from`) of `src`, laid out over `from`, into `out`, laid out over `to`. */
@@ -161,7 +184,8 @@ function truthOf(data: Uint8ClampedArray, width: number, area: Area, out: Float3
   let i = 0;
   for (let y = 0; y < area.height; y++) {
     let p = (area.y + y) * width + area.x;
-    for (let x = 0; x < area.width; x++, i++, p++) toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], out, i * 3, LOSSY_CHROMA_WEIGHT);
+    for (let x = 0; x < area.width; x++, i++, p++)
+      toPerceptual(data[p * 4], data[p * 4 + 1], data[p * 4 + 2], out, i * 3, LOSSY_CHROMA_WEIGHT);
   }
 }
 
@@ -169,12 +193,18 @@ function truthOf(data: Uint8ClampedArray, width: number, area: Area, out: Float3
  * Encodes an animated GIF. Frames must all have the same size. Throws `OverBudgetError`
  * (from the counting sink) when `maxBytes` is passed, `CancelledError` when cancelled.
  */
-export async function encodeGif(frames: readonly RgbaImage[], options: GifOptions): Promise<GifResult> {
+export async function encodeGif(
+  frames: readonly RgbaImage[],
+  options: GifOptions,
+): Promise<GifResult> {
   const ready = options.frameReady;
   // Arriving frames: the delays say how many there will be.
   const count = ready ? options.delaysMs.length : frames.length;
   if (count === 0) throw new RangeError('encodeGif needs at least one frame');
-  if (options.delaysMs.length !== count) throw new RangeError(`encodeGif got ${frames.length} frames but ${options.delaysMs.length} delays`);
+  if (options.delaysMs.length !== count)
+    throw new RangeError(
+      `encodeGif got ${frames.length} frames but ${options.delaysMs.length} delays`,
+    );
   if (ready) {
     // Waiting for the decoder (it may be seeking): time to warm up.
     if (frames.length === 0 && options.warmUp) await options.warmUp(ready(0));
@@ -197,7 +227,10 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const t = tune(quality);
   const { width, height } = frames[0];
   const checkSize = (f: RgbaImage): void => {
-    if (f.width !== width || f.height !== height) throw new RangeError(`encodeGif frames differ in size: ${f.width}×${f.height} vs ${width}×${height}`);
+    if (f.width !== width || f.height !== height)
+      throw new RangeError(
+        `encodeGif frames differ in size: ${f.width}×${f.height} vs ${width}×${height}`,
+      );
   };
   if (!ready) frames.forEach(checkSize);
   const signal = options.signal;
@@ -207,13 +240,29 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   };
   const animated = count > 1;
   if (animated && options.paletteRgb && options.paletteRgb.length / 3 > 255)
-    throw new RangeError(`an animation's paletteRgb holds at most 255 colours (one index is kept for transparency), got ${options.paletteRgb.length / 3}`);
+    throw new RangeError(
+      `an animation's paletteRgb holds at most 255 colours (one index is kept for transparency), got ${options.paletteRgb.length / 3}`,
+    );
   const wantLocal = animated && t.localPalettes && !options.paletteRgb;
   let pace = options.pace && animated ? options.pace : undefined;
-  if (pace && (!wantLocal || pace.minQuality < LOCAL_PALETTE_QUALITY || !(pace.budget > 0) || (pace.notes && pace.notes.count !== count)))
-    throw new RangeError(`a paced GIF needs per-frame palettes, a minQuality of at least ${LOCAL_PALETTE_QUALITY}, a positive budget and notes of the same ${count} frames; got minQuality ${pace.minQuality}, budget ${pace.budget}, notes of ${pace.notes?.count} frames`);
-  if (pace?.notes && pace.notes.frames > 0 && (pace.notes.width !== width || pace.notes.height !== height))
-    throw new RangeError(`a paced GIF needs notes of frames of its own size, ${width}×${height}; got notes of ${pace.notes.width}×${pace.notes.height}`);
+  if (
+    pace &&
+    (!wantLocal ||
+      pace.minQuality < LOCAL_PALETTE_QUALITY ||
+      !(pace.budget > 0) ||
+      (pace.notes && pace.notes.count !== count))
+  )
+    throw new RangeError(
+      `a paced GIF needs per-frame palettes, a minQuality of at least ${LOCAL_PALETTE_QUALITY}, a positive budget and notes of the same ${count} frames; got minQuality ${pace.minQuality}, budget ${pace.budget}, notes of ${pace.notes?.count} frames`,
+    );
+  if (
+    pace?.notes &&
+    pace.notes.frames > 0 &&
+    (pace.notes.width !== width || pace.notes.height !== height)
+  )
+    throw new RangeError(
+      `a paced GIF needs notes of frames of its own size, ${width}×${height}; got notes of ${pace.notes.width}×${pace.notes.height}`,
+    );
   const noted = pace?.notes?.written;
   // A shared palette is built from every frame: wait for all of them.
   if (ready && !wantLocal && !options.paletteRgb) {
@@ -224,7 +273,13 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const cw = options.chromaWeight ?? chromaWeightFor(frames[0]);
   let palette = options.paletteRgb
     ? new Palette(options.paletteRgb, cw)
-    : noted?.[0]?.palette ?? paletteFor(wantLocal ? frames.slice(0, 1) : frames, Math.max(2, Math.min(animated ? 255 : 256, t.colors)), cw, t.paletteMse);
+    : (noted?.[0]?.palette ??
+      paletteFor(
+        wantLocal ? frames.slice(0, 1) : frames,
+        Math.max(2, Math.min(animated ? 255 : 256, t.colors)),
+        cw,
+        t.paletteMse,
+      ));
   let T = animated ? palette.size : -1; // transparent index just after the colours
   const entries = palette.size + (animated ? 1 : 0);
   const local = wantLocal;
@@ -232,7 +287,10 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   const globalRgb = new Uint8Array(entries * 3);
   globalRgb.set(palette.rgb);
 
-  const sink = new CountingSink(options.maxBytes ?? Infinity, Math.min(options.maxBytes ?? 1 << 20, 1 << 22));
+  const sink = new CountingSink(
+    options.maxBytes ?? Infinity,
+    Math.min(options.maxBytes ?? 1 << 20, 1 << 22),
+  );
   writeHeader(sink, width, height, globalRgb, options.loop !== false);
   const csDelays = delaysToCentiseconds(options.delaysMs);
   const canvas = new Canvas(width, height);
@@ -251,7 +309,14 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   // it looks at every frame first (`Preview`), once the first frame is written: that
   // one is written at the top quality anyway, while the others are still being decoded.
   const pacerWith = (notes: GifNotes): Pacer =>
-    new Pacer(notes, pace!.budget * PACE_SHARE, Math.min(pace!.budget, sink.limit) * LIMIT_SHARE - 1, quality, Math.min(quality, pace!.minQuality), notes !== pace!.notes);
+    new Pacer(
+      notes,
+      pace!.budget * PACE_SHARE,
+      Math.min(pace!.budget, sink.limit) * LIMIT_SHARE - 1,
+      quality,
+      Math.min(quality, pace!.minQuality),
+      notes !== pace!.notes,
+    );
   let pacer = pace?.notes ? pacerWith(pace.notes) : undefined;
   const written: number[] = [];
   let delayAt = -1;
@@ -279,7 +344,12 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     const hist = frameHist;
     hist.clear();
     hist.addArea(frames[k], area, keepFull);
-    return buildPalette(hist, { colors: want, kmeansIterations: FRAME_KMEANS_ITERATIONS, chromaWeight: cw, maxMse: tk.paletteMse });
+    return buildPalette(hist, {
+      colors: want,
+      kmeansIterations: FRAME_KMEANS_ITERATIONS,
+      chromaWeight: cw,
+      maxMse: tk.paletteMse,
+    });
   };
 
   /** Writes frame `k` with tuning `tk`; false when it changed nothing (merged into the previous one). */
@@ -299,15 +369,30 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
       localRgb.set(palette.rgb);
     }
     const earlier = noted?.[k];
-    if (earlier?.index && earlier.palette === palette && tk.dither === 'none' && within(area, earlier.area!)) copyArea(earlier.index, earlier.area!, area, index);
+    if (
+      earlier?.index &&
+      earlier.palette === palette &&
+      tk.dither === 'none' &&
+      within(area, earlier.area!)
+    )
+      copyArea(earlier.index, earlier.area!, area, index);
     else remap(data, width, area, palette, tk.dither, tk.ditherStrength, index);
     if (options.onFrame) remapped = { area, index: index.slice(0, area.width * area.height) };
     if (k > 0) keepBetter(data, width, area, keepFull, index, palette.rgb, canvas.shown, cw, keep);
     const frameTruth = tk.lossy > 0 ? (truth ??= new Float32Array(width * height * 3)) : undefined;
     if (frameTruth) truthOf(data, width, area, frameTruth);
     delayAt = frameWriter.write(sink, {
-      first: k === 0, area, palette, localRgb, codeSize: frameBits, index, keep, lossy: tk.lossy * tk.lossy,
-      truth: frameTruth, truthPalette: frameTruth ? palette.coordinates(LOSSY_CHROMA_WEIGHT) : undefined, data,
+      first: k === 0,
+      area,
+      palette,
+      localRgb,
+      codeSize: frameBits,
+      index,
+      keep,
+      lossy: tk.lossy * tk.lossy,
+      truth: frameTruth,
+      truthPalette: frameTruth ? palette.coordinates(LOSSY_CHROMA_WEIGHT) : undefined,
+      data,
     });
     return true;
   };
@@ -316,7 +401,13 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     // Room for every later frame to cost AMPLE times the first (a whole picture; film's
     // differenced frames cost 0.1–0.7 of it): no pacing, and no waiting for the decoder
     // either. Where that was wrong, the try's notes pace a second one.
-    if (pace && !pacer && k === 1 && (sink.length - afterHeader) * (1 + AMPLE * (count - 1)) <= pace.budget * PACE_SHARE) pace = undefined;
+    if (
+      pace &&
+      !pacer &&
+      k === 1 &&
+      (sink.length - afterHeader) * (1 + AMPLE * (count - 1)) <= pace.budget * PACE_SHARE
+    )
+      pace = undefined;
     if (pace && !pacer && k === 1) {
       // The preview takes each frame as it comes (warming up here instead measured slower:
       // it slowed the decoder more than it sped the encoder).
@@ -358,8 +449,11 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
     qualitySum += q;
     lowest = Math.min(lowest, q);
     options.onFrame?.(k, {
-      bytes: sink.length - before, quality: q, palette: drawn ? palette : undefined,
-      changes: k > 0 && changes ? changes.slice() : undefined, ...(drawn ? remapped : undefined),
+      bytes: sink.length - before,
+      quality: q,
+      palette: drawn ? palette : undefined,
+      changes: k > 0 && changes ? changes.slice() : undefined,
+      ...(drawn ? remapped : undefined),
     });
     if (!drawn) {
       // Nothing to draw: the previous frame stays on screen for this one's time too.
@@ -383,7 +477,11 @@ export async function encodeGif(frames: readonly RgbaImage[], options: GifOption
   sink.release();
   writeTrailer(sink);
   return {
-    bytes: sink.finish(), frames: written.length, delaysCs: written, colors: palette.size,
-    quality: qualitySum / count, lowestQuality: pacer ? lowest : undefined,
+    bytes: sink.finish(),
+    frames: written.length,
+    delaysCs: written,
+    colors: palette.size,
+    quality: qualitySum / count,
+    lowestQuality: pacer ? lowest : undefined,
   };
 }

@@ -105,7 +105,12 @@ export class FrameWriter {
     const codeSize = f.first ? minCodeSize(palette.size) : f.codeSize;
     const few = palette.size <= this.fewColors;
     if (!few) {
-      const delayAt = writeFrameHeader(sink, { ...area, transparent: T, disposal: 1, localRgb: f.localRgb });
+      const delayAt = writeFrameHeader(sink, {
+        ...area,
+        transparent: T,
+        disposal: 1,
+        localRgb: f.localRgb,
+      });
       this.lzw.encode(sink, codeSize, base);
       this.canvas.draw(area, this.chosen, T, palette, f.data);
       return delayAt;
@@ -113,7 +118,11 @@ export class FrameWriter {
 
     // Each way into its own buffer; the smallest is written (ties keep the earlier way).
     let best: Candidate | undefined;
-    const attempt = (input: LzwInput, size: number, c: Omit<Candidate, 'bytes' | 'chosen'>): void => {
+    const attempt = (
+      input: LzwInput,
+      size: number,
+      c: Omit<Candidate, 'bytes' | 'chosen'>,
+    ): void => {
       const bytes = new CountingSink();
       this.lzw.encode(bytes, size, { ...input, chosen: this.spare });
       if (!best || bytes.length + c.table < best.bytes.length + best.table) {
@@ -123,8 +132,14 @@ export class FrameWriter {
         best = { ...c, bytes, chosen };
       }
     };
-    const tableBytes = (rgb?: Uint8Array): number => (rgb ? 3 * (1 << tableBits(Math.max(2, rgb.length / 3))) : 0);
-    const withT = { table: tableBytes(f.localRgb), transparent: T, localRgb: f.localRgb, plain: false };
+    const tableBytes = (rgb?: Uint8Array): number =>
+      rgb ? 3 * (1 << tableBits(Math.max(2, rgb.length / 3))) : 0;
+    const withT = {
+      table: tableBytes(f.localRgb),
+      transparent: T,
+      localRgb: f.localRgb,
+      plain: false,
+    };
     attempt(base, codeSize, withT);
     let filled = this.lzw.filled;
     let input = base;
@@ -136,7 +151,12 @@ export class FrameWriter {
       const plainInput: LzwInput = { ...base, keep: keepPlain, transparent: -1, alt };
       const plainSize = minCodeSize(palette.size);
       const before = best;
-      attempt(plainInput, plainSize, { table: tableBytes(localRgb), transparent: -1, localRgb, plain: true });
+      attempt(plainInput, plainSize, {
+        table: tableBytes(localRgb),
+        transparent: -1,
+        localRgb,
+        plain: true,
+      });
       if (best !== before) {
         filled = this.lzw.filled;
         input = plainInput;
@@ -146,7 +166,12 @@ export class FrameWriter {
     // The frozen table only for the better way so far (it rarely changes which is better).
     if (filled) attempt({ ...input, frozen: true }, size, best!);
     const b = best!;
-    const delayAt = writeFrameHeader(sink, { ...area, transparent: b.transparent, disposal: 1, localRgb: b.localRgb });
+    const delayAt = writeFrameHeader(sink, {
+      ...area,
+      transparent: b.transparent,
+      disposal: 1,
+      localRgb: b.localRgb,
+    });
     sink.bytes(b.bytes.finish());
     const chosen = b.chosen;
     if (b.plain) {
@@ -166,7 +191,8 @@ export class FrameWriter {
   private fillAlt(area: Area, palette: Palette, keep: Uint8Array): void {
     const entry = new Map<number, number>();
     const rgb = palette.rgb;
-    for (let c = palette.size - 1; c >= 0; c--) entry.set((rgb[c * 3] << 16) | (rgb[c * 3 + 1] << 8) | rgb[c * 3 + 2], c);
+    for (let c = palette.size - 1; c >= 0; c--)
+      entry.set((rgb[c * 3] << 16) | (rgb[c * 3 + 1] << 8) | rgb[c * 3 + 2], c);
     const shown = this.canvas.shown;
     const w = this.canvas.width;
     const { alt, keepPlain } = this;

@@ -23,7 +23,13 @@ function writeTable(sink: CountingSink, rgb: Uint8Array, bits: number): void {
  * Writes the header, the logical screen descriptor with `globalRgb` as the global colour
  * table (padded to a power of two), and, when `loop` is set, NETSCAPE2.0 infinite looping.
  */
-export function writeHeader(sink: CountingSink, width: number, height: number, globalRgb: Uint8Array, loop: boolean): void {
+export function writeHeader(
+  sink: CountingSink,
+  width: number,
+  height: number,
+  globalRgb: Uint8Array,
+  loop: boolean,
+): void {
   for (const ch of 'GIF89a') sink.byte(ch.charCodeAt(0));
   sink.u16(width);
   sink.u16(height);

@@ -33,7 +33,10 @@ export type { DitherMode } from './dither';
  * Encodes one image as a single-frame GIF (for stills): full palette with error-diffusion
  * dithering, no transparency, no looping block.
  */
-export async function encodeGifStill(image: RgbaImage, options: { quality?: number; colors?: number; dither?: DitherMode; signal?: CancelSignal } = {}): Promise<Uint8Array> {
+export async function encodeGifStill(
+  image: RgbaImage,
+  options: { quality?: number; colors?: number; dither?: DitherMode; signal?: CancelSignal } = {},
+): Promise<Uint8Array> {
   const q = options.quality ?? 90;
   const r = await encodeGif([image], {
     delaysMs: [0],
@@ -71,7 +74,8 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
       options.notes(notes);
     }
     const earlier = options.pace;
-    if (earlier && earlier !== 'ahead' && !(earlier instanceof GifNotes)) throw new RangeError('a GIF try can only be paced by the notes of another GIF try');
+    if (earlier && earlier !== 'ahead' && !(earlier instanceof GifNotes))
+      throw new RangeError('a GIF try can only be paced by the notes of another GIF try');
     const r = await encodeGif(frames, {
       ...tuning,
       delaysMs,
@@ -82,11 +86,13 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
       frameReady: options.frameReady,
       // Frames still arriving: the first try, alongside a decoder that may still be seeking.
       warmUp: options.frameReady ? warmUpGif : undefined,
-      onFrame: notes && ((k, f) => {
-        notes.width = frames[0].width;
-        notes.height = frames[0].height;
-        notes.add(k, f);
-      }),
+      onFrame:
+        notes &&
+        ((k, f) => {
+          notes.width = frames[0].width;
+          notes.height = frames[0].height;
+          notes.add(k, f);
+        }),
       pace: earlier && {
         notes: earlier === 'ahead' ? undefined : earlier,
         budget: options.targetBytes ?? options.maxBytes ?? Infinity,

@@ -45,7 +45,8 @@ export function readGifInfo(bytes: Uint8Array): GifInfo {
         const len = at(p);
         const id = String.fromCharCode(...bytes.subarray(p + 1, p + 1 + len));
         p += 1 + len;
-        if (id === 'NETSCAPE2.0' && at(p) >= 3 && at(p + 1) === 1) loop = at(p + 2) | (at(p + 3) << 8);
+        if (id === 'NETSCAPE2.0' && at(p) >= 3 && at(p + 1) === 1)
+          loop = at(p + 2) | (at(p + 3) << 8);
         skipSubBlocks();
       } else {
         skipSubBlocks();

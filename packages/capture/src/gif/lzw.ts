@@ -77,7 +77,10 @@ export class LzwEncoder {
   /** Encodes `input` as an image-data block: min code size byte, sub-blocks, terminator. */
   encode(sink: CountingSink, minCodeSize: number, input: LzwInput): void {
     // Indices are bytes (GIF tables hold at most 256 entries), and so is the hash key's pixel.
-    if (input.transparent > 255) throw new RangeError(`a GIF index is 0–255; transparent index ${input.transparent} does not fit`);
+    if (input.transparent > 255)
+      throw new RangeError(
+        `a GIF index is 0–255; transparent index ${input.transparent} does not fit`,
+      );
     try {
       this.encodeBlock(sink, minCodeSize, input);
     } finally {
@@ -260,5 +263,4 @@ export class LzwEncoder {
     }
     sink.byte(0);
   }
-
 }

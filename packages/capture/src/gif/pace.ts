@@ -153,7 +153,10 @@ export class GifNotes {
       for (let j = 1; j < n; j++) s += this.forecast(j, q);
       return s / (n - 1);
     }
-    const lossy = Math.exp((Math.min(0, q - this.model.lossless) - Math.min(0, f.quality - this.model.lossless)) / LOSSY_QUALITY_PER_EFOLD);
+    const lossy = Math.exp(
+      (Math.min(0, q - this.model.lossless) - Math.min(0, f.quality - this.model.lossless)) /
+        LOSSY_QUALITY_PER_EFOLD,
+    );
     if (!f.changes) return f.bytes * lossy; // the first frame: drawn whole at any quality
     const was = this.redrawnAtOwn(k, f.changes);
     const will = redrawn(f.changes, this.model.threshold(q));
@@ -187,7 +190,8 @@ export class GifNotes {
   /** Pixels frame `k` redrew at its own quality (counted once). */
   private redrawnAtOwn(k: number, changes: Uint32Array): number {
     let n = this.was[k]!;
-    if (Number.isNaN(n)) n = this.was[k] = redrawn(changes, this.model.threshold(this.written[k]!.quality));
+    if (Number.isNaN(n))
+      n = this.was[k] = redrawn(changes, this.model.threshold(this.written[k]!.quality));
     return n;
   }
 
@@ -219,11 +223,20 @@ export class Preview {
   private k = 1;
   private readonly threshold: number;
 
-  constructor(first: RgbaImage, count: number, private readonly chromaWeight: number, private readonly top: number, model: QualityModel) {
+  constructor(
+    first: RgbaImage,
+    count: number,
+    private readonly chromaWeight: number,
+    private readonly top: number,
+    model: QualityModel,
+  ) {
     this.notes = new GifNotes(count, model);
     this.notes.width = first.width;
     this.notes.height = first.height;
-    this.notes.add(0, { bytes: GUESS_PER_PIXEL * (first.width * first.height) ** CHANGE_EXPONENT, quality: top });
+    this.notes.add(0, {
+      bytes: GUESS_PER_PIXEL * (first.width * first.height) ** CHANGE_EXPONENT,
+      quality: top,
+    });
     this.last = first;
     this.threshold = model.threshold(top);
   }
@@ -233,13 +246,22 @@ export class Preview {
     const changes = new Uint32Array(CHANGE_BINS + 1);
     countChanges(this.last.data, frame.data, this.chromaWeight, changes);
     const n = redrawn(changes, this.threshold);
-    this.notes.add(this.k++, { bytes: n > 0 ? FRAME_OVERHEAD + GUESS_PER_PIXEL * n ** CHANGE_EXPONENT : 0, quality: this.top, changes });
+    this.notes.add(this.k++, {
+      bytes: n > 0 ? FRAME_OVERHEAD + GUESS_PER_PIXEL * n ** CHANGE_EXPONENT : 0,
+      quality: this.top,
+      changes,
+    });
     this.last = frame;
   }
 }
 
 /** Counts the pixels that differ between two frames into `changes`, by squared perceptual distance. */
-function countChanges(a: Uint8ClampedArray, b: Uint8ClampedArray, chromaWeight: number, changes: Uint32Array): void {
+function countChanges(
+  a: Uint8ClampedArray,
+  b: Uint8ClampedArray,
+  chromaWeight: number,
+  changes: Uint32Array,
+): void {
   for (let o = 0; o < a.length; o += 4) {
     const r = b[o];
     const g = b[o + 1];
@@ -291,7 +313,10 @@ export class Pacer {
     let d: number;
     if (!this.preview) d = this.foresaw > 0 ? this.wrote / this.foresaw : 1;
     else {
-      const prior = this.foresaw > 0 ? (LATER_OVER_FIRST * (this.wrote - this.laterWrote)) / (this.foresaw - this.laterForesaw) : 1;
+      const prior =
+        this.foresaw > 0
+          ? (LATER_OVER_FIRST * (this.wrote - this.laterWrote)) / (this.foresaw - this.laterForesaw)
+          : 1;
       const weight = PRIOR_FRAMES * this.meanLater;
       d = (this.laterWrote + prior * weight) / Math.max(1e-9, this.laterForesaw + weight);
     }
@@ -317,7 +342,10 @@ export class Pacer {
     if (lo >= hi) return hi;
     const aim = this.solve(k, (this.targetBytes - written) / drift, lo, hi);
     if (!(aim < this.last)) return aim;
-    return Math.max(aim, this.solve(k, (this.limitBytes - written) / drift, lo, Math.min(hi, this.last)));
+    return Math.max(
+      aim,
+      this.solve(k, (this.limitBytes - written) / drift, lo, Math.min(hi, this.last)),
+    );
   }
 
   /**

@@ -10,7 +10,11 @@ import { CHROMA_WEIGHT, NearestSearch, Palette, toPerceptual } from './color';
 /** Colour histogram: one cell per 15-bit colour with its weight and RGB sums. */
 export class Histogram {
   /** Adds the pixels of `area` of `img` whose `keep` flag (whole-frame mask) is 0. */
-  addArea(img: RgbaImage, area: { x: number; y: number; width: number; height: number }, keep: Uint8Array): void {
+  addArea(
+    img: RgbaImage,
+    area: { x: number; y: number; width: number; height: number },
+    keep: Uint8Array,
+  ): void {
     const d = img.data;
     const weight = this.weight;
     const sum = this.sum;
@@ -92,7 +96,15 @@ function cellsOf(h: Histogram, chromaWeight: number): Cells {
   return { n, key, w, rgb, pc };
 }
 
-function fillCells(weight: Float64Array, sum: Float64Array, w: Float64Array, rgb: Float64Array, pc: Float64Array, key: Int32Array, chromaWeight: number): void {
+function fillCells(
+  weight: Float64Array,
+  sum: Float64Array,
+  w: Float64Array,
+  rgb: Float64Array,
+  pc: Float64Array,
+  key: Int32Array,
+  chromaWeight: number,
+): void {
   let j = 0;
   for (let k = 0; k < weight.length; k++) {
     const wk = weight[k];
@@ -161,7 +173,13 @@ function sortedCells(c: Cells): Sorted {
  * into `order`: a two-pass (8 + 8 bit) radix sort of the quantised coordinates, stable,
  * from cell order. False (nothing sorted) when a coordinate is outside the 16 bits.
  */
-function radixOrder(pc: Float64Array, n: number, axis: number, order: Int32Array, tmp: Int32Array): boolean {
+function radixOrder(
+  pc: Float64Array,
+  n: number,
+  axis: number,
+  order: Int32Array,
+  tmp: Int32Array,
+): boolean {
   if (scratchQ.length < n) scratchQ = new Int32Array(Math.max(n, scratchQ.length * 2));
   const q = scratchQ;
   for (let i = 0; i < n; i++) {
@@ -246,7 +264,8 @@ function boxSums(c: Cells, cells: Int32Array, start: number, end: number): void 
 function makeBox(c: Cells, cells: Int32Array, start: number, n: number): Box {
   boxSums(c, cells, start, start + n);
   const w = sums[0];
-  const sse = w <= 0 ? 0 : sums[4] - (sums[1] * sums[1] + sums[2] * sums[2] + sums[3] * sums[3]) / w;
+  const sse =
+    w <= 0 ? 0 : sums[4] - (sums[1] * sums[1] + sums[2] * sums[2] + sums[3] * sums[3]) / w;
   // Cut along the axis with the largest weighted variance.
   const var0 = sums[5] - (sums[1] * sums[1]) / w;
   const var1 = sums[6] - (sums[2] * sums[2]) / w;
@@ -329,7 +348,13 @@ function splitBox(c: Cells, sorted: Sorted, box: Box): [Box, Box] | null {
 }
 
 /** Stable partition of `arr[start, start + n)`: cells with `side` 1 first. */
-function partition(arr: Int32Array, start: number, n: number, side: Uint8Array, tmp: Int32Array): void {
+function partition(
+  arr: Int32Array,
+  start: number,
+  n: number,
+  side: Uint8Array,
+  tmp: Int32Array,
+): void {
   let l = start;
   let r = 0;
   for (let t = start; t < start + n; t++) {
@@ -426,7 +451,13 @@ export function buildPalette(hist: Histogram, opts: PaletteOptions): Palette {
  * that stayed, so only the centroids that moved can take it: it is searched among those
  * alone, starting from its own centroid. Same assignments as a full search every pass.
  */
-function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chromaWeight: number): Int32Array {
+function kmeans(
+  c: Cells,
+  cent: Float64Array,
+  k: number,
+  iterations: number,
+  chromaWeight: number,
+): Int32Array {
   const pc = c.pc;
   const cpc = new Float64Array(k * 3);
   const prevCpc = new Float64Array(k * 3);
@@ -436,11 +467,16 @@ function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chr
   const acc = new Float64Array(k * 4);
   const assigned = new Int32Array(c.n).fill(-1);
   for (let it = 0; it < iterations; it++) {
-    for (let j = 0; j < k; j++) toPerceptual(cent[j * 3], cent[j * 3 + 1], cent[j * 3 + 2], cpc, j * 3, chromaWeight);
+    for (let j = 0; j < k; j++)
+      toPerceptual(cent[j * 3], cent[j * 3 + 1], cent[j * 3 + 2], cpc, j * 3, chromaWeight);
     let nMoved = 0;
     for (let j = 0; j < k; j++) {
       const o = j * 3;
-      const s = it > 0 && cpc[o] === prevCpc[o] && cpc[o + 1] === prevCpc[o + 1] && cpc[o + 2] === prevCpc[o + 2];
+      const s =
+        it > 0 &&
+        cpc[o] === prevCpc[o] &&
+        cpc[o + 1] === prevCpc[o + 1] &&
+        cpc[o + 2] === prevCpc[o + 2];
       still[j] = s ? 1 : 0;
       if (!s) {
         movedIds[nMoved] = j;
@@ -507,6 +543,10 @@ function kmeans(c: Cells, cent: Float64Array, k: number, iterations: number, chr
 // end on every call, and a new process spent its first fitting tries in the interpreter.
 {
   const h = new Histogram();
-  h.add({ width: 4, height: 1, data: new Uint8ClampedArray([0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 255, 0, 0, 255, 255]) });
+  h.add({
+    width: 4,
+    height: 1,
+    data: new Uint8ClampedArray([0, 0, 0, 255, 255, 255, 255, 255, 255, 0, 0, 255, 0, 0, 255, 255]),
+  });
   buildPalette(h, { colors: 3 });
 }

@@ -34,7 +34,15 @@ type ToWorker =
   | { type: 'frames'; frames: SharedFrames; arrived: number }
   | { type: 'arrived'; key: number; arrived: number; failed?: string }
   | { type: 'drop'; key: number }
-  | { type: 'encode'; id: number; key: number; delaysMs: number[]; quality: number; maxBytes?: number; tuning?: Partial<GifTuning> }
+  | {
+      type: 'encode';
+      id: number;
+      key: number;
+      delaysMs: number[];
+      quality: number;
+      maxBytes?: number;
+      tuning?: Partial<GifTuning>;
+    }
   | { type: 'cancel'; id: number };
 
 type FromWorker =
@@ -66,7 +74,8 @@ function serveTries(port: NonNullable<typeof parentPort>): void {
       const { width, height, count, buffer } = m.frames;
       const size = width * height * 4;
       const frames: RgbaImage[] = [];
-      for (let k = 0; k < count; k++) frames.push({ width, height, data: new Uint8ClampedArray(buffer, k * size, size) });
+      for (let k = 0; k < count; k++)
+        frames.push({ width, height, data: new Uint8ClampedArray(buffer, k * size, size) });
       sets.set(m.frames.key, { frames, arrived: m.arrived, waiting: [] });
     } else if (m.type === 'arrived') {
       const h = sets.get(m.key);
@@ -82,7 +91,11 @@ function serveTries(port: NonNullable<typeof parentPort>): void {
     } else {
       const held = sets.get(m.key);
       if (!held) {
-        port.postMessage({ type: 'failed', id: m.id, message: `no frame set ${m.key} in this worker` } satisfies FromWorker);
+        port.postMessage({
+          type: 'failed',
+          id: m.id,
+          message: `no frame set ${m.key} in this worker`,
+        } satisfies FromWorker);
         return;
       }
       const signal = { aborted: false };
@@ -92,9 +105,11 @@ function serveTries(port: NonNullable<typeof parentPort>): void {
       const frameReady =
         h.arrived < h.frames.length
           ? (k: number): Promise<void> =>
-              k < h.arrived ? Promise.resolve()
-              : h.failed !== undefined ? Promise.reject(new Error(h.failed))
-              : new Promise<void>((resolve, reject) => h.waiting.push({ k, resolve, reject }))
+              k < h.arrived
+                ? Promise.resolve()
+                : h.failed !== undefined
+                  ? Promise.reject(new Error(h.failed))
+                  : new Promise<void>((resolve, reject) => h.waiting.push({ k, resolve, reject }))
           : undefined;
       encodeGif(h.frames, {
         ...m.tuning,
@@ -106,16 +121,27 @@ function serveTries(port: NonNullable<typeof parentPort>): void {
         onProgress: (f) => {
           done = f;
         },
-      }).then(
-        (r) => port.postMessage({ type: 'done', id: m.id, bytes: r.bytes } satisfies FromWorker, [r.bytes.buffer as ArrayBuffer]),
-        (e: unknown) => {
-          const reply: FromWorker =
-            e instanceof OverBudgetError ? { type: 'over', id: m.id, written: e.written, limit: e.limit, done }
-            : e instanceof CancelledError ? { type: 'cancelled', id: m.id }
-            : { type: 'failed', id: m.id, message: e instanceof Error ? e.message : String(e) };
-          port.postMessage(reply);
-        },
-      ).finally(() => cancels.delete(m.id));
+      })
+        .then(
+          (r) =>
+            port.postMessage({ type: 'done', id: m.id, bytes: r.bytes } satisfies FromWorker, [
+              r.bytes.buffer as ArrayBuffer,
+            ]),
+          (e: unknown) => {
+            const reply: FromWorker =
+              e instanceof OverBudgetError
+                ? { type: 'over', id: m.id, written: e.written, limit: e.limit, done }
+                : e instanceof CancelledError
+                  ? { type: 'cancelled', id: m.id }
+                  : {
+                      type: 'failed',
+                      id: m.id,
+                      message: e instanceof Error ? e.message : String(e),
+                    };
+            port.postMessage(reply);
+          },
+        )
+        .finally(() => cancels.delete(m.id));
     }
   });
 }
@@ -155,7 +181,9 @@ interface Slot {
  */
 function startWorker(): Worker {
   const self = import.meta.url;
-  const loader = self.endsWith('.ts') ? `(await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();` : '';
+  const loader = self.endsWith('.ts')
+    ? `(await import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))})).register();`
+    : '';
   const code = `${loader} await (await import(${JSON.stringify(self)})).serveGifWorker();`;
   return new Worker(code, { eval: true, workerData: { role: ROLE } });
 }
@@ -190,7 +218,9 @@ export class GifWorkerPool implements StickerWriter {
       slot.worker.unref();
       slot.worker.on('message', (m: FromWorker) => this.settle(slot, m));
       slot.worker.on('error', (e) => this.fail(slot, e));
-      slot.worker.on('exit', (code) => this.fail(slot, new Error(`GIF worker stopped (exit code ${code})`)));
+      slot.worker.on('exit', (code) =>
+        this.fail(slot, new Error(`GIF worker stopped (exit code ${code})`)),
+      );
       this.slots.push(slot);
     }
     return this;
@@ -205,9 +235,14 @@ export class GifWorkerPool implements StickerWriter {
     await Promise.all(slots.map((s) => s.worker.terminate()));
   }
 
-  async encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array> {
+  async encode(
+    frames: readonly RgbaImage[],
+    delaysMs: readonly number[],
+    options: StickerEncodeOptions,
+  ): Promise<Uint8Array> {
     if (this.closed) throw new Error('the GIF worker pool is closed');
-    if ((options.frameReady ? delaysMs.length : frames.length) === 0) throw new RangeError('encodeGif needs at least one frame');
+    if ((options.frameReady ? delaysMs.length : frames.length) === 0)
+      throw new RangeError('encodeGif needs at least one frame');
     if (options.signal?.aborted) throw new CancelledError();
     this.warm();
     const shared = await this.share(frames, delaysMs.length, options.frameReady);
@@ -215,17 +250,33 @@ export class GifWorkerPool implements StickerWriter {
     return new Promise<Uint8Array>((resolve, reject) => {
       const id = this.nextId++;
       const signal = options.signal as (CancelSignal & Partial<AbortSignal>) | undefined;
-      const onAbort = (): void => slot.worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
+      const onAbort = (): void =>
+        slot.worker.postMessage({ type: 'cancel', id } satisfies ToWorker);
       signal?.addEventListener?.('abort', onAbort, { once: true });
-      slot.job = { id, resolve, reject, onProgress: options.onProgress, dispose: () => signal?.removeEventListener?.('abort', onAbort) };
+      slot.job = {
+        id,
+        resolve,
+        reject,
+        onProgress: options.onProgress,
+        dispose: () => signal?.removeEventListener?.('abort', onAbort),
+      };
       slot.worker.ref();
       if (!slot.has.has(shared.key)) {
         const { key, width, height, count, buffer } = shared;
-        slot.worker.postMessage({ type: 'frames', frames: { key, width, height, count, buffer }, arrived: shared.arrived } satisfies ToWorker);
+        slot.worker.postMessage({
+          type: 'frames',
+          frames: { key, width, height, count, buffer },
+          arrived: shared.arrived,
+        } satisfies ToWorker);
         slot.has.add(shared.key);
       }
       slot.worker.postMessage({
-        type: 'encode', id, key: shared.key, delaysMs: [...delaysMs], quality: options.quality, maxBytes: options.maxBytes,
+        type: 'encode',
+        id,
+        key: shared.key,
+        delaysMs: [...delaysMs],
+        quality: options.quality,
+        maxBytes: options.maxBytes,
         tuning: options.tuning as Partial<GifTuning> | undefined,
       } satisfies ToWorker);
     });
@@ -235,7 +286,11 @@ export class GifWorkerPool implements StickerWriter {
    * The shared copy of a frame set, made once; only the two newest sets are kept. With
    * `frameReady` the frames are copied in as they arrive and the workers told.
    */
-  private async share(frames: readonly RgbaImage[], count: number, frameReady?: (k: number) => Promise<void>): Promise<SharedFrames & { arrived: number }> {
+  private async share(
+    frames: readonly RgbaImage[],
+    count: number,
+    frameReady?: (k: number) => Promise<void>,
+  ): Promise<SharedFrames & { arrived: number }> {
     let s = this.sets.get(frames);
     if (s) return s;
     if (frameReady) await frameReady(0);
@@ -248,13 +303,22 @@ export class GifWorkerPool implements StickerWriter {
     const set = { key: this.nextKey++, width, height, count, buffer, arrived: 0 };
     const copy = (k: number): void => {
       const f = frames[k];
-      if (f.width !== width || f.height !== height) throw new RangeError(`encodeGif frames differ in size: ${f.width}×${f.height} vs ${width}×${height}`);
+      if (f.width !== width || f.height !== height)
+        throw new RangeError(
+          `encodeGif frames differ in size: ${f.width}×${f.height} vs ${width}×${height}`,
+        );
       view.set(f.data, k * size);
       set.arrived = k + 1;
     };
     const tell = (failed?: string): void => {
       for (const slot of this.slots)
-        if (slot.has.has(set.key)) slot.worker.postMessage({ type: 'arrived', key: set.key, arrived: set.arrived, failed } satisfies ToWorker);
+        if (slot.has.has(set.key))
+          slot.worker.postMessage({
+            type: 'arrived',
+            key: set.key,
+            arrived: set.arrived,
+            failed,
+          } satisfies ToWorker);
     };
     if (!frameReady) for (let k = 0; k < count; k++) copy(k);
     else {
@@ -275,7 +339,9 @@ export class GifWorkerPool implements StickerWriter {
     this.keys.push(set.key);
     while (this.keys.length > 2) {
       const old = this.keys.shift()!;
-      for (const slot of this.slots) if (slot.has.delete(old)) slot.worker.postMessage({ type: 'drop', key: old } satisfies ToWorker);
+      for (const slot of this.slots)
+        if (slot.has.delete(old))
+          slot.worker.postMessage({ type: 'drop', key: old } satisfies ToWorker);
     }
     return set;
   }

@@ -86,8 +86,10 @@ export function resizeBilinear(img: RgbaImage, width: number, height: number): R
       const x1 = Math.min(img.width - 1, x0 + 1);
       const tx = fx - x0;
       for (let c = 0; c < 4; c++) {
-        const a = d[(y0 * img.width + x0) * 4 + c] * (1 - tx) + d[(y0 * img.width + x1) * 4 + c] * tx;
-        const b = d[(y1 * img.width + x0) * 4 + c] * (1 - tx) + d[(y1 * img.width + x1) * 4 + c] * tx;
+        const a =
+          d[(y0 * img.width + x0) * 4 + c] * (1 - tx) + d[(y0 * img.width + x1) * 4 + c] * tx;
+        const b =
+          d[(y1 * img.width + x0) * 4 + c] * (1 - tx) + d[(y1 * img.width + x1) * 4 + c] * tx;
         out[(y * width + x) * 4 + c] = a * (1 - ty) + b * ty;
       }
     }
@@ -100,7 +102,11 @@ export function resizeBilinear(img: RgbaImage, width: number, height: number): R
  * reference frame is compared with what the GIF shows at the middle of that frame's time,
  * scaled up if the GIF is smaller. 1 = identical.
  */
-export function scoreGif(bytes: Uint8Array, frames: readonly RgbaImage[], delaysMs: readonly number[]): number {
+export function scoreGif(
+  bytes: Uint8Array,
+  frames: readonly RgbaImage[],
+  delaysMs: readonly number[],
+): number {
   const gif = decodeGif(bytes);
   const ends: number[] = [];
   let t = 0;

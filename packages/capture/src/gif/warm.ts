@@ -52,7 +52,10 @@ export async function warmUpGif(until?: PromiseLike<unknown>): Promise<void> {
     return;
   }
   let settled = false;
-  until.then(() => (settled = true), () => (settled = true));
+  until.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
   const frames = warmUpClip(32, 18, 5);
   const delaysMs = frames.map(() => 100);
   for (let round = 0; round < WARM_ROUNDS; round++) {

@@ -6,7 +6,14 @@
  * track's first timestamp before it reaches mediabunny, whose sinks return "the last
  * sample with a start timestamp ≤ t" — exactly the frame on screen at t.
  */
-import { ALL_FORMATS, BlobSource, CanvasSink, Input, UrlSource, type InputVideoTrack } from 'mediabunny';
+import {
+  ALL_FORMATS,
+  BlobSource,
+  CanvasSink,
+  Input,
+  UrlSource,
+  type InputVideoTrack,
+} from 'mediabunny';
 import { CancelledError, SourceError, TimeOutOfRangeError } from '../errors';
 import type { Frame, FrameShape, FrameSource, Seconds, VideoInfo } from '../types';
 import { mp4Damage } from './mp4-boxes';
@@ -14,8 +21,13 @@ import { mp4Damage } from './mp4-boxes';
 /** `ERR_TRUNCATED` for an MP4 cut short or damaged, else undefined. */
 async function damaged(file: Blob | string, label: string): Promise<SourceError | undefined> {
   if (typeof file === 'string') return undefined; // a URL: the server checked it when it was shared
-  const why = await mp4Damage(async (o, n) => new Uint8Array(await file.slice(o, o + n).arrayBuffer()), file.size).catch(() => undefined);
-  return why ? new SourceError(`${label} is truncated or damaged: ${why}`, 'ERR_TRUNCATED') : undefined;
+  const why = await mp4Damage(
+    async (o, n) => new Uint8Array(await file.slice(o, o + n).arrayBuffer()),
+    file.size,
+  ).catch(() => undefined);
+  return why
+    ? new SourceError(`${label} is truncated or damaged: ${why}`, 'ERR_TRUNCATED')
+    : undefined;
 }
 
 /**
@@ -28,11 +40,12 @@ const EPSILON = 1e-6;
 type Canvas2D = OffscreenCanvas | HTMLCanvasElement;
 
 function imageOf(canvas: Canvas2D): Uint8ClampedArray {
-  const ctx = canvas.getContext('2d', { willReadFrequently: true } as CanvasRenderingContext2DSettings) as
-    | OffscreenCanvasRenderingContext2D
-    | CanvasRenderingContext2D
-    | null;
-  if (!ctx) throw new SourceError('this browser cannot read pixels back from a canvas', 'ERR_CANVAS');
+  const ctx = canvas.getContext('2d', {
+    willReadFrequently: true,
+  } as CanvasRenderingContext2DSettings) as
+    OffscreenCanvasRenderingContext2D | CanvasRenderingContext2D | null;
+  if (!ctx)
+    throw new SourceError('this browser cannot read pixels back from a canvas', 'ERR_CANVAS');
   return ctx.getImageData(0, 0, canvas.width, canvas.height).data;
 }
 
@@ -71,9 +84,10 @@ export class MediabunnyFrameSource implements FrameSource {
    */
   static async open(file: Blob | string, name?: string): Promise<MediabunnyFrameSource> {
     const label = name ?? (typeof file === 'string' ? file : (file as File).name) ?? 'the file';
-    const source = typeof file === 'string'
-      ? new UrlSource(file, { requestInit: { credentials: 'same-origin' } })
-      : new BlobSource(file);
+    const source =
+      typeof file === 'string'
+        ? new UrlSource(file, { requestInit: { credentials: 'same-origin' } })
+        : new BlobSource(file);
     const input = new Input({ source, formats: ALL_FORMATS });
     let track: InputVideoTrack | null;
     try {
@@ -81,16 +95,28 @@ export class MediabunnyFrameSource implements FrameSource {
       track = await input.getPrimaryVideoTrack();
     } catch {
       input.dispose?.();
-      throw (await damaged(file, label)) ?? new SourceError(`${label} is not a playable video (no known video container inside)`, 'ERR_NOT_VIDEO');
+      throw (
+        (await damaged(file, label)) ??
+        new SourceError(
+          `${label} is not a playable video (no known video container inside)`,
+          'ERR_NOT_VIDEO',
+        )
+      );
     }
     if (!track) {
       input.dispose?.();
-      throw (await damaged(file, label)) ?? new SourceError(`${label} has no video track`, 'ERR_NO_VIDEO');
+      throw (
+        (await damaged(file, label)) ??
+        new SourceError(`${label} has no video track`, 'ERR_NO_VIDEO')
+      );
     }
     const codec = track.codec ?? 'unknown';
     if (!(await track.canDecode())) {
       input.dispose?.();
-      throw new SourceError(`this browser cannot decode ${label}'s video codec (${codec})`, 'ERR_CODEC');
+      throw new SourceError(
+        `this browser cannot decode ${label}'s video codec (${codec})`,
+        'ERR_CODEC',
+      );
     }
     const first = await track.getFirstTimestamp();
     const end = await track.computeDuration();
@@ -98,7 +124,9 @@ export class MediabunnyFrameSource implements FrameSource {
     try {
       const stats = await track.computePacketStats(60);
       frameRate = stats.averagePacketRate || undefined;
-    } catch { /* frame rate is informative only */ }
+    } catch {
+      /* frame rate is informative only */
+    }
     const info: VideoInfo = {
       width: await track.getDisplayWidth(),
       height: await track.getDisplayHeight(),
@@ -117,7 +145,9 @@ export class MediabunnyFrameSource implements FrameSource {
     if (!sink) {
       const crop = shape?.crop;
       sink = new CanvasSink(this.track, {
-        crop: crop ? { left: crop.x, top: crop.y, width: crop.width, height: crop.height } : undefined,
+        crop: crop
+          ? { left: crop.x, top: crop.y, width: crop.width, height: crop.height }
+          : undefined,
         width: shape?.width,
         height: shape?.height,
         fit: shape?.width && shape?.height ? 'fill' : undefined,
@@ -129,7 +159,9 @@ export class MediabunnyFrameSource implements FrameSource {
 
   private check(t: number): void {
     if (!(t >= 0 && t < this.info.duration)) {
-      throw new TimeOutOfRangeError(`time must be within 0–${this.info.duration.toFixed(3)} s of ${this.info.name}, got ${t}`);
+      throw new TimeOutOfRangeError(
+        `time must be within 0–${this.info.duration.toFixed(3)} s of ${this.info.name}, got ${t}`,
+      );
     }
   }
 
@@ -140,10 +172,19 @@ export class MediabunnyFrameSource implements FrameSource {
     checkSignal(signal);
     if (!wrapped) throw new TimeOutOfRangeError(`no frame at ${t} s in ${this.info.name}`);
     const canvas = wrapped.canvas as Canvas2D;
-    return { width: canvas.width, height: canvas.height, data: imageOf(canvas), time: Math.max(0, wrapped.timestamp - this.first) };
+    return {
+      width: canvas.width,
+      height: canvas.height,
+      data: imageOf(canvas),
+      time: Math.max(0, wrapped.timestamp - this.first),
+    };
   }
 
-  async *framesAt(times: readonly Seconds[], shape?: FrameShape, signal?: AbortSignal): AsyncIterable<Frame> {
+  async *framesAt(
+    times: readonly Seconds[],
+    shape?: FrameShape,
+    signal?: AbortSignal,
+  ): AsyncIterable<Frame> {
     for (const t of times) this.check(t);
     const shifted = times.map((t) => this.first + t + EPSILON);
     let i = 0;
@@ -152,7 +193,12 @@ export class MediabunnyFrameSource implements FrameSource {
       if (!wrapped) throw new TimeOutOfRangeError(`no frame at ${times[i]} s in ${this.info.name}`);
       const canvas = wrapped.canvas as Canvas2D;
       i++;
-      yield { width: canvas.width, height: canvas.height, data: imageOf(canvas), time: Math.max(0, wrapped.timestamp - this.first) };
+      yield {
+        width: canvas.width,
+        height: canvas.height,
+        data: imageOf(canvas),
+        time: Math.max(0, wrapped.timestamp - this.first),
+      };
     }
   }
 

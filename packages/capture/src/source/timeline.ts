@@ -28,12 +28,16 @@ const NOPTS = '-9223372036854775808';
  * packets with timestamps.
  */
 export function parseFramecrc(text: string): Timeline | null {
-  let num = 1, den = 1;
+  let num = 1,
+    den = 1;
   const packets: Array<{ pts: number; dur: number; key: boolean }> = [];
   for (const line of text.split('\n')) {
     if (line.startsWith('#tb 0:')) {
       const m = /(\d+)\/(\d+)/.exec(line);
-      if (m) { num = Number(m[1]); den = Number(m[2]); }
+      if (m) {
+        num = Number(m[1]);
+        den = Number(m[2]);
+      }
       continue;
     }
     if (!line || line[0] === '#') continue;
@@ -50,12 +54,17 @@ export function parseFramecrc(text: string): Timeline | null {
   if (!packets.length) return null;
   packets.sort((a, b) => a.pts - b.pts);
   // Typical frame duration, for packets that do not state one.
-  const gaps = packets.slice(1).map((p, i) => p.pts - packets[i]!.pts).filter((g) => g > 0).sort((a, b) => a - b);
+  const gaps = packets
+    .slice(1)
+    .map((p, i) => p.pts - packets[i]!.pts)
+    .filter((g) => g > 0)
+    .sort((a, b) => a - b);
   const typical = gaps.length ? gaps[gaps.length >> 1]! : 0;
   const last = packets[packets.length - 1]!;
   const keyframes = packets.flatMap((p, i) => (p.key ? [i] : []));
   return {
-    num, den,
+    num,
+    den,
     pts: packets.map((p) => p.pts),
     keyframes: keyframes.length ? keyframes : [0],
     endPts: last.pts + (last.dur > 0 ? last.dur : typical || 1),
@@ -82,10 +91,12 @@ const EPSILON = 1e-6;
 
 /** Index of the frame on screen at player time t: the last frame whose time is ≤ t. */
 export function frameIndexAt(tl: Timeline, t: number): number {
-  let lo = 0, hi = tl.pts.length - 1;
+  let lo = 0,
+    hi = tl.pts.length - 1;
   while (lo < hi) {
     const mid = (lo + hi + 1) >> 1;
-    if (frameTime(tl, mid) <= t + EPSILON) lo = mid; else hi = mid - 1;
+    if (frameTime(tl, mid) <= t + EPSILON) lo = mid;
+    else hi = mid - 1;
   }
   return lo;
 }
@@ -93,7 +104,10 @@ export function frameIndexAt(tl: Timeline, t: number): number {
 /** The keyframe at or before frame `i` (presentation order), as an index into `pts`. */
 export function keyframeBefore(tl: Timeline, i: number): number {
   let best = tl.keyframes[0]!;
-  for (const k of tl.keyframes) { if (k <= i) best = k; else break; }
+  for (const k of tl.keyframes) {
+    if (k <= i) best = k;
+    else break;
+  }
   return best;
 }
 
@@ -126,7 +140,10 @@ export function parseStreamFacts(stderr: string): StreamFacts | null {
     const l = lines[i]!;
     const dm = /displaymatrix: rotation of (-?[\d.]+) degrees/.exec(l);
     // The display matrix angle is counter-clockwise; the old `rotate` tag is clockwise.
-    if (dm) { rotation = 360 - Number(dm[1]); break; }
+    if (dm) {
+      rotation = 360 - Number(dm[1]);
+      break;
+    }
     const tag = /^\s*rotate\s*:\s*(-?\d+)/.exec(l);
     if (tag) rotation = Number(tag[1]);
   }

@@ -14,9 +14,18 @@ export const SLOW_CAPTURE_NOTICE =
 
 function waitFor(video: HTMLVideoElement, event: string, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const done = () => { cleanup(); resolve(); };
-    const fail = () => { cleanup(); reject(new SourceError('the video element failed while seeking', 'ERR_SOURCE')); };
-    const abort = () => { cleanup(); reject(new CancelledError()); };
+    const done = () => {
+      cleanup();
+      resolve();
+    };
+    const fail = () => {
+      cleanup();
+      reject(new SourceError('the video element failed while seeking', 'ERR_SOURCE'));
+    };
+    const abort = () => {
+      cleanup();
+      reject(new CancelledError());
+    };
     const cleanup = () => {
       video.removeEventListener(event, done);
       video.removeEventListener('error', fail);
@@ -57,7 +66,12 @@ export class VideoElementFrameSource implements FrameSource {
       URL.revokeObjectURL(url);
       throw new SourceError(`${label} is not a playable video in this browser`, 'ERR_NOT_VIDEO');
     }
-    const info: VideoInfo = { width: video.videoWidth, height: video.videoHeight, duration: video.duration, name: label };
+    const info: VideoInfo = {
+      width: video.videoWidth,
+      height: video.videoHeight,
+      duration: video.duration,
+      name: label,
+    };
     return new VideoElementFrameSource(video, url, info);
   }
 
@@ -83,13 +97,19 @@ export class VideoElementFrameSource implements FrameSource {
 
   async frameAt(t: Seconds, shape?: FrameShape, signal?: AbortSignal): Promise<Frame> {
     if (!(t >= 0 && t < this.info.duration)) {
-      throw new TimeOutOfRangeError(`time must be within 0–${this.info.duration.toFixed(3)} s, got ${t}`);
+      throw new TimeOutOfRangeError(
+        `time must be within 0–${this.info.duration.toFixed(3)} s, got ${t}`,
+      );
     }
     await this.seek(t + 1e-4, signal);
     return this.draw(shape);
   }
 
-  async *framesAt(times: readonly Seconds[], shape?: FrameShape, signal?: AbortSignal): AsyncIterable<Frame> {
+  async *framesAt(
+    times: readonly Seconds[],
+    shape?: FrameShape,
+    signal?: AbortSignal,
+  ): AsyncIterable<Frame> {
     for (const t of times) yield await this.frameAt(t, shape, signal);
   }
 

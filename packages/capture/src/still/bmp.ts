@@ -17,7 +17,8 @@ export function encodeBmp(image: RgbaImage): Uint8Array {
   const size = offset + stride * height;
   const out = new Uint8Array(size);
   const dv = new DataView(out.buffer);
-  out[0] = 0x42; out[1] = 0x4d; // "BM"
+  out[0] = 0x42;
+  out[1] = 0x4d; // "BM"
   dv.setUint32(2, size, true);
   dv.setUint32(10, offset, true);
   dv.setUint32(14, headerSize, true);
@@ -40,7 +41,9 @@ export function encodeBmp(image: RgbaImage): Uint8Array {
     let o = offset + (height - 1 - y) * stride;
     let i = y * width * 4;
     for (let x = 0; x < width; x++, i += 4) {
-      out[o++] = data[i + 2]!; out[o++] = data[i + 1]!; out[o++] = data[i]!;
+      out[o++] = data[i + 2]!;
+      out[o++] = data[i + 1]!;
+      out[o++] = data[i]!;
       if (!opaque) out[o++] = data[i + 3]!;
     }
   }

@@ -25,15 +25,35 @@ export function canvasCanTry(format: string): boolean {
  * @throws CaptureError `ERR_UNSUPPORTED_FORMAT` when this browser cannot write `format`
  *   (the canvas silently falls back to PNG; that is detected and refused).
  */
-export async function encodeStillWithCanvas(image: RgbaImage, format: string, quality = 90): Promise<Uint8Array> {
+export async function encodeStillWithCanvas(
+  image: RgbaImage,
+  format: string,
+  quality = 90,
+): Promise<Uint8Array> {
   const mime = CANVAS_MIME[format];
-  if (!mime) throw new CaptureError('ERR_UNSUPPORTED_FORMAT', `stillFormat ${format} cannot be written by the browser canvas`, 'stillFormat');
+  if (!mime)
+    throw new CaptureError(
+      'ERR_UNSUPPORTED_FORMAT',
+      `stillFormat ${format} cannot be written by the browser canvas`,
+      'stillFormat',
+    );
   const canvas = new OffscreenCanvas(image.width, image.height);
   const ctx = canvas.getContext('2d')!;
-  ctx.putImageData(new ImageData(new Uint8ClampedArray(image.data), image.width, image.height), 0, 0);
-  const blob = await canvas.convertToBlob({ type: mime, quality: Math.min(1, Math.max(0.01, quality / 100)) });
+  ctx.putImageData(
+    new ImageData(new Uint8ClampedArray(image.data), image.width, image.height),
+    0,
+    0,
+  );
+  const blob = await canvas.convertToBlob({
+    type: mime,
+    quality: Math.min(1, Math.max(0.01, quality / 100)),
+  });
   if (blob.type !== mime) {
-    throw new CaptureError('ERR_UNSUPPORTED_FORMAT', `this browser cannot write ${format.toUpperCase()} images; choose png, jpeg or webp`, 'stillFormat');
+    throw new CaptureError(
+      'ERR_UNSUPPORTED_FORMAT',
+      `this browser cannot write ${format.toUpperCase()} images; choose png, jpeg or webp`,
+      'stillFormat',
+    );
   }
   return new Uint8Array(await blob.arrayBuffer());
 }

@@ -27,13 +27,24 @@ export interface StillEncoder {
 
 /** MIME type of each still format. */
 export const STILL_MIME: Readonly<Record<StillFormat, string>> = {
-  png: 'image/png', jpeg: 'image/jpeg', webp: 'image/webp', avif: 'image/avif',
-  gif: 'image/gif', bmp: 'image/bmp', tiff: 'image/tiff',
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  gif: 'image/gif',
+  bmp: 'image/bmp',
+  tiff: 'image/tiff',
 };
 
 /** Usual file extension of each still format (without the dot). */
 export const STILL_EXTENSION: Readonly<Record<StillFormat, string>> = {
-  png: 'png', jpeg: 'jpg', webp: 'webp', avif: 'avif', gif: 'gif', bmp: 'bmp', tiff: 'tiff',
+  png: 'png',
+  jpeg: 'jpg',
+  webp: 'webp',
+  avif: 'avif',
+  gif: 'gif',
+  bmp: 'bmp',
+  tiff: 'tiff',
 };
 
 /** True when every pixel is fully opaque (encoders then drop the alpha channel). */

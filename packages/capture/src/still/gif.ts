@@ -9,5 +9,6 @@ export const gifStillEncoder: StillEncoder = {
   format: 'gif',
   mime: 'image/gif',
   lossy: true,
-  encode: (image, options) => encodeGifStill(image, { quality: options.quality, signal: options.signal }),
+  encode: (image, options) =>
+    encodeGifStill(image, { quality: options.quality, signal: options.signal }),
 };

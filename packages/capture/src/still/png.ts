@@ -25,11 +25,13 @@ function crc32(bytes: Uint8Array, start: number, end: number): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-
 /** Sum of a filtered row's bytes read as signed values (libpng's "minimum sum of absolute differences"). */
 function cost(row: Uint8Array): number {
   let sum = 0;
-  for (let i = 0; i < row.length; i++) { const v = row[i]!; sum += v < 128 ? v : 256 - v; }
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i]!;
+    sum += v < 128 ? v : 256 - v;
+  }
   return sum;
 }
 
@@ -38,7 +40,13 @@ function filterRows(raw: Uint8Array, height: number, stride: number, bpp: number
   const out = new Uint8Array(height * (stride + 1));
   const zero = new Uint8Array(stride);
   const cand = [0, 1, 2, 3, 4].map(() => new Uint8Array(stride));
-  const [none, sub, up, avg, pae] = cand as [Uint8Array, Uint8Array, Uint8Array, Uint8Array, Uint8Array];
+  const [none, sub, up, avg, pae] = cand as [
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+    Uint8Array,
+  ];
   for (let y = 0; y < height; y++) {
     const cur = raw.subarray(y * stride, (y + 1) * stride);
     const prev = y ? raw.subarray((y - 1) * stride, y * stride) : zero;
@@ -51,18 +59,27 @@ function filterRows(raw: Uint8Array, height: number, stride: number, bpp: number
       pae[i] = cur[i]! - prev[i]!; // paeth(0, b, 0) = b
     }
     for (let i = bpp; i < stride; i++) {
-      const x = cur[i]!, a = cur[i - bpp]!, b = prev[i]!, c = prev[i - bpp]!;
+      const x = cur[i]!,
+        a = cur[i - bpp]!,
+        b = prev[i]!,
+        c = prev[i - bpp]!;
       sub[i] = x - a;
       up[i] = x - b;
       avg[i] = x - ((a + b) >> 1);
       const p = a + b - c;
-      const pa = p > a ? p - a : a - p, pb = p > b ? p - b : b - p, pc = p > c ? p - c : c - p;
+      const pa = p > a ? p - a : a - p,
+        pb = p > b ? p - b : b - p,
+        pc = p > c ? p - c : c - p;
       pae[i] = x - (pa <= pb && pa <= pc ? a : pb <= pc ? b : c);
     }
-    let best = 0, bestSum = Infinity;
+    let best = 0,
+      bestSum = Infinity;
     for (let f = 0; f < 5; f++) {
       const c = cost(cand[f]!);
-      if (c < bestSum) { bestSum = c; best = f; }
+      if (c < bestSum) {
+        bestSum = c;
+        best = f;
+      }
     }
     const dst = y * (stride + 1);
     out[dst] = best;
@@ -75,14 +92,21 @@ function filterRows(raw: Uint8Array, height: number, stride: number, bpp: number
  * Encodes an RGBA image as PNG (8-bit RGB when fully opaque, else RGBA).
  * @param level zlib level 0–9 (default 6).
  */
-export function encodePng(image: RgbaImage, level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 6): Uint8Array {
+export function encodePng(
+  image: RgbaImage,
+  level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 | 9 = 6,
+): Uint8Array {
   const { width, height, data } = image;
   const opaque = isOpaque(image);
   const bpp = opaque ? 3 : 4;
   let raw: Uint8Array;
   if (opaque) {
     raw = new Uint8Array(width * height * 3);
-    for (let i = 0, j = 0; i < data.length; i += 4, j += 3) { raw[j] = data[i]!; raw[j + 1] = data[i + 1]!; raw[j + 2] = data[i + 2]!; }
+    for (let i = 0, j = 0; i < data.length; i += 4, j += 3) {
+      raw[j] = data[i]!;
+      raw[j + 1] = data[i + 1]!;
+      raw[j + 2] = data[i + 2]!;
+    }
   } else {
     raw = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
@@ -90,8 +114,10 @@ export function encodePng(image: RgbaImage, level: 0 | 1 | 2 | 3 | 4 | 5 | 6 | 7
   const chunks: Array<[string, Uint8Array]> = [];
   const ihdr = new Uint8Array(13);
   const dv = new DataView(ihdr.buffer);
-  dv.setUint32(0, width); dv.setUint32(4, height);
-  ihdr[8] = 8; ihdr[9] = opaque ? 2 : 6; // bit depth, colour type
+  dv.setUint32(0, width);
+  dv.setUint32(4, height);
+  ihdr[8] = 8;
+  ihdr[9] = opaque ? 2 : 6; // bit depth, colour type
   chunks.push(['IHDR', ihdr], ['IDAT', idat], ['IEND', new Uint8Array(0)]);
   const total = 8 + chunks.reduce((n, [, c]) => n + 12 + c.length, 0);
   const out = new Uint8Array(total);

@@ -17,9 +17,15 @@ function input(image: RgbaImage): SharpInstance {
   return isOpaque(image) ? s.removeAlpha() : s;
 }
 
-function encoder(format: SharpFormat, lossy: boolean, apply: (s: SharpInstance, q: number) => SharpInstance): StillEncoder {
+function encoder(
+  format: SharpFormat,
+  lossy: boolean,
+  apply: (s: SharpInstance, q: number) => SharpInstance,
+): StillEncoder {
   return {
-    format, mime: STILL_MIME[format], lossy,
+    format,
+    mime: STILL_MIME[format],
+    lossy,
     async encode(image: RgbaImage, options: StillEncodeOptions): Promise<Uint8Array> {
       if (options.signal?.aborted) throw new CancelledError();
       const q = Math.max(1, Math.min(100, Math.round(options.quality)));
@@ -32,7 +38,11 @@ function encoder(format: SharpFormat, lossy: boolean, apply: (s: SharpInstance, 
 
 /** JPEG (4:2:0 below quality 90, 4:4:4 from 90 on), WebP (lossy), AVIF, TIFF (lossless deflate). */
 export const sharpStillEncoders: readonly StillEncoder[] = [
-  encoder('jpeg', true, (s, q) => s.flatten({ background: '#ffffff' }).jpeg({ quality: q, mozjpeg: true, chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0' })),
+  encoder('jpeg', true, (s, q) =>
+    s
+      .flatten({ background: '#ffffff' })
+      .jpeg({ quality: q, mozjpeg: true, chromaSubsampling: q >= 90 ? '4:4:4' : '4:2:0' }),
+  ),
   encoder('webp', true, (s, q) => s.webp({ quality: q, effort: 4 })),
   // Effort 2 keeps a 480p grab well under a second; quality is what the user chose.
   encoder('avif', true, (s, q) => s.avif({ quality: q, effort: 2 })),

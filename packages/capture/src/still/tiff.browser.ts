@@ -9,7 +9,11 @@ import type { RgbaImage } from '../types';
 export function encodeTiff(image: RgbaImage): Uint8Array {
   const { width, height, data } = image;
   let opaque = true;
-  for (let i = 3; i < data.length; i += 4) if (data[i] !== 255) { opaque = false; break; }
+  for (let i = 3; i < data.length; i += 4)
+    if (data[i] !== 255) {
+      opaque = false;
+      break;
+    }
   const spp = opaque ? 3 : 4;
   const pixelBytes = width * height * spp;
   const entries = opaque ? 11 : 12;
@@ -20,12 +24,18 @@ export function encodeTiff(image: RgbaImage): Uint8Array {
   const pixOffset = resOffset + 16;
   const out = new Uint8Array(pixOffset + pixelBytes);
   const v = new DataView(out.buffer);
-  out[0] = 0x49; out[1] = 0x49; v.setUint16(2, 42, true); v.setUint32(4, ifdOffset, true);
+  out[0] = 0x49;
+  out[1] = 0x49;
+  v.setUint16(2, 42, true);
+  v.setUint32(4, ifdOffset, true);
   v.setUint16(ifdOffset, entries, true);
   let p = ifdOffset + 2;
   const tag = (id: number, type: number, count: number, value: number) => {
-    v.setUint16(p, id, true); v.setUint16(p + 2, type, true); v.setUint32(p + 4, count, true);
-    if (type === 3 && count === 1) v.setUint16(p + 8, value, true); else v.setUint32(p + 8, value, true);
+    v.setUint16(p, id, true);
+    v.setUint16(p + 2, type, true);
+    v.setUint32(p + 4, count, true);
+    if (type === 3 && count === 1) v.setUint16(p + 8, value, true);
+    else v.setUint32(p + 8, value, true);
     p += 12;
   };
   // Tags in ascending order, as the format requires.
@@ -43,10 +53,16 @@ export function encodeTiff(image: RgbaImage): Uint8Array {
   if (!opaque) tag(338, 3, 1, 2); // ExtraSamples: unassociated alpha
   v.setUint32(p, 0, true); // no next IFD
   for (let i = 0; i < spp; i++) v.setUint16(bitsOffset + i * 2, 8, true);
-  v.setUint32(resOffset, 72, true); v.setUint32(resOffset + 4, 1, true);
-  v.setUint32(resOffset + 8, 72, true); v.setUint32(resOffset + 12, 1, true);
+  v.setUint32(resOffset, 72, true);
+  v.setUint32(resOffset + 4, 1, true);
+  v.setUint32(resOffset + 8, 72, true);
+  v.setUint32(resOffset + 12, 1, true);
   if (opaque) {
-    for (let s = 0, d = pixOffset; s < data.length; s += 4, d += 3) { out[d] = data[s]!; out[d + 1] = data[s + 1]!; out[d + 2] = data[s + 2]!; }
+    for (let s = 0, d = pixOffset; s < data.length; s += 4, d += 3) {
+      out[d] = data[s]!;
+      out[d + 1] = data[s + 1]!;
+      out[d + 2] = data[s + 2]!;
+    }
   } else out.set(data, pixOffset);
   return out;
 }

@@ -11,9 +11,20 @@ import { join } from 'node:path';
 import { CaptureError } from '../errors';
 import { findFfmpeg } from '../ffmpeg.node.ts';
 import type { RgbaImage } from '../types';
-import { OverBudgetError, throwIfCancelled, type CancelSignal, type StickerEncodeOptions, type StickerWriter } from '../writer';
+import {
+  OverBudgetError,
+  throwIfCancelled,
+  type CancelSignal,
+  type StickerEncodeOptions,
+  type StickerWriter,
+} from '../writer';
 import { allOpaque, sharpScaler } from '../webp/sharp.node.ts';
-import { fitLadder, type Adaptations, type LadderOptions, type LadderResult } from '../webp/fit-ladder';
+import {
+  fitLadder,
+  type Adaptations,
+  type LadderOptions,
+  type LadderResult,
+} from '../webp/fit-ladder';
 
 /** Knobs of one WebM encode (passed as `StickerEncodeOptions.tuning`). */
 export interface WebmTuning {
@@ -43,18 +54,36 @@ export function crfFor(quality: number): number {
 }
 
 /** Runs ffmpeg, writing `input` chunks to its stdin; rejects with its stderr's tail. */
-function run(ffmpeg: string, args: string[], input: readonly Uint8Array[], signal?: CancelSignal): Promise<void> {
+function run(
+  ffmpeg: string,
+  args: string[],
+  input: readonly Uint8Array[],
+  signal?: CancelSignal,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const p = spawn(ffmpeg, args, { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
-    p.stderr.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000); });
-    const poll = setInterval(() => { if (signal?.aborted) p.kill('SIGKILL'); }, 50);
-    p.on('error', (e) => { clearInterval(poll); reject(new CaptureError('ERR_FFMPEG', `cannot run ffmpeg (${ffmpeg}): ${e.message}`)); });
+    p.stderr.on('data', (d: Buffer) => {
+      err = (err + d.toString()).slice(-4000);
+    });
+    const poll = setInterval(() => {
+      if (signal?.aborted) p.kill('SIGKILL');
+    }, 50);
+    p.on('error', (e) => {
+      clearInterval(poll);
+      reject(new CaptureError('ERR_FFMPEG', `cannot run ffmpeg (${ffmpeg}): ${e.message}`));
+    });
     p.on('close', (code) => {
       clearInterval(poll);
       if (signal?.aborted) return reject(throwIfCancelledError(signal));
       if (code === 0) resolve();
-      else reject(new CaptureError('ERR_FFMPEG', `ffmpeg failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`));
+      else
+        reject(
+          new CaptureError(
+            'ERR_FFMPEG',
+            `ffmpeg failed (exit ${code}): ${err.trim().split('\n').slice(-3).join(' | ')}`,
+          ),
+        );
     });
     p.stdin.on('error', () => {}); // ffmpeg may exit early; 'close' reports why
     (async () => {
@@ -67,7 +96,11 @@ function run(ffmpeg: string, args: string[], input: readonly Uint8Array[], signa
 }
 
 function throwIfCancelledError(signal: CancelSignal): unknown {
-  try { throwIfCancelled(signal); } catch (e) { return e; }
+  try {
+    throwIfCancelled(signal);
+  } catch (e) {
+    return e;
+  }
   return new Error('cancelled');
 }
 
@@ -100,10 +133,17 @@ export class FfmpegWebmWriter implements StickerWriter {
     this.defaults = defaults;
   }
 
-  async encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array> {
+  async encode(
+    frames: readonly RgbaImage[],
+    delaysMs: readonly number[],
+    options: StickerEncodeOptions,
+  ): Promise<Uint8Array> {
     if (!frames.length) throw new CaptureError('ERR_EMPTY', 'a sticker needs at least one frame');
     if (delaysMs.length !== frames.length) {
-      throw new CaptureError('ERR_DELAYS', `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`);
+      throw new CaptureError(
+        'ERR_DELAYS',
+        `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`,
+      );
     }
     const { width, height } = frames[0]!;
     throwIfCancelled(options.signal);
@@ -112,12 +152,14 @@ export class FfmpegWebmWriter implements StickerWriter {
     const wanted = options.targetBytes ?? t.targetBytes;
     const max = limit === undefined ? undefined : Math.min(limit, wanted ?? limit);
     this.lastBitrate = undefined;
-    const once = (bitrate: number | undefined) => this.encodeOnce(frames, delaysMs, options.quality, bitrate, t, options.signal);
+    const once = (bitrate: number | undefined) =>
+      this.encodeOnce(frames, delaysMs, options.quality, bitrate, t, options.signal);
     if (t.bitrate || max === undefined || t.aimAtBudget === false) {
       // One encode: constant quality, or the bitrate asked for.
       const bytes = await once(t.bitrate);
       options.onProgress?.(1);
-      if (limit !== undefined && bytes.length > limit) throw new OverBudgetError(bytes.length, limit);
+      if (limit !== undefined && bytes.length > limit)
+        throw new OverBudgetError(bytes.length, limit);
       return bytes;
     }
     // Two-pass constrained quality: the CRF of the asked quality caps quality (never better
@@ -132,13 +174,17 @@ export class FfmpegWebmWriter implements StickerWriter {
     let smallest: Uint8Array | undefined;
     for (let i = 0; i < 4 && bitrate >= floor; i++) {
       const r = await once(bitrate);
-      if (options.onProgress?.(Math.min(0.95, (i + 1) / 4)) === false) throwIfCancelled({ aborted: true });
+      if (options.onProgress?.(Math.min(0.95, (i + 1) / 4)) === false)
+        throwIfCancelled({ aborted: true });
       if (!smallest || r.length < smallest.length) smallest = r;
       if (r.length > max) {
         bitrate *= Math.min(0.9, (max / r.length) * 0.95);
         continue;
       }
-      if (!best || r.length > best.length) { best = r; bestRate = bitrate; }
+      if (!best || r.length > best.length) {
+        best = r;
+        bestRate = bitrate;
+      }
       // Near the budget, or far under it: then the quality cap, not the rate, decided.
       if (r.length >= max * 0.9 || r.length < max * 0.7) break;
       bitrate *= Math.min(1.25, (max / r.length) * 0.97);
@@ -156,29 +202,76 @@ export class FfmpegWebmWriter implements StickerWriter {
     return best;
   }
 
-  private async encodeOnce(frames: readonly RgbaImage[], delaysMs: readonly number[], quality: number, bitrate: number | undefined,
-    t: WebmTuning, signal?: CancelSignal): Promise<Uint8Array> {
+  private async encodeOnce(
+    frames: readonly RgbaImage[],
+    delaysMs: readonly number[],
+    quality: number,
+    bitrate: number | undefined,
+    t: WebmTuning,
+    signal?: CancelSignal,
+  ): Promise<Uint8Array> {
     const ffmpeg = t.ffmpeg ?? findFfmpeg();
     const { width, height } = frames[0]!;
     const alpha = !allOpaque(frames);
-    const input = frames.map((f) => new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength));
+    const input = frames.map(
+      (f) => new Uint8Array(f.data.buffer, f.data.byteOffset, f.data.byteLength),
+    );
     const dir = await mkdtemp(join(tmpdir(), 'clipchat-webm-'));
     const out = join(dir, 'out.webm');
     const common = [
-      '-hide_banner', '-loglevel', 'error', '-y',
-      '-f', 'rawvideo', '-pix_fmt', 'rgba', '-s', `${width}x${height}`, '-r', rateOf(delaysMs), '-i', 'pipe:0',
-      '-an', '-c:v', 'libvpx-vp9', '-pix_fmt', alpha ? 'yuva420p' : 'yuv420p',
-      '-deadline', 'good', '-cpu-used', String(t.cpuUsed ?? 4), '-row-mt', '1', '-threads', '2',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'rawvideo',
+      '-pix_fmt',
+      'rgba',
+      '-s',
+      `${width}x${height}`,
+      '-r',
+      rateOf(delaysMs),
+      '-i',
+      'pipe:0',
+      '-an',
+      '-c:v',
+      'libvpx-vp9',
+      '-pix_fmt',
+      alpha ? 'yuva420p' : 'yuv420p',
+      '-deadline',
+      'good',
+      '-cpu-used',
+      String(t.cpuUsed ?? 4),
+      '-row-mt',
+      '1',
+      '-threads',
+      '2',
       // One key frame: the clip is short, and every extra key frame costs budget.
-      '-g', '9999', '-auto-alt-ref', '1', '-lag-in-frames', '25',
-      '-crf', String(crfFor(quality)),
+      '-g',
+      '9999',
+      '-auto-alt-ref',
+      '1',
+      '-lag-in-frames',
+      '25',
+      '-crf',
+      String(crfFor(quality)),
     ];
     try {
       if (bitrate) {
         const b = String(Math.max(1000, Math.round(bitrate)));
         const log = join(dir, 'pass');
-        await run(ffmpeg, [...common, '-b:v', b, '-pass', '1', '-passlogfile', log, '-f', 'webm', '/dev/null'], input, signal);
-        await run(ffmpeg, [...common, '-b:v', b, '-pass', '2', '-passlogfile', log, '-f', 'webm', out], input, signal);
+        await run(
+          ffmpeg,
+          [...common, '-b:v', b, '-pass', '1', '-passlogfile', log, '-f', 'webm', '/dev/null'],
+          input,
+          signal,
+        );
+        await run(
+          ffmpeg,
+          [...common, '-b:v', b, '-pass', '2', '-passlogfile', log, '-f', 'webm', out],
+          input,
+          signal,
+        );
       } else {
         await run(ffmpeg, [...common, '-b:v', '0', '-f', 'webm', out], input, signal);
       }
@@ -202,10 +295,19 @@ export interface FitWebmOptions extends Omit<LadderOptions, 'tuning'> {
  * the frame rate. A rate-controlled result reports `adapted.bitrate` (its average bits/s).
  * @throws BudgetError when nothing sensible fits, with the smallest size reached.
  */
-export async function fitWebm(frames: readonly RgbaImage[], delaysMs: readonly number[], options: FitWebmOptions): Promise<LadderResult> {
+export async function fitWebm(
+  frames: readonly RgbaImage[],
+  delaysMs: readonly number[],
+  options: FitWebmOptions,
+): Promise<LadderResult> {
   const writer = new FfmpegWebmWriter(options.tuning);
   // The writer spends quality itself (rate control), so the ladder needs one try per shape.
-  const r = await fitLadder(writer, frames, delaysMs, sharpScaler, { ...options, minQuality: options.quality, maxTriesPerStep: 1, tuning: { ...options.tuning } });
+  const r = await fitLadder(writer, frames, delaysMs, sharpScaler, {
+    ...options,
+    minQuality: options.quality,
+    maxTriesPerStep: 1,
+    tuning: { ...options.tuning },
+  });
   if (writer.lastBitrate !== undefined) r.adapted.bitrate = writer.lastBitrate;
   return r;
 }

@@ -3,10 +3,22 @@
  * Quality maps to a bitrate, capped so the whole clip aims under the byte budget; budget
  * fitting retries lower when a try still comes out too big.
  */
-import { BufferTarget, Output, VideoSample, VideoSampleSource, WebMOutputFormat, canEncodeVideo } from 'mediabunny';
+import {
+  BufferTarget,
+  Output,
+  VideoSample,
+  VideoSampleSource,
+  WebMOutputFormat,
+  canEncodeVideo,
+} from 'mediabunny';
 import { CaptureError } from '../errors';
 import type { RgbaImage } from '../types';
-import { OverBudgetError, throwIfCancelled, type StickerEncodeOptions, type StickerWriter } from '../writer';
+import {
+  OverBudgetError,
+  throwIfCancelled,
+  type StickerEncodeOptions,
+  type StickerWriter,
+} from '../writer';
 
 /** Whether this browser has a VP9 encoder (WebCodecs). */
 export async function canWriteWebm(width = 320, height = 240): Promise<boolean> {
@@ -30,7 +42,11 @@ export class BrowserWebmWriter implements StickerWriter {
   readonly mime = 'video/webm';
   readonly maxFps = 60;
 
-  async encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array> {
+  async encode(
+    frames: readonly RgbaImage[],
+    delaysMs: readonly number[],
+    options: StickerEncodeOptions,
+  ): Promise<Uint8Array> {
     if (!frames.length) throw new CaptureError('ERR_EMPTY', 'a sticker needs at least one frame');
     const { width, height } = frames[0]!;
     const totalMs = delaysMs.reduce((a, b) => a + b, 0) || 1;
@@ -43,7 +59,12 @@ export class BrowserWebmWriter implements StickerWriter {
     }
     const target = new BufferTarget();
     const output = new Output({ format: new WebMOutputFormat(), target });
-    const source = new VideoSampleSource({ codec: 'vp9', bitrate, keyFrameInterval: 10, sizeChangeBehavior: 'passThrough' });
+    const source = new VideoSampleSource({
+      codec: 'vp9',
+      bitrate,
+      keyFrameInterval: 10,
+      sizeChangeBehavior: 'passThrough',
+    });
     output.addVideoTrack(source, { frameRate: Math.round(fps) || 1 });
     await output.start();
     let t = 0;
@@ -52,11 +73,18 @@ export class BrowserWebmWriter implements StickerWriter {
         throwIfCancelled(options.signal);
         const f = frames[i]!;
         const d = delaysMs[i]! / 1000;
-        const sample = new VideoSample(f.data, { format: 'RGBA', codedWidth: f.width, codedHeight: f.height, timestamp: t, duration: d });
+        const sample = new VideoSample(f.data, {
+          format: 'RGBA',
+          codedWidth: f.width,
+          codedHeight: f.height,
+          timestamp: t,
+          duration: d,
+        });
         await source.add(sample);
         sample.close();
         t += d;
-        if (options.onProgress?.((i + 1) / frames.length) === false) throw new CaptureError('ERR_CANCELLED', 'cancelled');
+        if (options.onProgress?.((i + 1) / frames.length) === false)
+          throw new CaptureError('ERR_CANCELLED', 'cancelled');
       }
       await output.finalize();
     } catch (e) {
@@ -64,7 +92,8 @@ export class BrowserWebmWriter implements StickerWriter {
       throw e;
     }
     const bytes = new Uint8Array(target.buffer!);
-    if (options.maxBytes && bytes.length > options.maxBytes) throw new OverBudgetError(bytes.length, options.maxBytes);
+    if (options.maxBytes && bytes.length > options.maxBytes)
+      throw new OverBudgetError(bytes.length, options.maxBytes);
     return bytes;
   }
 }

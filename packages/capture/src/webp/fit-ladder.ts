@@ -7,10 +7,19 @@
  */
 import { BudgetError } from '../errors';
 import type { RgbaImage } from '../types';
-import { OverBudgetError, throwIfCancelled, type CancelSignal, type StickerWriter } from '../writer';
+import {
+  OverBudgetError,
+  throwIfCancelled,
+  type CancelSignal,
+  type StickerWriter,
+} from '../writer';
 
 /** Scales every frame to `width`×`height` (same aspect, never up). */
-export type FrameScaler = (frames: readonly RgbaImage[], width: number, height: number) => Promise<RgbaImage[]>;
+export type FrameScaler = (
+  frames: readonly RgbaImage[],
+  width: number,
+  height: number,
+) => Promise<RgbaImage[]>;
 
 export interface LadderOptions {
   /** Hard byte limit; the result never exceeds it. */
@@ -57,15 +66,33 @@ export interface LadderResult {
   delaysMs: number[];
   adapted: Adaptations;
   /** Every try: quality, size and bytes (or the bytes at which it was stopped). */
-  tries: { quality: number; width: number; height: number; fps: number; bytes: number; fits: boolean }[];
+  tries: {
+    quality: number;
+    width: number;
+    height: number;
+    fps: number;
+    bytes: number;
+    fits: boolean;
+  }[];
 }
 
 /** One encode: the bytes when they fit, else the size it reached. */
 type Try = { fits: true; bytes: Uint8Array } | { fits: false; size: number };
 
-async function encodeTry(writer: StickerWriter, frames: readonly RgbaImage[], delays: readonly number[], quality: number, o: LadderOptions): Promise<Try> {
+async function encodeTry(
+  writer: StickerWriter,
+  frames: readonly RgbaImage[],
+  delays: readonly number[],
+  quality: number,
+  o: LadderOptions,
+): Promise<Try> {
   try {
-    const bytes = await writer.encode(frames, delays, { quality, maxBytes: o.maxBytes, tuning: o.tuning, signal: o.signal });
+    const bytes = await writer.encode(frames, delays, {
+      quality,
+      maxBytes: o.maxBytes,
+      tuning: o.tuning,
+      signal: o.signal,
+    });
     if (bytes.length > o.maxBytes) return { fits: false, size: bytes.length };
     return { fits: true, bytes };
   } catch (e) {
@@ -98,7 +125,8 @@ export async function bisectQuality(
   while (tries < maxTries && overQ - fitQ > 1) {
     let q: number;
     if (fitSize > 0) {
-      const t = (Math.log(maxBytes * 0.985) - Math.log(fitSize)) / (Math.log(overSize) - Math.log(fitSize));
+      const t =
+        (Math.log(maxBytes * 0.985) - Math.log(fitSize)) / (Math.log(overSize) - Math.log(fitSize));
       q = Math.round(fitQ + t * (overQ - fitQ));
     } else {
       // Only an over-budget point: assume size halves every ~22 quality points.
@@ -135,13 +163,20 @@ export async function bisectQuality(
  * `k / toFps` of the original timeline. Delays stay whole milliseconds and their total
  * is unchanged.
  */
-export function resampleFrames<T>(frames: readonly T[], delaysMs: readonly number[], toFps: number): { frames: T[]; delaysMs: number[] } {
+export function resampleFrames<T>(
+  frames: readonly T[],
+  delaysMs: readonly number[],
+  toFps: number,
+): { frames: T[]; delaysMs: number[] } {
   const total = delaysMs.reduce((a, b) => a + b, 0);
   const step = 1000 / toFps;
   const n = Math.max(1, Math.ceil(total / step - 1e-9));
   const starts: number[] = [];
   let acc = 0;
-  for (const d of delaysMs) { starts.push(acc); acc += d; }
+  for (const d of delaysMs) {
+    starts.push(acc);
+    acc += d;
+  }
   const out: T[] = [];
   const delays: number[] = [];
   let j = 0;
@@ -192,21 +227,50 @@ export async function fitLadder(
   let cur = { frames: [...frames], delaysMs: [...delaysMs], width: w0, height: h0, fps: o.fps };
   const attempt = (lo: number, hi: number) => {
     const state = cur;
-    return bisectQuality(async (q) => {
-      throwIfCancelled(o.signal);
-      const r = await encodeTry(writer, state.frames, state.delaysMs, q, o);
-      tries.push({ quality: q, width: state.width, height: state.height, fps: state.fps, bytes: r.fits ? r.bytes.length : r.size, fits: r.fits });
-      if (o.onProgress?.(Math.min(0.99, tries.length / (maxTries * 4))) === false) throwIfCancelled({ aborted: true });
-      return r;
-    }, lo, hi, o.maxBytes, maxTries, goodEnough);
+    return bisectQuality(
+      async (q) => {
+        throwIfCancelled(o.signal);
+        const r = await encodeTry(writer, state.frames, state.delaysMs, q, o);
+        tries.push({
+          quality: q,
+          width: state.width,
+          height: state.height,
+          fps: state.fps,
+          bytes: r.fits ? r.bytes.length : r.size,
+          fits: r.fits,
+        });
+        if (o.onProgress?.(Math.min(0.99, tries.length / (maxTries * 4))) === false)
+          throwIfCancelled({ aborted: true });
+        return r;
+      },
+      lo,
+      hi,
+      o.maxBytes,
+      maxTries,
+      goodEnough,
+    );
   };
   const done = (q: number, bytes: Uint8Array): LadderResult => {
     const adapted: Adaptations = {};
     if (q !== target) adapted.quality = { from: target, to: q };
-    if (cur.width !== w0 || cur.height !== h0) adapted.size = { from: { width: w0, height: h0 }, to: { width: cur.width, height: cur.height } };
+    if (cur.width !== w0 || cur.height !== h0)
+      adapted.size = {
+        from: { width: w0, height: h0 },
+        to: { width: cur.width, height: cur.height },
+      };
     if (cur.fps !== o.fps) adapted.fps = { from: o.fps, to: cur.fps };
     o.onProgress?.(1);
-    return { bytes, quality: q, width: cur.width, height: cur.height, fps: cur.fps, frames: cur.frames.length, delaysMs: cur.delaysMs, adapted, tries };
+    return {
+      bytes,
+      quality: q,
+      width: cur.width,
+      height: cur.height,
+      fps: cur.fps,
+      frames: cur.frames.length,
+      delaysMs: cur.delaysMs,
+      adapted,
+      tries,
+    };
   };
 
   let r = await attempt(minQ, target);

@@ -6,7 +6,13 @@
  */
 import { CaptureError } from '../errors';
 import type { RgbaImage } from '../types';
-import { CountingSink, OverBudgetError, throwIfCancelled, type StickerEncodeOptions, type StickerWriter } from '../writer';
+import {
+  CountingSink,
+  OverBudgetError,
+  throwIfCancelled,
+  type StickerEncodeOptions,
+  type StickerWriter,
+} from '../writer';
 
 /** The image chunks of a still WebP file, ready to go inside an ANMF frame. */
 export interface WebpStill {
@@ -45,8 +51,10 @@ export interface MuxOptions {
   maxBytes?: number;
 }
 
-const fourcc = (b: Uint8Array, o: number) => String.fromCharCode(b[o]!, b[o + 1]!, b[o + 2]!, b[o + 3]!);
-const u32 = (b: Uint8Array, o: number) => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+const fourcc = (b: Uint8Array, o: number) =>
+  String.fromCharCode(b[o]!, b[o + 1]!, b[o + 2]!, b[o + 3]!);
+const u32 = (b: Uint8Array, o: number) =>
+  (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
 const u24 = (b: Uint8Array, o: number) => b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16);
 
 function bad(why: string): CaptureError {
@@ -58,14 +66,15 @@ function bad(why: string): CaptureError {
  * @throws CaptureError (`ERR_WEBP_FRAME`) for anything that is not a single-image WebP.
  */
 export function parseWebpStill(file: Uint8Array): WebpStill {
-  if (file.length < 20 || fourcc(file, 0) !== 'RIFF' || fourcc(file, 8) !== 'WEBP') throw bad('no RIFF/WEBP header');
+  if (file.length < 20 || fourcc(file, 0) !== 'RIFF' || fourcc(file, 8) !== 'WEBP')
+    throw bad('no RIFF/WEBP header');
   const end = Math.min(file.length, 8 + u32(file, 4));
   let width = 0;
   let height = 0;
   let hasAlpha = false;
   let start = -1;
   let stop = -1;
-  for (let o = 12; o + 8 <= end; ) {
+  for (let o = 12; o + 8 <= end;) {
     const id = fourcc(file, o);
     const size = u32(file, o + 4);
     const next = o + 8 + size + (size & 1);
@@ -79,7 +88,8 @@ export function parseWebpStill(file: Uint8Array): WebpStill {
       hasAlpha = true;
       if (start < 0) start = o;
     } else if (id === 'VP8 ') {
-      if (size < 10 || file[p + 3] !== 0x9d || file[p + 4] !== 0x01 || file[p + 5] !== 0x2a) throw bad('bad VP8 key frame');
+      if (size < 10 || file[p + 3] !== 0x9d || file[p + 4] !== 0x01 || file[p + 5] !== 0x2a)
+        throw bad('bad VP8 key frame');
       width = (file[p + 6]! | (file[p + 7]! << 8)) & 0x3fff;
       height = (file[p + 8]! | (file[p + 9]! << 8)) & 0x3fff;
       if (start < 0) start = o;
@@ -115,21 +125,34 @@ function ascii(sink: CountingSink, s: string): void {
  * at once (with `OverBudgetError`).
  */
 export function muxAnimatedWebp(frames: readonly MuxFrame[], options: MuxOptions = {}): Uint8Array {
-  if (!frames.length) throw new CaptureError('ERR_EMPTY', 'an animated WebP needs at least one frame');
+  if (!frames.length)
+    throw new CaptureError('ERR_EMPTY', 'an animated WebP needs at least one frame');
   const stills = frames.map((f) => parseWebpStill(f.webp));
   const width = options.width ?? stills[0]!.width;
   const height = options.height ?? stills[0]!.height;
-  if (width < 1 || height < 1 || width > 1 << 24 || height > 1 << 24) throw new CaptureError('ERR_WEBP_SIZE', `canvas must be 1–16777216 px a side, got ${width}×${height}`);
+  if (width < 1 || height < 1 || width > 1 << 24 || height > 1 << 24)
+    throw new CaptureError(
+      'ERR_WEBP_SIZE',
+      `canvas must be 1–16777216 px a side, got ${width}×${height}`,
+    );
   let body = 4 + (8 + 10) + (8 + 6);
   stills.forEach((s, i) => {
     const f = frames[i]!;
     const x = f.x ?? 0;
     const y = f.y ?? 0;
-    if (x % 2 || y % 2) throw new CaptureError('ERR_WEBP_OFFSET', `frame ${i} offset must be even, got ${x},${y}`);
+    if (x % 2 || y % 2)
+      throw new CaptureError('ERR_WEBP_OFFSET', `frame ${i} offset must be even, got ${x},${y}`);
     if (x + s.width > width || y + s.height > height) {
-      throw new CaptureError('ERR_WEBP_SIZE', `frame ${i} (${s.width}×${s.height} at ${x},${y}) lies outside the ${width}×${height} canvas`);
+      throw new CaptureError(
+        'ERR_WEBP_SIZE',
+        `frame ${i} (${s.width}×${s.height} at ${x},${y}) lies outside the ${width}×${height} canvas`,
+      );
     }
-    if (!(f.delayMs >= 0 && f.delayMs < 1 << 24)) throw new CaptureError('ERR_DELAYS', `frame ${i} delay must be 0–16777215 ms, got ${f.delayMs}`);
+    if (!(f.delayMs >= 0 && f.delayMs < 1 << 24))
+      throw new CaptureError(
+        'ERR_DELAYS',
+        `frame ${i} delay must be 0–16777215 ms, got ${f.delayMs}`,
+      );
     body += 8 + 16 + s.chunks.length;
   });
   const alpha = stills.some((s) => s.hasAlpha);
@@ -204,9 +227,16 @@ export class MuxedWebpWriter implements StickerWriter {
     this.encodeFrame = encodeFrame;
   }
 
-  async encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array> {
+  async encode(
+    frames: readonly RgbaImage[],
+    delaysMs: readonly number[],
+    options: StickerEncodeOptions,
+  ): Promise<Uint8Array> {
     if (frames.length !== delaysMs.length) {
-      throw new CaptureError('ERR_DELAYS', `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`);
+      throw new CaptureError(
+        'ERR_DELAYS',
+        `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`,
+      );
     }
     const delays = roundDelays(delaysMs);
     const muxed: MuxFrame[] = [];
@@ -216,9 +246,11 @@ export class MuxedWebpWriter implements StickerWriter {
       const webp = await this.encodeFrame(frames[i]!, options.quality);
       bytes += 24 + parseWebpStill(webp).chunks.length;
       // Frames only add up: stop the try as soon as their sum passes the budget.
-      if (options.maxBytes !== undefined && bytes > options.maxBytes) throw new OverBudgetError(bytes, options.maxBytes);
+      if (options.maxBytes !== undefined && bytes > options.maxBytes)
+        throw new OverBudgetError(bytes, options.maxBytes);
       muxed.push({ webp, delayMs: delays[i]! });
-      if (options.onProgress?.((i + 1) / frames.length) === false) throwIfCancelled({ aborted: true });
+      if (options.onProgress?.((i + 1) / frames.length) === false)
+        throwIfCancelled({ aborted: true });
     }
     return muxAnimatedWebp(muxed, { maxBytes: options.maxBytes });
   }

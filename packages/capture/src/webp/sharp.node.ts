@@ -6,7 +6,12 @@
 import sharp from 'sharp';
 import { CaptureError } from '../errors';
 import type { RgbaImage } from '../types';
-import { OverBudgetError, throwIfCancelled, type StickerEncodeOptions, type StickerWriter } from '../writer';
+import {
+  OverBudgetError,
+  throwIfCancelled,
+  type StickerEncodeOptions,
+  type StickerWriter,
+} from '../writer';
 import { roundDelays } from './mux';
 import { fitLadder, type FrameScaler, type LadderOptions, type LadderResult } from './fit-ladder';
 
@@ -71,7 +76,10 @@ function strip(frames: readonly RgbaImage[], opaque: boolean): Buffer {
   let o = 0;
   for (const f of frames) {
     if (f.width !== width || f.height !== height) {
-      throw new CaptureError('ERR_FRAME_SIZE', `all frames must be ${width}×${height}, got ${f.width}×${f.height}`);
+      throw new CaptureError(
+        'ERR_FRAME_SIZE',
+        `all frames must be ${width}×${height}, got ${f.width}×${f.height}`,
+      );
     }
     const d = f.data;
     if (!opaque) {
@@ -107,14 +115,22 @@ export class SharpWebpWriter implements StickerWriter {
 
   private losslessFits(frames: readonly RgbaImage[], maxBytes: number | undefined): boolean {
     const known = this.losslessTooBig;
-    if (known && known.frames === frames && maxBytes !== undefined && known.size > maxBytes) return false;
+    if (known && known.frames === frames && maxBytes !== undefined && known.size > maxBytes)
+      return false;
     return fewColours(frames);
   }
 
-  async encode(frames: readonly RgbaImage[], delaysMs: readonly number[], options: StickerEncodeOptions): Promise<Uint8Array> {
+  async encode(
+    frames: readonly RgbaImage[],
+    delaysMs: readonly number[],
+    options: StickerEncodeOptions,
+  ): Promise<Uint8Array> {
     if (!frames.length) throw new CaptureError('ERR_EMPTY', 'a sticker needs at least one frame');
     if (delaysMs.length !== frames.length) {
-      throw new CaptureError('ERR_DELAYS', `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`);
+      throw new CaptureError(
+        'ERR_DELAYS',
+        `need one delay per frame: ${frames.length} frames, ${delaysMs.length} delays`,
+      );
     }
     throwIfCancelled(options.signal);
     const t = { ...this.defaults, ...(options.tuning as WebpTuning | undefined) };
@@ -122,7 +138,15 @@ export class SharpWebpWriter implements StickerWriter {
     const opaque = allOpaque(frames);
     const pixels = strip(frames, opaque);
     const run = (lossless: boolean) =>
-      sharp(pixels, { raw: { width, height: height * frames.length, channels: opaque ? 3 : 4, pageHeight: height }, limitInputPixels: false })
+      sharp(pixels, {
+        raw: {
+          width,
+          height: height * frames.length,
+          channels: opaque ? 3 : 4,
+          pageHeight: height,
+        },
+        limitInputPixels: false,
+      })
         .webp({
           quality: webpQuality(options.quality),
           lossless,
@@ -145,7 +169,8 @@ export class SharpWebpWriter implements StickerWriter {
     out ??= await run(false);
     throwIfCancelled(options.signal);
     options.onProgress?.(1);
-    if (options.maxBytes !== undefined && out.length > options.maxBytes) throw new OverBudgetError(out.length, options.maxBytes);
+    if (options.maxBytes !== undefined && out.length > options.maxBytes)
+      throw new OverBudgetError(out.length, options.maxBytes);
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
 }
@@ -158,7 +183,11 @@ export const sharpScaler: FrameScaler = async (frames, width, height) =>
         .resize(width, height, { kernel: 'lanczos3', fit: 'fill' })
         .raw()
         .toBuffer();
-      return { width, height, data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length) };
+      return {
+        width,
+        height,
+        data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length),
+      };
     }),
   );
 
@@ -172,7 +201,15 @@ export interface FitWebpOptions extends Omit<LadderOptions, 'tuning'> {
  * the sizes seen), then shrinks frames, then lowers the frame rate, reporting each change.
  * @throws BudgetError when nothing sensible fits, with the smallest size reached.
  */
-export async function fitWebp(frames: readonly RgbaImage[], delaysMs: readonly number[], options: FitWebpOptions): Promise<LadderResult> {
+export async function fitWebp(
+  frames: readonly RgbaImage[],
+  delaysMs: readonly number[],
+  options: FitWebpOptions,
+): Promise<LadderResult> {
   const tuning = { effort: 4, ...options.tuning };
-  return fitLadder(new SharpWebpWriter(tuning), frames, delaysMs, sharpScaler, { minQuality: 15, ...options, tuning: { ...tuning } });
+  return fitLadder(new SharpWebpWriter(tuning), frames, delaysMs, sharpScaler, {
+    minQuality: 15,
+    ...options,
+    tuning: { ...tuning },
+  });
 }

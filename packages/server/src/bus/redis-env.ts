@@ -24,7 +24,9 @@ export async function redisBusFromEnv(
   const url = env.CLIPCHAT_REDIS_URL?.trim();
   if (!url) return undefined;
   if (!/^rediss?:\/\//.test(url)) {
-    throw new Error(`CLIPCHAT_REDIS_URL must start with redis:// or rediss://, got ${url.split(':')[0]}:…`);
+    throw new Error(
+      `CLIPCHAT_REDIS_URL must start with redis:// or rediss://, got ${url.split(':')[0]}:…`,
+    );
   }
   return createRedisBus({ url, prefix: env.CLIPCHAT_REDIS_PREFIX || undefined, log });
 }

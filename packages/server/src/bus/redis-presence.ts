@@ -98,7 +98,9 @@ export class RedisPresence implements PresenceTracker {
   async up(userId: string, socketId: string): Promise<boolean> {
     const first = this.#local.upSync(userId, socketId);
     try {
-      return (await this.#redis.clipchatPresenceUp(this.#key(userId), socketId, this.#opts.ttlMs)) === 1;
+      return (
+        (await this.#redis.clipchatPresenceUp(this.#key(userId), socketId, this.#opts.ttlMs)) === 1
+      );
     } catch (err) {
       this.#fallback(err);
       return first;
@@ -118,7 +120,10 @@ export class RedisPresence implements PresenceTracker {
   async online(userIds: string[]): Promise<Set<string>> {
     if (!userIds.length) return new Set();
     try {
-      const counts = await this.#redis.clipchatPresenceOnline(userIds.length, ...userIds.map((u) => this.#key(u)));
+      const counts = await this.#redis.clipchatPresenceOnline(
+        userIds.length,
+        ...userIds.map((u) => this.#key(u)),
+      );
       return new Set(userIds.filter((_, i) => Number(counts[i]) > 0));
     } catch (err) {
       this.#fallback(err);
@@ -128,7 +133,9 @@ export class RedisPresence implements PresenceTracker {
 
   #heartbeat(): void {
     for (const [userId, ids] of this.#local.entries()) {
-      this.#redis.clipchatPresenceRefresh(this.#key(userId), this.#opts.ttlMs, ...ids).catch(() => { /* next beat */ });
+      this.#redis.clipchatPresenceRefresh(this.#key(userId), this.#opts.ttlMs, ...ids).catch(() => {
+        /* next beat */
+      });
     }
   }
 

@@ -76,10 +76,19 @@ export class RedisSocketSlots implements SocketSlots {
   async acquire(userId: string, socketId: string, max: number): Promise<boolean> {
     let ok: boolean;
     try {
-      ok = (await this.#redis.clipchatSlotAcquire(this.#key(userId), socketId, max, this.#opts.ttlMs)) === 1;
+      ok =
+        (await this.#redis.clipchatSlotAcquire(
+          this.#key(userId),
+          socketId,
+          max,
+          this.#opts.ttlMs,
+        )) === 1;
     } catch (err) {
       this.fallbacks++;
-      this.#opts.log?.warn({ err: String(err) }, 'redis unreachable: counting sockets per user on this node only');
+      this.#opts.log?.warn(
+        { err: String(err) },
+        'redis unreachable: counting sockets per user on this node only',
+      );
       return this.#local.tryAcquire(userId, socketId, max);
     }
     if (ok) this.#local.tryAcquire(userId, socketId, Infinity);
@@ -88,7 +97,9 @@ export class RedisSocketSlots implements SocketSlots {
 
   release(userId: string, socketId: string): void {
     this.#local.release(userId, socketId);
-    this.#redis.zrem(this.#key(userId), socketId).catch(() => { /* expires by itself */ });
+    this.#redis.zrem(this.#key(userId), socketId).catch(() => {
+      /* expires by itself */
+    });
   }
 
   held(userId: string): number {
@@ -97,7 +108,9 @@ export class RedisSocketSlots implements SocketSlots {
 
   #heartbeat(): void {
     for (const [userId, ids] of this.#local.entries()) {
-      this.#redis.clipchatSlotRefresh(this.#key(userId), this.#opts.ttlMs, ...ids).catch(() => { /* next beat */ });
+      this.#redis.clipchatSlotRefresh(this.#key(userId), this.#opts.ttlMs, ...ids).catch(() => {
+        /* next beat */
+      });
     }
   }
 

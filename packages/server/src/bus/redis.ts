@@ -28,7 +28,11 @@ export interface RedisBusOptions {
 type Handler<E> = (event: E) => void;
 
 /** Envelope on the wire: `o` origin node, `e` the event, or `r` a resync request. */
-interface Envelope<E> { o: string; e?: E; r?: 1 }
+interface Envelope<E> {
+  o: string;
+  e?: E;
+  r?: 1;
+}
 
 /**
  * A pub/sub bus over Redis with local-first delivery.
@@ -84,8 +88,12 @@ export class RedisBus<E = BusEvent> {
       connectionName: `clipchat-sub-${this.nodeId}`,
     });
     // ioredis emits 'error' on every failed (re)connect; without listeners the process dies.
-    this.pub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis publisher error'));
-    this.sub.on('error', (err: Error) => this.log.warn({ err: err.message }, 'redis subscriber error'));
+    this.pub.on('error', (err: Error) =>
+      this.log.warn({ err: err.message }, 'redis publisher error'),
+    );
+    this.sub.on('error', (err: Error) =>
+      this.log.warn({ err: err.message }, 'redis subscriber error'),
+    );
     this.pub.on('ready', () => {
       if (this.pendingResync) {
         this.pendingResync = false;
@@ -98,10 +106,16 @@ export class RedisBus<E = BusEvent> {
       // reply tells us the subscription is live before clients are asked to sync, so
       // nothing published after their sync query can slip past both.
       if (!this.started || this.closed) return;
-      this.sub.subscribe(this.channel).then(() => {
-        this.log.info({ node: this.nodeId }, 'redis subscription restored; asking clients to sync');
-        this.emitResync();
-      }, () => {});
+      this.sub.subscribe(this.channel).then(
+        () => {
+          this.log.info(
+            { node: this.nodeId },
+            'redis subscription restored; asking clients to sync',
+          );
+          this.emitResync();
+        },
+        () => {},
+      );
     });
     this.sub.on('messageBuffer', (_ch: Buffer, payload: Buffer) => this.onMessage(payload));
   }
@@ -117,20 +131,33 @@ export class RedisBus<E = BusEvent> {
     this.pub.connect().catch(() => {});
     this.sub.connect().catch(() => {});
     const abort = new AbortController();
-    const subscribed = this.sub.subscribe(this.channel).then(() => true, () => false);
+    const subscribed = this.sub.subscribe(this.channel).then(
+      () => true,
+      () => false,
+    );
     // The publisher connects on its own socket: without waiting for it, an event published
     // just after start finds it still connecting and is dropped (counted, resync later).
-    const published = this.pub.status === 'ready'
-      ? Promise.resolve(true)
-      : once(this.pub, 'ready', { signal: abort.signal }).then(() => true, () => false);
+    const published =
+      this.pub.status === 'ready'
+        ? Promise.resolve(true)
+        : once(this.pub, 'ready', { signal: abort.signal }).then(
+            () => true,
+            () => false,
+          );
     let timer: NodeJS.Timeout | undefined;
     const ok = await Promise.race([
       Promise.all([subscribed, published]).then(([s, p]) => s && p),
-      new Promise<false>((r) => { timer = setTimeout(() => r(false), timeoutMs); }),
+      new Promise<false>((r) => {
+        timer = setTimeout(() => r(false), timeoutMs);
+      }),
     ]);
     clearTimeout(timer);
     abort.abort();
-    if (!ok) this.log.warn({ url: 'redis' }, 'redis not reachable at start; delivery between nodes resumes when it is');
+    if (!ok)
+      this.log.warn(
+        { url: 'redis' },
+        'redis not reachable at start; delivery between nodes resumes when it is',
+      );
     this.started = true;
   }
 
@@ -145,18 +172,27 @@ export class RedisBus<E = BusEvent> {
   /** Adds a subscriber; returns the function that removes it. */
   subscribe(handler: Handler<E>): () => void {
     this.handlers.add(handler);
-    return () => { this.handlers.delete(handler); };
+    return () => {
+      this.handlers.delete(handler);
+    };
   }
 
   /** Called whenever clients of this node should sync (see the class comment). */
   onResync(handler: () => void): () => void {
     this.resyncHandlers.add(handler);
-    return () => { this.resyncHandlers.delete(handler); };
+    return () => {
+      this.resyncHandlers.delete(handler);
+    };
   }
 
   /** Sockets per user counted in Redis over every node (see {@link RedisSocketSlots}); closed with the bus. */
   socketSlots(ttlMs: number): SocketSlots {
-    const slots = new RedisSocketSlots({ redis: this.pub, prefix: this.prefix, ttlMs, log: this.log });
+    const slots = new RedisSocketSlots({
+      redis: this.pub,
+      prefix: this.prefix,
+      ttlMs,
+      log: this.log,
+    });
     this.slots.add(slots);
     return slots;
   }

@@ -16,13 +16,31 @@ export type BusEvent =
   /** A stored message changed (reaction, edit, delete): `message` is the whole message as it now is. */
   | { type: 'update'; memberIds: string[]; message: StoredMessage }
   /** `userId` read up to `seq`: their own devices get the new position, the other `memberIds` a receipt. */
-  | { type: 'read'; userId: string; conversationId: string; seq: number; user?: Member; memberIds?: string[] }
+  | {
+      type: 'read';
+      userId: string;
+      conversationId: string;
+      seq: number;
+      user?: Member;
+      memberIds?: string[];
+    }
   /** `user`'s devices hold `conversationId` up to `seq`: to the other `memberIds` (a delivery receipt). */
   | { type: 'delivered'; memberIds: string[]; conversationId: string; user: Member; seq: number }
   /** `user` is typing in `conversationId`: to the other members' sockets. */
   | { type: 'typing'; memberIds: string[]; conversationId: string; user: Member }
   /** `user` played, paused or sought a shared video in `conversationId`: to the other members' sockets (watch along). */
-  | { type: 'watch'; memberIds: string[]; conversationId: string; user: Member; mediaId: string; video: string; action: 'play' | 'pause' | 'seek'; at: number; playing: boolean; sentAt: number }
+  | {
+      type: 'watch';
+      memberIds: string[];
+      conversationId: string;
+      user: Member;
+      mediaId: string;
+      video: string;
+      action: 'play' | 'pause' | 'seek';
+      at: number;
+      playing: boolean;
+      sentAt: number;
+    }
   /** `user`'s first socket opened or last one closed (over the cluster): to their contacts. */
   | { type: 'presence'; memberIds: string[]; user: Member; online: boolean; lastSeen: number }
   /** The members of `conversationId` changed: every node forgets its cached member list. */

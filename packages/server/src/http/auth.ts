@@ -4,7 +4,13 @@
  * mutations must carry `X-CSRF-Token` equal to the session's CSRF token (double submit:
  * the token is also in the readable `clipchat_csrf` cookie and in the login response).
  */
-import { randomBytes, scrypt as scryptCb, createHash, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import {
+  randomBytes,
+  scrypt as scryptCb,
+  createHash,
+  timingSafeEqual,
+  type ScryptOptions,
+} from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
 import { CSRF_HEADER, SESSION_COOKIE } from '@clipchat/protocol';
 import type { Session, Store, User } from '../store/types';
@@ -15,14 +21,25 @@ export const CSRF_COOKIE = 'clipchat_csrf';
 
 const SCRYPT = { N: 16384, r: 8, p: 1, keylen: 32 };
 
-function scrypt(password: string, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
-  return new Promise((resolve, reject) => scryptCb(password, salt, keylen, opts, (e, k) => (e ? reject(e) : resolve(k))));
+function scrypt(
+  password: string,
+  salt: Buffer,
+  keylen: number,
+  opts: ScryptOptions,
+): Promise<Buffer> {
+  return new Promise((resolve, reject) =>
+    scryptCb(password, salt, keylen, opts, (e, k) => (e ? reject(e) : resolve(k))),
+  );
 }
 
 /** Hashes a password as `scrypt$N$r$p$salt$hash` (base64). */
 export async function hashPassword(password: string): Promise<string> {
   const salt = randomBytes(16);
-  const key = await scrypt(password, salt, SCRYPT.keylen, { N: SCRYPT.N, r: SCRYPT.r, p: SCRYPT.p });
+  const key = await scrypt(password, salt, SCRYPT.keylen, {
+    N: SCRYPT.N,
+    r: SCRYPT.r,
+    p: SCRYPT.p,
+  });
   return `scrypt$${SCRYPT.N}$${SCRYPT.r}$${SCRYPT.p}$${salt.toString('base64')}$${key.toString('base64')}`;
 }
 
@@ -31,12 +48,17 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const [alg, n, r, p, salt, hash] = stored.split('$');
   if (alg !== 'scrypt' || !salt || !hash) return false;
   const want = Buffer.from(hash, 'base64');
-  const got = await scrypt(password, Buffer.from(salt, 'base64'), want.length, { N: Number(n), r: Number(r), p: Number(p) });
+  const got = await scrypt(password, Buffer.from(salt, 'base64'), want.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+  });
   return timingSafeEqual(want, got);
 }
 
 /** A hash to burn the same time when the user does not exist (same error, same timing). */
-export const DUMMY_HASH = 'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
+export const DUMMY_HASH =
+  'scrypt$16384$8$1$AAAAAAAAAAAAAAAAAAAAAA==$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=';
 
 export function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
@@ -75,18 +97,29 @@ export function tokenOf(req: FastifyRequest): { token: string; via: 'bearer' | '
 /** Resolves the caller or throws ERR_UNAUTHENTICATED. Does not check CSRF. */
 export async function authenticate(store: Store, req: FastifyRequest): Promise<Auth> {
   const t = tokenOf(req);
-  if (!t) throw new ApiError('ERR_UNAUTHENTICATED', 'log in first: no session cookie or bearer token');
+  if (!t)
+    throw new ApiError('ERR_UNAUTHENTICATED', 'log in first: no session cookie or bearer token');
   const session = await store.getSession(hashToken(t.token), Date.now());
   const user = session && (await store.getUser(session.userId));
-  if (!session || !user) throw new ApiError('ERR_UNAUTHENTICATED', 'the session is unknown or expired; log in again');
+  if (!session || !user)
+    throw new ApiError('ERR_UNAUTHENTICATED', 'the session is unknown or expired; log in again');
   return { user, session, via: t.via, token: t.token };
 }
 
 /** Throws ERR_CSRF when a cookie-authenticated mutation lacks the matching header. */
 export function checkCsrf(req: FastifyRequest, auth: Auth): void {
-  if (auth.via !== 'cookie' || req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return;
+  if (
+    auth.via !== 'cookie' ||
+    req.method === 'GET' ||
+    req.method === 'HEAD' ||
+    req.method === 'OPTIONS'
+  )
+    return;
   const h = req.headers[CSRF_HEADER];
   if (typeof h !== 'string' || !safeEq(h, auth.session.csrfToken)) {
-    throw new ApiError('ERR_CSRF', `cookie-authenticated requests that change state need the ${CSRF_HEADER} header from login`);
+    throw new ApiError(
+      'ERR_CSRF',
+      `cookie-authenticated requests that change state need the ${CSRF_HEADER} header from login`,
+    );
   }
 }

@@ -11,11 +11,15 @@ import { DEFAULT_HTTP_LIMITS, type HttpLimits } from '../config';
 import { SECURITY_HEADERS } from './security';
 
 /** Resolves the limits: defaults, then `given`; the per-address cap is off by default behind a proxy. */
-export function httpLimits(given: Partial<HttpLimits> | undefined, behindProxy: boolean): HttpLimits {
+export function httpLimits(
+  given: Partial<HttpLimits> | undefined,
+  behindProxy: boolean,
+): HttpLimits {
   const base = { ...DEFAULT_HTTP_LIMITS, ...(behindProxy ? { maxConnectionsPerAddress: 0 } : {}) };
   const out = { ...base, ...given };
   for (const [k, v] of Object.entries(out)) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new RangeError(`http.${k} must be a whole number ≥ 0, got ${String(v)}`);
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new RangeError(`http.${k} must be a whole number ≥ 0, got ${String(v)}`);
   }
   return out;
 }
@@ -33,7 +37,10 @@ export function timeoutOptions(l: HttpLimits) {
     requestTimeout: l.requestTimeoutMs,
     http: {
       // Node requires headersTimeout ≤ requestTimeout when both are set.
-      headersTimeout: l.requestTimeoutMs > 0 ? Math.min(l.headersTimeoutMs, l.requestTimeoutMs) : l.headersTimeoutMs,
+      headersTimeout:
+        l.requestTimeoutMs > 0
+          ? Math.min(l.headersTimeoutMs, l.requestTimeoutMs)
+          : l.headersTimeoutMs,
       requestTimeout: l.requestTimeoutMs,
       connectionsCheckingInterval: Math.max(100, Math.floor(shortest / 4)),
     },
@@ -43,7 +50,7 @@ export function timeoutOptions(l: HttpLimits) {
 
 // Node's own code for a header/request deadline, not one of ours: double quotes keep the
 // catalogue check (which collects our single-quoted codes) from taking it for one.
-const NODE_REQUEST_TIMEOUT = "ERR_HTTP_REQUEST_TIMEOUT";
+const NODE_REQUEST_TIMEOUT = 'ERR_HTTP_REQUEST_TIMEOUT';
 
 /** Answers a request Node refused before Fastify saw it (timeout, bad syntax, oversized headers). */
 function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
@@ -52,7 +59,10 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
   if (socket.writable && !res?.headersSent) {
     const [code, message]: [ErrorCode, string] =
       err.code === NODE_REQUEST_TIMEOUT
-        ? ['ERR_TIMEOUT', 'the request (headers or body) took longer than this server allows; send it at once']
+        ? [
+            'ERR_TIMEOUT',
+            'the request (headers or body) took longer than this server allows; send it at once',
+          ]
         : err.code === 'HPE_HEADER_OVERFLOW'
           ? ['ERR_VALIDATION', 'the request headers are larger than this server accepts (16 KiB)']
           : ['ERR_VALIDATION', 'the request is not valid HTTP/1.1'];
@@ -76,7 +86,11 @@ function clientErrorHandler(err: NodeJS.ErrnoException, socket: Socket): void {
  * client shares the proxy's address (which is why that setup turns the cap off by default).
  * Returns a function giving the live count per address, for tests and stats.
  */
-export function capConnectionsPerAddress(server: Server, max: number, onRefused?: (address: string) => void): () => Map<string, number> {
+export function capConnectionsPerAddress(
+  server: Server,
+  max: number,
+  onRefused?: (address: string) => void,
+): () => Map<string, number> {
   const open = new Map<string, number>();
   if (max <= 0) return () => open;
   server.on('connection', (socket: Socket) => {
@@ -91,7 +105,8 @@ export function capConnectionsPerAddress(server: Server, max: number, onRefused?
     open.set(address, n + 1);
     socket.once('close', () => {
       const left = (open.get(address) ?? 1) - 1;
-      if (left > 0) open.set(address, left); else open.delete(address);
+      if (left > 0) open.set(address, left);
+      else open.delete(address);
     });
   });
   return () => open;
@@ -105,8 +120,11 @@ export function capConnectionsPerAddress(server: Server, max: number, onRefused?
  * hop count, because a client that reaches the node directly could forge those hops: bind
  * the node where only the proxy reaches it, or list the proxies' addresses instead.)
  */
-export function trustProxyOption(tp: boolean | number | string | string[]): boolean | string | string[] | ((addr: string, hop: number) => boolean) {
+export function trustProxyOption(
+  tp: boolean | number | string | string[],
+): boolean | string | string[] | ((addr: string, hop: number) => boolean) {
   if (typeof tp !== 'number') return tp;
-  if (!Number.isSafeInteger(tp) || tp < 0) throw new RangeError(`trustProxy must be a whole number of hops ≥ 0, got ${tp}`);
+  if (!Number.isSafeInteger(tp) || tp < 0)
+    throw new RangeError(`trustProxy must be a whole number of hops ≥ 0, got ${tp}`);
   return tp === 0 ? false : (_addr, hop) => hop < tp;
 }

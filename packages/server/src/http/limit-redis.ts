@@ -61,7 +61,13 @@ return 0
 
 interface LimitCommands {
   clipchatGcra(key: string, intervalUs: string, windowUs: string): Promise<number>;
-  clipchatBackoff(key: string, free: number, baseMs: number, maxMs: number, forgetMs: number): Promise<number>;
+  clipchatBackoff(
+    key: string,
+    free: number,
+    baseMs: number,
+    maxMs: number,
+    forgetMs: number,
+  ): Promise<number>;
 }
 
 /** A {@link LimitStore} in Redis, shared by every node given the same URL and prefix. */
@@ -116,21 +122,39 @@ export class RedisLimitStore implements LimitStore {
   async take(key: string, limit: RateLimit): Promise<number> {
     const interval = (limit.windowMs * 1000) / limit.limit;
     return this.shared(
-      () => this.redis.clipchatGcra(this.prefix + key, interval.toFixed(0), String(limit.windowMs * 1000)),
+      () =>
+        this.redis.clipchatGcra(
+          this.prefix + key,
+          interval.toFixed(0),
+          String(limit.windowMs * 1000),
+        ),
       () => this.local.takeNow(key, limit),
     );
   }
 
   async attempt(key: string, b: LoginBackoff): Promise<number> {
     return this.shared(
-      () => this.redis.clipchatBackoff(this.prefix + key, b.freeFailures, b.baseMs, b.maxMs, b.forgetMs),
+      () =>
+        this.redis.clipchatBackoff(
+          this.prefix + key,
+          b.freeFailures,
+          b.baseMs,
+          b.maxMs,
+          b.forgetMs,
+        ),
       () => this.local.attemptNow(key, b),
     );
   }
 
   async reset(key: string): Promise<void> {
     await this.local.reset(key);
-    await this.shared(async () => { await this.redis.del(this.prefix + key); return 0; }, () => 0);
+    await this.shared(
+      async () => {
+        await this.redis.del(this.prefix + key);
+        return 0;
+      },
+      () => 0,
+    );
   }
 
   private async shared(remote: () => Promise<number>, local: () => number): Promise<number> {
@@ -151,7 +175,10 @@ export class RedisLimitStore implements LimitStore {
   private outage(err: Error): void {
     if (this.down || this.closed) return;
     this.down = true;
-    this.log.warn({ err: err.message }, 'redis unreachable: rate limits count per node until it is back');
+    this.log.warn(
+      { err: err.message },
+      'redis unreachable: rate limits count per node until it is back',
+    );
   }
 
   async close(): Promise<void> {
@@ -168,7 +195,9 @@ export class RedisLimitStore implements LimitStore {
 }
 
 /** Creates and connects a {@link RedisLimitStore} (never fails for Redis being down). */
-export async function createRedisLimitStore(options: RedisLimitStoreOptions): Promise<RedisLimitStore> {
+export async function createRedisLimitStore(
+  options: RedisLimitStoreOptions,
+): Promise<RedisLimitStore> {
   const s = new RedisLimitStore(options);
   await s.start();
   return s;

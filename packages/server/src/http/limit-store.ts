@@ -26,7 +26,10 @@ export interface LimitStore {
   /** Forgets backoff `key` (the attempt succeeded). */
   reset(key: string): Promise<void>;
   /** Where to report trouble (the server hands over its logger); optional. */
-  useLog?(log: { warn(obj: object, msg?: string): void; info(obj: object, msg?: string): void }): void;
+  useLog?(log: {
+    warn(obj: object, msg?: string): void;
+    info(obj: object, msg?: string): void;
+  }): void;
   close(): Promise<void>;
 }
 
@@ -83,9 +86,15 @@ export class MemoryLimitStore implements LimitStore {
     return 0;
   }
 
-  async take(key: string, limit: RateLimit): Promise<number> { return this.takeNow(key, limit); }
-  async attempt(key: string, b: LoginBackoff): Promise<number> { return this.attemptNow(key, b); }
-  async reset(key: string): Promise<void> { this.#backoff.delete(key); }
+  async take(key: string, limit: RateLimit): Promise<number> {
+    return this.takeNow(key, limit);
+  }
+  async attempt(key: string, b: LoginBackoff): Promise<number> {
+    return this.attemptNow(key, b);
+  }
+  async reset(key: string): Promise<void> {
+    this.#backoff.delete(key);
+  }
 
   #gc(): void {
     const now = this.now();

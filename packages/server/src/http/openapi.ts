@@ -7,27 +7,59 @@ import swagger from '@fastify/swagger';
 import { ERRORS, ErrorSchema } from '@clipchat/protocol';
 
 /** Registers the generator; call before the routes. Returns a function producing the document. */
-export async function registerOpenApi(app: FastifyInstance): Promise<() => Record<string, unknown>> {
+export async function registerOpenApi(
+  app: FastifyInstance,
+): Promise<() => Record<string, unknown>> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
-      info: { title: 'Clipchat', version: '0.1.0', description: 'Clipchat IM server. Full prose reference: docs/api.md. WebSocket: GET /ws (frames in docs/api.md).' },
+      info: {
+        title: 'Clipchat',
+        version: '0.1.0',
+        description:
+          'Clipchat IM server. Full prose reference: docs/api.md. WebSocket: GET /ws (frames in docs/api.md).',
+      },
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer' },
-          cookie: { type: 'apiKey', in: 'cookie', name: 'clipchat_session', description: 'Mutations also need the X-CSRF-Token header.' },
+          cookie: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'clipchat_session',
+            description: 'Mutations also need the X-CSRF-Token header.',
+          },
         },
-        schemas: { Error: { ...ErrorSchema, properties: { error: { ...ErrorSchema.properties.error, properties: { ...ErrorSchema.properties.error.properties, code: { type: 'string', enum: Object.keys(ERRORS) } } } } } as never },
+        schemas: {
+          Error: {
+            ...ErrorSchema,
+            properties: {
+              error: {
+                ...ErrorSchema.properties.error,
+                properties: {
+                  ...ErrorSchema.properties.error.properties,
+                  code: { type: 'string', enum: Object.keys(ERRORS) },
+                },
+              },
+            },
+          } as never,
+        },
       },
       security: [{ bearer: [] }, { cookie: [] }],
     },
     transform: ({ schema, url }) => {
       const s = { ...(schema as Record<string, unknown> | undefined) };
       // Every route may answer with an error of the catalogue.
-      s.response = { ...(s.response as object | undefined), default: { description: 'Error from the ERR_* catalogue', ...ErrorSchema } };
+      s.response = {
+        ...(s.response as object | undefined),
+        default: { description: 'Error from the ERR_* catalogue', ...ErrorSchema },
+      };
       return { schema: s as never, url };
     },
   });
   let doc: Record<string, unknown> | undefined;
-  return () => (doc ??= { ...(app.swagger() as unknown as Record<string, unknown>), 'x-error-catalogue': ERRORS });
+  return () =>
+    (doc ??= {
+      ...(app.swagger() as unknown as Record<string, unknown>),
+      'x-error-catalogue': ERRORS,
+    });
 }

@@ -48,7 +48,13 @@ export class RateLimiter {
   /** Like {@link check}, rejecting with ApiError(ERR_RATE_LIMITED) and the seconds to wait when over the limit. */
   async take(action: string, key: string): Promise<void> {
     const wait = await this.check(action, key);
-    if (wait) throw new ApiError('ERR_RATE_LIMITED', `too many ${WORDS[action] ?? `${action} requests`}; retry in ${wait} s`, undefined, wait);
+    if (wait)
+      throw new ApiError(
+        'ERR_RATE_LIMITED',
+        `too many ${WORDS[action] ?? `${action} requests`}; retry in ${wait} s`,
+        undefined,
+        wait,
+      );
   }
 
   /**
@@ -62,7 +68,12 @@ export class RateLimiter {
     const waitMs = await this.store.attempt(`login-backoff:${username}`, this.backoff);
     if (waitMs <= 0) return;
     const wait = seconds(waitMs);
-    throw new ApiError('ERR_RATE_LIMITED', `too many failed logins for this account; retry in ${wait} s`, undefined, wait);
+    throw new ApiError(
+      'ERR_RATE_LIMITED',
+      `too many failed logins for this account; retry in ${wait} s`,
+      undefined,
+      wait,
+    );
   }
 
   /** The password was right: forget the account's failures. */

@@ -10,7 +10,12 @@ import type { TSchema } from '@sinclair/typebox';
 import { checker } from '@clipchat/protocol';
 import { ApiError } from '../errors';
 
-const PART_NAMES: Record<string, string> = { body: 'body', querystring: 'query', params: 'path', headers: 'headers' };
+const PART_NAMES: Record<string, string> = {
+  body: 'body',
+  querystring: 'query',
+  params: 'path',
+  headers: 'headers',
+};
 
 /** Makes `app` check every route part with TypeBox and write every reply with JSON.stringify. */
 export function useProtocolSchemas(app: FastifyInstance): void {

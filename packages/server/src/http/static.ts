@@ -7,10 +7,22 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 
 const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.map': 'application/json', '.svg': 'image/svg+xml',
-  '.png': 'image/png', '.jpg': 'image/jpeg', '.webp': 'image/webp', '.gif': 'image/gif', '.ico': 'image/x-icon',
-  '.wasm': 'application/wasm', '.woff2': 'font/woff2', '.txt': 'text/plain; charset=utf-8', '.webmanifest': 'application/manifest+json',
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.map': 'application/json',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.jpg': 'image/jpeg',
+  '.webp': 'image/webp',
+  '.gif': 'image/gif',
+  '.ico': 'image/x-icon',
+  '.wasm': 'application/wasm',
+  '.woff2': 'font/woff2',
+  '.txt': 'text/plain; charset=utf-8',
+  '.webmanifest': 'application/manifest+json',
 };
 
 const API_PREFIXES = ['/api/', '/media/', '/ws', '/healthz'];
@@ -21,7 +33,11 @@ export function staticHandler(root: string) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     let path: string;
-    try { path = decodeURIComponent(req.url.split('?')[0]!); } catch { return false; }
+    try {
+      path = decodeURIComponent(req.url.split('?')[0]!);
+    } catch {
+      return false;
+    }
     if (path.includes('\0')) return false;
     if (API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))) return false;
     const file = resolve(join(base, normalize(path)));
@@ -35,9 +51,20 @@ export function staticHandler(root: string) {
       target = join(base, 'index.html');
     }
     let body: Buffer;
-    try { body = await readFile(target); } catch { return false; }
+    try {
+      body = await readFile(target);
+    } catch {
+      return false;
+    }
     const isIndex = target.endsWith(`${sep}index.html`);
-    reply.header('cache-control', isIndex ? 'no-cache' : path.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'public, max-age=300');
+    reply.header(
+      'cache-control',
+      isIndex
+        ? 'no-cache'
+        : path.startsWith('/assets/')
+          ? 'public, max-age=31536000, immutable'
+          : 'public, max-age=300',
+    );
     reply.type(TYPES[extname(target)] ?? 'application/octet-stream').send(body);
     return true;
   };

@@ -21,16 +21,28 @@ export class InFlight {
     const { perUser, total } = this.limits;
     const mine = this.#perUser.get(userId) ?? 0;
     if (mine >= perUser) {
-      throw new ApiError('ERR_RATE_LIMITED', `you already have ${mine} uploads in progress; at most ${perUser} at once`, undefined, 1);
+      throw new ApiError(
+        'ERR_RATE_LIMITED',
+        `you already have ${mine} uploads in progress; at most ${perUser} at once`,
+        undefined,
+        1,
+      );
     }
     if (this.#total >= total) {
-      throw new ApiError('ERR_MEDIA_BUSY', `the server is receiving ${this.#total} uploads, its limit; retry shortly`, undefined, 1);
+      throw new ApiError(
+        'ERR_MEDIA_BUSY',
+        `the server is receiving ${this.#total} uploads, its limit; retry shortly`,
+        undefined,
+        1,
+      );
     }
-    this.#perUser.set(userId, mine + 1); this.#total++;
+    this.#perUser.set(userId, mine + 1);
+    this.#total++;
     reply.raw.once('close', () => {
       this.#total--;
       const n = (this.#perUser.get(userId) ?? 1) - 1;
-      if (n > 0) this.#perUser.set(userId, n); else this.#perUser.delete(userId);
+      if (n > 0) this.#perUser.set(userId, n);
+      else this.#perUser.delete(userId);
     });
   }
 }

@@ -14,7 +14,10 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 export const CLOSE_TOO_SLOW = WS_CLOSE_TOO_SLOW;
 
 /** What `send` needs to know of a socket registered with a hub. */
-interface SocketState { maxBuffered: number; hub: Hub }
+interface SocketState {
+  maxBuffered: number;
+  hub: Hub;
+}
 const states = new WeakMap<WebSocket, SocketState>();
 
 export class Hub {
@@ -46,7 +49,10 @@ export class Hub {
     if (tokenHash) this.#session.set(ws, tokenHash);
     states.set(ws, { maxBuffered: this.#maxBuffered, hub: this });
     let set = this.#byUser.get(userId);
-    if (!set) { set = new Set(); this.#byUser.set(userId, set); }
+    if (!set) {
+      set = new Set();
+      this.#byUser.set(userId, set);
+    }
     set.add(ws);
   }
 
@@ -71,31 +77,52 @@ export class Hub {
 
   #deliver(e: BusEvent): void {
     switch (e.type) {
-      case 'message': case 'update': {
+      case 'message':
+      case 'update': {
         let data: string | undefined;
         for (const uid of e.memberIds) {
           const set = this.#byUser.get(uid);
           if (!set) continue;
           data ??= JSON.stringify({ type: e.type, message: messageToWire(e.message) });
-          for (const ws of set) { send(ws, data); this.delivered++; }
+          for (const ws of set) {
+            send(ws, data);
+            this.delivered++;
+          }
         }
         break;
       }
       case 'read': {
-        this.sendToUser(e.userId, JSON.stringify({ type: 'read', conversationId: e.conversationId, seq: e.seq }));
+        this.sendToUser(
+          e.userId,
+          JSON.stringify({ type: 'read', conversationId: e.conversationId, seq: e.seq }),
+        );
         if (e.user && e.memberIds) {
-          const data = JSON.stringify({ type: 'read', conversationId: e.conversationId, user: e.user, seq: e.seq });
+          const data = JSON.stringify({
+            type: 'read',
+            conversationId: e.conversationId,
+            user: e.user,
+            seq: e.seq,
+          });
           for (const uid of e.memberIds) if (uid !== e.userId) this.sendToUser(uid, data);
         }
         break;
       }
       case 'delivered': {
-        const data = JSON.stringify({ type: 'delivered', conversationId: e.conversationId, user: e.user, seq: e.seq });
+        const data = JSON.stringify({
+          type: 'delivered',
+          conversationId: e.conversationId,
+          user: e.user,
+          seq: e.seq,
+        });
         for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);
         break;
       }
       case 'typing': {
-        const data = JSON.stringify({ type: 'typing', conversationId: e.conversationId, user: e.user });
+        const data = JSON.stringify({
+          type: 'typing',
+          conversationId: e.conversationId,
+          user: e.user,
+        });
         for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);
         break;
       }
@@ -106,7 +133,12 @@ export class Hub {
         break;
       }
       case 'presence': {
-        const data = JSON.stringify({ type: 'presence', user: e.user, online: e.online, lastSeen: e.lastSeen });
+        const data = JSON.stringify({
+          type: 'presence',
+          user: e.user,
+          online: e.online,
+          lastSeen: e.lastSeen,
+        });
         for (const uid of e.memberIds) if (uid !== e.user.id) this.sendToUser(uid, data);
         break;
       }
@@ -119,7 +151,9 @@ export class Hub {
       }
       case 'logout': {
         const set = this.#byUser.get(e.userId);
-        if (set) for (const ws of set) if (this.#session.get(ws) === e.tokenHash) ws.close(4001, 'logged out');
+        if (set)
+          for (const ws of set)
+            if (this.#session.get(ws) === e.tokenHash) ws.close(4001, 'logged out');
         break;
       }
     }
@@ -129,7 +163,8 @@ export class Hub {
   closeAll(): void {
     this.#unsubscribe();
     this.#unresync?.();
-    for (const set of this.#byUser.values()) for (const ws of set) ws.close(1001, 'server shutting down');
+    for (const set of this.#byUser.values())
+      for (const ws of set) ws.close(1001, 'server shutting down');
     this.#byUser.clear();
   }
 }
@@ -144,7 +179,12 @@ function uncorkAll(): void {
   corked.clear();
 }
 
-type RawSocket = { cork(): void; uncork(): void; on(e: 'drain', f: () => void): void; off(e: 'drain', f: () => void): void };
+type RawSocket = {
+  cork(): void;
+  uncork(): void;
+  on(e: 'drain', f: () => void): void;
+  off(e: 'drain', f: () => void): void;
+};
 const rawOf = (ws: WebSocket) => (ws as unknown as { _socket?: RawSocket })._socket;
 
 /**
@@ -166,12 +206,18 @@ export function closeSlow(ws: WebSocket, why: string): void {
 export function send(ws: WebSocket, data: string): boolean {
   if (ws.readyState !== 1) return false;
   const max = states.get(ws)?.maxBuffered ?? MAX_BUFFERED;
-  if (ws.bufferedAmount > max) { closeSlow(ws, `over ${max} bytes unsent`); return false; }
+  if (ws.bufferedAmount > max) {
+    closeSlow(ws, `over ${max} bytes unsent`);
+    return false;
+  }
   const raw = rawOf(ws);
   if (raw && !corked.has(raw)) {
     raw.cork();
     corked.add(raw);
-    if (!uncorkScheduled) { uncorkScheduled = true; setImmediate(uncorkAll); }
+    if (!uncorkScheduled) {
+      uncorkScheduled = true;
+      setImmediate(uncorkAll);
+    }
   }
   ws.send(data);
   return true;
@@ -188,8 +234,10 @@ export function drained(ws: WebSocket, below: number, timeoutMs: number): Promis
   const raw = rawOf(ws);
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
-      clearTimeout(timer); clearInterval(poll);
-      raw?.off('drain', check); ws.off('close', closed);
+      clearTimeout(timer);
+      clearInterval(poll);
+      raw?.off('drain', check);
+      ws.off('close', closed);
       resolve(ok);
     };
     const check = () => {

@@ -27,7 +27,10 @@ export class LocalPresence implements PresenceTracker {
   upSync(userId: string, socketId: string): boolean {
     let set = this.#byUser.get(userId);
     const first = !set?.size;
-    if (!set) { set = new Set(); this.#byUser.set(userId, set); }
+    if (!set) {
+      set = new Set();
+      this.#byUser.set(userId, set);
+    }
     set.add(socketId);
     return first;
   }
@@ -40,8 +43,12 @@ export class LocalPresence implements PresenceTracker {
     return true;
   }
 
-  async up(userId: string, socketId: string): Promise<boolean> { return this.upSync(userId, socketId); }
-  async down(userId: string, socketId: string): Promise<boolean> { return this.downSync(userId, socketId); }
+  async up(userId: string, socketId: string): Promise<boolean> {
+    return this.upSync(userId, socketId);
+  }
+  async down(userId: string, socketId: string): Promise<boolean> {
+    return this.downSync(userId, socketId);
+  }
   async online(userIds: string[]): Promise<Set<string>> {
     return new Set(userIds.filter((u) => this.#byUser.has(u)));
   }
@@ -51,7 +58,9 @@ export class LocalPresence implements PresenceTracker {
     return this.#byUser.entries();
   }
 
-  close(): void { this.#byUser.clear(); }
+  close(): void {
+    this.#byUser.clear();
+  }
 }
 
 /**
@@ -64,7 +73,12 @@ export class PresenceService {
   // Each user's transitions run one after the other, so an online never overtakes the offline before it.
   readonly #chains = new Map<string, Promise<void>>();
 
-  constructor(readonly tracker: PresenceTracker, readonly store: Store, readonly bus: Bus, readonly log?: { warn(o: object, m?: string): void }) {}
+  constructor(
+    readonly tracker: PresenceTracker,
+    readonly store: Store,
+    readonly bus: Bus,
+    readonly log?: { warn(o: object, m?: string): void },
+  ) {}
 
   connected(user: User, socketId: string): void {
     this.#queue(user.id, async () => {
@@ -88,7 +102,9 @@ export class PresenceService {
       this.log?.warn({ err: String(err) }, 'presence update failed');
     });
     this.#chains.set(userId, next);
-    void next.then(() => { if (this.#chains.get(userId) === next) this.#chains.delete(userId); });
+    void next.then(() => {
+      if (this.#chains.get(userId) === next) this.#chains.delete(userId);
+    });
   }
 
   async #announce(user: User, online: boolean): Promise<void> {
@@ -97,6 +113,12 @@ export class PresenceService {
     const contactIds = await this.store.contactIds(user.id);
     this.announced++;
     if (!contactIds.length) return;
-    await this.bus.publish({ type: 'presence', memberIds: contactIds, user: { id: user.id, username: user.username }, online, lastSeen: now });
+    await this.bus.publish({
+      type: 'presence',
+      memberIds: contactIds,
+      user: { id: user.id, username: user.username },
+      online,
+      lastSeen: now,
+    });
   }
 }

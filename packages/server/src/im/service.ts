@@ -7,7 +7,15 @@ import { emojiProblem, MAX_REACTIONS, textProblem, type SendMessage } from '@cli
 import { buildMessage } from '../store/message';
 import { TYPING_INTERVAL_MS } from '@clipchat/protocol';
 import type { Bus } from '../bus/types';
-import type { AppendResult, MediaMeta, MessagePatch, NewMessage, Store, StoredMessage, User } from '../store/types';
+import type {
+  AppendResult,
+  MediaMeta,
+  MessagePatch,
+  NewMessage,
+  Store,
+  StoredMessage,
+  User,
+} from '../store/types';
 import { DEFAULT_MESSAGE_RULES, type MessageRules } from '../config';
 import { ApiError } from '../errors';
 import { MessageWriter } from './writer';
@@ -37,10 +45,17 @@ export class ImService {
 
   readonly rules: MessageRules;
 
-  constructor(readonly store: Store, readonly bus: Bus, maxBatch?: number, rules: Partial<MessageRules> = {}) {
+  constructor(
+    readonly store: Store,
+    readonly bus: Bus,
+    maxBatch?: number,
+    rules: Partial<MessageRules> = {},
+  ) {
     this.writer = new MessageWriter(store, maxBatch);
     this.rules = { ...DEFAULT_MESSAGE_RULES, ...rules };
-    this.#unsubscribe = bus.subscribe((e) => { if (e.type === 'members') this.#members.delete(e.conversationId); });
+    this.#unsubscribe = bus.subscribe((e) => {
+      if (e.type === 'members') this.#members.delete(e.conversationId);
+    });
   }
 
   /** Stops listening to the bus. */
@@ -69,7 +84,12 @@ export class ImService {
   /** Throws ERR_CONVERSATION_NOT_FOUND unless the user is a member (the same for unknown ids). */
   async requireMember(conversationId: string, userId: string): Promise<Set<string>> {
     const m = await this.members(conversationId);
-    if (!m.has(userId)) throw new ApiError('ERR_CONVERSATION_NOT_FOUND', `no conversation ${JSON.stringify(conversationId)} of yours`, 'conversationId');
+    if (!m.has(userId))
+      throw new ApiError(
+        'ERR_CONVERSATION_NOT_FOUND',
+        `no conversation ${JSON.stringify(conversationId)} of yours`,
+        'conversationId',
+      );
     return m;
   }
 
@@ -90,36 +110,64 @@ export class ImService {
     let media: MediaMeta | null = null;
     if (input.stickerId !== undefined) {
       const s = await this.store.getSticker(user.id, input.stickerId);
-      if (!s) throw new ApiError('ERR_STICKER_NOT_FOUND', `no sticker ${JSON.stringify(input.stickerId)} in your library`, 'stickerId');
+      if (!s)
+        throw new ApiError(
+          'ERR_STICKER_NOT_FOUND',
+          `no sticker ${JSON.stringify(input.stickerId)} in your library`,
+          'stickerId',
+        );
       media = s.media;
     } else if (input.mediaId !== undefined) {
       media = await this.store.getMedia(input.mediaId);
       if (!media || !(await this.store.canReadMedia(user.id, media.id))) {
-        throw new ApiError('ERR_MEDIA_NOT_FOUND', `no media ${JSON.stringify(input.mediaId)} you may send; upload it first`, 'mediaId');
+        throw new ApiError(
+          'ERR_MEDIA_NOT_FOUND',
+          `no media ${JSON.stringify(input.mediaId)} you may send; upload it first`,
+          'mediaId',
+        );
       }
     }
     // A video message carries a checked video (POST /api/media {uploadId}); other kinds never do.
     if (input.kind === 'video' && !media?.video) {
-      throw new ApiError('ERR_VALIDATION', 'a video message needs mediaId of a video stored by POST /api/media {uploadId}', 'mediaId');
+      throw new ApiError(
+        'ERR_VALIDATION',
+        'a video message needs mediaId of a video stored by POST /api/media {uploadId}',
+        'mediaId',
+      );
     }
     if (input.kind !== 'video' && media?.video) {
-      throw new ApiError('ERR_VALIDATION', `a shared video is sent with kind "video", not ${JSON.stringify(input.kind)}`, 'kind');
+      throw new ApiError(
+        'ERR_VALIDATION',
+        `a shared video is sent with kind "video", not ${JSON.stringify(input.kind)}`,
+        'kind',
+      );
     }
     // A capture's source may point at a shared video: only one this sender may see.
     const sourceMedia = input.source?.mediaId;
     if (sourceMedia !== undefined) {
       const v = await this.store.getMedia(sourceMedia);
       if (!v?.video || !(await this.store.canReadMedia(user.id, sourceMedia))) {
-        throw new ApiError('ERR_MEDIA_NOT_FOUND', `source.mediaId ${JSON.stringify(sourceMedia)} is no shared video you may see`, 'source.mediaId');
+        throw new ApiError(
+          'ERR_MEDIA_NOT_FOUND',
+          `source.mediaId ${JSON.stringify(sourceMedia)} is no shared video you may see`,
+          'source.mediaId',
+        );
       }
     }
     if (input.replyTo !== undefined) {
       const to = await this.store.getMessage(input.replyTo);
       if (!to || to.conversationId !== conversationId) {
-        throw new ApiError('ERR_MESSAGE_NOT_FOUND', `replyTo ${JSON.stringify(input.replyTo)} is no message of this conversation`, 'replyTo');
+        throw new ApiError(
+          'ERR_MESSAGE_NOT_FOUND',
+          `replyTo ${JSON.stringify(input.replyTo)} is no message of this conversation`,
+          'replyTo',
+        );
       }
     }
-    return { members, msg: buildMessage({ conversationId, sender: user, input, media, now: Date.now() }) };
+    return {
+      members,
+      msg: buildMessage({ conversationId, sender: user, input, media, now: Date.now() }),
+    };
   }
 
   /**
@@ -136,8 +184,20 @@ export class ImService {
   async system(actor: User, conversationId: string, text: string): Promise<AppendResult> {
     const members = await this.members(conversationId);
     const msg: NewMessage = {
-      id: randomUUID(), conversationId, senderId: actor.id, senderName: actor.username, clientId: `system:${randomUUID()}`,
-      kind: 'system', text, media: null, source: null, replyTo: null, reactions: [], editedAt: null, deletedAt: null, rev: 0,
+      id: randomUUID(),
+      conversationId,
+      senderId: actor.id,
+      senderName: actor.username,
+      clientId: `system:${randomUUID()}`,
+      kind: 'system',
+      text,
+      media: null,
+      source: null,
+      replyTo: null,
+      reactions: [],
+      editedAt: null,
+      deletedAt: null,
+      rev: 0,
       createdAt: Date.now(),
     };
     return this.commit({ msg, members });
@@ -154,7 +214,12 @@ export class ImService {
     const members = await this.requireMember(conversationId, user.id);
     const readSeq = await this.store.markRead(user.id, conversationId, seq);
     await this.bus.publish({
-      type: 'read', userId: user.id, conversationId, seq: readSeq, user: { id: user.id, username: user.username }, memberIds: [...members],
+      type: 'read',
+      userId: user.id,
+      conversationId,
+      seq: readSeq,
+      user: { id: user.id, username: user.username },
+      memberIds: [...members],
     });
     return readSeq;
   }
@@ -166,9 +231,20 @@ export class ImService {
   async markDelivered(user: User, conversationId: string, seq: number): Promise<number> {
     const members = await this.requireMember(conversationId, user.id);
     const r = await this.store.markDelivered(user.id, conversationId, seq);
-    if (!r) throw new ApiError('ERR_CONVERSATION_NOT_FOUND', `no conversation ${JSON.stringify(conversationId)} of yours`, 'conversationId');
+    if (!r)
+      throw new ApiError(
+        'ERR_CONVERSATION_NOT_FOUND',
+        `no conversation ${JSON.stringify(conversationId)} of yours`,
+        'conversationId',
+      );
     if (r.moved) {
-      await this.bus.publish({ type: 'delivered', memberIds: [...members], conversationId, user: { id: user.id, username: user.username }, seq: r.seq });
+      await this.bus.publish({
+        type: 'delivered',
+        memberIds: [...members],
+        conversationId,
+        user: { id: user.id, username: user.username },
+        seq: r.seq,
+      });
     }
     return r.seq;
   }
@@ -181,14 +257,22 @@ export class ImService {
   async typing(user: User, conversationId: string, now = Date.now()): Promise<boolean> {
     const key = `${user.id} ${conversationId}`;
     const last = this.#typing.get(key);
-    if (last !== undefined && now - last < TYPING_INTERVAL_MS) { this.typingDropped++; return false; }
+    if (last !== undefined && now - last < TYPING_INTERVAL_MS) {
+      this.typingDropped++;
+      return false;
+    }
     const members = await this.requireMember(conversationId, user.id);
     if (this.#typing.size >= TYPING_MAX) {
       for (const [k, t] of this.#typing) if (now - t >= TYPING_INTERVAL_MS) this.#typing.delete(k);
       if (this.#typing.size >= TYPING_MAX) this.#typing.clear();
     }
     this.#typing.set(key, now);
-    await this.bus.publish({ type: 'typing', memberIds: [...members], conversationId, user: { id: user.id, username: user.username } });
+    await this.bus.publish({
+      type: 'typing',
+      memberIds: [...members],
+      conversationId,
+      user: { id: user.id, username: user.username },
+    });
     return true;
   }
 
@@ -198,15 +282,25 @@ export class ImService {
    * change reaches every member's sockets as one `update`. A message the user may not see
    * is ERR_MESSAGE_NOT_FOUND, whether it exists or not.
    */
-  async change(user: User, messageId: string, decide: (m: StoredMessage) => MessagePatch | null): Promise<StoredMessage> {
-    const notFound = () => new ApiError('ERR_MESSAGE_NOT_FOUND', `no message ${JSON.stringify(messageId)} in a conversation of yours`, 'id');
+  async change(
+    user: User,
+    messageId: string,
+    decide: (m: StoredMessage) => MessagePatch | null,
+  ): Promise<StoredMessage> {
+    const notFound = () =>
+      new ApiError(
+        'ERR_MESSAGE_NOT_FOUND',
+        `no message ${JSON.stringify(messageId)} in a conversation of yours`,
+        'id',
+      );
     const found = await this.store.getMessage(messageId);
     if (!found) throw notFound();
     const members = await this.members(found.conversationId);
     if (!members.has(user.id)) throw notFound();
     const r = await this.store.changeMessage(messageId, decide);
     if (!r) throw notFound();
-    if (r.changed) await this.bus.publish({ type: 'update', memberIds: [...members], message: r.message });
+    if (r.changed)
+      await this.bus.publish({ type: 'update', memberIds: [...members], message: r.message });
     return r.message;
   }
 
@@ -215,21 +309,35 @@ export class ImService {
     const bad = emojiProblem(emoji);
     if (bad) return Promise.reject(new ApiError('ERR_VALIDATION', bad.message, bad.field));
     return this.change(user, messageId, (m) => {
-      if (m.deletedAt !== null) throw new ApiError('ERR_NOT_EDITABLE', 'the message was deleted; it takes no reactions', 'id');
+      if (m.deletedAt !== null)
+        throw new ApiError(
+          'ERR_NOT_EDITABLE',
+          'the message was deleted; it takes no reactions',
+          'id',
+        );
       const at = m.reactions.findIndex((r) => r.emoji === emoji);
       const mine = at >= 0 && m.reactions[at]!.users.includes(user.username);
       if (on === mine) return null;
       if (on) {
         if (at < 0 && m.reactions.length >= MAX_REACTIONS) {
-          throw new ApiError('ERR_TOO_MANY_REACTIONS', `the message already carries ${MAX_REACTIONS} distinct emoji, the most allowed; react with one of those`, 'emoji');
+          throw new ApiError(
+            'ERR_TOO_MANY_REACTIONS',
+            `the message already carries ${MAX_REACTIONS} distinct emoji, the most allowed; react with one of those`,
+            'emoji',
+          );
         }
-        const reactions = at < 0
-          ? [...m.reactions, { emoji, users: [user.username] }]
-          : m.reactions.map((r, i) => (i === at ? { emoji, users: [...r.users, user.username] } : r));
+        const reactions =
+          at < 0
+            ? [...m.reactions, { emoji, users: [user.username] }]
+            : m.reactions.map((r, i) =>
+                i === at ? { emoji, users: [...r.users, user.username] } : r,
+              );
         return { reactions };
       }
       const reactions = m.reactions
-        .map((r, i) => (i === at ? { emoji, users: r.users.filter((u) => u !== user.username) } : r))
+        .map((r, i) =>
+          i === at ? { emoji, users: r.users.filter((u) => u !== user.username) } : r,
+        )
         .filter((r) => r.users.length > 0);
       return { reactions };
     });
@@ -241,12 +349,23 @@ export class ImService {
     if (bad) return Promise.reject(new ApiError('ERR_VALIDATION', bad.message, bad.field));
     const now = Date.now();
     return this.change(user, messageId, (m) => {
-      if (m.senderId !== user.id) throw new ApiError('ERR_FORBIDDEN', 'only the sender may edit a message', 'id');
-      if (m.deletedAt !== null) throw new ApiError('ERR_NOT_EDITABLE', 'the message was deleted', 'id');
-      if (m.kind !== 'text') throw new ApiError('ERR_NOT_EDITABLE', `only text messages can be edited; this one is a ${m.kind}`, 'id');
+      if (m.senderId !== user.id)
+        throw new ApiError('ERR_FORBIDDEN', 'only the sender may edit a message', 'id');
+      if (m.deletedAt !== null)
+        throw new ApiError('ERR_NOT_EDITABLE', 'the message was deleted', 'id');
+      if (m.kind !== 'text')
+        throw new ApiError(
+          'ERR_NOT_EDITABLE',
+          `only text messages can be edited; this one is a ${m.kind}`,
+          'id',
+        );
       const window = this.rules.editWindowMs;
       if (now - m.createdAt > window) {
-        throw new ApiError('ERR_NOT_EDITABLE', `messages can be edited for ${formatWindow(window)} after sending; this one was sent ${formatWindow(now - m.createdAt)} ago`, 'id');
+        throw new ApiError(
+          'ERR_NOT_EDITABLE',
+          `messages can be edited for ${formatWindow(window)} after sending; this one was sent ${formatWindow(now - m.createdAt)} ago`,
+          'id',
+        );
       }
       return m.text === text ? null : { text, editedAt: now };
     });
@@ -256,7 +375,8 @@ export class ImService {
   remove(user: User, messageId: string): Promise<StoredMessage> {
     const now = Date.now();
     return this.change(user, messageId, (m) => {
-      if (m.senderId !== user.id) throw new ApiError('ERR_FORBIDDEN', 'only the sender may delete a message', 'id');
+      if (m.senderId !== user.id)
+        throw new ApiError('ERR_FORBIDDEN', 'only the sender may delete a message', 'id');
       if (m.deletedAt !== null) return null;
       return { text: null, media: null, source: null, reactions: [], deletedAt: now };
     });

@@ -33,7 +33,10 @@ export class LocalSocketSlots implements SocketSlots {
     let set = this.#byUser.get(userId);
     if (set?.has(socketId)) return true;
     if ((set?.size ?? 0) >= max) return false;
-    if (!set) { set = new Set(); this.#byUser.set(userId, set); }
+    if (!set) {
+      set = new Set();
+      this.#byUser.set(userId, set);
+    }
     set.add(socketId);
     return true;
   }

@@ -24,7 +24,14 @@ export interface SyncPageInput {
   since: Record<string, number>;
   /** conversationId → the change number up to which the client holds every change of those messages. */
   changes?: Record<string, number>;
-  limits: Pick<WsLimits, 'syncPagePerConversation' | 'syncPageMessages' | 'syncPageBytes' | 'syncInFlightBytes' | 'slowConsumerMs'>;
+  limits: Pick<
+    WsLimits,
+    | 'syncPagePerConversation'
+    | 'syncPageMessages'
+    | 'syncPageBytes'
+    | 'syncInFlightBytes'
+    | 'slowConsumerMs'
+  >;
   /** Reports a conversation the user may not read (the page goes on). */
   fail(err: unknown): void;
 }
@@ -56,14 +63,20 @@ export async function syncPage(p: SyncPageInput): Promise<SyncPageResult> {
   const lost = (): SyncPageResult => ({ messages, bytes, more: true, finished: false });
   if (p.ws.readyState !== 1) return lost();
   for (const [cid, since] of Object.entries(p.since)) {
-    if (cost >= L.syncPageMessages || bytes >= L.syncPageBytes) { more = true; break; }
+    if (cost >= L.syncPageMessages || bytes >= L.syncPageBytes) {
+      more = true;
+      break;
+    }
     cost++;
     let lastRev: number;
     try {
       await p.im.requireMember(cid, p.userId);
       // Read before the messages: a change after this read has a higher rev and is sent live or next time.
       lastRev = (await p.store.getConversation(cid))?.lastRev ?? 0;
-    } catch (e) { p.fail(e); continue; }
+    } catch (e) {
+      p.fail(e);
+      continue;
+    }
     const want = Math.max(1, Math.min(L.syncPagePerConversation, L.syncPageMessages - cost));
     // Rows are read a few at a time, each read only once the socket has drained: a sync
     // waiting on a client that does not read holds at most one small chunk.
@@ -85,9 +98,15 @@ export async function syncPage(p: SyncPageInput): Promise<SyncPageResult> {
         cost++;
         got++;
         after = m.seq;
-        if (bytes >= L.syncPageBytes) { full = true; break; }
+        if (bytes >= L.syncPageBytes) {
+          full = true;
+          break;
+        }
       }
-      if (full || got >= want) { more = true; break; } // the page is full: the rest comes next page
+      if (full || got >= want) {
+        more = true;
+        break;
+      } // the page is full: the rest comes next page
       if (rows.length < n) break; // the conversation has no more
     }
     until[cid] = after;
@@ -95,12 +114,18 @@ export async function syncPage(p: SyncPageInput): Promise<SyncPageResult> {
     // by rev; messages sent above went whole, as they are now. Without `changes` for this
     // conversation the client asked for none (a client starting from seq 0 needs none).
     const fromRev = p.changes?.[cid];
-    if (fromRev === undefined) { if (since === 0 && !full && got < want) revs[cid] = lastRev; continue; }
+    if (fromRev === undefined) {
+      if (since === 0 && !full && got < want) revs[cid] = lastRev;
+      continue;
+    }
     let rev = fromRev;
     let done = full || got >= want ? false : true;
     if (done && rev < lastRev) {
       for (;;) {
-        if (cost >= L.syncPageMessages || bytes >= L.syncPageBytes) { done = false; break; }
+        if (cost >= L.syncPageMessages || bytes >= L.syncPageBytes) {
+          done = false;
+          break;
+        }
         if (!(await drained(p.ws, L.syncInFlightBytes, L.slowConsumerMs))) {
           closeSlow(p.ws, `sync not read for ${Math.round(L.slowConsumerMs / 1000)} s`);
           return lost();

@@ -31,14 +31,26 @@ export function watchRelay(ctx: Ctx, user: User): (f: WatchFrame) => Promise<voi
     const members = await ctx.im.requireMember(f.conversationId, user.id);
     if (!allowed.has(f.mediaId)) {
       if (!(await ctx.store.canReadMedia(user.id, f.mediaId))) {
-        throw new ApiError('ERR_MEDIA_NOT_FOUND', `no shared video ${f.mediaId.slice(0, 12)}… you may see; follow along only with videos shared with you`, 'mediaId');
+        throw new ApiError(
+          'ERR_MEDIA_NOT_FOUND',
+          `no shared video ${f.mediaId.slice(0, 12)}… you may see; follow along only with videos shared with you`,
+          'mediaId',
+        );
       }
       if (allowed.size >= MAX_CHECKED) allowed.clear();
       allowed.add(f.mediaId);
     }
     await ctx.im.bus.publish({
-      type: 'watch', memberIds: [...members], conversationId: f.conversationId, user: { id: user.id, username: user.username },
-      mediaId: f.mediaId, video: f.video, action: f.action, at: f.at, playing: f.playing, sentAt: Date.now(),
+      type: 'watch',
+      memberIds: [...members],
+      conversationId: f.conversationId,
+      user: { id: user.id, username: user.username },
+      mediaId: f.mediaId,
+      video: f.video,
+      action: f.action,
+      at: f.at,
+      playing: f.playing,
+      sentAt: Date.now(),
     });
   }
 }

@@ -3,7 +3,15 @@ import type { ConversationInfo, MediaInfo, Message, StickerInfo } from '@clipcha
 import type { ConversationSummary, MediaMeta, Sticker, StoredMessage } from '../store/types';
 
 export function mediaToWire(m: MediaMeta): MediaInfo {
-  const info: MediaInfo = { id: m.id, mime: m.mime, width: m.width, height: m.height, frames: m.frames, bytes: m.bytes, url: `/media/${m.id}` };
+  const info: MediaInfo = {
+    id: m.id,
+    mime: m.mime,
+    width: m.width,
+    height: m.height,
+    frames: m.frames,
+    bytes: m.bytes,
+    url: `/media/${m.id}`,
+  };
   if (m.video) {
     info.duration = m.video.duration;
     info.codec = m.video.codec;
@@ -19,18 +27,38 @@ export function messageToWire(m: StoredMessage): Message {
 }
 
 /** `online`: the ids of users connected now (presence). */
-export function conversationToWire(c: ConversationSummary, online: Set<string> = new Set()): ConversationInfo {
+export function conversationToWire(
+  c: ConversationSummary,
+  online: Set<string> = new Set(),
+): ConversationInfo {
   return {
-    id: c.id, kind: c.kind, title: c.title,
+    id: c.id,
+    kind: c.kind,
+    title: c.title,
     members: c.members.map((m) => ({
-      id: m.id, username: m.username, online: online.has(m.id), lastSeen: m.lastSeen, readSeq: m.readSeq,
+      id: m.id,
+      username: m.username,
+      online: online.has(m.id),
+      lastSeen: m.lastSeen,
+      readSeq: m.readSeq,
       deliveredSeq: Math.max(m.deliveredSeq, m.readSeq),
     })),
     lastMessage: c.lastMessage ? messageToWire(c.lastMessage) : null,
-    lastSeq: c.lastSeq, lastRev: c.lastRev, readSeq: c.readSeq, adminId: c.createdBy, unread: c.unread, createdAt: c.createdAt,
+    lastSeq: c.lastSeq,
+    lastRev: c.lastRev,
+    readSeq: c.readSeq,
+    adminId: c.createdBy,
+    unread: c.unread,
+    createdAt: c.createdAt,
   };
 }
 
 export function stickerToWire(s: Sticker): StickerInfo {
-  return { id: s.id, name: s.name, tags: s.tags, media: mediaToWire(s.media), createdAt: s.createdAt };
+  return {
+    id: s.id,
+    name: s.name,
+    tags: s.tags,
+    media: mediaToWire(s.media),
+    createdAt: s.createdAt,
+  };
 }

@@ -18,12 +18,20 @@ const isForeignKey = (e: unknown) => {
  */
 function explain(e: unknown, msg: NewMessage): unknown {
   if (msg.media && isForeignKey(e)) {
-    return new ApiError('ERR_MEDIA_NOT_FOUND', `the media ${msg.media.id} was deleted while the message was being sent; upload it again`, 'mediaId');
+    return new ApiError(
+      'ERR_MEDIA_NOT_FOUND',
+      `the media ${msg.media.id} was deleted while the message was being sent; upload it again`,
+      'mediaId',
+    );
   }
   return e;
 }
 
-interface Pending { msg: NewMessage; resolve: (r: AppendResult) => void; reject: (e: unknown) => void }
+interface Pending {
+  msg: NewMessage;
+  resolve: (r: AppendResult) => void;
+  reject: (e: unknown) => void;
+}
 
 export class MessageWriter {
   #queue: Pending[] = [];
@@ -35,7 +43,10 @@ export class MessageWriter {
   /** Duration of each commit, ms (the last 10 000), for benchmarks. */
   readonly commitMs: number[] = [];
 
-  constructor(private readonly store: Store, private readonly maxBatch = 2000) {}
+  constructor(
+    private readonly store: Store,
+    private readonly maxBatch = 2000,
+  ) {}
 
   /** Appends one message; resolves after its transaction committed. */
   append(msg: NewMessage): Promise<AppendResult> {
@@ -48,7 +59,10 @@ export class MessageWriter {
   #schedule(): void {
     if (this.#scheduled || this.#running) return;
     this.#scheduled = true;
-    setImmediate(() => { this.#scheduled = false; void this.#flush(); });
+    setImmediate(() => {
+      this.#scheduled = false;
+      void this.#flush();
+    });
   }
 
   async #flush(): Promise<void> {
@@ -75,10 +89,17 @@ export class MessageWriter {
       this.written += batch.length;
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
-      if (batch.length === 1) { batch[0]!.reject(explain(err, batch[0]!.msg)); return; }
+      if (batch.length === 1) {
+        batch[0]!.reject(explain(err, batch[0]!.msg));
+        return;
+      }
       // One bad message must not sink its neighbours: retry them one by one.
       for (const p of batch) {
-        try { p.resolve((await this.store.appendMessages([p.msg]))[0]!); } catch (e) { p.reject(explain(e, p.msg)); }
+        try {
+          p.resolve((await this.store.appendMessages([p.msg]))[0]!);
+        } catch (e) {
+          p.reject(explain(e, p.msg));
+        }
       }
     }
   }

@@ -17,14 +17,22 @@ process.on('message', async (m) => {
   const start = process.cpuUsage();
   const watch = setInterval(() => {
     const u = process.cpuUsage(start);
-    if ((u.user + u.system) / 1000 > m.cpuMs) { clearInterval(watch); process.send({ id: m.id, ok: false, spent: true }); }
+    if ((u.user + u.system) / 1000 > m.cpuMs) {
+      clearInterval(watch);
+      process.send({ id: m.id, ok: false, spent: true });
+    }
   }, 20);
   try {
     const bytes = Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength);
-    await sharp(bytes, { animated: m.animated, failOn: 'truncated', limitInputPixels: m.limitInputPixels, sequentialRead: true }).stats();
+    await sharp(bytes, {
+      animated: m.animated,
+      failOn: 'truncated',
+      limitInputPixels: m.limitInputPixels,
+      sequentialRead: true,
+    }).stats();
     process.send({ id: m.id, ok: true });
   } catch (e) {
-    process.send({ id: m.id, ok: false, message: String(e && e.message || e).split('\n')[0] });
+    process.send({ id: m.id, ok: false, message: String((e && e.message) || e).split('\n')[0] });
   } finally {
     clearInterval(watch);
   }

@@ -8,7 +8,11 @@ import { delimiter, dirname, join } from 'node:path';
 import { findFfmpeg } from '@clipchat/capture/node';
 
 function isExecutable(path: string): boolean {
-  try { return statSync(path).isFile() && (accessSync(path, constants.X_OK), true); } catch { return false; }
+  try {
+    return statSync(path).isFile() && (accessSync(path, constants.X_OK), true);
+  } catch {
+    return false;
+  }
 }
 
 function onPath(name: string): string | null {
@@ -24,7 +28,11 @@ let tools: Promise<{ ffmpeg: string | null; ffprobe: string | null }> | undefine
 export function findTools(): Promise<{ ffmpeg: string | null; ffprobe: string | null }> {
   tools ??= (async () => {
     let ffmpeg: string | null = null;
-    try { ffmpeg = findFfmpeg(); } catch { /* none usable: WebM uploads are refused with a clear error */ }
+    try {
+      ffmpeg = findFfmpeg();
+    } catch {
+      /* none usable: WebM uploads are refused with a clear error */
+    }
     const sibling = ffmpeg ? join(dirname(ffmpeg), 'ffprobe') : null;
     const ffprobe = sibling && isExecutable(sibling) ? sibling : onPath('ffprobe');
     return { ffmpeg, ffprobe };

@@ -27,11 +27,17 @@ export function peekUpload(maxJpegScans: number, onRefuse: () => void): Transfor
         seen += chunk.length;
         if (seen >= look) {
           const start = Buffer.concat(head, seen);
-          head.length = 0; head.push(start);
+          head.length = 0;
+          head.push(start);
           if (start[0] !== 0xff || start[1] !== 0xd8) done = true;
           else if (tooManyScans(start, maxJpegScans)) {
             onRefuse();
-            cb(new ApiError('ERR_MEDIA_LIMITS', `the JPEG has more than ${maxJpegScans} scans; at most ${maxJpegScans} (encoders write about 10)`));
+            cb(
+              new ApiError(
+                'ERR_MEDIA_LIMITS',
+                `the JPEG has more than ${maxJpegScans} scans; at most ${maxJpegScans} (encoders write about 10)`,
+              ),
+            );
             return;
           }
           look *= 2;

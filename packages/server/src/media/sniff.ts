@@ -3,8 +3,14 @@
 export type Sniffed = 'png' | 'jpeg' | 'gif' | 'webp' | 'avif' | 'bmp' | 'tiff' | 'webm';
 
 export const MIME: Record<Sniffed, string> = {
-  png: 'image/png', jpeg: 'image/jpeg', gif: 'image/gif', webp: 'image/webp', avif: 'image/avif',
-  bmp: 'image/bmp', tiff: 'image/tiff', webm: 'video/webm',
+  png: 'image/png',
+  jpeg: 'image/jpeg',
+  gif: 'image/gif',
+  webp: 'image/webp',
+  avif: 'image/avif',
+  bmp: 'image/bmp',
+  tiff: 'image/tiff',
+  webm: 'video/webm',
 };
 
 const ascii = (b: Buffer, at: number, len: number) => b.toString('latin1', at, at + len);
@@ -12,7 +18,15 @@ const ascii = (b: Buffer, at: number, len: number) => b.toString('latin1', at, a
 /** The format the bytes claim to be, or null when none we accept. */
 export function sniff(b: Buffer): Sniffed | null {
   if (b.length < 12) return null;
-  if (b[0] === 0x89 && ascii(b, 1, 3) === 'PNG' && b[4] === 0x0d && b[5] === 0x0a && b[6] === 0x1a && b[7] === 0x0a) return 'png';
+  if (
+    b[0] === 0x89 &&
+    ascii(b, 1, 3) === 'PNG' &&
+    b[4] === 0x0d &&
+    b[5] === 0x0a &&
+    b[6] === 0x1a &&
+    b[7] === 0x0a
+  )
+    return 'png';
   if (b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
   if (ascii(b, 0, 6) === 'GIF87a' || ascii(b, 0, 6) === 'GIF89a') return 'gif';
   if (ascii(b, 0, 4) === 'RIFF' && ascii(b, 8, 4) === 'WEBP') return 'webp';
@@ -26,7 +40,11 @@ export function sniff(b: Buffer): Sniffed | null {
     return null;
   }
   if (ascii(b, 0, 2) === 'BM') return 'bmp';
-  if ((ascii(b, 0, 2) === 'II' && b[2] === 42 && b[3] === 0) || (ascii(b, 0, 2) === 'MM' && b[2] === 0 && b[3] === 42)) return 'tiff';
+  if (
+    (ascii(b, 0, 2) === 'II' && b[2] === 42 && b[3] === 0) ||
+    (ascii(b, 0, 2) === 'MM' && b[2] === 0 && b[3] === 42)
+  )
+    return 'tiff';
   if (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3) {
     // EBML header: the DocType element (0x42 0x82) must say "webm".
     const head = b.subarray(0, Math.min(b.length, 64));

@@ -38,7 +38,12 @@ const MAX_POSTER_BYTES = 2 * 1024 * 1024;
 const MAX_PROBE_OUTPUT = 1024 * 1024;
 
 /** Runs a tool, collecting at most `maxOut` bytes of stdout; kills it after `timeoutMs`. */
-function run(cmd: string, args: string[], timeoutMs: number, maxOut: number): Promise<{ code: number | null; out: Buffer; err: string; timedOut: boolean; tooBig: boolean }> {
+function run(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+  maxOut: number,
+): Promise<{ code: number | null; out: Buffer; err: string; timedOut: boolean; tooBig: boolean }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     const out: Buffer[] = [];
@@ -46,74 +51,184 @@ function run(cmd: string, args: string[], timeoutMs: number, maxOut: number): Pr
     let err = '';
     let timedOut = false;
     let tooBig = false;
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, timeoutMs);
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
     child.stdout.on('data', (d: Buffer) => {
       have += d.length;
-      if (have > maxOut) { tooBig = true; child.kill('SIGKILL'); return; }
+      if (have > maxOut) {
+        tooBig = true;
+        child.kill('SIGKILL');
+        return;
+      }
       out.push(d);
     });
-    child.stderr.on('data', (d: Buffer) => { if (err.length < 4000) err += String(d); });
-    child.on('error', (e) => { clearTimeout(timer); reject(e); });
-    child.on('close', (code) => { clearTimeout(timer); resolve({ code, out: Buffer.concat(out), err, timedOut, tooBig }); });
+    child.stderr.on('data', (d: Buffer) => {
+      if (err.length < 4000) err += String(d);
+    });
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out: Buffer.concat(out), err, timedOut, tooBig });
+    });
   });
 }
 
 interface ProbeJson {
   format?: { format_name?: string; duration?: string; tags?: Record<string, string> };
-  streams?: { codec_type?: string; codec_name?: string; width?: number; height?: number; nb_frames?: string; duration?: string; disposition?: { attached_pic?: number } }[];
+  streams?: {
+    codec_type?: string;
+    codec_name?: string;
+    width?: number;
+    height?: number;
+    nb_frames?: string;
+    duration?: string;
+    disposition?: { attached_pic?: number };
+  }[];
 }
 
-const unsupported = (why: string) => new ApiError('ERR_UNSUPPORTED_MEDIA', `${why}; a shared video must be an MP4, WebM, MKV or MOV file with a video stream`);
-const corrupt = (why: string) => new ApiError('ERR_CORRUPT_MEDIA', `the video ${why}; nothing was stored`);
+const unsupported = (why: string) =>
+  new ApiError(
+    'ERR_UNSUPPORTED_MEDIA',
+    `${why}; a shared video must be an MP4, WebM, MKV or MOV file with a video stream`,
+  );
+const corrupt = (why: string) =>
+  new ApiError('ERR_CORRUPT_MEDIA', `the video ${why}; nothing was stored`);
 
 /** Checks the video at `path` (of `size` bytes) and says what it is; throws catalogue errors. */
-export async function probeVideo(path: string, size: number, limits: VideoCheckLimits): Promise<VideoProbe> {
+export async function probeVideo(
+  path: string,
+  size: number,
+  limits: VideoCheckLimits,
+): Promise<VideoProbe> {
   const { ffprobe } = await findTools();
-  if (!ffprobe) throw new ApiError('ERR_UNAVAILABLE', 'this server has no ffprobe, so it cannot check videos');
+  if (!ffprobe)
+    throw new ApiError('ERR_UNAVAILABLE', 'this server has no ffprobe, so it cannot check videos');
   const head = await readHead(path, 64);
   const family = containerOf(head);
-  if (!family) throw unsupported('the file is not an MP4/MOV (ISO BMFF) or Matroska/WebM container');
+  if (!family)
+    throw unsupported('the file is not an MP4/MOV (ISO BMFF) or Matroska/WebM container');
   // The container's own framing first: a cut-off file is refused even when its index survived.
-  if (family === 'mp4') await checkBoxes(path, size); else await checkSegment(path, size);
-  const r = await run(ffprobe, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], limits.timeoutMs, MAX_PROBE_OUTPUT);
-  if (r.timedOut) throw new ApiError('ERR_MEDIA_LIMITS', `probing the video took longer than ${limits.timeoutMs} ms`);
-  if (r.tooBig) throw new ApiError('ERR_MEDIA_LIMITS', 'the video has too many streams to describe');
-  if (r.code !== 0) throw corrupt(`does not parse (${r.err.trim().split('\n')[0]?.slice(0, 200) || 'ffprobe failed'})`);
+  if (family === 'mp4') await checkBoxes(path, size);
+  else await checkSegment(path, size);
+  const r = await run(
+    ffprobe,
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path],
+    limits.timeoutMs,
+    MAX_PROBE_OUTPUT,
+  );
+  if (r.timedOut)
+    throw new ApiError(
+      'ERR_MEDIA_LIMITS',
+      `probing the video took longer than ${limits.timeoutMs} ms`,
+    );
+  if (r.tooBig)
+    throw new ApiError('ERR_MEDIA_LIMITS', 'the video has too many streams to describe');
+  if (r.code !== 0)
+    throw corrupt(
+      `does not parse (${r.err.trim().split('\n')[0]?.slice(0, 200) || 'ffprobe failed'})`,
+    );
   let j: ProbeJson;
-  try { j = JSON.parse(String(r.out)) as ProbeJson; } catch { throw corrupt('does not parse'); }
+  try {
+    j = JSON.parse(String(r.out)) as ProbeJson;
+  } catch {
+    throw corrupt('does not parse');
+  }
   const fmt = j.format?.format_name ?? '';
-  if (family === 'mp4' && !/\bmov\b|\bmp4\b/.test(fmt)) throw unsupported(`the container is ${fmt || 'unknown'}`);
-  if (family === 'mkv' && !/matroska|webm/.test(fmt)) throw unsupported(`the container is ${fmt || 'unknown'}`);
+  if (family === 'mp4' && !/\bmov\b|\bmp4\b/.test(fmt))
+    throw unsupported(`the container is ${fmt || 'unknown'}`);
+  if (family === 'mkv' && !/matroska|webm/.test(fmt))
+    throw unsupported(`the container is ${fmt || 'unknown'}`);
   const v = (j.streams ?? []).find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
   if (!v) throw unsupported('the file has no video stream (audio only?)');
   const width = v.width ?? 0;
   const height = v.height ?? 0;
   if (!(width > 0 && height > 0)) throw corrupt('has no frame size');
   if (width > limits.maxSide || height > limits.maxSide) {
-    throw new ApiError('ERR_MEDIA_LIMITS', `the video is ${width}×${height}; at most ${limits.maxSide} pixels a side are allowed`);
+    throw new ApiError(
+      'ERR_MEDIA_LIMITS',
+      `the video is ${width}×${height}; at most ${limits.maxSide} pixels a side are allowed`,
+    );
   }
   const duration = Number(j.format?.duration ?? v.duration);
   if (!Number.isFinite(duration) || duration <= 0) throw corrupt('has no duration');
   if (duration > limits.maxDurationSeconds) {
-    throw new ApiError('ERR_MEDIA_LIMITS', `the video lasts ${Math.round(duration)} s; at most ${limits.maxDurationSeconds} s are allowed`);
+    throw new ApiError(
+      'ERR_MEDIA_LIMITS',
+      `the video lasts ${Math.round(duration)} s; at most ${limits.maxDurationSeconds} s are allowed`,
+    );
   }
   const brand = j.format?.tags?.major_brand?.trim();
-  const mime = family === 'mp4' ? (brand === 'qt' ? 'video/quicktime' : 'video/mp4')
-    : head.includes(Buffer.from('webm')) ? 'video/webm' : 'video/x-matroska';
+  const mime =
+    family === 'mp4'
+      ? brand === 'qt'
+        ? 'video/quicktime'
+        : 'video/mp4'
+      : head.includes(Buffer.from('webm'))
+        ? 'video/webm'
+        : 'video/x-matroska';
   const frames = Number(v.nb_frames);
-  return { mime, width, height, duration, codec: v.codec_name ?? 'unknown', frames: Number.isInteger(frames) && frames > 0 ? frames : 0 };
+  return {
+    mime,
+    width,
+    height,
+    duration,
+    codec: v.codec_name ?? 'unknown',
+    frames: Number.isInteger(frames) && frames > 0 ? frames : 0,
+  };
 }
 
 /** A JPEG poster frame (at most 640 px a side) from about a tenth in (≤ 1 s); throws ERR_CORRUPT_MEDIA when no frame decodes. */
-export async function makePoster(path: string, duration: number, timeoutMs: number): Promise<Buffer> {
+export async function makePoster(
+  path: string,
+  duration: number,
+  timeoutMs: number,
+): Promise<Buffer> {
   const { ffmpeg } = await findTools();
-  if (!ffmpeg) throw new ApiError('ERR_UNAVAILABLE', 'this server has no ffmpeg, so it cannot make a poster frame');
+  if (!ffmpeg)
+    throw new ApiError(
+      'ERR_UNAVAILABLE',
+      'this server has no ffmpeg, so it cannot make a poster frame',
+    );
   const at = Math.min(1, duration / 10);
-  const r = await run(ffmpeg, [
-    '-nostdin', '-v', 'error', '-threads', '1', '-ss', at.toFixed(3), '-i', path, '-frames:v', '1', '-an', '-sn',
-    '-vf', "scale='min(640,iw)':'min(640,ih)':force_original_aspect_ratio=decrease", '-q:v', '4', '-f', 'image2pipe', '-c:v', 'mjpeg', 'pipe:1',
-  ], timeoutMs, MAX_POSTER_BYTES);
-  if (r.timedOut) throw new ApiError('ERR_MEDIA_LIMITS', `decoding the poster frame took longer than ${timeoutMs} ms`);
+  const r = await run(
+    ffmpeg,
+    [
+      '-nostdin',
+      '-v',
+      'error',
+      '-threads',
+      '1',
+      '-ss',
+      at.toFixed(3),
+      '-i',
+      path,
+      '-frames:v',
+      '1',
+      '-an',
+      '-sn',
+      '-vf',
+      "scale='min(640,iw)':'min(640,ih)':force_original_aspect_ratio=decrease",
+      '-q:v',
+      '4',
+      '-f',
+      'image2pipe',
+      '-c:v',
+      'mjpeg',
+      'pipe:1',
+    ],
+    timeoutMs,
+    MAX_POSTER_BYTES,
+  );
+  if (r.timedOut)
+    throw new ApiError(
+      'ERR_MEDIA_LIMITS',
+      `decoding the poster frame took longer than ${timeoutMs} ms`,
+    );
   if (r.code !== 0 || r.out.length === 0) throw corrupt('has no frame that decodes');
   return r.out;
 }
@@ -131,7 +246,9 @@ async function readHead(path: string, n: number): Promise<Buffer> {
     const b = Buffer.alloc(n);
     const { bytesRead } = await fh.read(b, 0, n, 0);
     return b.subarray(0, bytesRead);
-  } finally { await fh.close(); }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** ISO BMFF (`ftyp` first) or Matroska/WebM (EBML magic), by content. */
@@ -152,7 +269,11 @@ async function checkBoxes(path: string, size: number): Promise<void> {
     let pos = 0;
     let moov = false;
     for (let i = 0; pos < size; i++) {
-      if (i >= MAX_TOP_BOXES) throw new ApiError('ERR_MEDIA_LIMITS', `the file has more than ${MAX_TOP_BOXES} top-level boxes`);
+      if (i >= MAX_TOP_BOXES)
+        throw new ApiError(
+          'ERR_MEDIA_LIMITS',
+          `the file has more than ${MAX_TOP_BOXES} top-level boxes`,
+        );
       const { bytesRead } = await fh.read(b, 0, 16, pos);
       if (bytesRead < 8) throw corrupt(`is truncated: a box header at byte ${pos} is cut off`);
       let len = b.readUInt32BE(0);
@@ -162,23 +283,32 @@ async function checkBoxes(path: string, size: number): Promise<void> {
         len = Number(b.readBigUInt64BE(8));
       } else if (len === 0) len = size - pos; // to the end of the file
       if (len < 8) throw corrupt(`has a malformed box "${type}" at byte ${pos}`);
-      if (pos + len > size) throw corrupt(`is truncated: box "${type}" at byte ${pos} needs ${len} bytes, the file ends ${size - pos} bytes later`);
+      if (pos + len > size)
+        throw corrupt(
+          `is truncated: box "${type}" at byte ${pos} needs ${len} bytes, the file ends ${size - pos} bytes later`,
+        );
       if (type === 'moov') moov = true;
       pos += len;
     }
     if (!moov) throw corrupt('has no index (moov box): it is cut off or not finished');
-  } finally { await fh.close(); }
+  } finally {
+    await fh.close();
+  }
 }
 
 /** Reads an EBML variable-length integer at `off`; `unknown` when all its value bits are set. */
-function vint(b: Buffer, off: number, keepMarker: boolean): { value: number; len: number; unknown: boolean } | null {
+function vint(
+  b: Buffer,
+  off: number,
+  keepMarker: boolean,
+): { value: number; len: number; unknown: boolean } | null {
   const first = b[off];
   if (first === undefined || first === 0) return null;
   let len = 1;
   while (len <= 8 && !(first & (0x80 >> (len - 1)))) len++;
   if (len > 8 || off + len > b.length) return null;
   let value = keepMarker ? first : first & (0xff >> len);
-  let allOnes = value === (0xff >> len);
+  let allOnes = value === 0xff >> len;
   for (let i = 1; i < len; i++) {
     value = value * 256 + b[off + i]!;
     if (b[off + i] !== 0xff) allOnes = false;
@@ -198,6 +328,8 @@ async function checkSegment(path: string, size: number): Promise<void> {
   const seg = vint(head, segAt + 4, false);
   if (!seg) throw corrupt('has a malformed Segment size');
   if (!seg.unknown && segAt + 4 + seg.len + seg.value > size) {
-    throw corrupt(`is truncated: its Segment declares ${seg.value} bytes, the file holds ${size - (segAt + 4 + seg.len)}`);
+    throw corrupt(
+      `is truncated: its Segment declares ${seg.value} bytes, the file holds ${size - (segAt + 4 + seg.len)}`,
+    );
   }
 }

@@ -39,15 +39,25 @@ export class Uploads {
   readonly byId = new Map<string, PendingUpload>();
   /** Ids being turned into a video right now (one check at a time per upload). */
   readonly finishing = new Set<string>();
-  constructor(readonly store: FileStore, readonly dir: string) {}
+  constructor(
+    readonly store: FileStore,
+    readonly dir: string,
+  ) {}
 
   /** Path of the upload's bytes. */
-  path(id: string): string { return join(this.dir, id); }
+  path(id: string): string {
+    return join(this.dir, id);
+  }
 
   /** Bytes reserved by the user's unfinished uploads, and how many they are. */
   reservedBy(owner: string): { bytes: number; count: number } {
-    let bytes = 0; let count = 0;
-    for (const u of this.byId.values()) if (u.owner === owner) { bytes += u.size; count++; }
+    let bytes = 0;
+    let count = 0;
+    for (const u of this.byId.values())
+      if (u.owner === owner) {
+        bytes += u.size;
+        count++;
+      }
     return { bytes, count };
   }
 
@@ -58,25 +68,37 @@ export class Uploads {
     try {
       const up = await this.store.getUpload(id);
       return { ...u, offset: up.offset };
-    } catch { return null; }
+    } catch {
+      return null;
+    }
   }
 
   /** Deletes the upload's file and info (idempotent). */
   async discard(id: string): Promise<void> {
     this.byId.delete(id);
     // The bytes may have been moved into the media store already; the info file goes either way.
-    await this.store.remove(id).catch(() => this.store.configstore.delete(id)).catch(() => { /* already gone */ });
+    await this.store
+      .remove(id)
+      .catch(() => this.store.configstore.delete(id))
+      .catch(() => {
+        /* already gone */
+      });
   }
 
   /** Rebuilds the index from the info files (at start and after expiry sweeps). */
   async reload(): Promise<void> {
     this.byId.clear();
-    for (const id of await this.store.configstore.list?.() ?? []) {
+    for (const id of (await this.store.configstore.list?.()) ?? []) {
       if (!ID.test(id)) continue;
       const info = await this.store.configstore.get(id);
       const owner = info?.metadata?.owner;
       if (info && typeof owner === 'string' && typeof info.size === 'number') {
-        this.byId.set(id, { id, owner, size: info.size, name: String(info.metadata?.filename ?? '').slice(0, 200) });
+        this.byId.set(id, {
+          id,
+          owner,
+          size: info.size,
+          name: String(info.metadata?.filename ?? '').slice(0, 200),
+        });
       }
     }
   }
@@ -89,12 +111,18 @@ function tusError(code: ErrorCode, message: string): { status_code: number; body
 
 const mib = (n: number) => `${Math.round(n / 1024 / 1024)} MiB`;
 
-export default async function uploadRoutes(app: FastifyInstance, opts: { ctx: Ctx; uploads: Uploads }): Promise<void> {
+export default async function uploadRoutes(
+  app: FastifyInstance,
+  opts: { ctx: Ctx; uploads: Uploads },
+): Promise<void> {
   const { ctx, uploads } = opts;
   const limits = ctx.video;
   await uploads.reload();
   const userOf = new WeakMap<IncomingMessage, string>();
-  const inFlight = new InFlight({ perUser: limits.uploadsInFlightPerUser, total: limits.uploadsInFlight });
+  const inFlight = new InFlight({
+    perUser: limits.uploadsInFlightPerUser,
+    total: limits.uploadsInFlight,
+  });
 
   const tus = new TusServer({
     path: '/api/uploads',
@@ -105,19 +133,32 @@ export default async function uploadRoutes(app: FastifyInstance, opts: { ctx: Ct
     allowedOrigins: [],
     namingFunction: () => randomBytes(16).toString('hex'),
     async onUploadCreate(req, upload) {
-      const owner = userOf.get((req as unknown as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node?.req as IncomingMessage);
+      const owner = userOf.get(
+        (req as unknown as { runtime?: { node?: { req?: IncomingMessage } } }).runtime?.node
+          ?.req as IncomingMessage,
+      );
       if (!owner) throw tusError('ERR_UNAUTHENTICATED', 'log in first');
       const size = upload.size;
-      if (size === undefined) throw tusError('ERR_VALIDATION', 'Upload-Length is required (deferred lengths are not accepted)');
+      if (size === undefined)
+        throw tusError(
+          'ERR_VALIDATION',
+          'Upload-Length is required (deferred lengths are not accepted)',
+        );
       const stored = await uploadedBytes(owner);
       // From here to the reservation nothing awaits: two creations at once cannot both pass.
       const mine = uploads.reservedBy(owner);
       if (mine.count >= limits.pendingUploadsPerUser) {
-        throw tusError('ERR_QUOTA_EXCEEDED', `you have ${mine.count} unfinished uploads, the most allowed; finish or cancel one first`);
+        throw tusError(
+          'ERR_QUOTA_EXCEEDED',
+          `you have ${mine.count} unfinished uploads, the most allowed; finish or cancel one first`,
+        );
       }
       if (stored + mine.bytes + size > limits.quotaBytes) {
-        throw tusError('ERR_QUOTA_EXCEEDED', `this upload (${mib(size)}) would take you past your storage quota of ${mib(limits.quotaBytes)}: `
-          + `you use ${mib(stored)} and ${mib(mine.bytes)} more are reserved by unfinished uploads`);
+        throw tusError(
+          'ERR_QUOTA_EXCEEDED',
+          `this upload (${mib(size)}) would take you past your storage quota of ${mib(limits.quotaBytes)}: ` +
+            `you use ${mib(stored)} and ${mib(mine.bytes)} more are reserved by unfinished uploads`,
+        );
       }
       const name = String(upload.metadata?.filename ?? '').slice(0, 200);
       uploads.byId.set(upload.id, { id: upload.id, owner, size, name });
@@ -125,11 +166,16 @@ export default async function uploadRoutes(app: FastifyInstance, opts: { ctx: Ct
     },
   });
   // A creation the store then failed releases its reservation; so does a cancel.
-  tus.on(EVENTS.POST_TERMINATE, (_req, _res, id: string) => { uploads.byId.delete(id); });
+  tus.on(EVENTS.POST_TERMINATE, (_req, _res, id: string) => {
+    uploads.byId.delete(id);
+  });
   const uploadedBytes = (owner: string) => ctx.store.uploadedBytes(owner);
 
   const sweep = setInterval(() => {
-    tus.cleanUpExpiredUploads().then(() => uploads.reload()).catch((e: unknown) => app.log.warn({ err: e }, 'deleting expired uploads failed'));
+    tus
+      .cleanUpExpiredUploads()
+      .then(() => uploads.reload())
+      .catch((e: unknown) => app.log.warn({ err: e }, 'deleting expired uploads failed'));
   }, SWEEP_MS);
   sweep.unref();
   app.addHook('onClose', async () => clearInterval(sweep));
@@ -141,18 +187,37 @@ export default async function uploadRoutes(app: FastifyInstance, opts: { ctx: Ct
       const method = req.method;
       const id = (req.params as { id?: string }).id;
       if (id !== undefined && !(await uploads.get(id, user.id))) {
-        throw new ApiError('ERR_UPLOAD_NOT_FOUND', `no upload ${JSON.stringify(id.slice(0, 40))} of yours (unknown, expired, cancelled or already used)`);
+        throw new ApiError(
+          'ERR_UPLOAD_NOT_FOUND',
+          `no upload ${JSON.stringify(id.slice(0, 40))} of yours (unknown, expired, cancelled or already used)`,
+        );
       }
       if (method === 'POST') {
         await ctx.limiter.take('upload', user.id);
-        if (req.headers['upload-defer-length'] !== undefined || req.headers['upload-concat'] !== undefined) {
-          throw new ApiError('ERR_VALIDATION', 'give Upload-Length when creating an upload (deferred lengths and concatenation are not accepted)', 'Upload-Length');
+        if (
+          req.headers['upload-defer-length'] !== undefined ||
+          req.headers['upload-concat'] !== undefined
+        ) {
+          throw new ApiError(
+            'ERR_VALIDATION',
+            'give Upload-Length when creating an upload (deferred lengths and concatenation are not accepted)',
+            'Upload-Length',
+          );
         }
         const raw = req.headers['upload-length'];
         const size = typeof raw === 'string' && /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
-        if (!Number.isSafeInteger(size) || size <= 0) throw new ApiError('ERR_VALIDATION', 'Upload-Length must be the file size in bytes, at least 1', 'Upload-Length');
+        if (!Number.isSafeInteger(size) || size <= 0)
+          throw new ApiError(
+            'ERR_VALIDATION',
+            'Upload-Length must be the file size in bytes, at least 1',
+            'Upload-Length',
+          );
         if (size > limits.maxBytes) {
-          throw new ApiError('ERR_PAYLOAD_TOO_LARGE', `the video is ${mib(size)}; at most ${mib(limits.maxBytes)} may be uploaded`, 'Upload-Length');
+          throw new ApiError(
+            'ERR_PAYLOAD_TOO_LARGE',
+            `the video is ${mib(size)}; at most ${mib(limits.maxBytes)} may be uploaded`,
+            'Upload-Length',
+          );
         }
       }
       // Requests that carry bytes (PATCH, creation-with-upload) count against the in-flight caps.
@@ -175,6 +240,18 @@ export default async function uploadRoutes(app: FastifyInstance, opts: { ctx: Ct
     await tus.handle(req.raw, reply.raw);
   };
   const schema = { hide: true };
-  app.route({ method: ['POST', 'OPTIONS'], url: '/api/uploads', onRequest: admit, schema, handler: handle });
-  app.route({ method: ['HEAD', 'PATCH', 'DELETE', 'OPTIONS'], url: '/api/uploads/:id', onRequest: admit, schema, handler: handle });
+  app.route({
+    method: ['POST', 'OPTIONS'],
+    url: '/api/uploads',
+    onRequest: admit,
+    schema,
+    handler: handle,
+  });
+  app.route({
+    method: ['HEAD', 'PATCH', 'DELETE', 'OPTIONS'],
+    url: '/api/uploads/:id',
+    onRequest: admit,
+    schema,
+    handler: handle,
+  });
 }

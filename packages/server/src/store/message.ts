@@ -50,11 +50,21 @@ export interface VideoMeta {
 
 /** A media row's video columns (`duration`, `codec`, `poster`; NULL for images) as {@link VideoMeta}. */
 export function videoFromRow(duration: unknown, codec: unknown, poster: unknown): VideoMeta | null {
-  return duration === null || duration === undefined ? null : { duration: Number(duration), codec: String(codec ?? ''), poster: (poster as string | null) ?? null };
+  return duration === null || duration === undefined
+    ? null
+    : {
+        duration: Number(duration),
+        codec: String(codec ?? ''),
+        poster: (poster as string | null) ?? null,
+      };
 }
 
 /** A media row's `video` part: present for videos, absent for images (as they were stored). */
-export function mediaVideo(duration: unknown, codec: unknown, poster: unknown): { video?: VideoMeta } {
+export function mediaVideo(
+  duration: unknown,
+  codec: unknown,
+  poster: unknown,
+): { video?: VideoMeta } {
   const v = videoFromRow(duration, codec, poster);
   return v ? { video: v } : {};
 }
@@ -94,7 +104,11 @@ export interface StoredMessage extends MessageFields {
 export type NewMessage = Omit<StoredMessage, 'seq'>;
 
 /** How a field is kept: its column, and whether it is JSON (SQLite text, PostgreSQL jsonb) or a number (bigint). */
-interface Column { col: string; json?: true; num?: true }
+interface Column {
+  col: string;
+  json?: true;
+  num?: true;
+}
 
 /**
  * Every field of {@link MessageFields} and its column. Both backends' tables have these
@@ -119,7 +133,9 @@ const FIELDS = Object.keys(COLUMNS) as (keyof MessageFields)[];
 export const COLUMN_NAMES: readonly string[] = [...FIELDS.map((f) => COLUMNS[f].col), 'media_id'];
 
 /** Columns a change (edit, reaction, delete) may write: all but the identity ones. */
-export const MUTABLE_COLUMNS: readonly string[] = COLUMN_NAMES.filter((c) => !['id', 'client_id', 'kind', 'created_at'].includes(c));
+export const MUTABLE_COLUMNS: readonly string[] = COLUMN_NAMES.filter(
+  (c) => !['id', 'client_id', 'kind', 'created_at'].includes(c),
+);
 
 /**
  * `msg.<column>` for every stored column, for a SELECT over `messages msg`. Each backend
@@ -143,9 +159,14 @@ export function toRow(m: MessageFields & { media: MediaMeta | null }): Record<st
 }
 
 /** {@link toRow} with JSON columns as text, for SQLite. */
-export function toSqliteRow(m: MessageFields & { media: MediaMeta | null }): Record<string, unknown> {
+export function toSqliteRow(
+  m: MessageFields & { media: MediaMeta | null },
+): Record<string, unknown> {
   const row = toRow(m);
-  for (const f of FIELDS) if (COLUMNS[f].json) row[COLUMNS[f].col] = row[COLUMNS[f].col] == null ? null : JSON.stringify(row[COLUMNS[f].col]);
+  for (const f of FIELDS)
+    if (COLUMNS[f].json)
+      row[COLUMNS[f].col] =
+        row[COLUMNS[f].col] == null ? null : JSON.stringify(row[COLUMNS[f].col]);
   return row;
 }
 
@@ -156,18 +177,36 @@ const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v
 /** A row of a message SELECT (either backend) as a stored message. */
 export function fromRow(r: Record<string, unknown>): StoredMessage {
   const out: Record<string, unknown> = {
-    conversationId: r.conversation_id, seq: num(r.seq), senderId: r.sender_id, senderName: r.sender_name,
+    conversationId: r.conversation_id,
+    seq: num(r.seq),
+    senderId: r.sender_id,
+    senderName: r.sender_name,
     media: r.m_id
       ? {
-        id: r.m_id, mime: r.m_mime, width: num(r.m_width), height: num(r.m_height), frames: num(r.m_frames), bytes: num(r.m_bytes), createdAt: num(r.m_created_at),
-        video: videoFromRow(r.m_duration, r.m_codec, r.m_poster),
-      }
+          id: r.m_id,
+          mime: r.m_mime,
+          width: num(r.m_width),
+          height: num(r.m_height),
+          frames: num(r.m_frames),
+          bytes: num(r.m_bytes),
+          createdAt: num(r.m_created_at),
+          video: videoFromRow(r.m_duration, r.m_codec, r.m_poster),
+        }
       : null,
   };
   for (const f of FIELDS) {
     const c = COLUMNS[f];
     const v = r[c.col];
-    out[f] = v === null || v === undefined ? (f === 'reactions' ? [] : null) : c.json ? json(v) : c.num ? num(v) : v;
+    out[f] =
+      v === null || v === undefined
+        ? f === 'reactions'
+          ? []
+          : null
+        : c.json
+          ? json(v)
+          : c.num
+            ? num(v)
+            : v;
   }
   return out as unknown as StoredMessage;
 }
@@ -179,13 +218,28 @@ export function stored(m: NewMessage, seq: number): StoredMessage {
 
 /** Builds the message a checked send makes (everything but its seq). */
 export function buildMessage(p: {
-  conversationId: string; sender: { id: string; username: string }; input: SendMessage; media: MediaMeta | null; now: number;
+  conversationId: string;
+  sender: { id: string; username: string };
+  input: SendMessage;
+  media: MediaMeta | null;
+  now: number;
 }): NewMessage {
   const { input } = p;
   return {
-    id: randomUUID(), conversationId: p.conversationId, senderId: p.sender.id, senderName: p.sender.username, clientId: input.clientId,
-    kind: input.kind, text: input.kind === 'text' ? input.text ?? '' : null, media: p.media,
-    source: (input.source as MessageSource | undefined) ?? null, replyTo: input.replyTo ?? null,
-    reactions: [], editedAt: null, deletedAt: null, rev: 0, createdAt: p.now,
+    id: randomUUID(),
+    conversationId: p.conversationId,
+    senderId: p.sender.id,
+    senderName: p.sender.username,
+    clientId: input.clientId,
+    kind: input.kind,
+    text: input.kind === 'text' ? (input.text ?? '') : null,
+    media: p.media,
+    source: (input.source as MessageSource | undefined) ?? null,
+    replyTo: input.replyTo ?? null,
+    reactions: [],
+    editedAt: null,
+    deletedAt: null,
+    rev: 0,
+    createdAt: p.now,
   };
 }

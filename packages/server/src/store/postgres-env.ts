@@ -23,11 +23,15 @@ export function postgresStoreFromEnv(
   const url = env.CLIPCHAT_DATABASE_URL?.trim();
   if (!url) return undefined;
   if (!/^postgres(ql)?:\/\//.test(url)) {
-    throw new Error(`CLIPCHAT_DATABASE_URL must start with postgres:// or postgresql://, got ${url.split(':')[0]}:…`);
+    throw new Error(
+      `CLIPCHAT_DATABASE_URL must start with postgres:// or postgresql://, got ${url.split(':')[0]}:…`,
+    );
   }
   const pool = env.CLIPCHAT_DATABASE_POOL ? Number(env.CLIPCHAT_DATABASE_POOL) : undefined;
   if (pool !== undefined && !(Number.isInteger(pool) && pool >= 1 && pool <= 1000)) {
-    throw new Error(`CLIPCHAT_DATABASE_POOL must be an integer 1–1000, got ${env.CLIPCHAT_DATABASE_POOL}`);
+    throw new Error(
+      `CLIPCHAT_DATABASE_POOL must be an integer 1–1000, got ${env.CLIPCHAT_DATABASE_POOL}`,
+    );
   }
   return new PostgresStore({ url, poolSize: pool, onError });
 }

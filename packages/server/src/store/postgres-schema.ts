@@ -245,7 +245,9 @@ async function targetSchema(client: PoolClient): Promise<string> {
   const unquoted = first.startsWith('"') ? first.slice(1, -1).replace(/""/g, '"') : first;
   if (!unquoted) return 'public';
   if (unquoted === '$user') {
-    const { rows: s } = await client.query<{ schema: string | null }>('SELECT current_schema() AS schema');
+    const { rows: s } = await client.query<{ schema: string | null }>(
+      'SELECT current_schema() AS schema',
+    );
     return s[0]!.schema ?? 'public';
   }
   return unquoted;
@@ -258,7 +260,9 @@ export async function migrate(client: PoolClient): Promise<number[]> {
   await client.query('BEGIN');
   try {
     // Transaction-scoped: released by COMMIT/ROLLBACK, even if this process dies.
-    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`clipchat:migrate:${schema}`]);
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [
+      `clipchat:migrate:${schema}`,
+    ]);
     await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
     await client.query(`CREATE TABLE IF NOT EXISTS ${quoteIdent(schema)}.clipchat_migrations (
       version integer PRIMARY KEY, applied_at bigint NOT NULL)`);
@@ -269,10 +273,10 @@ export async function migrate(client: PoolClient): Promise<number[]> {
     for (let v = current; v < MIGRATIONS.length; v++) {
       await client.query(`SET LOCAL search_path TO ${quoteIdent(schema)}`);
       await client.query(MIGRATIONS[v]!);
-      await client.query(`INSERT INTO ${quoteIdent(schema)}.clipchat_migrations (version, applied_at) VALUES ($1, $2)`, [
-        v + 1,
-        Date.now(),
-      ]);
+      await client.query(
+        `INSERT INTO ${quoteIdent(schema)}.clipchat_migrations (version, applied_at) VALUES ($1, $2)`,
+        [v + 1, Date.now()],
+      );
       applied.push(v + 1);
     }
     await client.query('COMMIT');

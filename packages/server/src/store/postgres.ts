@@ -12,10 +12,32 @@ import pg from 'pg';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import type {
-  AppendResult, ByteRange, Conversation, ConversationKind, ConversationSummary, MediaMeta, Member, MemberState, MessagePatch,
-  NewMessage, Session, Sticker, Store, StoredMessage, User, UserWithSecret,
+  AppendResult,
+  ByteRange,
+  Conversation,
+  ConversationKind,
+  ConversationSummary,
+  MediaMeta,
+  Member,
+  MemberState,
+  MessagePatch,
+  NewMessage,
+  Session,
+  Sticker,
+  Store,
+  StoredMessage,
+  User,
+  UserWithSecret,
 } from './types';
-import { fromRow, MUTABLE_COLUMNS, SELECT_COLUMNS, SELECT_MEDIA, stored, toRow, mediaVideo } from './message';
+import {
+  fromRow,
+  MUTABLE_COLUMNS,
+  SELECT_COLUMNS,
+  SELECT_MEDIA,
+  stored,
+  toRow,
+  mediaVideo,
+} from './message';
 import { migrate } from './postgres-schema';
 import { tsQuery } from '../im/search';
 
@@ -41,8 +63,6 @@ export interface PostgresStoreOptions {
 
 type Q = (sql: string, params?: unknown[]) => Promise<pg.QueryResult>;
 
-
-
 type MessageRow = Record<string, unknown> & { conversation_id: string };
 
 const MESSAGE_SELECT = `SELECT msg.conversation_id, msg.seq, msg.sender_id, u.username AS sender_name, ${SELECT_COLUMNS}, ${SELECT_MEDIA}
@@ -59,18 +79,54 @@ const CHUNKS_PER_READ = 4;
 
 function mediaParams(meta: MediaMeta): unknown[] {
   const v = meta.video ?? null;
-  return [meta.id, meta.mime, meta.width, meta.height, meta.frames, meta.bytes, meta.createdAt, v?.duration ?? null, v?.codec ?? null, v?.poster ?? null];
+  return [
+    meta.id,
+    meta.mime,
+    meta.width,
+    meta.height,
+    meta.frames,
+    meta.bytes,
+    meta.createdAt,
+    v?.duration ?? null,
+    v?.codec ?? null,
+    v?.poster ?? null,
+  ];
 }
 
-
-interface ConvRow { id: string; kind: string; title: string | null; created_by: string; created_at: string; last_seq: string; last_rev: string }
+interface ConvRow {
+  id: string;
+  kind: string;
+  title: string | null;
+  created_by: string;
+  created_at: string;
+  last_seq: string;
+  last_rev: string;
+}
 interface MediaRow {
-  id: string; mime: string; width: number; height: number; frames: number; bytes: number | string; created_at: string;
-  duration: number | null; codec: string | null; poster: string | null;
+  id: string;
+  mime: string;
+  width: number;
+  height: number;
+  frames: number;
+  bytes: number | string;
+  created_at: string;
+  duration: number | null;
+  codec: string | null;
+  poster: string | null;
 }
 interface StickerRow {
-  id: string; user_id: string; media_id: string; name: string; tags: string[]; created_at: string;
-  mime: string; width: number; height: number; frames: number; bytes: number | string; m_created_at: string;
+  id: string;
+  user_id: string;
+  media_id: string;
+  name: string;
+  tags: string[];
+  created_at: string;
+  mime: string;
+  width: number;
+  height: number;
+  frames: number;
+  bytes: number | string;
+  m_created_at: string;
 }
 
 // bigint columns arrive as strings (pg keeps int8 exact); ours are ms times and seqs, safe as numbers.
@@ -79,12 +135,26 @@ const num = (v: string | number): number => Number(v);
 const messageFromRow = fromRow;
 
 function conversationFromRow(r: ConvRow): Conversation {
-  return { id: r.id, kind: r.kind as ConversationKind, title: r.title, createdBy: r.created_by, createdAt: num(r.created_at), lastSeq: num(r.last_seq), lastRev: num(r.last_rev) };
+  return {
+    id: r.id,
+    kind: r.kind as ConversationKind,
+    title: r.title,
+    createdBy: r.created_by,
+    createdAt: num(r.created_at),
+    lastSeq: num(r.last_seq),
+    lastRev: num(r.last_rev),
+  };
 }
 
 function mediaFromRow(r: MediaRow): MediaMeta {
   return {
-    id: r.id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: num(r.bytes), createdAt: num(r.created_at),
+    id: r.id,
+    mime: r.mime,
+    width: r.width,
+    height: r.height,
+    frames: r.frames,
+    bytes: num(r.bytes),
+    createdAt: num(r.created_at),
     // Images carry no `video` (absent, as in what was stored), videos what ffprobe found.
     ...mediaVideo(r.duration, r.codec, r.poster),
   };
@@ -92,8 +162,20 @@ function mediaFromRow(r: MediaRow): MediaMeta {
 
 function stickerFromRow(r: StickerRow): Sticker {
   return {
-    id: r.id, userId: r.user_id, name: r.name, tags: r.tags, createdAt: num(r.created_at),
-    media: { id: r.media_id, mime: r.mime, width: r.width, height: r.height, frames: r.frames, bytes: num(r.bytes), createdAt: num(r.m_created_at) },
+    id: r.id,
+    userId: r.user_id,
+    name: r.name,
+    tags: r.tags,
+    createdAt: num(r.created_at),
+    media: {
+      id: r.media_id,
+      mime: r.mime,
+      width: r.width,
+      height: r.height,
+      frames: r.frames,
+      bytes: num(r.bytes),
+      createdAt: num(r.m_created_at),
+    },
   };
 }
 
@@ -107,7 +189,11 @@ export class PostgresStore implements Store {
   #closed = false;
 
   constructor(opts: PostgresStoreOptions) {
-    this.pool = new pg.Pool({ connectionString: opts.url, max: opts.poolSize ?? 10, connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000 });
+    this.pool = new pg.Pool({
+      connectionString: opts.url,
+      max: opts.poolSize ?? 10,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 10_000,
+    });
     // An idle client's error (server restart, network cut) must not crash the node; the
     // pool drops that client and the next query opens a fresh one.
     this.pool.on('error', (err) => opts.onError?.(err));
@@ -144,7 +230,11 @@ export class PostgresStore implements Store {
       await client.query('COMMIT');
       return out;
     } catch (err) {
-      try { await client.query('ROLLBACK'); } catch (e) { broken = e as Error; }
+      try {
+        await client.query('ROLLBACK');
+      } catch (e) {
+        broken = e as Error;
+      }
       throw err;
     } finally {
       client.release(broken);
@@ -153,7 +243,12 @@ export class PostgresStore implements Store {
 
   // Users
 
-  async createUser(u: { id: string; username: string; passwordHash: string; createdAt: number }): Promise<User | null> {
+  async createUser(u: {
+    id: string;
+    username: string;
+    passwordHash: string;
+    createdAt: number;
+  }): Promise<User | null> {
     const r = await this.#q(
       'INSERT INTO users (id, username, password_hash, created_at) VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING',
       [u.id, u.username, u.passwordHash, u.createdAt],
@@ -162,21 +257,39 @@ export class PostgresStore implements Store {
   }
 
   async getUser(id: string): Promise<User | null> {
-    const { rows } = await this.#q('SELECT id, username, created_at FROM users WHERE id = $1', [id]);
+    const { rows } = await this.#q('SELECT id, username, created_at FROM users WHERE id = $1', [
+      id,
+    ]);
     const r = rows[0] as { id: string; username: string; created_at: string } | undefined;
     return r ? { id: r.id, username: r.username, createdAt: num(r.created_at) } : null;
   }
 
   async findUserByName(username: string): Promise<UserWithSecret | null> {
-    const { rows } = await this.#q('SELECT id, username, password_hash, created_at FROM users WHERE username = $1', [username]);
-    const r = rows[0] as { id: string; username: string; password_hash: string; created_at: string } | undefined;
-    return r ? { id: r.id, username: r.username, passwordHash: r.password_hash, createdAt: num(r.created_at) } : null;
+    const { rows } = await this.#q(
+      'SELECT id, username, password_hash, created_at FROM users WHERE username = $1',
+      [username],
+    );
+    const r = rows[0] as
+      { id: string; username: string; password_hash: string; created_at: string } | undefined;
+    return r
+      ? {
+          id: r.id,
+          username: r.username,
+          passwordHash: r.password_hash,
+          createdAt: num(r.created_at),
+        }
+      : null;
   }
 
   async findUsersByNames(usernames: string[]): Promise<User[]> {
     const names = [...new Set(usernames)];
-    const { rows } = await this.#q('SELECT id, username, created_at FROM users WHERE username = ANY($1::text[])', [names]);
-    const byName = new Map((rows as { id: string; username: string; created_at: string }[]).map((r) => [r.username, r]));
+    const { rows } = await this.#q(
+      'SELECT id, username, created_at FROM users WHERE username = ANY($1::text[])',
+      [names],
+    );
+    const byName = new Map(
+      (rows as { id: string; username: string; created_at: string }[]).map((r) => [r.username, r]),
+    );
     // Same order as asked, like the embedded store.
     return names.flatMap((n) => {
       const r = byName.get(n);
@@ -187,16 +300,34 @@ export class PostgresStore implements Store {
   // Sessions
 
   async createSession(s: Session): Promise<void> {
-    await this.#q('INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)', [
-      s.tokenHash, s.userId, s.csrfToken, s.createdAt, s.expiresAt,
-    ]);
+    await this.#q(
+      'INSERT INTO sessions (token_hash, user_id, csrf_token, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)',
+      [s.tokenHash, s.userId, s.csrfToken, s.createdAt, s.expiresAt],
+    );
   }
 
   async getSession(tokenHash: string, now: number): Promise<Session | null> {
-    const { rows } = await this.#q('SELECT * FROM sessions WHERE token_hash = $1 AND expires_at > $2', [tokenHash, now]);
-    const r = rows[0] as { token_hash: string; user_id: string; csrf_token: string; created_at: string; expires_at: string } | undefined;
+    const { rows } = await this.#q(
+      'SELECT * FROM sessions WHERE token_hash = $1 AND expires_at > $2',
+      [tokenHash, now],
+    );
+    const r = rows[0] as
+      | {
+          token_hash: string;
+          user_id: string;
+          csrf_token: string;
+          created_at: string;
+          expires_at: string;
+        }
+      | undefined;
     return r
-      ? { tokenHash: r.token_hash, userId: r.user_id, csrfToken: r.csrf_token, createdAt: num(r.created_at), expiresAt: num(r.expires_at) }
+      ? {
+          tokenHash: r.token_hash,
+          userId: r.user_id,
+          csrfToken: r.csrf_token,
+          createdAt: num(r.created_at),
+          expiresAt: num(r.expires_at),
+        }
       : null;
   }
 
@@ -212,8 +343,13 @@ export class PostgresStore implements Store {
   // Conversations
 
   async createConversation(c: {
-    id: string; kind: ConversationKind; title: string | null; createdBy: string; createdAt: number;
-    memberIds: string[]; directKey: string | null;
+    id: string;
+    kind: ConversationKind;
+    title: string | null;
+    createdBy: string;
+    createdAt: number;
+    memberIds: string[];
+    directKey: string | null;
   }): Promise<{ conversation: Conversation; created: boolean }> {
     return this.#tx(async (q) => {
       // ON CONFLICT on direct_key makes two nodes creating the same direct chat at once agree on one.
@@ -223,7 +359,9 @@ export class PostgresStore implements Store {
         [c.id, c.kind, c.title, c.createdBy, c.createdAt, c.directKey],
       );
       if (!ins.rowCount) {
-        const { rows } = await q('SELECT * FROM conversations WHERE direct_key = $1', [c.directKey]);
+        const { rows } = await q('SELECT * FROM conversations WHERE direct_key = $1', [
+          c.directKey,
+        ]);
         return { conversation: conversationFromRow(rows[0] as ConvRow), created: false };
       }
       await q(
@@ -231,7 +369,15 @@ export class PostgresStore implements Store {
         [c.id, [...new Set(c.memberIds)]],
       );
       return {
-        conversation: { id: c.id, kind: c.kind, title: c.title, createdBy: c.createdBy, createdAt: c.createdAt, lastSeq: 0, lastRev: 0 },
+        conversation: {
+          id: c.id,
+          kind: c.kind,
+          title: c.title,
+          createdBy: c.createdBy,
+          createdAt: c.createdAt,
+          lastSeq: 0,
+          lastRev: 0,
+        },
         created: true,
       };
     });
@@ -243,7 +389,9 @@ export class PostgresStore implements Store {
   }
 
   async memberIds(conversationId: string): Promise<string[]> {
-    const { rows } = await this.#q('SELECT user_id FROM members WHERE conversation_id = $1', [conversationId]);
+    const { rows } = await this.#q('SELECT user_id FROM members WHERE conversation_id = $1', [
+      conversationId,
+    ]);
     return (rows as { user_id: string }[]).map((r) => r.user_id);
   }
 
@@ -256,7 +404,10 @@ export class PostgresStore implements Store {
   }
 
   async isMember(conversationId: string, userId: string): Promise<boolean> {
-    const { rowCount } = await this.#q('SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId]);
+    const { rowCount } = await this.#q(
+      'SELECT 1 FROM members WHERE conversation_id = $1 AND user_id = $2',
+      [conversationId, userId],
+    );
     return !!rowCount;
   }
 
@@ -276,17 +427,33 @@ export class PostgresStore implements Store {
          WHERE m.conversation_id = ANY($1::text[]) ORDER BY u.username`,
         [ids],
       ),
-      this.#q(`${MESSAGE_SELECT} JOIN conversations c ON c.id = msg.conversation_id AND msg.seq = c.last_seq WHERE c.id = ANY($1::text[])`, [ids]),
+      this.#q(
+        `${MESSAGE_SELECT} JOIN conversations c ON c.id = msg.conversation_id AND msg.seq = c.last_seq WHERE c.id = ANY($1::text[])`,
+        [ids],
+      ),
     ]);
     const members = new Map<string, MemberState[]>();
-    for (const r of mem.rows as { conversation_id: string; id: string; username: string; last_seen: string | null; read_seq: string; delivered_seq: string }[]) {
+    for (const r of mem.rows as {
+      conversation_id: string;
+      id: string;
+      username: string;
+      last_seen: string | null;
+      read_seq: string;
+      delivered_seq: string;
+    }[]) {
       const list = members.get(r.conversation_id) ?? [];
       list.push({
-        id: r.id, username: r.username, lastSeen: r.last_seen === null ? null : num(r.last_seen), readSeq: num(r.read_seq), deliveredSeq: num(r.delivered_seq),
+        id: r.id,
+        username: r.username,
+        lastSeen: r.last_seen === null ? null : num(r.last_seen),
+        readSeq: num(r.read_seq),
+        deliveredSeq: num(r.delivered_seq),
       });
       members.set(r.conversation_id, list);
     }
-    const lastBy = new Map((last.rows as MessageRow[]).map((r) => [r.conversation_id, messageFromRow(r)]));
+    const lastBy = new Map(
+      (last.rows as MessageRow[]).map((r) => [r.conversation_id, messageFromRow(r)]),
+    );
     return convs.map((r) => ({
       ...conversationFromRow(r),
       members: members.get(r.id) ?? [],
@@ -308,7 +475,10 @@ export class PostgresStore implements Store {
     return this.#tx(async (q) => {
       // The conversation row first: two admins leaving at once on two nodes take turns.
       await q('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [conversationId]);
-      const del = await q('DELETE FROM members WHERE conversation_id = $1 AND user_id = $2', [conversationId, userId]);
+      const del = await q('DELETE FROM members WHERE conversation_id = $1 AND user_id = $2', [
+        conversationId,
+        userId,
+      ]);
       if (!del.rowCount) return false;
       await q(
         `UPDATE conversations SET created_by = (SELECT u.id FROM members m JOIN users u ON u.id = m.user_id
@@ -342,11 +512,26 @@ export class PostgresStore implements Store {
   async appendMessages(batch: NewMessage[]): Promise<AppendResult[]> {
     if (!batch.length) return [];
     // One round trip: clipchat_append (postgres-schema.ts) numbers, stores and reports each row.
-    const rows = batch.map((m) => ({ ...toRow(m), conversation_id: m.conversationId, sender_id: m.senderId }));
-    const { rows: out } = await this.#q('SELECT o_ord, o_seq, o_created, o_first FROM clipchat_append($1::jsonb)', [JSON.stringify(rows)]);
-    const res = out as { o_ord: string; o_seq: string | null; o_created: boolean | null; o_first: string | null }[];
+    const rows = batch.map((m) => ({
+      ...toRow(m),
+      conversation_id: m.conversationId,
+      sender_id: m.senderId,
+    }));
+    const { rows: out } = await this.#q(
+      'SELECT o_ord, o_seq, o_created, o_first FROM clipchat_append($1::jsonb)',
+      [JSON.stringify(rows)],
+    );
+    const res = out as {
+      o_ord: string;
+      o_seq: string | null;
+      o_created: boolean | null;
+      o_first: string | null;
+    }[];
     const missing = res.find((r) => r.o_seq === null);
-    if (missing) throw new Error(`conversation ${batch[num(missing.o_ord) - 1]!.conversationId} does not exist`);
+    if (missing)
+      throw new Error(
+        `conversation ${batch[num(missing.o_ord) - 1]!.conversationId} does not exist`,
+      );
     // Repeats of stored messages (a resend after a lost ack) come back as they are stored now.
     const old = res.filter((r) => !r.o_created && r.o_first === null);
     const storedNow = new Map<string, StoredMessage>();
@@ -355,14 +540,18 @@ export class PostgresStore implements Store {
         `${MESSAGE_SELECT} WHERE (msg.conversation_id, msg.seq) IN (SELECT * FROM unnest($1::text[], $2::bigint[]))`,
         [old.map((r) => batch[num(r.o_ord) - 1]!.conversationId), old.map((r) => r.o_seq)],
       );
-      for (const r of got as MessageRow[]) { const m = messageFromRow(r); storedNow.set(`${m.conversationId}\u0000${m.seq}`, m); }
+      for (const r of got as MessageRow[]) {
+        const m = messageFromRow(r);
+        storedNow.set(`${m.conversationId}\u0000${m.seq}`, m);
+      }
     }
     return res.map((r): AppendResult => {
       const m = batch[num(r.o_ord) - 1]!;
       const seq = num(r.o_seq!);
       if (r.o_created) return { message: stored(m, seq), created: true };
       // A later copy in the same batch gets the first one, as a repeat.
-      if (r.o_first !== null) return { message: stored(batch[num(r.o_first) - 1]!, seq), created: false };
+      if (r.o_first !== null)
+        return { message: stored(batch[num(r.o_first) - 1]!, seq), created: false };
       const s = storedNow.get(`${m.conversationId}\u0000${seq}`);
       if (!s) throw new Error(`message ${m.conversationId}#${seq} vanished`);
       return { message: s, created: false };
@@ -374,18 +563,27 @@ export class PostgresStore implements Store {
     return rows[0] ? messageFromRow(rows[0] as MessageRow) : null;
   }
 
-  async changeMessage(id: string, change: (m: StoredMessage) => MessagePatch | null): Promise<{ message: StoredMessage; changed: boolean } | null> {
+  async changeMessage(
+    id: string,
+    change: (m: StoredMessage) => MessagePatch | null,
+  ): Promise<{ message: StoredMessage; changed: boolean } | null> {
     const found = await this.getMessage(id);
     if (!found) return null;
     return this.#tx(async (q) => {
       // The conversation's lock orders changes (and appends) of its messages; read again under it.
       await q('SELECT 1 FROM conversations WHERE id = $1 FOR UPDATE', [found.conversationId]);
-      const { rows } = await q(`${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.seq = $2`, [found.conversationId, found.seq]);
+      const { rows } = await q(
+        `${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.seq = $2`,
+        [found.conversationId, found.seq],
+      );
       const m = messageFromRow(rows[0] as MessageRow);
       const patch = change(m);
       if (!patch) return { message: m, changed: false };
       const next: StoredMessage = { ...m, ...patch };
-      const up = await q('UPDATE conversations SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev', [m.conversationId]);
+      const up = await q(
+        'UPDATE conversations SET last_rev = last_rev + 1 WHERE id = $1 RETURNING last_rev',
+        [m.conversationId],
+      );
       next.rev = num((up.rows[0] as { last_rev: string }).last_rev);
       await q(
         `UPDATE messages SET (${MUTABLE}) = (SELECT ${MUTABLE} FROM jsonb_populate_record(NULL::messages, $1::jsonb))
@@ -394,10 +592,16 @@ export class PostgresStore implements Store {
       );
       if (m.media && !next.media) {
         const mid = m.media.id;
-        await q(`DELETE FROM media_posts WHERE media_id = $1 AND conversation_id = $2
-          AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $2 AND media_id = $1)`, [mid, m.conversationId]);
-        const { rows: refs } = await q(`SELECT EXISTS (SELECT 1 FROM messages WHERE media_id = $1)
-          OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1) AS used`, [mid]);
+        await q(
+          `DELETE FROM media_posts WHERE media_id = $1 AND conversation_id = $2
+          AND NOT EXISTS (SELECT 1 FROM messages WHERE conversation_id = $2 AND media_id = $1)`,
+          [mid, m.conversationId],
+        );
+        const { rows: refs } = await q(
+          `SELECT EXISTS (SELECT 1 FROM messages WHERE media_id = $1)
+          OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1) AS used`,
+          [mid],
+        );
         if (!(refs[0] as { used: boolean }).used) {
           const { rows: pr } = await q('SELECT poster FROM media WHERE id = $1', [mid]);
           const poster = (pr[0] as { poster: string | null } | undefined)?.poster ?? null;
@@ -409,8 +613,11 @@ export class PostgresStore implements Store {
           await drop(mid);
           // A video's poster goes with it unless something else shows it (a message, a sticker, another video).
           if (poster) {
-            const { rows: pu } = await q(`SELECT EXISTS (SELECT 1 FROM messages WHERE media_id = $1)
-              OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1) OR EXISTS (SELECT 1 FROM media WHERE poster = $1) AS used`, [poster]);
+            const { rows: pu } = await q(
+              `SELECT EXISTS (SELECT 1 FROM messages WHERE media_id = $1)
+              OR EXISTS (SELECT 1 FROM stickers WHERE media_id = $1) OR EXISTS (SELECT 1 FROM media WHERE poster = $1) AS used`,
+              [poster],
+            );
             if (!(pu[0] as { used: boolean }).used) await drop(poster);
           }
         }
@@ -419,7 +626,12 @@ export class PostgresStore implements Store {
     });
   }
 
-  async changesAfter(conversationId: string, afterRev: number, uptoSeq: number, limit: number): Promise<StoredMessage[]> {
+  async changesAfter(
+    conversationId: string,
+    afterRev: number,
+    uptoSeq: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
     const { rows } = await this.#q(
       `${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.rev > $2 AND msg.seq <= $3 ORDER BY msg.rev ASC LIMIT $4`,
       [conversationId, afterRev, uptoSeq, limit],
@@ -427,21 +639,34 @@ export class PostgresStore implements Store {
     return (rows as MessageRow[]).map(messageFromRow);
   }
 
-  async messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[]> {
-    const { rows } = await this.#q(`${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.seq > $2 ORDER BY msg.seq ASC LIMIT $3`, [
-      conversationId, afterSeq, limit,
-    ]);
+  async messagesAfter(
+    conversationId: string,
+    afterSeq: number,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    const { rows } = await this.#q(
+      `${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.seq > $2 ORDER BY msg.seq ASC LIMIT $3`,
+      [conversationId, afterSeq, limit],
+    );
     return (rows as MessageRow[]).map(messageFromRow);
   }
 
-  async messagesBefore(conversationId: string, beforeSeq: number | null, limit: number): Promise<StoredMessage[]> {
-    const { rows } = await this.#q(`${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.seq < $2 ORDER BY msg.seq DESC LIMIT $3`, [
-      conversationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit,
-    ]);
+  async messagesBefore(
+    conversationId: string,
+    beforeSeq: number | null,
+    limit: number,
+  ): Promise<StoredMessage[]> {
+    const { rows } = await this.#q(
+      `${MESSAGE_SELECT} WHERE msg.conversation_id = $1 AND msg.seq < $2 ORDER BY msg.seq DESC LIMIT $3`,
+      [conversationId, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit],
+    );
     return (rows as MessageRow[]).reverse().map(messageFromRow);
   }
 
-  async searchMessages(userId: string, q: { words: string[]; conversationId?: string; limit: number }): Promise<StoredMessage[]> {
+  async searchMessages(
+    userId: string,
+    q: { words: string[]; conversationId?: string; limit: number },
+  ): Promise<StoredMessage[]> {
     // Bounded in time as well as in rows: a word in most messages must not hold a connection.
     return this.#tx(async (tx) => {
       await tx(`SET LOCAL statement_timeout = ${SEARCH_TIMEOUT_MS}`);
@@ -450,9 +675,17 @@ export class PostgresStore implements Store {
       // GIN index's matches, fenced in a MATERIALIZED CTE so the planner cannot turn it back
       // into a walk over every message of every membership, recomputing the tsvector per row
       // (3 s on 200 000 messages for a member of all 1000 conversations; bench/alive.ts).
-      const many = !q.conversationId && num(((await tx('SELECT count(*) AS n FROM members WHERE user_id = $1', [userId])).rows[0] as { n: string }).n) > MANY_CONVERSATIONS;
-      const { rows } = await tx(many
-        ? `WITH hits AS MATERIALIZED (
+      const many =
+        !q.conversationId &&
+        num(
+          (
+            (await tx('SELECT count(*) AS n FROM members WHERE user_id = $1', [userId]))
+              .rows[0] as { n: string }
+          ).n,
+        ) > MANY_CONVERSATIONS;
+      const { rows } = await tx(
+        many
+          ? `WITH hits AS MATERIALIZED (
              SELECT conversation_id, seq, created_at FROM messages WHERE clipchat_search_doc(text, source) @@ to_tsquery('simple', $2)
            ), mine AS (
              SELECT h.conversation_id, h.seq FROM hits h JOIN members m ON m.conversation_id = h.conversation_id AND m.user_id = $1
@@ -460,15 +693,22 @@ export class PostgresStore implements Store {
            )
            ${MESSAGE_SELECT} JOIN mine ON mine.conversation_id = msg.conversation_id AND mine.seq = msg.seq
            ORDER BY msg.created_at DESC, msg.conversation_id, msg.seq DESC`
-        : `${MESSAGE_SELECT} WHERE clipchat_search_doc(msg.text, msg.source) @@ to_tsquery('simple', $2)
+          : `${MESSAGE_SELECT} WHERE clipchat_search_doc(msg.text, msg.source) @@ to_tsquery('simple', $2)
            AND msg.conversation_id IN (SELECT conversation_id FROM members WHERE user_id = $1 AND ($3::text IS NULL OR conversation_id = $3))
          ORDER BY msg.created_at DESC, msg.conversation_id, msg.seq DESC LIMIT $4`,
-      many ? [userId, tsQuery(q.words), q.limit] : [userId, tsQuery(q.words), q.conversationId ?? null, q.limit]);
+        many
+          ? [userId, tsQuery(q.words), q.limit]
+          : [userId, tsQuery(q.words), q.conversationId ?? null, q.limit],
+      );
       return (rows as MessageRow[]).map(messageFromRow);
     });
   }
 
-  async messagesShowingMedia(userId: string, mediaIds: string[], q: { conversationId?: string; limit: number }): Promise<StoredMessage[]> {
+  async messagesShowingMedia(
+    userId: string,
+    mediaIds: string[],
+    q: { conversationId?: string; limit: number },
+  ): Promise<StoredMessage[]> {
     if (!mediaIds.length) return [];
     const { rows } = await this.#q(
       `${MESSAGE_SELECT} WHERE msg.media_id = ANY($2::text[]) AND msg.deleted_at IS NULL
@@ -490,7 +730,11 @@ export class PostgresStore implements Store {
     return rows[0] ? num((rows[0] as { read_seq: string }).read_seq) : 0;
   }
 
-  async markDelivered(userId: string, conversationId: string, seq: number): Promise<{ seq: number; moved: boolean } | null> {
+  async markDelivered(
+    userId: string,
+    conversationId: string,
+    seq: number,
+  ): Promise<{ seq: number; moved: boolean } | null> {
     // One statement: the old value (from the joined row, read before the update) says whether it moved.
     const { rows } = await this.#q(
       `WITH cur AS (
@@ -514,8 +758,12 @@ export class PostgresStore implements Store {
     return this.#tx(async (q) => {
       const ins = await q(MEDIA_INSERT, mediaParams(meta));
       // Only the first upload ships the bytes; a repeat (from any node) keeps the stored ones.
-      if (ins.rowCount) await q('INSERT INTO media_blobs (id, data) VALUES ($1, $2)', [meta.id, bytes]);
-      await q('INSERT INTO media_uploaders (media_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [meta.id, uploaderId]);
+      if (ins.rowCount)
+        await q('INSERT INTO media_blobs (id, data) VALUES ($1, $2)', [meta.id, bytes]);
+      await q(
+        'INSERT INTO media_uploaders (media_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [meta.id, uploaderId],
+      );
       const { rows } = await q(`SELECT ${MEDIA_COLS} FROM media WHERE id = $1`, [meta.id]);
       return mediaFromRow(rows[0] as MediaRow);
     });
@@ -530,19 +778,32 @@ export class PostgresStore implements Store {
         let n = 0;
         let pending: Buffer[] = [];
         let have = 0;
-        const flush = async (piece: Buffer) => { await q('INSERT INTO media_chunks (media_id, n, data) VALUES ($1, $2, $3)', [meta.id, n++, piece]); };
-        for await (const part of createReadStream(path, { highWaterMark: 256 * 1024 }) as AsyncIterable<Buffer>) {
-          pending.push(part); have += part.length;
+        const flush = async (piece: Buffer) => {
+          await q('INSERT INTO media_chunks (media_id, n, data) VALUES ($1, $2, $3)', [
+            meta.id,
+            n++,
+            piece,
+          ]);
+        };
+        for await (const part of createReadStream(path, {
+          highWaterMark: 256 * 1024,
+        }) as AsyncIterable<Buffer>) {
+          pending.push(part);
+          have += part.length;
           while (have >= MEDIA_CHUNK_BYTES) {
             const all = Buffer.concat(pending);
             await flush(all.subarray(0, MEDIA_CHUNK_BYTES));
             const rest = all.subarray(MEDIA_CHUNK_BYTES);
-            pending = rest.length ? [Buffer.from(rest)] : []; have = rest.length;
+            pending = rest.length ? [Buffer.from(rest)] : [];
+            have = rest.length;
           }
         }
         if (have) await flush(Buffer.concat(pending));
       }
-      await q('INSERT INTO media_uploaders (media_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING', [meta.id, uploaderId]);
+      await q(
+        'INSERT INTO media_uploaders (media_id, user_id) VALUES ($1, $2) ON CONFLICT DO NOTHING',
+        [meta.id, uploaderId],
+      );
       const { rows } = await q(`SELECT ${MEDIA_COLS} FROM media WHERE id = $1`, [meta.id]);
       return mediaFromRow(rows[0] as MediaRow);
     });
@@ -551,7 +812,10 @@ export class PostgresStore implements Store {
   async openMedia(id: string, range?: ByteRange): Promise<NodeJS.ReadableStream | null> {
     const meta = await this.getMedia(id);
     if (!meta) return null;
-    const { rows } = await this.#q('SELECT EXISTS (SELECT 1 FROM media_chunks WHERE media_id = $1 AND n = 0) AS chunked', [id]);
+    const { rows } = await this.#q(
+      'SELECT EXISTS (SELECT 1 FROM media_chunks WHERE media_id = $1 AND n = 0) AS chunked',
+      [id],
+    );
     const start = range?.start ?? 0;
     const end = range?.end ?? meta.bytes - 1;
     if (!(rows[0] as { chunked: boolean }).chunked) {
@@ -565,8 +829,10 @@ export class PostgresStore implements Store {
     // Pulled a few chunks at a time as the reader consumes: a slow client holds ≤ 4 MiB here.
     async function* chunks(): AsyncGenerator<Buffer> {
       for (let n = first; n <= last; n += CHUNKS_PER_READ) {
-        const r = await q('SELECT n, data FROM media_chunks WHERE media_id = $1 AND n >= $2 AND n <= $3 ORDER BY n',
-          [id, n, Math.min(last, n + CHUNKS_PER_READ - 1)]);
+        const r = await q(
+          'SELECT n, data FROM media_chunks WHERE media_id = $1 AND n >= $2 AND n <= $3 ORDER BY n',
+          [id, n, Math.min(last, n + CHUNKS_PER_READ - 1)],
+        );
         for (const row of r.rows as { n: number; data: Buffer }[]) {
           const base = row.n * MEDIA_CHUNK_BYTES;
           const from = Math.max(0, start - base);
@@ -580,7 +846,9 @@ export class PostgresStore implements Store {
 
   async uploadedBytes(userId: string): Promise<number> {
     const { rows } = await this.#q(
-      'SELECT COALESCE(SUM(md.bytes), 0) AS n FROM media_uploaders u JOIN media md ON md.id = u.media_id WHERE u.user_id = $1', [userId]);
+      'SELECT COALESCE(SUM(md.bytes), 0) AS n FROM media_uploaders u JOIN media md ON md.id = u.media_id WHERE u.user_id = $1',
+      [userId],
+    );
     return num((rows[0] as { n: string }).n);
   }
 
@@ -609,27 +877,46 @@ export class PostgresStore implements Store {
 
   // Sticker library
 
-  async addSticker(s: { id: string; userId: string; mediaId: string; name: string; tags: string[]; createdAt: number }): Promise<Sticker> {
-    await this.#q('INSERT INTO stickers (id, user_id, media_id, name, tags, created_at) VALUES ($1, $2, $3, $4, $5, $6)', [
-      s.id, s.userId, s.mediaId, s.name, s.tags, s.createdAt,
-    ]);
+  async addSticker(s: {
+    id: string;
+    userId: string;
+    mediaId: string;
+    name: string;
+    tags: string[];
+    createdAt: number;
+  }): Promise<Sticker> {
+    await this.#q(
+      'INSERT INTO stickers (id, user_id, media_id, name, tags, created_at) VALUES ($1, $2, $3, $4, $5, $6)',
+      [s.id, s.userId, s.mediaId, s.name, s.tags, s.createdAt],
+    );
     return (await this.getSticker(s.userId, s.id))!;
   }
 
   async listStickers(userId: string): Promise<Sticker[]> {
-    const { rows } = await this.#q(`${STICKER_SELECT} WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.ord DESC`, [userId]);
+    const { rows } = await this.#q(
+      `${STICKER_SELECT} WHERE s.user_id = $1 ORDER BY s.created_at DESC, s.ord DESC`,
+      [userId],
+    );
     return (rows as StickerRow[]).map(stickerFromRow);
   }
 
   async getSticker(userId: string, id: string): Promise<Sticker | null> {
-    const { rows } = await this.#q(`${STICKER_SELECT} WHERE s.user_id = $1 AND s.id = $2`, [userId, id]);
+    const { rows } = await this.#q(`${STICKER_SELECT} WHERE s.user_id = $1 AND s.id = $2`, [
+      userId,
+      id,
+    ]);
     return rows[0] ? stickerFromRow(rows[0] as StickerRow) : null;
   }
 
-  async updateSticker(userId: string, id: string, patch: { name?: string; tags?: string[] }): Promise<Sticker | null> {
-    const r = await this.#q('UPDATE stickers SET name = COALESCE($1, name), tags = COALESCE($2, tags) WHERE user_id = $3 AND id = $4', [
-      patch.name ?? null, patch.tags ?? null, userId, id,
-    ]);
+  async updateSticker(
+    userId: string,
+    id: string,
+    patch: { name?: string; tags?: string[] },
+  ): Promise<Sticker | null> {
+    const r = await this.#q(
+      'UPDATE stickers SET name = COALESCE($1, name), tags = COALESCE($2, tags) WHERE user_id = $3 AND id = $4',
+      [patch.name ?? null, patch.tags ?? null, userId, id],
+    );
     return r.rowCount ? this.getSticker(userId, id) : null;
   }
 
@@ -641,7 +928,9 @@ export class PostgresStore implements Store {
   // Capture settings
 
   async getCaptureSettings(userId: string): Promise<unknown | null> {
-    const { rows } = await this.#q('SELECT settings FROM capture_settings WHERE user_id = $1', [userId]);
+    const { rows } = await this.#q('SELECT settings FROM capture_settings WHERE user_id = $1', [
+      userId,
+    ]);
     return rows[0] ? (rows[0] as { settings: unknown }).settings : null;
   }
 

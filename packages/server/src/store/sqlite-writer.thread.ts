@@ -7,30 +7,51 @@ import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { COLUMN_NAMES, MUTABLE_COLUMNS } from './message';
 import { configure, MESSAGE_SELECT } from './sqlite-schema';
-import type { WriterData, WriterRequest, WriterAppend, WriterChange, WriterResult, ChangeResult } from './sqlite-writer';
+import type {
+  WriterData,
+  WriterRequest,
+  WriterAppend,
+  WriterChange,
+  WriterResult,
+  ChangeResult,
+} from './sqlite-writer';
 
 const data = workerData as WriterData;
 const db = new Database(data.file);
 configure(db, data.synchronous);
 
-const existing = db.prepare(`${MESSAGE_SELECT} WHERE msg.conv = ? AND msg.sender = ? AND msg.client_id = ?`);
-const convRow = db.prepare<[string], { n: number; last_seq: number; last_rev: number }>('SELECT n, last_seq, last_rev FROM conversations WHERE id = ?');
+const existing = db.prepare(
+  `${MESSAGE_SELECT} WHERE msg.conv = ? AND msg.sender = ? AND msg.client_id = ?`,
+);
+const convRow = db.prepare<[string], { n: number; last_seq: number; last_rev: number }>(
+  'SELECT n, last_seq, last_rev FROM conversations WHERE id = ?',
+);
 const userN = db.prepare<[string], number>('SELECT n FROM users WHERE id = ?').pluck();
 const setLastSeq = db.prepare('UPDATE conversations SET last_seq = ?, active_at = ? WHERE n = ?');
 // A repeated clientId is found by the unique index itself: no separate lookup per message.
 const insertMsg = db.prepare(`INSERT INTO messages (conv, seq, sender, ${COLUMN_NAMES.join(', ')})
   VALUES (@conv, @seq, @sender, ${COLUMN_NAMES.map((c) => `@${c}`).join(', ')}) ON CONFLICT (conv, sender, client_id) DO NOTHING`);
-const insertPost = db.prepare('INSERT OR IGNORE INTO media_posts (media_id, conversation_id) VALUES (?, ?)');
-const curRev = db.prepare<[number, number], number>('SELECT rev FROM messages WHERE conv = ? AND seq = ?').pluck();
+const insertPost = db.prepare(
+  'INSERT OR IGNORE INTO media_posts (media_id, conversation_id) VALUES (?, ?)',
+);
+const curRev = db
+  .prepare<[number, number], number>('SELECT rev FROM messages WHERE conv = ? AND seq = ?')
+  .pluck();
 const setLastRev = db.prepare('UPDATE conversations SET last_rev = ? WHERE n = ?');
-const updateMsg = db.prepare(`UPDATE messages SET ${MUTABLE_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE conv = @conv AND seq = @seq`);
+const updateMsg = db.prepare(
+  `UPDATE messages SET ${MUTABLE_COLUMNS.map((c) => `${c} = @${c}`).join(', ')} WHERE conv = @conv AND seq = @seq`,
+);
 const dropPost = db.prepare(`DELETE FROM media_posts WHERE media_id = @m AND conversation_id = @cid
   AND NOT EXISTS (SELECT 1 FROM messages WHERE conv = @conv AND media_id = @m)`);
-const unreferenced = db.prepare(`SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE media_id = @m)
+const unreferenced =
+  db.prepare(`SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE media_id = @m)
   AND NOT EXISTS (SELECT 1 FROM stickers WHERE media_id = @m)`);
 // A video's poster goes with it unless something else shows it (a message, a sticker, another video).
-const posterOf = db.prepare<{ m: string }, string | null>('SELECT poster FROM media WHERE id = @m').pluck();
-const posterUnused = db.prepare(`SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE media_id = @m)
+const posterOf = db
+  .prepare<{ m: string }, string | null>('SELECT poster FROM media WHERE id = @m')
+  .pluck();
+const posterUnused =
+  db.prepare(`SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM messages WHERE media_id = @m)
   AND NOT EXISTS (SELECT 1 FROM stickers WHERE media_id = @m) AND NOT EXISTS (SELECT 1 FROM media WHERE poster = @m)`);
 const dropMedia = [
   db.prepare('DELETE FROM media_posts WHERE media_id = @m'),
@@ -99,15 +120,22 @@ const change = db.transaction((ch: WriterChange): ChangeResult => {
 });
 
 parentPort!.on('message', (m: WriterRequest) => {
-  if (m.op === 'close') { db.close(); parentPort!.postMessage({ closed: true }); return; }
+  if (m.op === 'close') {
+    db.close();
+    parentPort!.postMessage({ closed: true });
+    return;
+  }
   try {
     const results = m.op === 'append' ? append.immediate(m.rows) : change.immediate(m.change);
     parentPort!.postMessage({ id: m.id, results });
   } catch (e) {
     const err = e as { message?: string; code?: unknown };
-    parentPort!.postMessage({ id: m.id, error: String(err?.message ?? e), code: typeof err?.code === 'string' ? err.code : undefined });
+    parentPort!.postMessage({
+      id: m.id,
+      error: String(err?.message ?? e),
+      code: typeof err?.code === 'string' ? err.code : undefined,
+    });
   }
 });
 // Loaded and listening: the store's init() waits for this before the server takes requests.
 parentPort!.postMessage({ ready: true });
-

@@ -10,9 +10,16 @@ import type { Worker } from 'node:worker_threads';
 import { startThread } from './thread';
 
 /** The thread's `workerData`. */
-export interface WriterData { file: string; synchronous: 'FULL' | 'NORMAL' }
+export interface WriterData {
+  file: string;
+  synchronous: 'FULL' | 'NORMAL';
+}
 /** One message to insert: its conversation and sender ids and its columns (`toSqliteRow`). */
-export interface WriterAppend { conversationId: string; senderId: string; row: Record<string, unknown> }
+export interface WriterAppend {
+  conversationId: string;
+  senderId: string;
+  row: Record<string, unknown>;
+}
 /** Per row: the new seq, or the existing row (as selected by MESSAGE_SELECT) when the clientId was seen. */
 export type WriterResult = { seq: number } | { existing: Record<string, unknown> };
 /**
@@ -20,7 +27,13 @@ export type WriterResult = { seq: number } | { existing: Record<string, unknown>
  * `expectRev`: `row` holds the mutable columns (all but rev). `detachMedia`: the media the
  * change removed from the message.
  */
-export interface WriterChange { conversationId: string; seq: number; expectRev: number; row: Record<string, unknown>; detachMedia: string | null }
+export interface WriterChange {
+  conversationId: string;
+  seq: number;
+  expectRev: number;
+  row: Record<string, unknown>;
+  detachMedia: string | null;
+}
 /**
  * The change's rev, and the media ids whose rows were removed (a video's poster with it;
  * their files are the caller's); `stale` when the message changed meanwhile.
@@ -45,19 +58,30 @@ export class SqliteWriter {
 
   constructor(file: string, synchronous: 'FULL' | 'NORMAL') {
     this.#worker = startThread<WriterData>('sqlite-writer', { file, synchronous });
-    let ready!: () => void; let notReady!: (e: Error) => void;
-    this.ready = new Promise<void>((resolve, reject) => { ready = resolve; notReady = reject; });
-    this.ready.catch(() => undefined);
-    this.#worker.on('message', (m: { id?: number; ready?: true; results?: unknown; error?: string; code?: string }) => {
-      if (m.ready) { ready(); return; }
-      if (m.id === undefined) return;
-      const p = this.#pending.get(m.id);
-      this.#pending.delete(m.id);
-      if (!p) return;
-      // Keep SQLite's code (SQLITE_FULL, SQLITE_IOERR_…): it tells a full disk from a fault.
-      if (m.error !== undefined) p.reject(Object.assign(new Error(m.error), m.code ? { code: m.code } : {}));
-      else p.resolve(m.results);
+    let ready!: () => void;
+    let notReady!: (e: Error) => void;
+    this.ready = new Promise<void>((resolve, reject) => {
+      ready = resolve;
+      notReady = reject;
     });
+    this.ready.catch(() => undefined);
+    this.#worker.on(
+      'message',
+      (m: { id?: number; ready?: true; results?: unknown; error?: string; code?: string }) => {
+        if (m.ready) {
+          ready();
+          return;
+        }
+        if (m.id === undefined) return;
+        const p = this.#pending.get(m.id);
+        this.#pending.delete(m.id);
+        if (!p) return;
+        // Keep SQLite's code (SQLITE_FULL, SQLITE_IOERR_…): it tells a full disk from a fault.
+        if (m.error !== undefined)
+          p.reject(Object.assign(new Error(m.error), m.code ? { code: m.code } : {}));
+        else p.resolve(m.results);
+      },
+    );
     const fail = (e: Error) => {
       this.#failed = e;
       notReady(e);
@@ -68,7 +92,9 @@ export class SqliteWriter {
     this.#worker.on('exit', (code) => fail(new Error(`SQLite writer thread exited (${code})`)));
   }
 
-  #call<T>(req: { op: 'append'; rows: WriterAppend[] } | { op: 'change'; change: WriterChange }): Promise<T> {
+  #call<T>(
+    req: { op: 'append'; rows: WriterAppend[] } | { op: 'change'; change: WriterChange },
+  ): Promise<T> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = this.#next++;
     return new Promise<T>((resolve, reject) => {
@@ -90,7 +116,12 @@ export class SqliteWriter {
   async close(): Promise<void> {
     if (this.#failed) return;
     await new Promise<void>((resolve) => {
-      const closed = (m: { closed?: true }) => { if (m.closed) { this.#worker.off('message', closed); resolve(); } };
+      const closed = (m: { closed?: true }) => {
+        if (m.closed) {
+          this.#worker.off('message', closed);
+          resolve();
+        }
+      };
       this.#worker.on('message', closed);
       this.#worker.once('exit', () => resolve());
       this.#worker.postMessage({ op: 'close' } satisfies WriterRequest);

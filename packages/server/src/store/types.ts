@@ -61,7 +61,15 @@ export interface Member {
   username: string;
 }
 
-export type { MessageSource, MessageKind, MediaMeta, VideoMeta, MessageFields, StoredMessage, NewMessage } from './message';
+export type {
+  MessageSource,
+  MessageKind,
+  MediaMeta,
+  VideoMeta,
+  MessageFields,
+  StoredMessage,
+  NewMessage,
+} from './message';
 
 /** An inclusive byte range of a stored media object. */
 export interface ByteRange {
@@ -75,7 +83,9 @@ import type { MediaMeta, StoredMessage, NewMessage } from './message';
  * What a change sets on a message (see {@link Store.changeMessage}). Omitted fields keep
  * their value; `media: null` detaches the media (its bytes go when nothing else refers to them).
  */
-export type MessagePatch = Partial<Pick<StoredMessage, 'text' | 'media' | 'source' | 'reactions' | 'editedAt' | 'deletedAt'>>;
+export type MessagePatch = Partial<
+  Pick<StoredMessage, 'text' | 'media' | 'source' | 'reactions' | 'editedAt' | 'deletedAt'>
+>;
 
 /** Result of appending one message. */
 export interface AppendResult {
@@ -126,7 +136,12 @@ export interface Store {
 
   // Users
   /** Creates a user; `null` when the username is taken. */
-  createUser(u: { id: string; username: string; passwordHash: string; createdAt: number }): Promise<User | null>;
+  createUser(u: {
+    id: string;
+    username: string;
+    passwordHash: string;
+    createdAt: number;
+  }): Promise<User | null>;
   getUser(id: string): Promise<User | null>;
   findUserByName(username: string): Promise<UserWithSecret | null>;
   /** Users by name; unknown names are absent from the result. */
@@ -147,8 +162,13 @@ export interface Store {
    * conversation is returned with `created: false`.
    */
   createConversation(c: {
-    id: string; kind: ConversationKind; title: string | null; createdBy: string; createdAt: number;
-    memberIds: string[]; directKey: string | null;
+    id: string;
+    kind: ConversationKind;
+    title: string | null;
+    createdBy: string;
+    createdAt: number;
+    memberIds: string[];
+    directKey: string | null;
   }): Promise<{ conversation: Conversation; created: boolean }>;
   getConversation(id: string): Promise<Conversation | null>;
   /** Member ids of a conversation (empty when it does not exist). */
@@ -184,16 +204,27 @@ export interface Store {
   /** Messages with seq > `afterSeq`, ascending, at most `limit`. */
   messagesAfter(conversationId: string, afterSeq: number, limit: number): Promise<StoredMessage[]>;
   /** The newest messages with seq < `beforeSeq` (all when null), returned ascending, at most `limit`. */
-  messagesBefore(conversationId: string, beforeSeq: number | null, limit: number): Promise<StoredMessage[]>;
+  messagesBefore(
+    conversationId: string,
+    beforeSeq: number | null,
+    limit: number,
+  ): Promise<StoredMessage[]>;
   /**
    * Full-text search over the messages of the user's conversations (one when
    * `conversationId` is given), newest first, at most `limit`: every word must occur in the
    * text or the source video name; the last word also as a prefix. `words` are already
    * lower-cased and folded (im/search.ts). Uses the store's full-text index.
    */
-  searchMessages(userId: string, q: { words: string[]; conversationId?: string; limit: number }): Promise<StoredMessage[]>;
+  searchMessages(
+    userId: string,
+    q: { words: string[]; conversationId?: string; limit: number },
+  ): Promise<StoredMessage[]>;
   /** Messages of my conversations (or of one) that show one of `mediaIds`, not deleted, newest first: search by library name and tag. */
-  messagesShowingMedia(userId: string, mediaIds: string[], q: { conversationId?: string; limit: number }): Promise<StoredMessage[]>;
+  messagesShowingMedia(
+    userId: string,
+    mediaIds: string[],
+    q: { conversationId?: string; limit: number },
+  ): Promise<StoredMessage[]>;
   /** The message with this id, or null. */
   getMessage(id: string): Promise<StoredMessage | null>;
   /**
@@ -205,9 +236,17 @@ export interface Store {
    * (a video's poster with it, unless a message, a sticker or another video shows that).
    * Resolves null when there is no such message.
    */
-  changeMessage(id: string, change: (m: StoredMessage) => MessagePatch | null): Promise<{ message: StoredMessage; changed: boolean } | null>;
+  changeMessage(
+    id: string,
+    change: (m: StoredMessage) => MessagePatch | null,
+  ): Promise<{ message: StoredMessage; changed: boolean } | null>;
   /** Messages with seq ≤ `uptoSeq` changed after change number `afterRev`, by rev ascending, at most `limit`. */
-  changesAfter(conversationId: string, afterRev: number, uptoSeq: number, limit: number): Promise<StoredMessage[]>;
+  changesAfter(
+    conversationId: string,
+    afterRev: number,
+    uptoSeq: number,
+    limit: number,
+  ): Promise<StoredMessage[]>;
   /** Raises the user's read position to `seq` (never lowers it); returns the new position. */
   markRead(userId: string, conversationId: string, seq: number): Promise<number>;
   /**
@@ -215,7 +254,11 @@ export interface Store {
    * never lowered; a read raises it too). Returns the position and whether this call moved
    * it; null when the user is not a member.
    */
-  markDelivered(userId: string, conversationId: string, seq: number): Promise<{ seq: number; moved: boolean } | null>;
+  markDelivered(
+    userId: string,
+    conversationId: string,
+    seq: number,
+  ): Promise<{ seq: number; moved: boolean } | null>;
 
   // Media
   /**
@@ -240,12 +283,23 @@ export interface Store {
   canReadMedia(userId: string, mediaId: string): Promise<boolean>;
 
   // Sticker library
-  addSticker(s: { id: string; userId: string; mediaId: string; name: string; tags: string[]; createdAt: number }): Promise<Sticker>;
+  addSticker(s: {
+    id: string;
+    userId: string;
+    mediaId: string;
+    name: string;
+    tags: string[];
+    createdAt: number;
+  }): Promise<Sticker>;
   /** Newest first. */
   listStickers(userId: string): Promise<Sticker[]>;
   getSticker(userId: string, id: string): Promise<Sticker | null>;
   /** Renames/retags; `null` when not the user's. */
-  updateSticker(userId: string, id: string, patch: { name?: string; tags?: string[] }): Promise<Sticker | null>;
+  updateSticker(
+    userId: string,
+    id: string,
+    patch: { name?: string; tags?: string[] },
+  ): Promise<Sticker | null>;
   /** `false` when not the user's. */
   deleteSticker(userId: string, id: string): Promise<boolean>;
 

@@ -1,0 +1,294 @@
+/**
+ * "A conversation that feels alive", measured on the screen (`npm run bench:alive-screen`):
+ * the latency from one person's action in real Chromium to the change on the other
+ * person's screen, for typing, read receipts and presence. bench/alive.ts measures the
+ * same events socket to socket; the difference is the two web apps (input handling,
+ * rendering) and the browser's own socket.
+ *
+ * - typing: rita's keydown in the composer → "rita is typing…" in sam's header.
+ * - read: sam's click that opens the conversation → rita's tick turns "read".
+ * - offline: sam's tab closes → rita's header says "last seen …".
+ * - online: sam's new tab has its socket open → rita's header says "online".
+ *
+ * Both clocks are this machine's (page time is `performance.timeOrigin + performance.now()`,
+ * node time is `Date.now()`), so the two pages' times compare directly.
+ *
+ * usage: npx tsx bench/alive-screen.ts [--rounds 9] [--setups sqlite,postgres]
+ * Needs /usr/bin/chromium; the PostgreSQL setup needs PostgreSQL and Redis (as bench/alive.ts).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import type { Browser, Page } from 'playwright-core';
+import { createServer, type ClipchatServer } from '../packages/server/src/index';
+import { createRedisBus } from '../packages/server/src/bus/redis';
+import { PostgresStore } from '../packages/server/src/store/postgres';
+import { buildWeb, DIST, launchChromium } from '../apps/web/test/harness';
+import { fixed, table } from './lib/table';
+
+const arg = (name: string, def: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? process.argv[i + 1]! : def;
+};
+const ROUNDS = Number(arg('rounds', '9'));
+const SETUPS = arg('setups', 'sqlite,postgres').split(',');
+const DB = process.env.CLIPCHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const REDIS = process.env.CLIPCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+/** The web app sends a typing frame at most this often per conversation (alive.ts). */
+const TYPING_INTERVAL_MS = 3000;
+
+const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
+const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
+const p90 = (xs: number[]) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]!;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Page-side recorders, as strings (tsx would otherwise wrap serialized functions in helpers
+ * that do not exist in the page). `__mark(name, sel, text)` records the first moment after
+ * now at which an element matching `sel` (whose text matches `text`, when given) exists.
+ */
+const RECORDERS = `
+  window.__now = () => performance.timeOrigin + performance.now();
+  window.__marks = {};
+  window.__mark = (name, sel, text, inner) => {
+    delete window.__marks[name];
+    const re = text ? new RegExp(text) : null;
+    const look = () => {
+      if (window.__marks[name] !== undefined) return;
+      for (const el of document.querySelectorAll(sel)) {
+        if ((!re || re.test(el.textContent || '')) && (!inner || el.querySelector(inner))) {
+          window.__marks[name] = window.__now();
+          obs.disconnect();
+          return;
+        }
+      }
+    };
+    const obs = new MutationObserver(look);
+    obs.observe(document, { childList: true, subtree: true, characterData: true, attributes: true });
+    look();
+  };
+  window.__on = (name, type) => {
+    delete window.__marks[name];
+    const h = (e) => {
+      window.__marks[name] = performance.timeOrigin + e.timeStamp;
+      document.removeEventListener(type, h, true);
+    };
+    document.addEventListener(type, h, true);
+  };
+  window.__wsOpenAt = null;
+  const NativeWS = window.WebSocket;
+  window.WebSocket = class extends NativeWS {
+    constructor(...a) {
+      super(...a);
+      this.addEventListener('open', () => { window.__wsOpenAt = window.__now(); });
+    }
+  };
+`;
+
+/** Records in `page` when an element matching `sel` (with text matching `text`, holding `inner`) first exists. */
+async function mark(page: Page, name: string, sel: string, text = '', inner = ''): Promise<void> {
+  const a = [name, sel, text, inner].map((x) => JSON.stringify(x)).join(', ');
+  await page.evaluate(`window.__mark(${a})`);
+}
+async function on(page: Page, name: string, type: string): Promise<void> {
+  await page.evaluate(`window.__on(${JSON.stringify(name)}, ${JSON.stringify(type)})`);
+}
+async function waitMark(page: Page, name: string): Promise<number> {
+  // A function, not a string: the app's CSP forbids eval, which a string predicate needs.
+  const h = await page.waitForFunction(
+    (n) => (window as unknown as { __marks: Record<string, number> }).__marks[n],
+    name,
+    { timeout: 15_000, polling: 50 },
+  );
+  return (await h.jsonValue()) as number;
+}
+
+interface Person {
+  name: string;
+  page: Page;
+}
+
+async function person(browser: Browser, base: string, name: string): Promise<Person> {
+  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
+  context.setDefaultTimeout(15_000);
+  await context.addInitScript(RECORDERS);
+  const page = await context.newPage();
+  await page.goto(base);
+  await page.getByRole('button', { name: 'New here? Create an account' }).click();
+  await page.fill('input[name=username]', name);
+  await page.fill('input[name=password]', 'correct horse');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
+  return { name, page };
+}
+
+async function startConversation(p: Person, other: string): Promise<void> {
+  await p.page.getByRole('button', { name: 'New conversation' }).click();
+  await p.page.getByLabel('Usernames').fill(other);
+  await p.page.getByRole('button', { name: 'Start' }).click();
+  await p.page.locator('.chat-title').filter({ hasText: other }).waitFor();
+}
+
+const convo = (p: Person, title: string) =>
+  p.page
+    .getByTestId('conversation')
+    .filter({ has: p.page.locator('.conv-title', { hasText: new RegExp(`^${title}$`) }) });
+
+async function open(p: Person, title: string): Promise<void> {
+  await convo(p, title).click();
+  await p.page.locator('.conv.active .conv-title', { hasText: new RegExp(`^${title}$`) }).waitFor();
+}
+
+/** rita (on `urlA`) and sam (on `urlB`): ROUNDS of each event, in ms. */
+async function measure(browser: Browser, urlA: string, urlB: string) {
+  const tag = randomBytes(2).toString('hex');
+  const rita = await person(browser, urlA, `rita${tag}`);
+  const sam = await person(browser, urlB, `sam${tag}`);
+  await person(browser, urlA, `tom${tag}`); // sam's other conversation, to be elsewhere
+  await startConversation(rita, sam.name);
+  await startConversation(sam, `tom${tag}`);
+  await open(sam, rita.name);
+  const out = {
+    typing: [] as number[],
+    read: [] as number[],
+    offline: [] as number[],
+    online: [] as number[],
+  };
+
+  // Typing: one key, then send (which drops the indicator at once), then wait out the
+  // client's own 3 s spacing of typing frames.
+  for (let i = 0; i < ROUNDS; i++) {
+    await mark(sam.page, 'typing', '[data-testid=chat-status][data-typing=true]');
+    await on(rita.page, 'key', 'keydown');
+    await rita.page.getByTestId('composer').click();
+    await rita.page.keyboard.type('h');
+    const seen = await waitMark(sam.page, 'typing');
+    const at = await waitMark(rita.page, 'key');
+    out.typing.push(seen - at);
+    await rita.page.keyboard.type(`i ${i}`);
+    await rita.page.keyboard.press('Enter');
+    await sam.page.locator('[data-testid=message] .text', { hasText: `hi ${i}` }).waitFor();
+    await sleep(TYPING_INTERVAL_MS + 200);
+  }
+
+  // Read: sam is in another conversation, rita's message reaches him unread (✓✓), he opens it.
+  for (let i = 0; i < ROUNDS; i++) {
+    await open(sam, `tom${tag}`);
+    const text = `read me ${i}`;
+    await rita.page.getByTestId('composer').fill(text);
+    await rita.page.getByTestId('composer').press('Enter');
+    const tick = rita.page
+      .locator('[data-testid=message][data-state=sent]', {
+        has: rita.page.locator('.text', { hasText: text }),
+      })
+      .getByTestId('receipt');
+    await tick.and(rita.page.locator('[data-receipt=delivered]')).waitFor();
+    await mark(
+      rita.page,
+      'read',
+      '[data-testid=message][data-state=sent]',
+      text,
+      '[data-receipt=read]',
+    );
+    await on(sam.page, 'click', 'click');
+    await convo(sam, rita.name).click();
+    const seen = await waitMark(rita.page, 'read');
+    const at = await waitMark(sam.page, 'click');
+    out.read.push(seen - at);
+  }
+
+  // Presence: sam's tab closes (offline), then a new tab of his opens (online).
+  const samUrl = sam.page.url();
+  const ctx = sam.page.context();
+  let page = sam.page;
+  for (let i = 0; i < ROUNDS; i++) {
+    await rita.page.locator('[data-testid=chat-status].online').waitFor();
+    await mark(rita.page, 'offline', '[data-testid=chat-status]', '^last seen');
+    const closedAt = Date.now();
+    await page.close();
+    out.offline.push((await waitMark(rita.page, 'offline')) - closedAt);
+    await mark(rita.page, 'online', '[data-testid=chat-status].online', '^online$');
+    page = await ctx.newPage();
+    await page.goto(samUrl);
+    const seen = await waitMark(rita.page, 'online');
+    const openAt = (await page.evaluate('window.__wsOpenAt')) as number;
+    out.online.push(seen - openAt);
+    await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
+  }
+  await rita.page.context().close();
+  await ctx.close();
+  return out;
+}
+
+async function schema(): Promise<{ url: string; drop(): Promise<void> }> {
+  const name = `bench_${randomBytes(5).toString('hex')}`;
+  const admin = async (sql: string) => {
+    const c = new pg.Client({ connectionString: DB });
+    await c.connect();
+    try {
+      await c.query(sql);
+    } finally {
+      await c.end();
+    }
+  };
+  await admin(`CREATE SCHEMA ${name}`);
+  const u = new URL(DB);
+  u.searchParams.set('options', `-c search_path=${name}`);
+  return { url: u.toString(), drop: () => admin(`DROP SCHEMA IF EXISTS ${name} CASCADE`) };
+}
+
+console.log(`clipchat alive-screen bench: ${ROUNDS} rounds of each event, Chromium\n`);
+buildWeb();
+const browser = await launchChromium();
+const rows: string[][] = [];
+const dirs: string[] = [];
+const servers: ClipchatServer[] = [];
+const add = (setup: string, r: Record<string, number[]>) => {
+  for (const [event, xs] of Object.entries(r))
+    rows.push([setup, event, fixed(median(xs), 1), fixed(p90(xs), 1), String(xs.length)]);
+};
+try {
+  if (SETUPS.includes('sqlite')) {
+    const d = mkdtempSync(join(tmpdir(), 'clipchat-bench-screen-'));
+    dirs.push(d);
+    const s = await createServer({ dataDir: d, webRoot: DIST, logger: false, rateLimits: false });
+    servers.push(s);
+    const u = await s.listen({ port: 0, host: '127.0.0.1' });
+    add('SQLite, one node', await measure(browser, u, u));
+  }
+  if (SETUPS.includes('postgres')) {
+    const sc = await schema();
+    try {
+      const prefix = `clipchat-bench-${randomBytes(4).toString('hex')}:`;
+      const urls: string[] = [];
+      for (let n = 0; n < 2; n++) {
+        const d = mkdtempSync(join(tmpdir(), 'clipchat-bench-screen-'));
+        dirs.push(d);
+        const s = await createServer({
+          dataDir: d,
+          webRoot: DIST,
+          store: new PostgresStore({ url: sc.url, poolSize: 4 }),
+          bus: await createRedisBus({ url: REDIS, prefix }),
+          logger: false,
+          rateLimits: false,
+        });
+        servers.push(s);
+        urls.push(await s.listen({ port: 0, host: '127.0.0.1' }));
+      }
+      add('PostgreSQL + Redis, two nodes', await measure(browser, urls[0]!, urls[1]!));
+      await Promise.all(servers.splice(0).map((s) => s.close()));
+    } finally {
+      await sc.drop();
+    }
+  }
+} finally {
+  await browser.close();
+  await Promise.all(servers.map((s) => s.close()));
+  for (const d of [...dirs, DIST]) rmSync(d, { recursive: true, force: true });
+}
+console.log("Latency from one person's action to the other's screen (ms, Chromium)\n");
+console.log(table(['setup', 'event', 'median', 'p90', 'n'], rows));
+console.log(JSON.stringify({ screen: rows }));
+process.exit(0);

@@ -3,7 +3,7 @@
  * port with a temporary data folder, and drives Debian's Chromium with playwright-core.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -13,11 +13,16 @@ import { createServer, type ClipchatServer } from '@clipchat/server';
 
 export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /**
- * Where this process builds the app: a folder of its own, so test files running in
- * parallel (and a developer's `apps/web/dist`) never see each other's half-written build.
+ * Where the app is built. Under `vitest run`, scripts/test-setup.ts names one folder for the
+ * whole run (CLIPCHAT_TEST_WEB_DIST): the first test file that needs the app builds it there
+ * (a `.lock` folder, made atomically, says who) and the others wait for it, so the ~20 test
+ * files that drive Chromium pay for one build, not one each. Elsewhere (a bench, a single
+ * process) the build goes to a folder of this process's own, so runs in parallel and a
+ * developer's `apps/web/dist` never see each other's half-written build.
  */
-export const DIST = mkdtempSync(join(tmpdir(), 'clipchat-web-dist-'));
-process.on('exit', () => rmSync(DIST, { recursive: true, force: true }));
+const SHARED_DIST = process.env.CLIPCHAT_TEST_WEB_DIST;
+export const DIST = SHARED_DIST ?? mkdtempSync(join(tmpdir(), 'clipchat-web-dist-'));
+if (!SHARED_DIST) process.on('exit', () => rmSync(DIST, { recursive: true, force: true }));
 
 export const CHROMIUM_ARGS = [
   '--headless',
@@ -30,9 +35,15 @@ export const CHROMIUM_ARGS = [
 ];
 
 let built = false;
-/** Builds apps/web into dist/ (once per process). */
+/** Builds apps/web into {@link DIST} (once per process, or once per test run when shared). */
 export function buildWeb(): void {
   if (built) return;
+  if (SHARED_DIST) waitForSharedBuild(SHARED_DIST);
+  else viteBuild(DIST);
+  built = true;
+}
+
+function viteBuild(outDir: string): void {
   const vite = join(
     dirname(createRequire(import.meta.url).resolve('vite/package.json')),
     'bin',
@@ -40,11 +51,40 @@ export function buildWeb(): void {
   );
   const r = spawnSync(
     process.execPath,
-    [vite, 'build', '--logLevel', 'warn', '--outDir', DIST, '--emptyOutDir'],
+    [vite, 'build', '--logLevel', 'warn', '--outDir', outDir, '--emptyOutDir'],
     { cwd: WEB_DIR, encoding: 'utf8' },
   );
   if (r.status !== 0) throw new Error(`vite build failed:\n${r.stdout}\n${r.stderr}`);
-  built = true;
+}
+
+/** Builds the run's shared folder if no other test process has started to, else waits for it. */
+function waitForSharedBuild(dir: string): void {
+  const done = join(dir, '.built');
+  const failed = `${dir}.failed`;
+  let mine = false;
+  try {
+    mkdirSync(`${dir}.lock`);
+    mine = true;
+  } catch {
+    // Another test process builds it.
+  }
+  if (mine) {
+    try {
+      viteBuild(dir);
+      writeFileSync(done, '');
+    } catch (err) {
+      writeFileSync(failed, String(err));
+      throw err;
+    }
+    return;
+  }
+  const nap = new Int32Array(new SharedArrayBuffer(4));
+  const deadline = Date.now() + 300_000;
+  while (!existsSync(done)) {
+    if (existsSync(failed)) throw new Error(readFileSync(failed, 'utf8'));
+    if (Date.now() > deadline) throw new Error(`no web build appeared in ${dir} within 300 s`);
+    Atomics.wait(nap, 0, 0, 100);
+  }
 }
 
 export function launchChromium(): Promise<Browser> {
@@ -79,8 +119,10 @@ export class TestServer {
   async dispose(): Promise<void> {
     await this.stop();
     rmSync(this.dataDir, { recursive: true, force: true });
-    rmSync(DIST, { recursive: true, force: true });
-    built = false;
+    if (!SHARED_DIST) {
+      rmSync(DIST, { recursive: true, force: true });
+      built = false;
+    }
   }
 }
 

@@ -263,6 +263,11 @@ export interface ServerConfig {
   webRoot?: string | null;
   /** Session lifetime, ms (default 30 days). */
   sessionTtlMs?: number;
+  /**
+   * On close (SIGTERM): how long the node waits for the acks of sends it already read
+   * before closing its sockets with 1012 (reconnect elsewhere), ms (default 5000).
+   */
+  drainMs?: number;
   /** Mark cookies `Secure` (set when served over HTTPS). Default false. */
   secureCookies?: boolean;
   /**

@@ -260,6 +260,8 @@ export class ChatClient {
   /** Times a sync was answered with `synced`. */
   syncs = 0;
   connects = 0;
+  /** Close code of every socket this client had closed (by either side). */
+  readonly closeCodes: number[] = [];
   node: number;
   errors: Frame[] = [];
   #ws: import('ws').WebSocket | undefined;
@@ -288,7 +290,8 @@ export class ChatClient {
       this.#ws = ws;
       ws.on('message', (data) => this.#onFrame(JSON.parse(String(data)) as Frame));
       ws.on('error', () => {});
-      ws.on('close', () => {
+      ws.on('close', (code) => {
+        this.closeCodes.push(code);
         if (this.#ws === ws) {
           this.#ws = undefined;
           this.#ready = false;

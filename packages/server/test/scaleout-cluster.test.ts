@@ -147,7 +147,13 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')(
       );
     });
 
-    it('a node killed with SIGKILL mid-burst: clients fail over, nothing acked is lost, nothing is stored twice', async () => {
+    /**
+     * Six pairs send a burst through two nodes; node 1 is stopped at the burst's 60th round
+     * (`kill -9`, or SIGTERM: drain). Checks that every client ends on node 2 with nothing
+     * left unacked, and that each conversation's stored history is every sent message
+     * exactly once, gapless, in each sender's order, as acked and as held by the clients.
+     */
+    async function burstAcrossStop(how: 'kill9' | 'drain') {
       const [n1, n2] = await cluster(2);
       const pairs = 6;
       const perClient = 150;
@@ -155,7 +161,7 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')(
       for (let i = 0; i < pairs; i++)
         users.push([await register(n1!.url), await register(n2!.url)]);
       const convs = await Promise.all(users.map(([x, y]) => directChat(n1!.url, x, y)));
-      // Pair i: the first user on node 1 (the one that dies), the second on node 2; in half
+      // Pair i: the first user on node 1 (the one that stops), the second on node 2; in half
       // of the pairs both start on node 1.
       const cs = users.map(
         ([x, y], i) => [client([n1!, n2!], x, 0), client([n1!, n2!], y, i % 2 ? 0 : 1)] as const,
@@ -165,27 +171,29 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')(
         x.follow(convs[i]!);
         y.follow(convs[i]!);
       });
+      const onNode1 = cs.flat().filter((c) => c.node === 0);
 
       const sent: string[][] = cs.map(() => []);
-      let killed = false;
-      let inFlightAtKill = 0;
-      const burst = (async () => {
-        for (let k = 0; k < perClient; k++) {
-          cs.forEach(([x, y], i) => {
-            sent[i]!.push(x.send(convs[i]!, `x${k}`));
-            sent[i]!.push(y.send(convs[i]!, `y${k}`));
+      let stopped: Promise<void> | undefined;
+      let inFlightAtStop = 0;
+      let stopMs = 0;
+      for (let k = 0; k < perClient; k++) {
+        cs.forEach(([x, y], i) => {
+          sent[i]!.push(x.send(convs[i]!, `x${k}`));
+          sent[i]!.push(y.send(convs[i]!, `y${k}`));
+        });
+        if (k === 60) {
+          inFlightAtStop = onNode1.reduce((n, c) => n + c.outbox.size, 0);
+          const t0 = Date.now();
+          stopped = (how === 'kill9' ? n1!.kill9() : n1!.stop()).then(() => {
+            stopMs = Date.now() - t0;
           });
-          if (k === 60 && !killed) {
-            killed = true;
-            inFlightAtKill = cs.flat().reduce((n, c) => n + (c.node === 0 ? c.outbox.size : 0), 0);
-            await n1!.kill9();
-          }
-          await new Promise((r) => setTimeout(r, 2));
+          if (how === 'kill9') await stopped;
         }
-      })();
-      await burst;
-      expect(n1!.child.signalCode).toBe('SIGKILL');
-      expect(inFlightAtKill).toBeGreaterThan(0); // the kill did catch sends without their ack
+        await new Promise((r) => setTimeout(r, 2));
+      }
+      await stopped;
+      expect(inFlightAtStop).toBeGreaterThan(0); // the stop did catch sends without their ack
       const all = cs.flat();
       // Every client ends up on node 2 with an empty outbox: everything sent got acked.
       await all[0]!.until(() => all.every((c) => c.outbox.size === 0 && c.node === 1), 30_000);
@@ -215,6 +223,25 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')(
           );
         }
       }
+      return { n1: n1!, onNode1, all, stopMs };
+    }
+
+    it('a node killed with SIGKILL mid-burst: clients fail over, nothing acked is lost, nothing is stored twice', async () => {
+      const { n1 } = await burstAcrossStop('kill9');
+      expect(n1.child.signalCode).toBe('SIGKILL');
+    });
+
+    it('a node stopped with SIGTERM mid-burst drains: acks what it read, sends clients elsewhere with 1012, exits 0', async () => {
+      const { n1, onNode1, all, stopMs } = await burstAcrossStop('drain');
+      console.log(`SIGTERM → exit in ${stopMs} ms`);
+      // It exited by itself, cleanly (not the 5 s SIGKILL of NodeProcess.stop).
+      expect(n1.child.exitCode).toBe(0);
+      expect(n1.child.signalCode).toBeNull();
+      // Every client it had was told to reconnect (1012, service restart), not just cut off.
+      for (const c of onNode1) expect(c.closeCodes[0]).toBe(1012);
+      // It acked every send it had read before closing: no client had to resend a message
+      // that was already stored (a kill -9 leaves such resends, answered `duplicate`).
+      expect(all.reduce((n, c) => n + c.duplicateAcks, 0)).toBe(0);
     });
   },
 );

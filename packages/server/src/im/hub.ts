@@ -20,6 +20,9 @@ interface SocketState {
 }
 const states = new WeakMap<WebSocket, SocketState>();
 
+/** Close code of a draining node: "service restart", the client reconnects (to another node). */
+export const CLOSE_RESTARTING = 1012;
+
 export class Hub {
   #byUser = new Map<string, Set<WebSocket>>();
   #session = new WeakMap<WebSocket, string>();
@@ -160,12 +163,53 @@ export class Hub {
   }
 
   /** Closes every socket (server shutdown) with 1001 "going away". */
-  closeAll(): void {
+  closeAll(code = 1001, reason = 'server shutting down'): void {
     this.#unsubscribe();
     this.#unresync?.();
-    for (const set of this.#byUser.values())
-      for (const ws of set) ws.close(1001, 'server shutting down');
+    for (const set of this.#byUser.values()) for (const ws of set) ws.close(code, reason);
     this.#byUser.clear();
+  }
+
+  /** Sends read off a socket whose ack (or error) has not gone out yet, on this node. */
+  #sendsInFlight = 0;
+  #idle: (() => void)[] = [];
+  /** True once {@link drain} began: frames still read are dropped (their senders resend them elsewhere). */
+  draining = false;
+
+  /** A `send` frame was read: its ack or error is owed. */
+  sendStarted(): void {
+    this.#sendsInFlight++;
+  }
+  /** The ack or error of a `send` went out. */
+  sendSettled(): void {
+    if (--this.#sendsInFlight === 0) for (const f of this.#idle.splice(0)) f();
+  }
+
+  /**
+   * A node being stopped (SIGTERM) drains instead of dropping its clients: it stops
+   * reading their sockets (a frame not read is a frame not acked, which the client's
+   * outbox sends again on its next node), waits up to `timeoutMs` for the acks of the
+   * sends already read, then closes every socket with 1012 (service restart: reconnect,
+   * to another node). So no client resends a message this node stored, and none is lost.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.draining = true;
+    for (const set of this.#byUser.values()) for (const ws of set) ws.pause();
+    if (this.#sendsInFlight > 0) {
+      await new Promise<void>((done) => {
+        const t = setTimeout(done, timeoutMs);
+        this.#idle.push(() => {
+          clearTimeout(t);
+          done();
+        });
+      });
+    }
+    // Acks of the last turn are corked until the end of the turn: let them out first.
+    await new Promise((r) => setImmediate(r));
+    // Reading again lets each client's close frame in (frames before it are dropped, above),
+    // so the close handshake ends now rather than at ws's 30 s close timeout.
+    for (const set of this.#byUser.values()) for (const ws of set) ws.resume();
+    this.closeAll(CLOSE_RESTARTING, 'node restarting; reconnect');
   }
 }
 

@@ -98,6 +98,7 @@ export default async function wsRoutes(
       let pings = 0;
 
       const onSend = (f: SendFrame) => {
+        hub.sendStarted();
         // Counted on arrival (in order, also in Redis); awaited in the chain, so order holds.
         const allowed = ctx.limiter.take('send', user.id);
         allowed.catch(() => undefined); // handled below; never an unhandled rejection meanwhile
@@ -122,7 +123,8 @@ export default async function wsRoutes(
               );
             },
             (err) => fail(err, f.clientId),
-          );
+          )
+          .finally(() => hub.sendSettled());
       };
 
       // Syncs of one socket run one after the other; each answers one page.
@@ -180,6 +182,8 @@ export default async function wsRoutes(
       };
 
       socket.on('message', (data: RawData, isBinary: boolean) => {
+        // A draining node answers nothing more; what the client sent goes again elsewhere.
+        if (hub.draining) return;
         let frame;
         try {
           if (isBinary)

@@ -11,15 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createServer, type ClipchatServer } from '@clipchat/server';
 
-export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * Where this process builds the app: a folder of its own, so test files running in
  * parallel (and a developer's `apps/web/dist`) never see each other's half-written build.
  */
-export const DIST = mkdtempSync(join(tmpdir(), 'clipchat-web-dist-'));
+const DIST = mkdtempSync(join(tmpdir(), 'clipchat-web-dist-'));
 process.on('exit', () => rmSync(DIST, { recursive: true, force: true }));
 
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

@@ -172,29 +172,25 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
       : null;
   app.setNotFoundHandler(async (req, reply) => {
     if (serveWeb && (await serveWeb(req, reply))) return reply;
-    return reply
-      .code(404)
-      .send({
-        error: {
-          code: 'ERR_NOT_FOUND',
-          message: `no route ${req.method} ${req.url.split('?')[0]}`,
-        },
-      });
+    return reply.code(404).send({
+      error: {
+        code: 'ERR_NOT_FOUND',
+        message: `no route ${req.method} ${req.url.split('?')[0]}`,
+      },
+    });
   });
 
   let closing = false;
   app.addHook('onRequest', async (_req, reply) => {
     if (!closing) return;
     reply.header('connection', 'close').header('retry-after', '1');
-    return reply
-      .code(503)
-      .send({
-        error: {
-          code: 'ERR_UNAVAILABLE',
-          message: 'this node is shutting down; retry on another',
-          retryAfter: 1,
-        },
-      });
+    return reply.code(503).send({
+      error: {
+        code: 'ERR_UNAVAILABLE',
+        message: 'this node is shutting down; retry on another',
+        retryAfter: 1,
+      },
+    });
   });
   capConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress, (address) => {
     app.log.warn(

@@ -227,9 +227,7 @@ const MEDIA_FLAGS = {
   '--max-total-pixels': 'maxTotalPixels',
 } as const;
 
-function mediaFlags(
-  args: string[],
-):
+function mediaFlags(args: string[]):
   | {
       media: Partial<Record<(typeof MEDIA_FLAGS)[keyof typeof MEDIA_FLAGS], number>>;
       rest: string[];

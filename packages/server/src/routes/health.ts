@@ -20,14 +20,12 @@ export default async function healthRoutes(
           uptimeSec: Math.round((Date.now() - opts.started) / 1000),
         };
       } catch (e) {
-        return reply
-          .code(503)
-          .send({
-            error: {
-              code: 'ERR_UNAVAILABLE',
-              message: `storage unreachable: ${(e as Error).message}`,
-            },
-          });
+        return reply.code(503).send({
+          error: {
+            code: 'ERR_UNAVAILABLE',
+            message: `storage unreachable: ${(e as Error).message}`,
+          },
+        });
       }
     },
   );

@@ -84,7 +84,7 @@ function socket(url: string, token: string): Promise<Sock> {
   });
   const s: Sock = { ws, wait: (pred) => new Promise((done) => waiters.push({ pred, done })) };
   return new Promise((resolve, reject) => {
-    s.wait((f) => f.type === 'hello').then(() => resolve(s));
+    void s.wait((f) => f.type === 'hello').then(() => resolve(s));
     ws.once('error', reject);
   });
 }

@@ -135,16 +135,16 @@ function startServer(a: Attack): Promise<Started> {
       child.kill('SIGKILL');
       reject(new Error(`server did not start: ${err.slice(-400)}`));
     }, 60_000);
-    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr.setEncoding('utf8').on('data', (d: string) => {
       err = (err + d).slice(-4000);
     });
-    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout.setEncoding('utf8').on('data', (d: string) => {
       out += d;
       const m = /running at (http:\/\/[^\s]+)/.exec(out);
       if (m) {
         clearTimeout(t);
-        child.stdout!.removeAllListeners('data');
-        child.stdout!.resume();
+        child.stdout.removeAllListeners('data');
+        child.stdout.resume();
         resolve({ child, url: m[1]!, dataDir });
       }
     });
@@ -190,23 +190,23 @@ async function victim(
     },
   );
   let out = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+  child.stdout.setEncoding('utf8').on('data', (d: string) => {
     out += d;
   });
   const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
   await new Promise<void>((resolve, reject) => {
     const check = () => {
       if (out.startsWith('ready\n')) {
-        child.stdout!.off('data', check);
+        child.stdout.off('data', check);
         resolve();
       }
     };
-    child.stdout!.on('data', check);
+    child.stdout.on('data', check);
     void exited.then((code) => reject(new Error(`victim exited ${code} before it was ready`)));
   });
   return {
     async stop() {
-      child.stdin!.end('stop\n');
+      child.stdin.end('stop\n');
       const code = await exited;
       if (code !== 0) throw new Error(`victim exited ${code}`);
       return JSON.parse(out.slice('ready\n'.length)) as { reads: number[]; logins: number[] };

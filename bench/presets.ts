@@ -92,8 +92,8 @@ async function picture(
     // ffmpeg before 7.1 cannot decode animated WebP: libwebp through sharp.
     const img = sharp(Buffer.from(bytes), { pages: -1 });
     const meta = await img.metadata();
-    const W = meta.width!,
-      ph = meta.pageHeight ?? meta.height!;
+    const W = meta.width,
+      ph = meta.pageHeight ?? meta.height;
     const { data } = await img.ensureAlpha().raw().toBuffer({ resolveWithObject: true });
     frames = [];
     for (let p = 0; p < (meta.pages ?? 1); p++) {

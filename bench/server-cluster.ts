@@ -58,7 +58,7 @@ function parse(argv: string[]): Opts {
     placement: arg('placement', 'split') as Opts['placement'],
   };
   if (o.placement !== 'split' && o.placement !== 'together')
-    throw new Error(`--placement must be split or together, got ${o.placement}`);
+    throw new Error(`--placement must be split or together, got ${String(o.placement)}`);
   if (o.backend !== 'postgres')
     throw new Error(`--backend must be postgres (the scale-out backend), got ${o.backend}`);
   if (!(o.nodes >= 1 && o.nodes <= 16)) throw new Error(`--nodes must be 1–16, got ${o.nodes}`);
@@ -83,8 +83,8 @@ function tsx(file: string, args: string[], env: Record<string, string> = {}): Pr
     env: { ...process.env, ...env },
   });
   const p: Proc = { child, stderr: [], lines: [], waiters: [] };
-  createInterface({ input: child.stderr! }).on('line', (l) => p.stderr.push(l));
-  createInterface({ input: child.stdout! }).on('line', (l) => {
+  createInterface({ input: child.stderr }).on('line', (l) => p.stderr.push(l));
+  createInterface({ input: child.stdout }).on('line', (l) => {
     p.lines.push(l);
     for (const w of p.waiters.splice(0)) w(l);
   });

@@ -154,7 +154,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
       for (let k = 0; k < due; k++) {
         const i = next;
         next = (next + 1) % n;
-        const clientId = `${i}-${counters[i]++}`;
+        const clientId = `${i}-${counters[i]!++}`;
         const at = performance.now();
         sentAt.set(clientId, at);
         if (at >= tStart) measuredSent++;

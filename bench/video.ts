@@ -75,7 +75,7 @@ process.on('exit', () => {
   rmSync(work, { recursive: true, force: true });
 });
 const url: string = await new Promise((resolve) => {
-  createInterface({ input: child.stdout! }).once('line', (l) =>
+  createInterface({ input: child.stdout }).once('line', (l) =>
     resolve((JSON.parse(l) as { url: string }).url),
   );
 });

@@ -22,6 +22,7 @@ const projects = [
   'apps/web/tsconfig.json',
   'apps/web/test/tsconfig.json',
   'bench/tsconfig.json',
+  'scripts/tsconfig.json',
 ].filter((p) => existsSync(p));
 
 const host = {

@@ -82,7 +82,7 @@ export function openSocket(
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
       res.on('data', (d: Buffer) => {
-        body += d;
+        body += d.toString();
       });
       res.on('end', () => {
         let code = '';
@@ -264,7 +264,7 @@ async function users(server: HostileServer, n: number): Promise<HostileUser[]> {
   return out;
 }
 
-export const attacks: Attack[] = [
+const attacks: Attack[] = [
   {
     name: 'ws: 35 sockets of one user stop reading, each syncing 12 MB',
     async run(server, signal) {

@@ -38,7 +38,7 @@ export interface Score {
 }
 
 /** Presentation size of a video's first stream. */
-export async function videoSize(src: string): Promise<{ width: number; height: number }> {
+async function videoSize(src: string): Promise<{ width: number; height: number }> {
   const r = await must('ffprobe', [
     '-v',
     'error',
@@ -55,7 +55,7 @@ export async function videoSize(src: string): Promise<{ width: number; height: n
 }
 
 /** Reference size of a request: the requested width, height by the aspect (rounded). */
-export async function referenceSize(req: Request): Promise<{ width: number; height: number }> {
+async function referenceSize(req: Request): Promise<{ width: number; height: number }> {
   const v = await videoSize(req.src);
   return { width: req.width, height: Math.round((v.height * req.width) / v.width) };
 }
@@ -152,7 +152,7 @@ export async function stickerFrames(
     // rewrites files of the same name.
     const img = sharp(await readFile(file), { pages: -1 });
     const meta = await img.metadata();
-    const ph = meta.pageHeight ?? meta.height!;
+    const ph = meta.pageHeight ?? meta.height;
     const { data, info } = await img.removeAlpha().raw().toBuffer({ resolveWithObject: true });
     const pages = Math.round(info.height / ph);
     frames = [];

@@ -26,7 +26,7 @@ const screenText = (): string =>
       `${String(i + 1).padStart(3)}  const frame${i} = await source.frameAt(t + ${i} / fps, { width: ${320 + i}, crop }); // line ${i}`,
   ).join('\n');
 
-const RECIPES: Record<string, Recipe> = {
+const RECIPES = {
   // Cellular automaton (rule 110 scrolling): every row new, hard for any palette/LZW.
   cellauto: {
     kind: 'animation',
@@ -135,13 +135,13 @@ const RECIPES: Record<string, Recipe> = {
       'color=c=gray:s=640x360:rate=24,noise=alls=90:allf=t+u,format=yuv420p',
     ],
   },
-};
+} satisfies Record<string, Recipe>;
 
 export type ClipName = keyof typeof RECIPES;
 
 /** Path of a synthetic clip (6 s, 640×360, 24 fps, H.264 near-lossless), made on first use. */
 export async function synthetic(name: ClipName): Promise<{ path: string; kind: string }> {
-  const r = RECIPES[name]!;
+  const r = RECIPES[name];
   await mkdir(WORK, { recursive: true });
   // Named by a hash of the recipe, so a changed recipe makes its clip again.
   const path = join(
@@ -175,5 +175,3 @@ export async function synthetic(name: ClipName): Promise<{ path: string; kind: s
   }
   return { path, kind: r.kind };
 }
-
-export const SYNTHETIC: readonly ClipName[] = Object.keys(RECIPES);

@@ -33,7 +33,7 @@ export interface Made {
 }
 
 /** Quality Clipchat is asked for in the benchmark: the best that fits, like gifski's search. */
-export const CLIPCHAT_QUALITY = 100;
+const CLIPCHAT_QUALITY = 100;
 
 const delaysMs = (n: number, fps: number) =>
   Array.from(
@@ -74,7 +74,7 @@ export async function clipchat(req: Request, format: StickerFormat, out: string)
     });
     await writeFile(out, s.bytes);
     const a = Object.entries(s.adapted)
-      .map(([k, v]) => `${k} ${(v as { to: unknown }).to}`)
+      .map(([k, v]) => `${k} ${String((v as { to: unknown }).to)}`)
       .join(', ');
     return {
       tool: `clipchat-${format}`,
@@ -117,7 +117,7 @@ export async function writePngs(ref: Seq, dir: string): Promise<string[]> {
 }
 
 /** One gifski run at quality `q`. */
-export async function gifskiAt(
+async function gifskiAt(
   pngs: string[],
   fps: number,
   width: number,
@@ -234,13 +234,13 @@ export async function ffmpegPalette(req: Request, ref: Seq, out: string): Promis
 
 /** gifenc (JS): a 256-colour palette per frame, as its README shows; no size control. */
 type GifencApi = {
-  GIFEncoder(): {
+  GIFEncoder: () => {
     writeFrame(index: Uint8Array, w: number, h: number, o: object): void;
     finish(): void;
     bytes(): Uint8Array;
   };
-  quantize(rgba: Uint8Array, n: number): number[][];
-  applyPalette(rgba: Uint8Array, palette: number[][]): Uint8Array;
+  quantize: (rgba: Uint8Array, n: number) => number[][];
+  applyPalette: (rgba: Uint8Array, palette: number[][]) => Uint8Array;
 };
 const { GIFEncoder, applyPalette, quantize } = gifencModule as GifencApi;
 
@@ -299,5 +299,3 @@ export async function sharpGif(req: Request, ref: Seq, out: string): Promise<Mad
     ok: true,
   };
 }
-
-export { run };

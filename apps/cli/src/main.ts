@@ -21,7 +21,7 @@ async function load(name: string): Promise<Command | null> {
       return import('./commands/clip.ts');
     case 'serve':
       try {
-        return (await import('./commands/serve.ts')) as Command;
+        return await import('./commands/serve.ts');
       } catch (e) {
         if (process.env.CLIPCHAT_DEBUG) console.error(e);
         process.stderr.write('clipchat: serve is not available in this installation\n');

@@ -44,7 +44,7 @@ const NAMES: Record<string, string> = {
 };
 
 /** A format's name as people write it: `gif` → GIF, `webp` → WebP. */
-export function formatName(format: string): string {
+function formatName(format: string): string {
   return NAMES[format] ?? format.toUpperCase();
 }
 

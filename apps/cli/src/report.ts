@@ -42,7 +42,7 @@ export function printReport(r: JsonReport, json: boolean): void {
   const what =
     r.frames > 1 || r.fps
       ? `${r.frames} ${r.frames === 1 ? 'frame' : 'frames'} at ${r.fps} fps, ${formatTime(r.durationMs / 1000)}`
-      : `frame ${r.frameIndex ?? '?'} at ${formatTime(Number(r.time ?? 0))}`;
+      : `frame ${(r.frameIndex as number | undefined) ?? '?'} at ${formatTime(Number(r.time ?? 0))}`;
   const adapted = Object.entries(r.adapted)
     .map(([k, v]) => {
       const c = v as { from?: unknown; to?: unknown };
@@ -57,7 +57,7 @@ export function printReport(r: JsonReport, json: boolean): void {
   );
 }
 
-export function sizeText(bytes: number): string {
+function sizeText(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
   return `${(bytes / 1024 / 1024).toFixed(2)} MiB`;

@@ -44,7 +44,7 @@ function clipchat(args: string[], onSpawn?: (pid: number) => void): Promise<Run>
     let se = '';
     child.stdout.on('data', (d: Buffer) => so.push(d));
     child.stderr.on('data', (d: Buffer) => {
-      se += d;
+      se += d.toString();
     });
     child.on('close', (code) => ok({ code, stdout: Buffer.concat(so), stderr: se }));
     onSpawn?.(child.pid!);

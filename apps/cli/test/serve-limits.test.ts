@@ -35,13 +35,13 @@ function run(flags: string[]): {
   });
   children.push(child);
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exit = new Promise<{ code: number | null; err: string }>((r) =>
     child.on('exit', (code) => r({ code, err })),
   );
   const url = new Promise<string>((ok, fail) => {
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       const m = /running at (http:\/\/\S+?)[\s(]/.exec(out);
       if (m) ok(m[1]!.replace(/\/$/, ''));

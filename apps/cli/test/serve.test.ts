@@ -40,13 +40,13 @@ function serve(
   return new Promise((ok, fail) => {
     let out = '';
     let err = '';
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
       output?.(out);
       const m = /running at (http:\/\/\S+?)[\s(]/.exec(out);
       if (m?.[1]) ok(m[1].replace(/\/$/, ''));
     });
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('exit', (code) => fail(new Error(`serve exited ${code}: ${err}`)));
   });
 }
@@ -100,7 +100,7 @@ describe('clipchat serve', () => {
       },
     );
     let err = '';
-    bad.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    bad.stderr.on('data', (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => bad.on('exit', r));
     expect(code).toBe(2);
     expect(err).toContain('CLIPCHAT_LOG_FORMAT must be pretty or json, got "xml"');

@@ -9,7 +9,7 @@ import sharp from 'sharp';
 import { readFrameNumber } from '../../../packages/capture/test/helpers';
 
 /** The frame number drawn in the player's picture, from a screenshot of the screen. */
-export async function frameOnScreen(page: Page): Promise<number> {
+async function frameOnScreen(page: Page): Promise<number> {
   const box = await page.evaluate(() => {
     const v = document.querySelector<HTMLVideoElement>('video.player-video')!;
     const r = v.getBoundingClientRect();

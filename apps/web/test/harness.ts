@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { createServer, type ClipchatServer } from '@clipchat/server';
 
-export const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WEB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /**
  * Where the app is built. Under `vitest run`, scripts/test-setup.ts names one folder for the
  * whole run (CLIPCHAT_TEST_WEB_DIST): the first test file that needs the app builds it there
@@ -24,7 +24,7 @@ const SHARED_DIST = process.env.CLIPCHAT_TEST_WEB_DIST;
 export const DIST = SHARED_DIST ?? mkdtempSync(join(tmpdir(), 'clipchat-web-dist-'));
 if (!SHARED_DIST) process.on('exit', () => rmSync(DIST, { recursive: true, force: true }));
 
-export const CHROMIUM_ARGS = [
+const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',

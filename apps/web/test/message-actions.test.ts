@@ -468,16 +468,16 @@ describe('replies, reactions, edits, deletes', () => {
       .map((e) => e.frame.message as Record<string, unknown>)
       .find((m) => m.text === 'target of junk')!;
     const route = tap.route!;
-    await route.send('not json');
-    await route.send(JSON.stringify({ type: 'teleport' }));
-    await route.send(JSON.stringify({ type: 'update', message: { id: held.id, text: 'forged' } }));
-    await route.send(
+    route.send('not json');
+    route.send(JSON.stringify({ type: 'teleport' }));
+    route.send(JSON.stringify({ type: 'update', message: { id: held.id, text: 'forged' } }));
+    route.send(
       JSON.stringify({
         type: 'update',
         message: { ...held, text: 'forged', rev: Number(held.rev) + 100, reactions: 'lots' },
       }),
     );
-    await route.send(
+    route.send(
       JSON.stringify({
         type: 'message',
         message: { ...held, id: 'new', seq: 'one', text: 'forged' },
@@ -490,7 +490,7 @@ describe('replies, reactions, edits, deletes', () => {
     expect(await msg(sam, 'forged').count()).toBe(0);
     expect(await msg(sam, 'target of junk').count()).toBe(1);
     // A frame that fits is applied: the same forged update with its fields right.
-    await route.send(
+    route.send(
       JSON.stringify({
         type: 'update',
         message: { ...held, text: 'fits the schema', rev: Number(held.rev) + 100 },

@@ -59,7 +59,7 @@ beforeAll(async () => {
         return Real.requestPermission(...a);
       },
     });
-    window.Notification = Recorded as unknown as typeof Notification;
+    window.Notification = Recorded;
     let hide = false;
     Object.defineProperty(Document.prototype, 'visibilityState', {
       configurable: true,

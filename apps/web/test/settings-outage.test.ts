@@ -328,7 +328,7 @@ describe('settings and errors', () => {
     await expect.poll(() => count(bob, 'arrived live 2')).toBe(1);
     expect(await count(bob, 'lost on the way 1')).toBe(0);
     // The server says live delivery was interrupted: bob syncs from before the gap.
-    await bobTap.route!.send(JSON.stringify({ type: 'resync' }));
+    bobTap.route!.send(JSON.stringify({ type: 'resync' }));
     await expect
       .poll(async () => (await texts(bob)).slice(-2))
       .toEqual(['lost on the way 1', 'arrived live 2']);
@@ -425,7 +425,7 @@ describe('settings and errors', () => {
     expect(await paged.count()).toBe(0);
 
     const logBefore = bobTap.log.length;
-    await bobTap.route!.send(JSON.stringify({ type: 'resync' }));
+    bobTap.route!.send(JSON.stringify({ type: 'resync' }));
     await expect.poll(() => paged.count(), { timeout: 60_000 }).toBe(N);
     // Every message once, in seq order, none missing.
     const seqs = await paged.evaluateAll((els) =>

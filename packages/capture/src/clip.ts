@@ -194,11 +194,7 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
       }
     };
     const complete = (async () => {
-      for await (const f of source.framesAt(
-        times,
-        fs,
-        sig as Parameters<FrameSource['framesAt']>[2],
-      )) {
+      for await (const f of source.framesAt(times, fs, sig)) {
         throwIfCancelled(sig);
         out.push(f);
         wake();

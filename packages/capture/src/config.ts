@@ -349,9 +349,12 @@ function show(v: unknown): string {
   if (typeof v === 'string') return JSON.stringify(v);
   if (typeof v === 'number' || typeof v === 'boolean' || v === null || v === undefined)
     return String(v);
+  // Anything else (an object, a function, a symbol) as well as it can be shown.
   try {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value, see above
     return JSON.stringify(v) ?? String(v);
   } catch {
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- any value, see above
     return String(v);
   }
 }

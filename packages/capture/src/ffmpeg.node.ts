@@ -60,7 +60,7 @@ export function resetFfmpegPath(): void {
 }
 
 /** Options every ffmpeg run starts with: quiet banner, no stdin, no progress lines. */
-export const FFMPEG_BASE_ARGS: readonly string[] = ['-hide_banner', '-nostdin', '-nostats'];
+const FFMPEG_BASE_ARGS: readonly string[] = ['-hide_banner', '-nostdin', '-nostats'];
 
 export type FfmpegChild = ChildProcessByStdio<null, Readable, Readable>;
 

@@ -376,8 +376,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       if (a && b) {
         for (const k of ['colors', 'dither', 'lossy'] as const) {
           if (a[k] !== undefined && a[k] !== b[k]) {
-            const from = typeof a[k] === 'number' ? Math.round((a[k] as number) * 10) / 10 : a[k];
-            const to = typeof b[k] === 'number' ? Math.round((b[k] as number) * 10) / 10 : b[k];
+            const from = typeof a[k] === 'number' ? Math.round(a[k] * 10) / 10 : a[k];
+            const to = typeof b[k] === 'number' ? Math.round(b[k] * 10) / 10 : b[k];
             (adapted as Record<string, unknown>)[k] = { from, to };
           }
         }

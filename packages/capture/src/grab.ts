@@ -125,11 +125,7 @@ export async function grab(source: FrameSource, options: GrabOptions): Promise<S
   };
   check('decode', 0);
   // The source reads `aborted` (and listens for abort when it can); a CancelSignal is enough.
-  const frame = await source.frameAt(
-    options.at,
-    shape,
-    signal as Parameters<FrameSource['frameAt']>[2],
-  );
+  const frame = await source.frameAt(options.at, shape, signal);
   const t1 = now();
   check('encode', 0.5);
   // The capture's original format is PNG. When that is what is asked for, its bytes are

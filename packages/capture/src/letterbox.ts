@@ -76,7 +76,7 @@ export function letterboxWriter<W extends StickerWriter>(
       return bytes;
     },
   };
-  const describe = (writer as { describe?(q: number): object }).describe;
+  const describe = (writer as { describe?: (q: number) => object }).describe;
   if (describe) out.describe = (q) => describe.call(writer, q);
   return out;
 }

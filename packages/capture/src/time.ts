@@ -24,17 +24,17 @@ export function parseTime(s: string, field = 'time'): Seconds {
       field,
     );
   let m: RegExpExecArray | null;
-  if ((m = PLAIN.exec(text))) return Number(text) as Seconds;
+  if (PLAIN.test(text)) return Number(text);
   if ((m = MS.exec(text))) {
     const sec = Number(m[2] + (m[3] ?? ''));
     if (sec >= 60) throw bad(' (seconds below 60)');
-    return (Number(m[1]) * 60 + sec) as Seconds;
+    return Number(m[1]) * 60 + sec;
   }
   if ((m = HMS.exec(text))) {
     const min = Number(m[2]);
     const sec = Number(m[3] + (m[4] ?? ''));
     if (min >= 60 || sec >= 60) throw bad(' (minutes and seconds below 60)');
-    return (Number(m[1]) * 3600 + min * 60 + sec) as Seconds;
+    return Number(m[1]) * 3600 + min * 60 + sec;
   }
   throw bad();
 }
@@ -87,5 +87,5 @@ export function parseBytes(s: string, field = 'maxStickerBytes'): Bytes {
         : `Sticker size limit must be a size like 500 KB, 1 MB or 256 KiB (KB and MB are 1000 bytes, KiB and MiB 1024), got ${JSON.stringify(s)}`,
     );
   }
-  return Math.floor(Number(m[1]) * unit) as Bytes;
+  return Math.floor(Number(m[1]) * unit);
 }

@@ -123,11 +123,11 @@ export function shownAtSamples<T>(
 ): T[] {
   const shown: T[] = [];
   let j = 0;
-  let end = delaysCs[0]!;
+  let end = delaysCs[0];
   for (let k = 0; k < n; k++) {
     const t = ((k + 0.5) * 100) / fps;
-    while (t >= end && j + 1 < decoded.length) end += delaysCs[++j]!;
-    shown.push(decoded[j]!);
+    while (t >= end && j + 1 < decoded.length) end += delaysCs[++j];
+    shown.push(decoded[j]);
   }
   return shown;
 }

@@ -2,7 +2,7 @@
  * Clipchat's GIF encoder, checked by decoders nobody here wrote: ffmpeg/ffprobe (pixels,
  * frame count, delays) and sharp (pages, delays, loop).
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -66,7 +66,7 @@ async function decode(
     .ensureAlpha()
     .raw()
     .toBuffer({ resolveWithObject: true });
-  return { format: meta.format!, width: info.width, height: info.height, data };
+  return { format: meta.format, width: info.width, height: info.height, data };
 }
 
 const SHARP_NAME: Record<StillFormat, string> = {

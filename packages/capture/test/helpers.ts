@@ -116,40 +116,6 @@ export function frameIndexAt(times: readonly number[], t: number): number {
   return lo;
 }
 
-/** Width/height/codec/pix_fmt of the first video stream of an image or video, via ffprobe. */
-export function probeImage(path: string): {
-  codec: string;
-  width: number;
-  height: number;
-  pixFmt: string;
-  frames: number;
-} {
-  const out = execFileSync(
-    'ffprobe',
-    [
-      '-v',
-      'error',
-      '-select_streams',
-      'v:0',
-      '-count_frames',
-      '-show_entries',
-      'stream=codec_name,width,height,pix_fmt,nb_read_frames',
-      '-of',
-      'json',
-      path,
-    ],
-    { encoding: 'utf8' },
-  );
-  const s = (JSON.parse(out) as { streams: Array<Record<string, string | number>> }).streams[0]!;
-  return {
-    codec: String(s.codec_name),
-    width: Number(s.width),
-    height: Number(s.height),
-    pixFmt: String(s.pix_fmt),
-    frames: Number(s.nb_read_frames),
-  };
-}
-
 /** A pseudo-random generator (xorshift), so tests are repeatable. */
 export function rng(seed: number): () => number {
   let s = seed >>> 0 || 1;

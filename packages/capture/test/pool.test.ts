@@ -16,7 +16,7 @@ import { BIG_BUCK_BUNNY } from './helpers';
 const W = 320;
 const H = 180;
 const FPS = 12;
-let frames: RgbaImage[] = [];
+const frames: RgbaImage[] = [];
 let delays: number[] = [];
 const pool = new GifWorkerPool(2);
 

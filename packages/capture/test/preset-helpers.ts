@@ -87,8 +87,8 @@ export async function animation(
 ): Promise<{ width: number; height: number; pages: number; delays: number[] }> {
   const m = await sharp(bytes, { animated: true }).metadata();
   return {
-    width: m.width!,
-    height: m.pageHeight ?? m.height!,
+    width: m.width,
+    height: m.pageHeight ?? m.height,
     pages: m.pages ?? 1,
     delays: m.delay ?? [],
   };
@@ -116,7 +116,7 @@ async function regionPng(
  * presented at or before it; `-ss` itself takes the first at or after), from ffprobe's
  * packet list.
  */
-export function seekToFrameAt(video: string, t: number): number {
+function seekToFrameAt(video: string, t: number): number {
   const j = JSON.parse(
     execFileSync(
       'ffprobe',

@@ -174,7 +174,7 @@ describe('animated WebP muxer', () => {
     expect(out.delay).toEqual(frames.map((_, k) => 40 + k));
     expect(out.loop).toBe(0);
     for (let k = 0; k < frames.length; k++) {
-      const still = await sharp(stills[k]!).ensureAlpha().raw().toBuffer();
+      const still = await sharp(stills[k]).ensureAlpha().raw().toBuffer();
       expect(Buffer.from(out.frames[k]!.data).equals(still)).toBe(true); // muxing re-encodes nothing
       expect(out.frames[k]!.data[3]).toBe(0); // transparent border survives
     }

@@ -6,7 +6,7 @@
  * WebSocket alike.
  */
 import type { TSchema, Static } from '@sinclair/typebox';
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { MAX_TEXT_LENGTH } from './types';

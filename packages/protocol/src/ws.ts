@@ -303,7 +303,7 @@ export const SERVER_FRAMES = {
   watch: WatchUpdateFrame,
   delivered: DeliveredUpdateFrame,
 } as const;
-export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES) as TSchema[]);
+export const ServerFrame = Type.Union(Object.values(SERVER_FRAMES));
 export type ServerFrame =
   | HelloFrame
   | AckFrame

@@ -38,7 +38,7 @@ const BY_STATUS: Record<number, ErrorCode> = {
 };
 
 /** Seconds a client is asked to wait before resending when storage is unreachable. */
-export const UNAVAILABLE_RETRY_AFTER_S = 2;
+const UNAVAILABLE_RETRY_AFTER_S = 2;
 
 // Node socket errors when the database (or Redis) cannot be reached or drops the connection.
 const NET_CODES = new Set([
@@ -68,14 +68,14 @@ const CONN_MESSAGES =
  * right now (as opposed to a fault in Clipchat); null otherwise. Looks into
  * AggregateError.errors and `cause`, where Node and the drivers nest the socket error.
  */
-export function unavailableCause(err: unknown, depth = 0): 'database' | 'disk' | null {
+function unavailableCause(err: unknown, depth = 0): 'database' | 'disk' | null {
   if (!err || typeof err !== 'object' || depth > 3) return null;
   const e = err as { code?: unknown; message?: unknown; errors?: unknown; cause?: unknown };
   const code = typeof e.code === 'string' ? e.code : '';
   if (SQLITE_CODES.test(code) || DISK_CODES.has(code)) return 'disk';
   if (NET_CODES.has(code) || PG_STATES.test(code)) return 'database';
   if (typeof e.message === 'string' && CONN_MESSAGES.test(e.message)) return 'database';
-  for (const inner of [...(Array.isArray(e.errors) ? e.errors : []), e.cause]) {
+  for (const inner of [...(Array.isArray(e.errors) ? (e.errors as unknown[]) : []), e.cause]) {
     const c = unavailableCause(inner, depth + 1);
     if (c) return c;
   }

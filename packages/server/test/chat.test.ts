@@ -268,20 +268,20 @@ describe.each(backends)('groups over $name', (backend) => {
       register(s.url),
       register(s.url),
     ]);
-    const cb = await Client.open(s.url, b!.token);
+    const cb = await Client.open(s.url, b.token);
     const g = await api(s.url, 'POST', '/api/conversations', {
-      token: a!.token,
-      json: { members: [b!.username, c!.username], title: 'Film night' },
+      token: a.token,
+      json: { members: [b.username, c.username], title: 'Film night' },
     });
     expect(g.status).toBe(201);
     expect(g.body).toMatchObject({ kind: 'group', title: 'Film night' });
     expect(g.body.members.map((m: any) => m.username).sort()).toEqual(
-      [a!.username, b!.username, c!.username].sort(),
+      [a.username, b.username, c.username].sort(),
     );
     expect((await cb.next((f) => f.type === 'conversation')).conversationId).toBe(g.body.id);
-    const cc = await Client.open(s.url, c!.token);
-    const cd = await Client.open(s.url, d!.token);
-    const ca = await Client.open(s.url, a!.token);
+    const cc = await Client.open(s.url, c.token);
+    const cd = await Client.open(s.url, d.token);
+    const ca = await Client.open(s.url, a.token);
     ca.send({
       type: 'send',
       clientId: 'g1',
@@ -294,7 +294,7 @@ describe.each(backends)('groups over $name', (backend) => {
     await new Promise((r) => setTimeout(r, 100));
     expect(cd.messages()).toHaveLength(0);
     // Read positions sync to my other devices.
-    const cb2 = await Client.open(s.url, b!.token);
+    const cb2 = await Client.open(s.url, b.token);
     cb.send({ type: 'read', conversationId: g.body.id, seq: 1 });
     expect(await cb2.next((f) => f.type === 'read')).toMatchObject({
       conversationId: g.body.id,

@@ -19,7 +19,7 @@ function startChild(
     env: { ...process.env, ...env },
   });
   return new Promise((resolve, reject) => {
-    const rl = createInterface({ input: proc.stdout! });
+    const rl = createInterface({ input: proc.stdout });
     rl.once('line', (l) => resolve({ proc, url: (JSON.parse(l) as { url: string }).url }));
     proc.once('exit', (code) => reject(new Error(`server exited early (${code})`)));
   });
@@ -31,6 +31,7 @@ const killed = (p: ChildProcess) =>
     else p.once('exit', () => r());
   });
 
+// eslint-disable-next-line @typescript-eslint/unbound-method -- vitest's describe.each is called as a method
 describe.each(backends.filter((b) => b.name === 'sqlite' || b.env))(
   'crash safety over $name',
   (backend) => {

@@ -34,7 +34,7 @@ async function serve(media: Record<string, number> = {}): Promise<Srv> {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {
-    createInterface({ input: proc.stdout! }).once('line', (l) =>
+    createInterface({ input: proc.stdout }).once('line', (l) =>
       resolve((JSON.parse(l) as { url: string }).url),
     );
     proc.once('exit', (code) => reject(new Error(`server exited early (${code})`)));

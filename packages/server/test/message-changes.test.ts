@@ -466,7 +466,7 @@ describe.runIf(pgBackend)('message changes across nodes (postgres + redis)', () 
     const { a, b, conv } = await pair(n1);
     const m = await say(n1, a, conv, 'hi');
     const cb = await Client.open(n2.url, b.token);
-    await react(n1 as Running, a, m.id, '🙏');
+    await react(n1, a, m.id, '🙏');
     const u1 = await cb.next((f) => f.type === 'update' && f.message.id === m.id, 10_000);
     expect(u1.message.reactions).toEqual([{ emoji: '🙏', users: [a.username] }]);
     const e = await edit(n1, a, m.id, 'hi there');
@@ -477,7 +477,7 @@ describe.runIf(pgBackend)('message changes across nodes (postgres + redis)', () 
     );
     expect(u2.message.text).toBe('hi there');
     // The other node sees the same store: b reacts there, a's message now carries both.
-    const r = await react({ ...n1, url: n2.url } as Running, b, m.id, '🙏');
+    const r = await react({ ...n1, url: n2.url }, b, m.id, '🙏');
     expect(r.body.message.reactions).toEqual([{ emoji: '🙏', users: [a.username, b.username] }]);
     await cb.close();
   });

@@ -11,7 +11,7 @@ import { PostgresStore } from '../src/store/postgres';
 import type { Backend } from './backends';
 
 /** The database tests run against; override with CLIPCHAT_TEST_DATABASE_URL. */
-export const TEST_DATABASE_URL =
+const TEST_DATABASE_URL =
   process.env.CLIPCHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 /** The shared Redis tests may publish on (each test under its own channel prefix). */
 export const TEST_REDIS_URL = process.env.CLIPCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -44,7 +44,7 @@ export async function createTestSchema(): Promise<TestSchema> {
 }
 
 /** `url` with its connections' search_path set to `schema` (via the libpq `options` parameter). */
-export function withSearchPath(url: string, schema: string): string {
+function withSearchPath(url: string, schema: string): string {
   const u = new URL(url);
   u.searchParams.set('options', `-c search_path=${schema}`);
   return u.toString();
@@ -175,7 +175,7 @@ try {
 }
 
 /** The schema a test's dataDir maps to: the same for the test's store and its child servers. */
-export function schemaForDataDir(dataDir: string): string {
+function schemaForDataDir(dataDir: string): string {
   return `t_${createHash('sha256').update(dataDir).digest('hex').slice(0, 16)}`;
 }
 
@@ -374,7 +374,7 @@ export class ChatClient {
     const since: Record<string, number> = {};
     for (const id of new Set([...this.held.keys(), ...extra, ...this.#known]))
       since[id] = this.contiguous(id);
-    this.#ws?.readyState === 1 && this.#ws.send(JSON.stringify({ type: 'sync', since }));
+    if (this.#ws?.readyState === 1) this.#ws.send(JSON.stringify({ type: 'sync', since }));
   }
 
   #known = new Set<string>();

@@ -21,7 +21,7 @@ function stat(pid: number): { ppid: number; cpu: number } | null {
 }
 
 /** `pid` and every live process below it. */
-export function family(pid: number): number[] {
+function family(pid: number): number[] {
   const parent = new Map<number, number>();
   for (const d of readdirSync('/proc'))
     if (/^\d+$/.test(d)) {

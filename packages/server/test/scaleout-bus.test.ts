@@ -44,7 +44,7 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('RedisBus', () => {
     const gotB: number[] = [];
     a.subscribe((e) => gotA.push(e.n));
     b.subscribe((e) => gotB.push(e.n));
-    for (let n = 0; n < 100; n++) (n % 2 ? a : b).publish({ n });
+    for (let n = 0; n < 100; n++) void (n % 2 ? a : b).publish({ n });
     await until(() => gotA.length === 100 && gotB.length === 100);
     // Redis keeps one publisher's order; each node sees all 100, none twice.
     expect(new Set(gotA).size).toBe(100);
@@ -68,13 +68,13 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('RedisBus', () => {
     b.subscribe((e) => gotB.push(e.n));
     a.onResync(() => resyncA++);
     b.onResync(() => resyncB++);
-    a.publish({ n: 1 });
+    void a.publish({ n: 1 });
     await until(() => gotB.includes(1));
 
     await redis.stop();
     await until(() => !a.connected && !b.connected);
     // While Redis is gone, local delivery still works and publishing never throws.
-    a.publish({ n: 2 });
+    void a.publish({ n: 2 });
     expect(gotA).toContain(2);
     // `connected` turns false when either connection notices; the publisher may notice a
     // moment later, and then the PUBLISH fails asynchronously. Either way it is counted.
@@ -84,7 +84,7 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('RedisBus', () => {
     await until(() => a.connected && b.connected, 10_000);
     await until(() => resyncA > 0 && resyncB > 0, 10_000);
     // Delivery between nodes resumes.
-    a.publish({ n: 3 });
+    void a.publish({ n: 3 });
     await until(() => gotB.includes(3));
     expect(gotB).not.toContain(2); // lost from pub/sub: it is sync's job to bring it
   });
@@ -98,14 +98,14 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('RedisBus', () => {
     await a.start(300);
     let resync = 0;
     a.onResync(() => resync++);
-    a.publish({ n: 1 }); // no throw
+    void a.publish({ n: 1 }); // no throw
     await redis.start();
     await until(() => a.connected, 10_000);
     await until(() => resync > 0, 10_000);
     const b = await bus(redis.url, prefix);
     const got: number[] = [];
     b.subscribe((e) => got.push(e.n));
-    a.publish({ n: 2 });
+    void a.publish({ n: 2 });
     await until(() => got.includes(2));
   });
 });

@@ -50,7 +50,7 @@ function msg(
     deletedAt: null,
     rev: 0,
     ...extra,
-  } as NewMessage;
+  };
 }
 
 async function seed(s: PostgresStore) {

@@ -67,7 +67,7 @@ describe.each(backends)('search over $name', (backend) => {
   });
 
   const search = (u: TestUser, query: Record<string, string>) =>
-    api(s.url, 'GET', `/api/search?${new URLSearchParams(query)}`, { token: u.token });
+    api(s.url, 'GET', `/api/search?${new URLSearchParams(query).toString()}`, { token: u.token });
   const texts = (r: { body: { messages: { text: string | null; clientId: string }[] } }) =>
     r.body.messages.map((m) => m.clientId);
 

@@ -29,7 +29,7 @@ interface Port {
 /** A job in flight: its promise and a way to cancel it. */
 export interface Job<T> {
   promise: Promise<T>;
-  cancel(): void;
+  cancel: () => void;
 }
 
 export class CaptureClient {
@@ -103,7 +103,7 @@ export class CaptureClient {
       if (!this.port) return reject(new BridgeError('ERR_NO_VIDEO', 'open a video first'));
       this.pending.set(id, { resolve: resolve as (m: FromWorker) => void, reject, onProgress });
       const picture = (req as { picture?: ImageBitmap }).picture;
-      this.port.post({ ...req, id } as ToWorker, picture ? [picture] : []);
+      this.port.post({ ...req, id }, picture ? [picture] : []);
     });
     return {
       promise,

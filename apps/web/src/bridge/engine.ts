@@ -75,8 +75,10 @@ export function describeAdaptations(
   for (const [k, c] of Object.entries(adapted ?? {})) {
     if (!c || k === 'height') continue;
     if (k === 'width' && adapted.height)
-      out.push(`size ${c.from}×${adapted.height.from} → ${c.to}×${adapted.height.to}`);
-    else out.push(`${KNOBS[k] ?? k} ${c.from} → ${c.to}`);
+      out.push(
+        `size ${String(c.from)}×${String(adapted.height.from)} → ${String(c.to)}×${String(adapted.height.to)}`,
+      );
+    else out.push(`${KNOBS[k] ?? k} ${String(c.from)} → ${String(c.to)}`);
   }
   return out;
 }

@@ -164,7 +164,7 @@ function PreviewCard({ p }: { p: Preview }) {
           class="tags"
           placeholder="Tags for your library (optional)"
           value={tags}
-          onInput={(e) => setTags((e.currentTarget as HTMLInputElement).value)}
+          onInput={(e) => setTags(e.currentTarget.value)}
         />
         <div class="actions" ref={actions}>
           <button

@@ -16,7 +16,7 @@ import { WatchAlong } from '../share/WatchAlong';
 import { isLink } from '../share/link';
 
 /** Seconds one frame stays on screen (nominal). */
-export function frameDuration(): number {
+function frameDuration(): number {
   const fps = cap.get().info?.frameRate;
   return fps && fps > 0 ? 1 / fps : 1 / 30;
 }
@@ -211,7 +211,7 @@ export function Player() {
         accept="video/*,.mkv,.webm,.mp4,.mov"
         class="visually-hidden"
         data-testid="video-input"
-        onChange={(e) => pick((e.currentTarget as HTMLInputElement).files)}
+        onChange={(e) => pick(e.currentTarget.files)}
       />
       {!s.url && (
         <button class="drop-zone" onClick={() => inputRef.current?.click()}>
@@ -274,7 +274,7 @@ export function Player() {
               onPlay={() => setPlaying(true)}
               onPause={() => setPlaying(false)}
               onTimeUpdate={(e) => {
-                if ((e.currentTarget as HTMLVideoElement).paused) setNow(clock.now());
+                if (e.currentTarget.paused) setNow(clock.now());
               }}
               onSeeked={() => setNow(clock.now())}
               onError={() => playerFailed()}
@@ -328,7 +328,7 @@ export function Player() {
               step="any"
               value={now}
               aria-label="Seek"
-              onInput={(e) => clock.seek(Number((e.currentTarget as HTMLInputElement).value))}
+              onInput={(e) => clock.seek(Number(e.currentTarget.value))}
             />
             <span class="time" data-testid="time">
               {formatTime(now)} / {formatTime(duration || 0)}

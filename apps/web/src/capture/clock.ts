@@ -18,9 +18,9 @@
  * player↔container offsets add float error, so a time exactly at the start could name
  * the frame before; a millisecond in is still inside any frame of a video up to 1000 fps.
  */
-export const INSIDE = 1e-3;
+const INSIDE = 1e-3;
 
-export class FrameClock {
+class FrameClock {
   private video: HTMLVideoElement | null = null;
   private handle = 0;
   /** mediaTime of the last presented frame (element time). */

@@ -17,11 +17,11 @@ export type Preview =
   | { kind: 'still'; result: StillResult; url: string; video: string; mediaId?: string }
   | { kind: 'sticker'; result: StickerResult; url: string; video: string; mediaId?: string };
 
-export interface Job {
+interface Job {
   kind: 'still' | 'sticker';
   fraction: number;
   stage: string;
-  cancel(): void;
+  cancel: () => void;
 }
 
 export interface CaptureState {
@@ -77,7 +77,7 @@ export const cap = new Store<CaptureState>({
 });
 
 /** Settings of the next capture: the saved ones with the drawn crop, if any. */
-export function effectiveSettings(): CaptureSettings {
+function effectiveSettings(): CaptureSettings {
   const s = settings.get().capture;
   const crop = cap.get().crop ?? s.crop;
   return { ...s, crop: crop ? { ...crop } : null };
@@ -229,7 +229,7 @@ export async function captureStill(t: number, picture?: ImageBitmap): Promise<vo
 }
 
 /** Clamps a range to the video and to the longest allowed sticker. */
-export function clampRange(
+function clampRange(
   from: number,
   to: number,
   moving: 'from' | 'to',
@@ -305,20 +305,23 @@ function scheduleEstimate(): void {
   estimateJob = null;
   if (cap.get().estimate) cap.set({ estimate: null });
   if (!key || cropProblem()) return;
-  estimateTimer = setTimeout(async () => {
-    const s = cap.get();
-    if (!s.range || !s.info || s.job || estimateKey() !== key) return;
-    const settingsNow = effectiveSettings();
-    const job = capture.estimate(s.range.from, s.range.to, settingsNow);
-    estimateJob = job;
-    try {
-      const bytes = await job.promise;
-      if (estimateKey() === key)
-        cap.set({ estimate: { bytes, budget: settingsNow.maxStickerBytes, key } });
-    } catch {
-      /* estimates are best effort */
-    }
-  }, 350);
+  estimateTimer = setTimeout(() => void estimateNow(key), 350);
+}
+
+/** The estimate for `key`, unless the range or the settings changed while it waited. */
+async function estimateNow(key: string): Promise<void> {
+  const s = cap.get();
+  if (!s.range || !s.info || s.job || estimateKey() !== key) return;
+  const settingsNow = effectiveSettings();
+  const job = capture.estimate(s.range.from, s.range.to, settingsNow);
+  estimateJob = job;
+  try {
+    const bytes = await job.promise;
+    if (estimateKey() === key)
+      cap.set({ estimate: { bytes, budget: settingsNow.maxStickerBytes, key } });
+  } catch {
+    /* estimates are best effort */
+  }
 }
 let lastKey: string | null = null;
 let lastJob = false;

@@ -29,7 +29,7 @@ export function explain(e: unknown, fileName?: string | null): string {
 }
 
 /** Frames a sticker from `from` to `to` (seconds, end exclusive) has at `fps`: at least one. */
-export function rangeFrames(from: number, to: number, fps: number): number {
+function rangeFrames(from: number, to: number, fps: number): number {
   return Math.max(1, Math.ceil((to - from) * fps - 1e-9));
 }
 

@@ -39,7 +39,7 @@ export function Auth({ onSignedIn }: { onSignedIn: (u: User) => void }) {
             autocomplete="username"
             value={username}
             required
-            onInput={(e) => setUsername((e.currentTarget as HTMLInputElement).value)}
+            onInput={(e) => setUsername(e.currentTarget.value)}
           />
         </label>
         <label>
@@ -50,7 +50,7 @@ export function Auth({ onSignedIn }: { onSignedIn: (u: User) => void }) {
             autocomplete={mode === 'login' ? 'current-password' : 'new-password'}
             value={password}
             required
-            onInput={(e) => setPassword((e.currentTarget as HTMLInputElement).value)}
+            onInput={(e) => setPassword(e.currentTarget.value)}
           />
         </label>
         {error && (

@@ -11,7 +11,7 @@ import { alive, presenceOf, typersOf, typingText } from './alive';
 import './alive.css';
 
 /** "last seen 10:42" today, "last seen yesterday 10:42", "last seen 3 Dec" (and the year when not this one). */
-export function lastSeenText(lastSeen: number | null, now = Date.now()): string {
+function lastSeenText(lastSeen: number | null, now = Date.now()): string {
   if (lastSeen === null) return 'offline';
   const d = new Date(lastSeen);
   const today = new Date(now);

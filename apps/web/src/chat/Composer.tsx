@@ -101,7 +101,7 @@ export function Composer({
           value={text}
           aria-label={editing ? 'Edit message' : 'Message'}
           data-testid="composer"
-          onInput={(e) => update((e.currentTarget as HTMLTextAreaElement).value)}
+          onInput={(e) => update(e.currentTarget.value)}
           onPaste={(e) => {
             if (!editing) onPasteImage(id, e);
           }}

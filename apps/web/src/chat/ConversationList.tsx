@@ -71,13 +71,13 @@ export function ConversationList() {
             value={names}
             aria-label="Usernames"
             autofocus
-            onInput={(e) => setNames((e.currentTarget as HTMLInputElement).value)}
+            onInput={(e) => setNames(e.currentTarget.value)}
           />
           <input
             placeholder="Group name (optional)"
             value={title}
             aria-label="Group name"
-            onInput={(e) => setTitle((e.currentTarget as HTMLInputElement).value)}
+            onInput={(e) => setTitle(e.currentTarget.value)}
           />
           <button class="primary" type="submit">
             Start

@@ -85,7 +85,7 @@ export function Media({ media, alt }: { media: MediaMeta; alt: string }) {
           width={w}
           height={h}
           loading="lazy"
-          onLoad={(e) => setLoaded(e.currentTarget as HTMLImageElement)}
+          onLoad={(e) => setLoaded(e.currentTarget)}
         />
       )}
     </span>

@@ -67,7 +67,7 @@ function useSwipe(onSwipe: () => void) {
 }
 
 function SaveButton({ m }: { m: Message }) {
-  const [state, setState] = useState<'idle' | 'saving' | 'saved' | string>('idle');
+  const [state, setState] = useState<string>('idle'); // 'idle', 'saving', 'saved' or why it failed
   if (!m.media) return null;
   const save = async () => {
     setState('saving');

@@ -19,7 +19,7 @@ import {
 } from './state';
 
 /** The first line of a text, shortened for a quote. */
-export function firstLine(text: string | null, max = 80): string {
+function firstLine(text: string | null, max = 80): string {
   const line = (text ?? '').split('\n', 1)[0]!.trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
@@ -234,7 +234,7 @@ function ReactionPicker({ m, close }: { m: Message; close: () => void }) {
           maxLength={32}
           data-testid="any-emoji"
           onInput={(e) => {
-            setOther((e.currentTarget as HTMLInputElement).value);
+            setOther(e.currentTarget.value);
             setError(null);
           }}
         />

@@ -6,7 +6,7 @@
 import './text-counter.css';
 import { MAX_TEXT_LENGTH } from '@clipchat/protocol';
 
-export const COUNTER_FROM = 7500;
+const COUNTER_FROM = 7500;
 
 /** Whether a text is too long to send. */
 export const tooLong = (text: string) => text.trim().length > MAX_TEXT_LENGTH;

@@ -4,7 +4,7 @@
  */
 
 /** The local calendar day of a time, as a number that orders days (y·10 000 + m·100 + d). */
-export function dayOf(ms: number): number {
+function dayOf(ms: number): number {
   const d = new Date(ms);
   return d.getFullYear() * 10_000 + (d.getMonth() + 1) * 100 + d.getDate();
 }

@@ -33,7 +33,7 @@ function tx<T>(
         if (!d) return resolve(undefined);
         const req = fn(d.transaction(STORE, mode).objectStore(STORE));
         req.onsuccess = () => resolve(req.result);
-        req.onerror = () => reject(req.error);
+        req.onerror = () => reject(req.error ?? new Error('IndexedDB request failed'));
       }),
   );
 }

@@ -52,7 +52,7 @@ export function linkify(text: string): TextPart[] {
     }
     const href = safeHref(raw);
     if (!href) continue;
-    const at = m.index!;
+    const at = m.index;
     if (at > last) parts.push({ text: text.slice(last, at) });
     parts.push({ text: raw, href });
     last = at + raw.length;

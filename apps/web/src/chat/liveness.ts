@@ -21,10 +21,10 @@
 import { alive } from './alive';
 import { chat, dropSocket, liveSocket, onServerFrame } from './state';
 
-export const PING_EVERY_MS = 750;
-export const HIDDEN_PING_EVERY_MS = 5000;
-export const PONG_WITHIN_MS = 1000;
-export const SILENT_DROP_MS = 6000;
+const PING_EVERY_MS = 750;
+const HIDDEN_PING_EVERY_MS = 5000;
+const PONG_WITHIN_MS = 1000;
+const SILENT_DROP_MS = 6000;
 const TICK_MS = 100;
 /** The most one late tick counts (visible page): timers late on a loaded machine count, a long stall does not. */
 const STALL_MS = 500;

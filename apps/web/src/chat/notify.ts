@@ -25,7 +25,7 @@ const NOTIFY_MAX_AGE_MS = 5 * 60_000;
 
 function readMuted(): string[] {
   try {
-    const v = JSON.parse(localStorage.getItem(MUTE_KEY) ?? '[]');
+    const v: unknown = JSON.parse(localStorage.getItem(MUTE_KEY) ?? '[]');
     return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
   } catch {
     return [];
@@ -62,7 +62,7 @@ export async function askPermission(): Promise<void> {
 }
 
 /** Unread messages of the conversations not muted. */
-export function unreadCount(list: Conversation[]): number {
+function unreadCount(list: Conversation[]): number {
   return list.reduce((n, c) => n + (isMuted(c.id) ? 0 : Math.max(0, c.unread ?? 0)), 0);
 }
 
@@ -97,7 +97,7 @@ function showUnread(): void {
 }
 
 /** What a notification says of a message. */
-export function previewOf(m: Message): string {
+function previewOf(m: Message): string {
   if (m.deletedAt !== null) return 'message deleted';
   switch (m.kind) {
     case 'text':
@@ -187,7 +187,7 @@ export function startNotifications(): void {
   });
   // Permission changed in the browser's own settings.
   void navigator.permissions
-    ?.query({ name: 'notifications' as PermissionName })
+    ?.query({ name: 'notifications' })
     .then((st) => {
       st.onchange = () =>
         notifyState.set({

@@ -6,7 +6,7 @@
 import { send } from './state';
 
 /** The image file on the clipboard of a paste, if any (the first one). */
-export function pastedImage(data: DataTransfer | null): File | null {
+function pastedImage(data: DataTransfer | null): File | null {
   if (!data) return null;
   for (const item of data.items) {
     if (item.kind === 'file' && item.type.startsWith('image/')) {

@@ -6,7 +6,7 @@
 import type { Conversation } from '../types';
 import { positionOf, type AliveState } from './alive';
 
-export type Receipt = 'sent' | 'delivered' | 'read';
+type Receipt = 'sent' | 'delivered' | 'read';
 
 export interface ReceiptInfo {
   state: Receipt;

@@ -41,7 +41,7 @@ export function LibraryPanel() {
           placeholder="Search tags"
           value={q}
           aria-label="Search stickers by tag"
-          onInput={(e) => setQ((e.currentTarget as HTMLInputElement).value)}
+          onInput={(e) => setQ(e.currentTarget.value)}
         />
       </div>
       {error && <p class="notice error">{error}</p>}

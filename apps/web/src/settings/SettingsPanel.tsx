@@ -40,7 +40,7 @@ function toForm(s: CaptureSettings): Form {
           : ''
         : isBytes(field)
           ? formatByteSize(v as number)
-          : String(v);
+          : String(v as string | number | boolean);
   }
   return f;
 }
@@ -242,9 +242,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
           <select
             id="setting-animation"
             value={st.animation}
-            onChange={(e) =>
-              setAnimation((e.currentTarget as HTMLSelectElement).value as AnimationMode)
-            }
+            onChange={(e) => setAnimation(e.currentTarget.value as AnimationMode)}
           >
             <option value="loop">Always animate</option>
             <option value="few">Stop after a few loops</option>

@@ -26,7 +26,7 @@ export function OpenLink() {
         aria-label="Video link"
         maxLength={2048}
         value={text}
-        onInput={(e) => setText((e.currentTarget as HTMLInputElement).value)}
+        onInput={(e) => setText(e.currentTarget.value)}
       />
       <button class="link" type="submit" disabled={s.checking}>
         {s.checking ? 'Checking…' : 'Open link'}

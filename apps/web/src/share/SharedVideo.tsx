@@ -55,7 +55,7 @@ export function SharedVideo({ m }: { m: Message }) {
  * range marked for a sticker). For a local file the same file must be opened again: when
  * it is open it seeks, otherwise the player asks for it and goes there once it is.
  */
-export function goToSource(s: MessageSource): void {
+function goToSource(s: MessageSource): void {
   const at = s.at ?? s.from ?? 0;
   const range = s.from !== undefined && s.to !== undefined ? { from: s.from, to: s.to } : null;
   if (s.mediaId) {

@@ -23,7 +23,7 @@ const MAX_LINK = 2048;
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 /** What is wrong with `raw` as a video link, or null. Plain http only for this machine (loopback). */
-export function linkProblem(raw: string): string | null {
+function linkProblem(raw: string): string | null {
   const text = raw.trim();
   if (!text) return 'Paste the link of a video (https://…/video.mp4).';
   if (text.length > MAX_LINK)
@@ -40,7 +40,7 @@ export function linkProblem(raw: string): string | null {
 }
 
 /** The file name a link points at, for the player's title and captions. */
-export function nameOfLink(url: string): string {
+function nameOfLink(url: string): string {
   const u = new URL(url);
   const last = decodeURIComponent(u.pathname.split('/').filter(Boolean).pop() ?? '');
   return (last || u.hostname).slice(0, 200);

@@ -13,7 +13,7 @@
  */
 export const CHROMA_WEIGHT = 2;
 /** Chroma weight for noise-like content (measured on synthetic colour noise). */
-export const NOISE_CHROMA_WEIGHT = 0.7;
+const NOISE_CHROMA_WEIGHT = 0.7;
 
 /**
  * Writes the weighted Y'CbCr coordinates of (r, g, b) into `out` at `o`; Euclidean distance

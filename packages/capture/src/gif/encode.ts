@@ -421,7 +421,7 @@ export async function encodeGif(
       pacer.record(0, quality, sink.length - afterHeader);
       // Over the limit by far even at the lowest quality: stop now, saying roughly how big
       // the whole would be at the top quality (fitting then goes for a smaller frame).
-      if (pacer.total(1, sink.length, pace!.minQuality) > pace!.budget * HOPELESS)
+      if (pacer.total(1, sink.length, pace.minQuality) > pace.budget * HOPELESS)
         throw new OverBudgetError(sink.length, sink.limit, pacer.total(1, sink.length, quality));
     }
     if (ready) {

@@ -22,7 +22,7 @@ import { tableBits, writeFrameHeader } from './gif89a';
 import type { LzwEncoder, LzwInput } from './lzw';
 
 /** LZW minimum code size for a frame whose indices are below `entries`. */
-export function minCodeSize(entries: number): number {
+function minCodeSize(entries: number): number {
   return Math.max(2, tableBits(entries));
 }
 

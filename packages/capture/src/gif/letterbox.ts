@@ -30,7 +30,7 @@ function lzwBlocks(indices: Uint8Array, minCodeSize: number): Uint8Array {
   emit(clear);
   let cur = indices[0] ?? 0;
   for (let i = 1; i < indices.length; i++) {
-    const k = indices[i]!;
+    const k = indices[i];
     const key = (cur << 8) | k;
     const found = dict.get(key);
     if (found !== undefined) {
@@ -89,7 +89,7 @@ export function letterboxGif(
 ): Uint8Array {
   const at = (i: number): number => {
     if (i >= bytes.length) throw new RangeError('GIF truncated');
-    return bytes[i]!;
+    return bytes[i];
   };
   const u16 = (i: number): number => at(i) | (at(i + 1) << 8);
   const parts: Uint8Array[] = [];
@@ -169,7 +169,7 @@ export function letterboxGif(
       desc[8] = canvasHeight >> 8;
       const mcs = Math.max(2, at(dataAt), Math.ceil(Math.log2(entries)));
       if (gce) {
-        gce[3] = gce[3]! | 1;
+        gce[3] = gce[3] | 1;
         gce[6] = T;
       } else {
         parts.push(Uint8Array.of(0x21, 0xf9, 0x04, 0x05, 0, 0, T, 0));
@@ -198,18 +198,18 @@ export function letterboxGif(
  */
 function freeIndex(picture: Uint8Array, table: Uint8Array, entries: number): number {
   const used = new Uint32Array(entries);
-  for (let i = 0; i < picture.length; i++) used[picture[i]!]!++;
+  for (let i = 0; i < picture.length; i++) used[picture[i]]++;
   for (let i = entries - 1; i >= 0; i--) if (used[i] === 0) return i;
   let T = 0;
-  for (let i = 1; i < entries; i++) if (used[i]! < used[T]!) T = i;
+  for (let i = 1; i < entries; i++) if (used[i] < used[T]) T = i;
   let best = -1,
     bestD = Infinity;
   for (let i = 0; i < entries; i++) {
     if (i === T) continue;
     const d =
-      (table[i * 3]! - table[T * 3]!) ** 2 +
-      (table[i * 3 + 1]! - table[T * 3 + 1]!) ** 2 +
-      (table[i * 3 + 2]! - table[T * 3 + 2]!) ** 2;
+      (table[i * 3] - table[T * 3]) ** 2 +
+      (table[i * 3 + 1] - table[T * 3 + 1]) ** 2 +
+      (table[i * 3 + 2] - table[T * 3 + 2]) ** 2;
     if (d < bestD) {
       bestD = d;
       best = i;

@@ -92,11 +92,11 @@ function highest(lo: number, hi: number, step: number, ok: (x: number) => boolea
 /** Pixels of a change histogram that a threshold `t` (distance, not squared) redraws. */
 function redrawn(changes: Uint32Array, t: number): number {
   const t2 = t * t;
-  if (t2 >= CHANGE_BINS) return changes[CHANGE_BINS]!;
+  if (t2 >= CHANGE_BINS) return changes[CHANGE_BINS];
   const b0 = Math.floor(t2);
   // Bin b0 holds squared distances in [b0, b0 + 1): the share above t2 is redrawn.
-  let n = changes[b0]! * (b0 + 1 - t2);
-  for (let b = b0 + 1; b <= CHANGE_BINS; b++) n += changes[b]!;
+  let n = changes[b0] * (b0 + 1 - t2);
+  for (let b = b0 + 1; b <= CHANGE_BINS; b++) n += changes[b];
   return n;
 }
 
@@ -189,9 +189,9 @@ export class GifNotes {
 
   /** Pixels frame `k` redrew at its own quality (counted once). */
   private redrawnAtOwn(k: number, changes: Uint32Array): number {
-    let n = this.was[k]!;
+    let n = this.was[k];
     if (Number.isNaN(n))
-      n = this.was[k] = redrawn(changes, this.model.threshold(this.written[k]!.quality));
+      n = this.was[k] = redrawn(changes, this.model.threshold(this.written[k].quality));
     return n;
   }
 

@@ -171,7 +171,7 @@ export class MediabunnyFrameSource implements FrameSource {
     const wrapped = await this.sink(shape).getCanvas(this.first + t + EPSILON);
     checkSignal(signal);
     if (!wrapped) throw new TimeOutOfRangeError(`no frame at ${t} s in ${this.info.name}`);
-    const canvas = wrapped.canvas as Canvas2D;
+    const canvas = wrapped.canvas;
     return {
       width: canvas.width,
       height: canvas.height,
@@ -191,7 +191,7 @@ export class MediabunnyFrameSource implements FrameSource {
     for await (const wrapped of this.sink(shape).canvasesAtTimestamps(shifted)) {
       checkSignal(signal);
       if (!wrapped) throw new TimeOutOfRangeError(`no frame at ${times[i]} s in ${this.info.name}`);
-      const canvas = wrapped.canvas as Canvas2D;
+      const canvas = wrapped.canvas;
       i++;
       yield {
         width: canvas.width,

@@ -19,12 +19,7 @@ import {
   type StickerWriter,
 } from '../writer';
 import { allOpaque, sharpScaler } from '../webp/sharp.node.ts';
-import {
-  fitLadder,
-  type Adaptations,
-  type LadderOptions,
-  type LadderResult,
-} from '../webp/fit-ladder';
+import { fitLadder, type LadderOptions, type LadderResult } from '../webp/fit-ladder';
 
 /** Knobs of one WebM encode (passed as `StickerEncodeOptions.tuning`). */
 export interface WebmTuning {
@@ -48,7 +43,7 @@ export interface WebmTuning {
 }
 
 /** Maps Clipchat quality 1–100 to a VP9 CRF 4–63 (80 → 16, 50 → 34, 1 → 63). */
-export function crfFor(quality: number): number {
+function crfFor(quality: number): number {
   const q = Math.max(1, Math.min(100, quality));
   return Math.round(63 - ((q - 1) / 99) * 59);
 }

@@ -36,7 +36,7 @@ export interface WebpTuning {
 }
 
 /** True when the frames hold at most `limit` distinct colours (alpha included). */
-export function fewColours(frames: readonly RgbaImage[], limit = 256): boolean {
+function fewColours(frames: readonly RgbaImage[], limit = 256): boolean {
   const seen = new Set<number>();
   for (const f of frames) {
     const d = f.data;
@@ -53,7 +53,7 @@ export function fewColours(frames: readonly RgbaImage[], limit = 256): boolean {
  * at any size, and a smaller frame at a higher quality looks better for the same bytes,
  * so the bottom of Clipchat's scale stays above that and fitting shrinks frames instead.
  */
-export function webpQuality(quality: number): number {
+function webpQuality(quality: number): number {
   const q = Math.max(1, Math.min(100, quality));
   return Math.round(30 + 0.7 * q);
 }

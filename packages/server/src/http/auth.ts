@@ -84,7 +84,7 @@ function safeEq(a: string, b: string): boolean {
 }
 
 /** Finds the token of a request: bearer header first, then the session cookie. */
-export function tokenOf(req: FastifyRequest): { token: string; via: 'bearer' | 'cookie' } | null {
+function tokenOf(req: FastifyRequest): { token: string; via: 'bearer' | 'cookie' } | null {
   const h = req.headers.authorization;
   if (h) {
     const m = /^Bearer\s+(\S+)$/i.exec(h);

@@ -37,7 +37,7 @@ export interface LimitStore {
 const MAX_KEYS = 200_000;
 
 /** Delay before the attempt after the `n`-th counted one (0 while under the free failures). */
-export function backoffDelay(n: number, b: LoginBackoff): number {
+function backoffDelay(n: number, b: LoginBackoff): number {
   if (n < b.freeFailures) return 0;
   return Math.min(b.maxMs, b.baseMs * 2 ** Math.min(n - b.freeFailures, 40));
 }

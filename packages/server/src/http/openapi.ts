@@ -53,7 +53,7 @@ export async function registerOpenApi(
         ...(s.response as object | undefined),
         default: { description: 'Error from the ERR_* catalogue', ...ErrorSchema },
       };
-      return { schema: s as never, url };
+      return { schema: s, url };
     },
   });
   let doc: Record<string, unknown> | undefined;

@@ -5,7 +5,7 @@
  * as `ERR_VALIDATION` naming the field. Responses are written with JSON.stringify:
  * their schemas document the answer (and type the handlers) but never drop a field.
  */
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { TSchema } from '@sinclair/typebox';
 import { checker } from '@clipchat/protocol';
 import { ApiError } from '../errors';
@@ -36,6 +36,3 @@ declare module 'fastify' {
     summary?: string;
   }
 }
-
-/** A route's schema (typed so handlers can use `Static<…>` of the same parts). */
-export type RouteSchema = FastifySchema;

@@ -11,7 +11,7 @@ import { messageToWire } from './wire';
 const MAX_BUFFERED = 4 * 1024 * 1024;
 
 /** Close code of a socket dropped for not reading what it is sent (RFC 6455 "Try Again Later"). */
-export const CLOSE_TOO_SLOW = WS_CLOSE_TOO_SLOW;
+const CLOSE_TOO_SLOW = WS_CLOSE_TOO_SLOW;
 
 /** What `send` needs to know of a socket registered with a hub. */
 interface SocketState {

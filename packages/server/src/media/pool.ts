@@ -30,7 +30,7 @@ export interface DecodePoolOptions {
 const NICE = 10;
 const CHILD = fileURLToPath(new URL('./decoder.child.mjs', import.meta.url));
 /** A decode may take this many times its CPU budget in wall time before it is stopped anyway. */
-export const WALL_FACTOR = 6;
+const WALL_FACTOR = 6;
 /** How often the CPU time of ffmpeg/ffprobe children is read, ms. */
 const CPU_POLL_MS = 50;
 

@@ -49,12 +49,12 @@ export interface VideoMeta {
 }
 
 /** A media row's video columns (`duration`, `codec`, `poster`; NULL for images) as {@link VideoMeta}. */
-export function videoFromRow(duration: unknown, codec: unknown, poster: unknown): VideoMeta | null {
+function videoFromRow(duration: unknown, codec: unknown, poster: unknown): VideoMeta | null {
   return duration === null || duration === undefined
     ? null
     : {
         duration: Number(duration),
-        codec: String(codec ?? ''),
+        codec: String((codec as string | null) ?? ''),
         poster: (poster as string | null) ?? null,
       };
 }
@@ -114,7 +114,7 @@ interface Column {
  * Every field of {@link MessageFields} and its column. Both backends' tables have these
  * columns (plus their keys, seq and media_id); inserts and updates are made from this list.
  */
-export const COLUMNS: { readonly [K in keyof MessageFields]-?: Column } = {
+const COLUMNS: { readonly [K in keyof MessageFields]-?: Column } = {
   id: { col: 'id' },
   clientId: { col: 'client_id' },
   kind: { col: 'kind' },
@@ -234,7 +234,7 @@ export function buildMessage(p: {
     kind: input.kind,
     text: input.kind === 'text' ? (input.text ?? '') : null,
     media: p.media,
-    source: (input.source as MessageSource | undefined) ?? null,
+    source: input.source ?? null,
     replyTo: input.replyTo ?? null,
     reactions: [],
     editedAt: null,

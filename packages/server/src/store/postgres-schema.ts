@@ -229,7 +229,7 @@ export const MIGRATIONS: readonly string[] = [
 ];
 
 /** Quotes an identifier for SQL (double quotes, doubled inside). */
-export function quoteIdent(name: string): string {
+function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
 }
 

@@ -73,7 +73,7 @@ const MEDIA_COLS = 'id, mime, width, height, frames, bytes, created_at, duration
 const MEDIA_INSERT = `INSERT INTO media (${MEDIA_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (id) DO NOTHING`;
 
 /** Bytes per row of `media_chunks`. */
-export const MEDIA_CHUNK_BYTES = 1024 * 1024;
+const MEDIA_CHUNK_BYTES = 1024 * 1024;
 /** Chunks fetched per query while streaming a range out (4 MiB in memory at most). */
 const CHUNKS_PER_READ = 4;
 
@@ -927,7 +927,7 @@ export class PostgresStore implements Store {
 
   // Capture settings
 
-  async getCaptureSettings(userId: string): Promise<unknown | null> {
+  async getCaptureSettings(userId: string): Promise<unknown> {
     const { rows } = await this.#q('SELECT settings FROM capture_settings WHERE user_id = $1', [
       userId,
     ]);

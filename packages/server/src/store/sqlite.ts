@@ -767,7 +767,7 @@ export class SqliteStore implements Store {
     return this.#s.deleteSticker.run(userId, id).changes > 0;
   }
 
-  async getCaptureSettings(userId: string): Promise<unknown | null> {
+  async getCaptureSettings(userId: string): Promise<unknown> {
     const r = this.#s.getSettings.get(userId) as { settings: string } | undefined;
     return r ? (JSON.parse(r.settings) as unknown) : null;
   }

@@ -66,7 +66,6 @@ export type {
   MessageKind,
   MediaMeta,
   VideoMeta,
-  MessageFields,
   StoredMessage,
   NewMessage,
 } from './message';
@@ -303,7 +302,7 @@ export interface Store {
   /** `false` when not the user's. */
   deleteSticker(userId: string, id: string): Promise<boolean>;
 
-  // Capture settings (validated by the server; stored as JSON)
-  getCaptureSettings(userId: string): Promise<unknown | null>;
+  // Capture settings (validated by the server; stored as JSON; null when none are saved)
+  getCaptureSettings(userId: string): Promise<unknown>;
   putCaptureSettings(userId: string, settings: unknown): Promise<void>;
 }

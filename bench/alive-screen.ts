@@ -213,7 +213,7 @@ async function measure(browser: Browser, urlA: string, urlB: string) {
     page = await ctx.newPage();
     await page.goto(samUrl);
     const seen = await waitMark(rita.page, 'online');
-    const openAt = (await page.evaluate('window.__wsOpenAt')) as number;
+    const openAt = await page.evaluate<number>('window.__wsOpenAt');
     out.online.push(seen - openAt);
     await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
   }

@@ -12,6 +12,6 @@ export { sharpStillEncoders } from './still/sharp.node.ts';
 
 // JPEG, WebP, AVIF and TIFF stills are available to every grab once this entry is loaded.
 registerStillEncoders(sharpStillEncoders);
-export { SharpWebpWriter, fitWebp, sharpScaler } from './webp/sharp.node.ts';
-export { FfmpegWebmWriter, fitWebm } from './webm/ffmpeg.node.ts';
+export { SharpWebpWriter } from './webp/sharp.node.ts';
+export { FfmpegWebmWriter } from './webm/ffmpeg.node.ts';
 export { GifWorkerPool, serveGifWorker } from './gif/pool.node.ts';

@@ -63,11 +63,6 @@ export interface StickerRequest {
   width?: number;
   /** Writers by format; GIF is built in. WebP/WebM writers are supplied by the platform. */
   writers?: Partial<Record<StickerFormat, StickerWriter>>;
-  /**
-   * GIF only: the GIF writer on worker threads (same bytes), so fitting can run two tries
-   * at once (see `FitRequest.parallel`).
-   */
-  parallelGif?: StickerWriter & { readonly concurrency: number };
   signal?: CancelSignal;
   onProgress?: ProgressCallback;
 }
@@ -236,7 +231,6 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
     quality: s.stickerQuality,
     shape: base,
     frames,
-    parallel: format === 'gif' && out === gifWriter ? req.parallelGif : undefined,
     signal,
     onProgress,
   });

@@ -14,4 +14,3 @@ export { sharpStillEncoders } from './still/sharp.node.ts';
 registerStillEncoders(sharpStillEncoders);
 export { SharpWebpWriter } from './webp/sharp.node.ts';
 export { FfmpegWebmWriter } from './webm/ffmpeg.node.ts';
-export { GifWorkerPool, serveGifWorker } from './gif/pool.node.ts';

@@ -23,7 +23,7 @@ import type { CancelSignal, StickerFormat, StickerWriter } from './writer';
 import { throwIfCancelled } from './writer';
 import type { Adaptations, FitFrames, FitShape } from './fit';
 import { fitSticker } from './fit';
-import { gifWriter, readGifInfo } from './gif/index';
+import { gifWriter } from './gif/index';
 import { stickerGeometry } from './frame-size';
 import { letterboxWriter } from './letterbox';
 
@@ -235,13 +235,9 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
     onProgress,
   });
 
-  let count = fit.frames.frames.length;
-  let delaysCs: number[] | undefined;
-  if (format === 'gif') {
-    const gi = readGifInfo(fit.bytes);
-    count = gi.frames;
-    delaysCs = gi.delaysCs;
-  }
+  // The writer says what it wrote (a GIF merges identical neighbours); else one per frame.
+  const count = fit.written?.frames ?? fit.frames.frames.length;
+  const delaysCs = format === 'gif' ? fit.written?.delaysCs : undefined;
   return {
     bytes: fit.bytes,
     format,

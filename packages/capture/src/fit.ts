@@ -14,7 +14,13 @@
 import type { ProgressCallback, RgbaImage } from './types';
 import { formatByteSize } from './config';
 import { BudgetError, CancelledError } from './errors';
-import type { CancelSignal, StickerEncodeOptions, StickerWriter, TryNotes } from './writer';
+import type {
+  CancelSignal,
+  StickerEncodeOptions,
+  StickerWriter,
+  TryNotes,
+  WrittenSticker,
+} from './writer';
 import { OverBudgetError, throwIfCancelled, yieldToEventLoop } from './writer';
 import { blockSsim, resizeBilinear } from './gif/score';
 
@@ -86,6 +92,8 @@ export interface FitResult {
   shape: FitShape;
   frames: FitFrames;
   adapted: Adaptations;
+  /** What the writer said it wrote (frames, GIF delays), when it says. */
+  written?: WrittenSticker;
   /** Encoding tries made. */
   tries: number;
   /** Time spent getting frames and encoding (wall clock; they overlap), in milliseconds. */
@@ -196,6 +204,9 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     return f;
   };
 
+  // What each fitting output's try wrote, by its bytes (the result's are looked up).
+  const written = new WeakMap<Uint8Array, WrittenSticker>();
+
   // Wall time with at least one try running.
   let running = 0;
   let runningSince = 0;
@@ -220,6 +231,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     );
     if (running++ === 0) runningSince = now();
     let done = 0;
+    const wrote: { of?: WrittenSticker } = {};
     try {
       const bytes = await via.encode(f.frames, f.delaysMs, {
         quality,
@@ -231,8 +243,10 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
           throwIfCancelled(signal);
         },
         frameReady: arriving && f.complete ? f.ready : undefined,
+        written: (w) => (wrote.of = w),
         ...extra,
       });
+      if (wrote.of) written.set(bytes, wrote.of);
       return { bytes, size: bytes.length, complete: true, estimate: bytes.length };
     } catch (e) {
       // A stopped try still tells roughly how big it would have been.
@@ -356,6 +370,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       shape,
       frames: cache.get(keyOf(shape))!,
       adapted,
+      written: written.get(bytes),
       tries,
       decodeMs,
       encodeMs,

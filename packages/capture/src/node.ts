@@ -4,7 +4,7 @@
  * map this file to nothing. Importing it does no work: `grab` here hands sharp's encoders
  * to each call instead of registering them globally on import.
  */
-import type { StillFormat } from './config';
+import type { StickerFormat, StillFormat } from './config';
 import {
   availableStillFormats as coreStillFormats,
   grab as grabWith,
@@ -14,6 +14,9 @@ import {
 import type { StillEncoder } from './still/encoder';
 import { sharpStillEncoders } from './still/sharp.node.ts';
 import type { FrameSource } from './types';
+import { FfmpegWebmWriter } from './webm/ffmpeg.node.ts';
+import { SharpWebpWriter } from './webp/sharp.node.ts';
+import type { StickerWriter } from './writer';
 
 export * from './index';
 export { findFfmpeg, resetFfmpegPath } from './ffmpeg.node.ts';
@@ -21,6 +24,14 @@ export { openVideo, checkCrop, shapeSize, type OpenVideoOptions } from './source
 export { sharpStillEncoders } from './still/sharp.node.ts';
 export { SharpWebpWriter } from './webp/sharp.node.ts';
 export { FfmpegWebmWriter } from './webm/ffmpeg.node.ts';
+
+/**
+ * The sticker writers Node adds to the engine's own GIF one (each format's `encoders.node`
+ * in `formats.ts`), for `StickerRequest.writers`.
+ */
+export function nodeStickerWriters(): Partial<Record<StickerFormat, StickerWriter>> {
+  return { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() };
+}
 
 const sharpByFormat = (): Partial<Record<StillFormat, StillEncoder>> =>
   Object.fromEntries(sharpStillEncoders.map((e) => [e.format, e]));

@@ -8,12 +8,11 @@ import {
   DEFAULT_SETTINGS,
   getPreset,
   SQUARE_FITS,
-  FfmpegWebmWriter,
   makeSticker,
+  nodeStickerWriters,
   parseBytes,
   parseTime,
   PRESETS,
-  SharpWebpWriter,
   STICKER_FORMATS,
   validateSettings,
   formatTime,
@@ -149,7 +148,7 @@ export async function run(args: string[]): Promise<number> {
       width,
       signal,
       onProgress,
-      writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() },
+      writers: nodeStickerWriters(),
     });
     return {
       bytes: sticker.bytes,

@@ -11,7 +11,7 @@ import sharp from 'sharp';
 import gifencModule from 'gifenc';
 import { makeSticker } from '../../packages/capture/src/clip';
 import { validateSettings } from '../../packages/capture/src/config';
-import { GifWorkerPool, openVideo } from '../../packages/capture/src/node';
+import { openVideo } from '../../packages/capture/src/node';
 import type { StickerFormat } from '../../packages/capture/src/writer';
 import { SharpWebpWriter } from '../../packages/capture/src/webp/sharp.node.ts';
 import { FfmpegWebmWriter } from '../../packages/capture/src/webm/ffmpeg.node.ts';
@@ -44,12 +44,6 @@ const delaysMs = (n: number, fps: number) =>
 /** Clipchat's full pipeline, in process: open, decode the range, scale, encode, fit. */
 export async function clipchat(req: Request, format: StickerFormat, out: string): Promise<Made> {
   const t0 = performance.now();
-  // As `clipchat clip` does (CLIPCHAT_GIF_WORKERS, off by default).
-  const workers = Number(process.env.CLIPCHAT_GIF_WORKERS ?? 0);
-  const pool =
-    format === 'gif' && Number.isInteger(workers) && workers >= 2
-      ? new GifWorkerPool(workers).warm()
-      : undefined;
   const source = await openVideo(req.src);
   try {
     const settings = validateSettings({
@@ -65,7 +59,6 @@ export async function clipchat(req: Request, format: StickerFormat, out: string)
       to: req.to,
       settings,
       width: req.width,
-      parallelGif: pool,
       // The WebM writer aims its rate control at the real budget (fitting's tries pass looser limits).
       writers: {
         webp: new SharpWebpWriter(),
@@ -97,7 +90,6 @@ export async function clipchat(req: Request, format: StickerFormat, out: string)
     };
   } finally {
     await source.close();
-    await pool?.close();
   }
 }
 

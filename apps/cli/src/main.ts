@@ -32,14 +32,6 @@ async function load(name: string): Promise<Command | null> {
   }
 }
 
-/**
- * The side of `clip`'s GIF worker threads: they load this entry (the bundled CLI is one
- * file) and call it. See `GifWorkerPool`.
- */
-export async function serveGifWorker(): Promise<void> {
-  (await import('@clipchat/capture/node')).serveGifWorker();
-}
-
 /** Runs the command line `argv` (without node and the script). Returns the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

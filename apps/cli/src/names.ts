@@ -4,28 +4,17 @@
  * chooses the format.
  */
 import { extname } from 'node:path';
+import { formatFacts, formatOfExtension } from '@clipchat/capture';
 import { UsageError } from './args.ts';
 
-/** Formats that extensions name, including ones Clipchat never writes (so they are refused, not ignored). */
-const EXT_FORMAT: Record<string, string> = {
-  png: 'png',
+/** Formats that extensions name that Clipchat never writes (so they are refused, not ignored). */
+const FOREIGN_EXT: Record<string, string> = {
   apng: 'apng',
-  jpg: 'jpeg',
-  jpeg: 'jpeg',
-  jpe: 'jpeg',
-  jfif: 'jpeg',
-  webp: 'webp',
-  avif: 'avif',
-  gif: 'gif',
-  bmp: 'bmp',
-  tif: 'tiff',
-  tiff: 'tiff',
   heic: 'heic',
   heif: 'heic',
   jxl: 'jxl',
   svg: 'svg',
   ico: 'ico',
-  webm: 'webm',
   mp4: 'mp4',
   m4v: 'mp4',
   mov: 'mov',
@@ -33,11 +22,7 @@ const EXT_FORMAT: Record<string, string> = {
   avi: 'avi',
 };
 
-const NAMES: Record<string, string> = {
-  jpeg: 'JPEG',
-  tiff: 'TIFF',
-  webp: 'WebP',
-  webm: 'WebM',
+const FOREIGN_NAMES: Record<string, string> = {
   apng: 'APNG',
   heic: 'HEIC',
   mov: 'QuickTime',
@@ -45,13 +30,14 @@ const NAMES: Record<string, string> = {
 
 /** A format's name as people write it: `gif` → GIF, `webp` → WebP. */
 function formatName(format: string): string {
-  return NAMES[format] ?? format.toUpperCase();
+  return formatFacts(format)?.name ?? FOREIGN_NAMES[format] ?? format.toUpperCase();
 }
 
 /** The format the name's extension says (lower case, `jpg` → `jpeg`), if it says one. */
 export function formatOfName(file: string): string | undefined {
   if (file === '-') return undefined;
-  return EXT_FORMAT[extname(file).slice(1).toLowerCase()];
+  const ext = extname(file).slice(1).toLowerCase();
+  return formatOfExtension(ext) ?? FOREIGN_EXT[ext];
 }
 
 /**
@@ -65,6 +51,6 @@ export function checkNameMatches(file: string, format: string, how: string): voi
   // Spelled-out letters that start with a vowel sound take "an": an MP4, an AVIF, a GIF.
   const article = /^[AEFHILMNORSX]/.test(name) && name !== 'QuickTime' ? 'an' : 'a';
   throw new UsageError(
-    `-o ${file} names ${article} ${name} file, but ${how} writes ${formatName(format)}: name it ${format === 'jpeg' ? '.jpg' : `.${format}`} or change the format`,
+    `-o ${file} names ${article} ${name} file, but ${how} writes ${formatName(format)}: name it .${formatFacts(format)?.extension ?? format} or change the format`,
   );
 }

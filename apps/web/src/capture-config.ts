@@ -11,7 +11,7 @@ export {
   formatByteSize,
   parseCropText,
   validateSettings,
-} from '../../../packages/capture/src/config';
-export type { CaptureSettings, SettingField } from '../../../packages/capture/src/config';
-export { formatTime, parseBytes } from '../../../packages/capture/src/time';
-export { InvalidSettingError } from '../../../packages/capture/src/errors';
+} from '@clipchat/capture';
+export type { CaptureSettings, SettingField } from '@clipchat/capture';
+export { formatTime, parseBytes } from '@clipchat/capture';
+export { InvalidSettingError } from '@clipchat/capture';

@@ -23,7 +23,7 @@ import type { CancelSignal, StickerFormat, StickerWriter } from './writer';
 import { throwIfCancelled } from './writer';
 import type { Adaptations, FitFrames, FitShape } from './fit';
 import { fitSticker } from './fit';
-import { gifWriter, readGifInfo } from './gif/index';
+import { gifWriter } from './gif/index';
 import { stickerGeometry } from './frame-size';
 import { letterboxWriter } from './letterbox';
 
@@ -63,11 +63,6 @@ export interface StickerRequest {
   width?: number;
   /** Writers by format; GIF is built in. WebP/WebM writers are supplied by the platform. */
   writers?: Partial<Record<StickerFormat, StickerWriter>>;
-  /**
-   * GIF only: the GIF writer on worker threads (same bytes), so fitting can run two tries
-   * at once (see `FitRequest.parallel`).
-   */
-  parallelGif?: StickerWriter & { readonly concurrency: number };
   signal?: CancelSignal;
   onProgress?: ProgressCallback;
 }
@@ -232,18 +227,13 @@ export async function makeSticker(source: FrameSource, req: StickerRequest): Pro
     quality: s.stickerQuality,
     shape: base,
     frames,
-    parallel: format === 'gif' && out === gifWriter ? req.parallelGif : undefined,
     signal,
     onProgress,
   });
 
-  let count = fit.frames.frames.length;
-  let delaysCs: number[] | undefined;
-  if (format === 'gif') {
-    const gi = readGifInfo(fit.bytes);
-    count = gi.frames;
-    delaysCs = gi.delaysCs;
-  }
+  // The writer says what it wrote (a GIF merges identical neighbours); else one per frame.
+  const count = fit.written?.frames ?? fit.frames.frames.length;
+  const delaysCs = format === 'gif' ? fit.written?.delaysCs : undefined;
   return {
     bytes: fit.bytes,
     format,

@@ -5,25 +5,19 @@
  * {@link SETTING_FIELDS}).
  */
 import { InvalidSettingError } from './errors';
+import {
+  MAX_GIF_FPS,
+  MAX_VIDEO_FPS,
+  STICKER_FORMAT_FACTS,
+  STICKER_FORMATS,
+  STILL_FORMATS,
+  type StickerFormat,
+  type StillFormat,
+} from './formats';
 import type { Rect } from './types';
 
-/** Image formats a still can be written in. `png` is the capture's original format. */
-export type StillFormat = 'png' | 'jpeg' | 'webp' | 'avif' | 'gif' | 'bmp' | 'tiff';
-/** Containers an animated sticker can be written in. */
-export type StickerFormat = 'gif' | 'webp' | 'webm';
-
-/** Every still format, in the order a UI should offer them. */
-export const STILL_FORMATS: readonly StillFormat[] = [
-  'png',
-  'jpeg',
-  'webp',
-  'avif',
-  'gif',
-  'bmp',
-  'tiff',
-];
-/** Every sticker format, in the order a UI should offer them. */
-export const STICKER_FORMATS: readonly StickerFormat[] = ['gif', 'webp', 'webm'];
+export { MAX_GIF_FPS, MAX_VIDEO_FPS, STICKER_FORMATS, STILL_FORMATS };
+export type { StickerFormat, StillFormat };
 
 /**
  * How a sticker's frame is sized from `maxSide`: `max`, the longest side up to it (budget
@@ -82,10 +76,28 @@ export const DEFAULT_SETTINGS: Readonly<CaptureSettings> = Object.freeze({
   crop: null,
 });
 
-/** GIF players clamp delays under 2 cs, so a GIF cannot show more than 50 frames a second. */
-export const MAX_GIF_FPS = 50;
-/** Highest frame rate of WebP and WebM stickers. */
-export const MAX_VIDEO_FPS = 60;
+/** `1–50 for GIF`: the formats with a lower limit than {@link MAX_STICKER_FPS}. */
+function lowerFpsLimits(): string {
+  return STICKER_FORMATS.filter((f) => STICKER_FORMAT_FACTS[f].maxFps < MAX_STICKER_FPS)
+    .map((f) => `1–${STICKER_FORMAT_FACTS[f].maxFps} for ${STICKER_FORMAT_FACTS[f].name}`)
+    .join(', ');
+}
+
+/** Highest frame rate of any sticker format. */
+const MAX_STICKER_FPS = Math.max(...STICKER_FORMATS.map((f) => STICKER_FORMAT_FACTS[f].maxFps));
+
+/** `GIF and … at most 50; WebP and WebM at most 60`: each format's frame-rate limit, lowest first. */
+function fpsLimits(): string {
+  const by = new Map<number, string[]>();
+  for (const f of STICKER_FORMATS) {
+    const { maxFps, name } = STICKER_FORMAT_FACTS[f];
+    by.set(maxFps, [...(by.get(maxFps) ?? []), name]);
+  }
+  return [...by]
+    .sort((a, b) => a[0] - b[0])
+    .map(([fps, names], i) => `${names.join(' and ')}${i === 0 ? ' allows' : ''} at most ${fps}`)
+    .join('; ');
+}
 
 /** Describes one setting for validation and for a settings form. */
 export interface SettingField {
@@ -167,10 +179,10 @@ export const SETTING_FIELDS: readonly SettingField[] = Object.freeze([
     label: 'Frames per second',
     kind: 'number',
     min: 1,
-    max: MAX_VIDEO_FPS,
+    max: MAX_STICKER_FPS,
     unit: 'fps',
     default: DEFAULT_SETTINGS.fps,
-    help: 'How many frames are taken from each second of video. GIF allows at most 50; WebP and WebM at most 60.',
+    help: `How many frames are taken from each second of video. ${fpsLimits()}.`,
   },
   {
     name: 'maxSide',
@@ -481,8 +493,8 @@ export function validateSettings(
           if (typeof value !== 'number' || !Number.isFinite(value)) {
             throw new InvalidSettingError(
               'fps',
-              `fps must be a number 1–${MAX_VIDEO_FPS} (1–${MAX_GIF_FPS} for GIF), got ${show(value)}`,
-              plainNumber(f, value, 1, MAX_VIDEO_FPS),
+              `fps must be a number 1–${MAX_STICKER_FPS} (${lowerFpsLimits()}), got ${show(value)}`,
+              plainNumber(f, value, 1, MAX_STICKER_FPS),
             );
           }
           out.fps = value;
@@ -491,11 +503,8 @@ export function validateSettings(
         }
     }
   }
-  const gif = out.stickerFormat === 'gif';
-  const maxFps = gif ? MAX_GIF_FPS : MAX_VIDEO_FPS;
+  const { maxFps, name: fmt } = STICKER_FORMAT_FACTS[out.stickerFormat];
   if (out.fps < 1 || out.fps > maxFps) {
-    const fmt =
-      out.stickerFormat === 'gif' ? 'GIF' : out.stickerFormat === 'webp' ? 'WebP' : 'WebM';
     throw new InvalidSettingError(
       'fps',
       `fps must be 1–${maxFps} for ${fmt}, got ${show(out.fps)}`,

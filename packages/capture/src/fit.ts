@@ -14,7 +14,13 @@
 import type { ProgressCallback, RgbaImage } from './types';
 import { formatByteSize } from './config';
 import { BudgetError, CancelledError } from './errors';
-import type { CancelSignal, StickerEncodeOptions, StickerWriter, TryNotes } from './writer';
+import type {
+  CancelSignal,
+  StickerEncodeOptions,
+  StickerWriter,
+  TryNotes,
+  WrittenSticker,
+} from './writer';
 import { OverBudgetError, throwIfCancelled, yieldToEventLoop } from './writer';
 import { blockSsim, resizeBilinear } from './gif/score';
 
@@ -75,12 +81,6 @@ export interface FitRequest {
   minSide?: number;
   /** Lowest frame rate worth sending (default 4, or the asked rate if lower). */
   minFps?: number;
-  /**
-   * The same writer able to run `concurrency` tries at once (worker threads), producing
-   * the same bytes as `writer`. Fitting then tries two candidate qualities side by side
-   * where it would otherwise try them one after the other.
-   */
-  parallel?: StickerWriter & { readonly concurrency: number };
   signal?: CancelSignal;
   onProgress?: ProgressCallback;
 }
@@ -92,6 +92,8 @@ export interface FitResult {
   shape: FitShape;
   frames: FitFrames;
   adapted: Adaptations;
+  /** What the writer said it wrote (frames, GIF delays), when it says. */
+  written?: WrittenSticker;
   /** Encoding tries made. */
   tries: number;
   /** Time spent getting frames and encoding (wall clock; they overlap), in milliseconds. */
@@ -115,8 +117,6 @@ const FLAT_STEPS = 5;
 const PACED_TRIES = 2;
 /** Quality steps over which a writer's output grows about e-fold (a first guess only). */
 const QUALITY_PER_EFOLD = 60;
-/** The same near the top of the scale on film (GIF, quality 75–85: about 35). */
-const FAST_QUALITY_PER_EFOLD = 35;
 
 /** A paced writer's bytes go about as the scale to this power when the frame shrinks (a first guess; tries recalibrate it). */
 const SCALE_EXPONENT = 1.8;
@@ -204,14 +204,14 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     return f;
   };
 
+  // What each fitting output's try wrote, by its bytes (the result's are looked up).
+  const written = new WeakMap<Uint8Array, WrittenSticker>();
+
   // Wall time with at least one try running.
   let running = 0;
   let runningSince = 0;
 
-  /**
-   * One try: bytes when it fits `limit`, else the count reached when it stopped. `via`
-   * runs it on the parallel writer.
-   */
+  /** One try: bytes when it fits `limit`, else the count reached when it stopped. */
   const attempt = async (
     quality: number,
     shape: FitShape,
@@ -231,6 +231,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     );
     if (running++ === 0) runningSince = now();
     let done = 0;
+    const wrote: { of?: WrittenSticker } = {};
     try {
       const bytes = await via.encode(f.frames, f.delaysMs, {
         quality,
@@ -242,8 +243,10 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
           throwIfCancelled(signal);
         },
         frameReady: arriving && f.complete ? f.ready : undefined,
+        written: (w) => (wrote.of = w),
         ...extra,
       });
+      if (wrote.of) written.set(bytes, wrote.of);
       return { bytes, size: bytes.length, complete: true, estimate: bytes.length };
     } catch (e) {
       // A stopped try still tells roughly how big it would have been.
@@ -267,36 +270,17 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   const qualityOf = (notes: TryNotes): number =>
     Math.max(1, Math.min(qMax, Math.round(notes.quality)));
 
-  /**
-   * Tries the candidate qualities (distinct, in (best, top)) and narrows the bracket:
-   * side by side on the parallel writer when there is one, else only the first.
-   */
-  const parallel = req.parallel && req.parallel.concurrency >= 2 ? req.parallel : undefined;
+  /** Tries quality `q` (in (best, top)) and narrows the bracket by what it gave. */
   type Bracket = { best?: { q: number; bytes: Uint8Array }; top: number; topSize?: number };
-  const tryCandidates = async (
+  const tryQuality = async (
     shape: FitShape,
-    candidates: number[],
+    q: number,
     limit: number,
     b: Bracket,
   ): Promise<Bracket> => {
-    const lo = b.best?.q ?? -Infinity;
-    const qs = [...new Set(candidates.map((q) => Math.round(q)))].filter(
-      (q) => q > lo && q < b.top,
-    );
-    const run = parallel ? qs.slice(0, parallel.concurrency) : qs.slice(0, 1);
-    const results = await Promise.all(
-      run.map((q) => attempt(q, shape, limit, parallel ?? writer).then((r) => ({ q, r }))),
-    );
-    const next: Bracket = { ...b };
-    for (const { q, r } of results.sort((x, y) => x.q - y.q)) {
-      if (fits(r)) {
-        if (!next.best || q > next.best.q) next.best = { q, bytes: r.bytes! };
-      } else if (q < next.top) {
-        next.top = q;
-        next.topSize = r.estimate;
-      }
-    }
-    return next;
+    const r = await attempt(q, shape, limit);
+    if (fits(r)) return { ...b, best: { q, bytes: r.bytes! } };
+    return { ...b, top: q, topSize: r.estimate };
   };
 
   /**
@@ -332,9 +316,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       return Math.max(best.q + 1, Math.min(b.top - 1, q));
     };
     // The smallest quality known not to fit is `b.top` (its size, measured or estimated,
-    // is `b.topSize`). With a parallel writer the next quality up runs alongside (the
-    // log-size line tends to aim a step low), or when that is known not to fit, one
-    // aimed at the bottom of the accepted range.
+    // is `b.topSize`).
     // A try near the budget ends the search unless the sizes say a quality FLAT_STEPS or
     // more higher still fits (few-colour content barely grows with quality).
     // Where sizes bend sharply (a jump at low qualities, then nearly flat), the log-size
@@ -352,12 +334,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       if (best.bytes.length >= maxBytes * GOOD_ENOUGH && line < best.q + FLAT_STEPS) break;
       const q = failedInRow >= 2 || flat ? Math.floor((best.q + b.top) / 2) : line;
       const top = b.top;
-      b = await tryCandidates(
-        shape,
-        [q, q + 1, aim(best, GOOD_ENOUGH + 0.005)],
-        maxBytes * 1.25,
-        b,
-      );
+      b = await tryQuality(shape, q, maxBytes * 1.25, b);
       failedInRow =
         b.best === best && b.top < top && (b.topSize ?? Infinity) > maxBytes * 1.05
           ? failedInRow + 1
@@ -393,28 +370,26 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       shape,
       frames: cache.get(keyOf(shape))!,
       adapted,
+      written: written.get(bytes),
       tries,
       decodeMs,
       encodeMs,
     };
   };
 
-  // 1. The asked quality at the asked shape, alongside the decoder; on the parallel writer
-  // when there is one (its workers warmed up while the video was opened: this thread's
-  // encoder would still be cold). One try only: two beside the decoder would leave two
-  // cores three things to do.
+  // 1. The asked quality at the asked shape, alongside the decoder. One try only: two
+  // beside the decoder would leave two cores three things to do.
   // A writer that paces paces this try too, from a look at all the frames (it usually
-  // lands here), and keeps notes of it for a second paced try (not on the parallel writer:
-  // notes stay on its threads). The try goes on up to twice the budget, so the notes cover
+  // lands here), and keeps notes of it for a second paced try. The try goes on up to twice the budget, so the notes cover
   // every frame whenever a paced try could fit (at twice the budget it could not, on any
   // content seen).
   const firstNotes: { of?: TryNotes } = {};
-  const noting = !parallel && writer.paces !== undefined;
+  const noting = writer.paces !== undefined;
   const first = await attempt(
     qMax,
     base,
     maxBytes * (noting ? 2 : 1.25),
-    parallel ?? writer,
+    writer,
     noting ? { notes: (n) => (firstNotes.of = n), pace: 'ahead' } : undefined,
   );
   if (fits(first)) {
@@ -455,10 +430,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     const over = Math.log(topSize / (maxBytes * 0.985));
     const guess = Math.round(top - QUALITY_PER_EFOLD * over);
     if (guess > qMin && guess < top) {
-      // Side by side (with a parallel writer), a bolder guess: film near the top of the
-      // scale grows faster.
-      const other = Math.round(top - FAST_QUALITY_PER_EFOLD * over);
-      const b = await tryCandidates(base, [guess, other], maxBytes * 1.25, { top, topSize });
+      const b = await tryQuality(base, guess, maxBytes * 1.25, { top, topSize });
       if (b.best) {
         const s = await searchQuality(base, b.best.q, b.best.bytes, b.top - 1, b.topSize);
         return finish(s.q, s.bytes, base);

@@ -6,6 +6,18 @@
 export * from './types';
 export * from './errors';
 export * from './config';
+export {
+  STICKER_FORMAT_FACTS,
+  STILL_FORMAT_FACTS,
+  formatFacts,
+  formatOfExtension,
+  sniffFormat,
+  type FormatEncoders,
+  type FormatFacts,
+  type OutputFormat,
+  type StickerFormatFacts,
+  type StillFormatFacts,
+} from './formats';
 export * from './time';
 export * from './still/index';
 export * from './grab';

@@ -51,6 +51,16 @@ export interface StickerEncodeOptions {
    * waits for them all).
    */
   pace?: TryNotes | 'ahead';
+  /** Called once the try has written the whole file, with what it wrote. */
+  written?: (w: WrittenSticker) => void;
+}
+
+/** What a finished try wrote, as the writer knows it (no need to parse the file again). */
+export interface WrittenSticker {
+  /** Frames in the file (a writer may merge identical neighbours). */
+  frames: number;
+  /** GIF: each written frame's delay in centiseconds. */
+  delaysCs?: number[];
 }
 
 /**

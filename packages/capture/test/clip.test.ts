@@ -114,6 +114,8 @@ describe('makeSticker', () => {
     expect(got).toEqual(sampleTimes(from, to, fps).map((t) => frameIndexAt(times, t)));
     const meta = await sharp(Buffer.from(st.bytes), { animated: true }).metadata();
     expect(meta).toMatchObject({ format: 'gif', pages: 24, loop: 0 });
+    // The delays the writer reported are the ones libvips reads from the file.
+    expect(meta.delay).toEqual(st.delaysCs!.map((cs) => cs * 10));
     expect(st.timings.totalMs).toBeGreaterThanOrEqual(st.timings.encodeMs);
   });
 

@@ -12,7 +12,6 @@ import { BudgetError, CancelledError } from '../src/errors';
 import type { FitFrames, FitShape } from '../src/fit';
 import { fitSticker } from '../src/fit';
 import { gifWriter } from '../src/gif/index';
-import { GifWorkerPool } from '../src/gif/pool.node.ts';
 import type { RgbaImage } from '../src/types';
 import { BIG_BUCK_BUNNY, ensureFixtures, type FixtureName } from './helpers';
 
@@ -130,36 +129,6 @@ describe('budget fitting', () => {
       }
     }
     if (process.env.CLIPCHAT_TEST_VERBOSE) console.log(rows.join('\n'));
-  }, 240_000);
-
-  it('never exceeds the budget with tries side by side on worker threads, and reports what it changed', async () => {
-    const pool = new GifWorkerPool(2);
-    try {
-      for (const c of [
-        { name: 'bbb' as const, from: 20 },
-        { name: 'noise' as const, from: 0 },
-        { name: 'flat' as const, from: 0 },
-      ]) {
-        for (const budget of [64 * KiB, 256 * KiB, 1024 * KiB]) {
-          const p = provider(files[c.name], c.from, 2);
-          const r = await fitSticker({
-            writer: gifWriter,
-            parallel: pool,
-            maxBytes: budget,
-            quality: 80,
-            shape: { width: 320, height: 180, fps: 12 },
-            frames: p.frames,
-          });
-          expect(r.bytes.length, `${c.name} @ ${budget}`).toBeLessThanOrEqual(budget);
-          expect(probeFrames(r.bytes)).toBeGreaterThan(0);
-          expect(r.adapted.width !== undefined).toBe(r.shape.width !== 320);
-          expect(r.adapted.fps !== undefined).toBe(r.shape.fps !== 12);
-          expect(r.adapted.quality !== undefined).toBe(r.quality !== 80);
-        }
-      }
-    } finally {
-      await pool.close();
-    }
   }, 240_000);
 
   it('fails with a BudgetError naming the smallest budget that works, and that budget works', async () => {

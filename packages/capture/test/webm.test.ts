@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BudgetError, CancelledError } from '../src/errors';
 import type { RgbaImage } from '../src/types';
-import { FfmpegWebmWriter, fitWebm } from '../src/webm/ffmpeg.node.ts';
+import { FfmpegWebmWriter } from '../src/webm/ffmpeg.node.ts';
+import { fitSticker, type FitFrames, type FitShape } from '../src/fit';
+import type { CancelSignal } from '../src/writer';
 import { makeSticker } from '../src/clip';
 import { validateSettings } from '../src/config';
 import { openVideo } from '../src/node';
@@ -44,6 +46,26 @@ function decodeFrames(path: string, args: string[], width: number, height: numbe
   for (let o = 0; o + size <= raw.length; o += size)
     out.push({ width, height, data: new Uint8ClampedArray(raw.buffer, raw.byteOffset + o, size) });
   return out;
+}
+
+/** Budget fitting as the sticker pipeline does it: frames of 20–23 s decoded again at each shape. */
+function fitFilm(shape: FitShape, maxBytes: number, signal?: CancelSignal) {
+  return fitSticker({
+    writer: new FfmpegWebmWriter(),
+    maxBytes,
+    quality: 80,
+    shape,
+    signal,
+    frames: async (s): Promise<FitFrames> => {
+      const frames = decodeFrames(
+        BIG_BUCK_BUNNY,
+        ['-ss', '20', '-t', '3', `fps=${s.fps}`],
+        s.width,
+        s.height,
+      );
+      return { frames, delaysMs: frames.map(() => 1000 / s.fps) };
+    },
+  });
 }
 
 /** Every frame of a WebM as ffmpeg decodes it, RGBA, in order (no resampling). */
@@ -169,22 +191,23 @@ describe('WebM (VP9) stickers', () => {
     H = 180,
     FPS = 12;
   const film = decodeFrames(BIG_BUCK_BUNNY, ['-ss', '20', '-t', '3', `fps=${FPS}`], W, H);
-  const delays = film.map(() => 1000 / FPS);
+  const shape = { width: W, height: H, fps: FPS };
 
   it('fits every budget, stays VP9/WebM with the right frames and duration, and looks like the source', async () => {
     expect(film.length).toBe(36);
     let prevSsim = 1;
     for (const maxBytes of [256 * 1024, 64 * 1024, 24 * 1024]) {
-      const r = await fitWebm(film, delays, { maxBytes, quality: 80, fps: FPS });
+      const r = await fitFilm(shape, maxBytes);
+      const { width, height } = r.shape;
       expect(r.bytes.length).toBeLessThanOrEqual(maxBytes);
       const p = probe(r.bytes);
-      expect(p).toMatchObject({ codec: 'vp9', audio: 0, width: r.width, height: r.height });
+      expect(p).toMatchObject({ codec: 'vp9', audio: 0, width, height });
       expect(p.format).toContain('webm');
-      expect(p.frames).toBe(r.frames);
+      expect(p.frames).toBe(r.frames.frames.length);
       expect(p.duration).toBeCloseTo(3, 1);
-      const decoded = decodeWebm(r.bytes, r.width, r.height);
-      expect(decoded.length).toBe(r.frames);
-      if (r.width === W) {
+      const decoded = decodeWebm(r.bytes, width, height);
+      expect(decoded.length).toBe(r.frames.frames.length);
+      if (width === W) {
         const s = ssim(film, decoded);
         expect(s).toBeGreaterThan(maxBytes >= 64 * 1024 ? 0.9 : 0.8);
         expect(s).toBeLessThanOrEqual(prevSsim + 1e-3); // less budget never looks better
@@ -207,13 +230,13 @@ describe('WebM (VP9) stickers', () => {
     expect(probe(bytes).duration).toBeCloseTo(1, 2);
   });
 
-  it('shrinks, then lowers the frame rate, and fails with what would fit when nothing does', async () => {
-    const r = await fitWebm(film, delays, { maxBytes: 6000, quality: 80, fps: FPS });
+  it('fits a tiny budget, reports a changed shape, and fails with what would fit when nothing does', async () => {
+    const r = await fitFilm(shape, 6000);
     expect(r.bytes.length).toBeLessThanOrEqual(6000);
-    expect(r.adapted.size ?? r.adapted.fps ?? r.adapted.bitrate).toBeTruthy();
-    await expect(
-      fitWebm(film, delays, { maxBytes: 400, quality: 80, fps: FPS }),
-    ).rejects.toBeInstanceOf(BudgetError);
+    expect(probe(r.bytes)).toMatchObject({ codec: 'vp9', width: r.shape.width });
+    if (r.shape.width !== W) expect(r.adapted.width).toEqual({ from: W, to: r.shape.width });
+    if (r.shape.fps !== FPS) expect(r.adapted.fps).toEqual({ from: FPS, to: r.shape.fps });
+    await expect(fitFilm(shape, 400)).rejects.toBeInstanceOf(BudgetError);
   });
 
   it('plugs into the sticker pipeline (makeSticker) for WebM and WebP, within budget', async () => {
@@ -247,7 +270,7 @@ describe('WebM (VP9) stickers', () => {
 
   it('stops on cancel', async () => {
     const ac = new AbortController();
-    const p = fitWebm(film, delays, { maxBytes: 20_000, quality: 80, fps: FPS, signal: ac.signal });
+    const p = fitFilm(shape, 20_000, ac.signal);
     setTimeout(() => ac.abort(), 50);
     await expect(p).rejects.toBeInstanceOf(CancelledError);
   });

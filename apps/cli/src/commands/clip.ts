@@ -8,13 +8,11 @@ import {
   DEFAULT_SETTINGS,
   getPreset,
   SQUARE_FITS,
-  FfmpegWebmWriter,
-  GifWorkerPool,
   makeSticker,
+  nodeStickerWriters,
   parseBytes,
   parseTime,
   PRESETS,
-  SharpWebpWriter,
   STICKER_FORMATS,
   validateSettings,
   formatTime,
@@ -134,22 +132,9 @@ export async function run(args: string[]): Promise<number> {
   }
   await checkOutputPath(out);
 
-  // CLIPCHAT_GIF_WORKERS=N (N ≥ 2) runs GIF fitting's tries on N worker threads, two
-  // candidate qualities at a time; they start loading now, while the video is opened. Off
-  // by default: on two cores their start-up competes with the decoder and the whole clip
-  // took longer (docs/benchmarks.md).
-  const workers = Number(process.env.CLIPCHAT_GIF_WORKERS ?? 0);
-  const pool =
-    settings.stickerFormat === 'gif' && Number.isInteger(workers) && workers >= 2
-      ? new GifWorkerPool(workers).warm()
-      : undefined;
-  try {
-    return await runCapture('clip', video, out, p.flags.has('json'), (source, signal, onProgress) =>
-      clip(source, signal, onProgress),
-    );
-  } finally {
-    await pool?.close();
-  }
+  return await runCapture('clip', video, out, p.flags.has('json'), (source, signal, onProgress) =>
+    clip(source, signal, onProgress),
+  );
 
   async function clip(
     source: FrameSource,
@@ -163,8 +148,7 @@ export async function run(args: string[]): Promise<number> {
       width,
       signal,
       onProgress,
-      parallelGif: pool,
-      writers: { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() },
+      writers: nodeStickerWriters(),
     });
     return {
       bytes: sticker.bytes,

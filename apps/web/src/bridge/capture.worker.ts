@@ -3,7 +3,7 @@
  * The capture worker: decodes the opened file with WebCodecs (mediabunny) and encodes
  * stills and stickers off the main thread, so the page never freezes.
  */
-import { MediabunnyFrameSource } from '../../../../packages/capture/src/source/mediabunny.browser';
+import { MediabunnyFrameSource } from '@clipchat/capture/browser';
 import { CaptureEngine } from './engine';
 import type { FromWorker, ToWorker } from './shared';
 

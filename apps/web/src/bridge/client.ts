@@ -80,12 +80,8 @@ export class CaptureClient {
     const [{ CaptureEngine }, src] = await Promise.all([
       import('./engine'),
       slow
-        ? import('../../../../packages/capture/src/source/video-element.browser').then(
-            (m) => m.VideoElementFrameSource,
-          )
-        : import('../../../../packages/capture/src/source/mediabunny.browser').then(
-            (m) => m.MediabunnyFrameSource,
-          ),
+        ? import('@clipchat/capture/browser/video-element').then((m) => m.VideoElementFrameSource)
+        : import('@clipchat/capture/browser/mediabunny').then((m) => m.MediabunnyFrameSource),
     ]);
     const engine = new CaptureEngine(
       (m) => queueMicrotask(() => this.onMessage(m)),

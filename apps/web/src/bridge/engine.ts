@@ -13,9 +13,11 @@ import {
   type FrameSource,
   type StickerWriter,
 } from '@clipchat/capture';
-import { encodeStillWithCanvas } from '../../../../packages/capture/src/still/canvas.browser';
-import { BrowserWebmWriter } from '../../../../packages/capture/src/webm/writer.browser';
-import { BrowserWebpWriter } from '../../../../packages/capture/src/webp/writer.browser';
+import {
+  BrowserWebmWriter,
+  BrowserWebpWriter,
+  encodeStillWithCanvas,
+} from '@clipchat/capture/browser';
 import { CachedFrameSource, MAX_CACHE_BYTES } from './frame-cache';
 import { encodePicture, encodeStill } from './stills';
 import type { FromWorker, StickerResult, ToWorker } from './shared';

@@ -4,11 +4,7 @@
  * and by the engine's pure-TypeScript encoders otherwise.
  */
 import { encodeBmp, gifStillEncoder, type RgbaImage } from '@clipchat/capture';
-import { encodeTiff } from '../../../../packages/capture/src/still/tiff.browser';
-import {
-  canvasCanTry,
-  encodeStillWithCanvas,
-} from '../../../../packages/capture/src/still/canvas.browser';
+import { canvasCanTry, encodeStillWithCanvas, encodeTiff } from '@clipchat/capture/browser';
 
 const MIME: Record<string, string> = {
   png: 'image/png',

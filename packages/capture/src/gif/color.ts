@@ -95,7 +95,7 @@ export function chromaWeightFor(img: {
  * begins; a palette from an older epoch takes a new tag on its next lookup, so no two
  * palettes ever answer through the same tag.
  */
-const cache = new Uint16Array(1 << 18);
+let cache: Uint16Array | undefined; // allocated by the first palette, not on import
 let cacheEpoch = 0;
 let lastTag = 0;
 
@@ -130,6 +130,7 @@ export class Palette {
   }
 
   private claimTag(): void {
+    cache ??= new Uint16Array(1 << 18);
     if (lastTag === 255) {
       cache.fill(0);
       cacheEpoch++;
@@ -206,10 +207,11 @@ export class Palette {
   nearest(r: number, g: number, b: number, hint = -1): number {
     if (this.tagEpoch !== cacheEpoch) this.claimTag();
     const key = ((r >> 2) << 12) | ((g >> 2) << 6) | (b >> 2);
-    const c = cache[key];
+    const table = cache!; // claimTag allocated it
+    const c = table[key];
     if ((c & 0xff00) === this.tag) return c & 0xff;
     const v = this.nearestExact((r & 0xfc) | 2, (g & 0xfc) | 2, (b & 0xfc) | 2, hint);
-    cache[key] = this.tag | (v & 0xff);
+    table[key] = this.tag | (v & 0xff);
     return v;
   }
 }

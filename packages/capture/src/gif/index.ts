@@ -99,6 +99,7 @@ export const gifWriter: StickerWriter & { describe(quality: number): GifTuning }
         minQuality: LOCAL_PALETTE_QUALITY,
       },
     });
+    options.written?.({ frames: r.frames, delaysCs: r.delaysCs });
     return r.bytes;
   },
 };

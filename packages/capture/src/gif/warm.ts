@@ -34,23 +34,14 @@ const WARM_ROUNDS = 24;
 
 /**
  * Gets the encoder's hot loops optimised by V8 before real frames come: a fresh process's
- * (or worker's) first try would otherwise spend its first frames in the interpreter and
- * baseline code, at about 1.5 times the cost. Without `until`, encodes a synthetic clip
- * once (both palette modes, the lossy path, few- and many-colour frames): 150–400 ms of one
- * core, so it only pays where a core is idle, as in a worker started while the video is
- * opened. With `until`, it uses time the thread would spend waiting anyway (a decoder
- * seeking to the first frame): small encodes of a few milliseconds each, until `until`
- * settles (or after `WARM_ROUNDS` of them). Measured with `clipchat clip` on film: the
+ * first try would otherwise spend its first frames in the interpreter and baseline code,
+ * at about 1.5 times the cost. It uses time the thread would spend waiting anyway (a
+ * decoder seeking to the first frame): small encodes of a few milliseconds each, until
+ * `until` settles (or after `WARM_ROUNDS` of them). Measured with `clipchat clip` on film: the
  * whole run 20–35 ms shorter (median of 9); warming while the video was being opened made
  * it longer (its ffmpeg starts more slowly beside it).
  */
-export async function warmUpGif(until?: PromiseLike<unknown>): Promise<void> {
-  if (!until) {
-    const frames = warmUpClip(192, 108, 10);
-    const delaysMs = frames.map(() => 100);
-    for (const quality of [80, 75, 40]) await encodeGif(frames, { delaysMs, quality });
-    return;
-  }
+export async function warmUpGif(until: PromiseLike<unknown>): Promise<void> {
   let settled = false;
   until.then(
     () => (settled = true),

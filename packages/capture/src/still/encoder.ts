@@ -3,7 +3,7 @@
  * an image file. Core encoders (PNG, BMP, GIF) are pure TypeScript; JPEG/WebP/AVIF/TIFF
  * come from the platform (sharp in Node, canvas in browsers).
  */
-import type { StillFormat } from '../config';
+import { STILL_FORMAT_FACTS, STILL_FORMATS, type StillFormat } from '../formats';
 import type { RgbaImage } from '../types';
 import type { CancelSignal } from '../writer';
 
@@ -26,26 +26,14 @@ export interface StillEncoder {
 }
 
 /** MIME type of each still format. */
-export const STILL_MIME: Readonly<Record<StillFormat, string>> = {
-  png: 'image/png',
-  jpeg: 'image/jpeg',
-  webp: 'image/webp',
-  avif: 'image/avif',
-  gif: 'image/gif',
-  bmp: 'image/bmp',
-  tiff: 'image/tiff',
-};
+export const STILL_MIME = Object.fromEntries(
+  STILL_FORMATS.map((f) => [f, STILL_FORMAT_FACTS[f].mime]),
+) as Readonly<Record<StillFormat, string>>;
 
 /** Usual file extension of each still format (without the dot). */
-export const STILL_EXTENSION: Readonly<Record<StillFormat, string>> = {
-  png: 'png',
-  jpeg: 'jpg',
-  webp: 'webp',
-  avif: 'avif',
-  gif: 'gif',
-  bmp: 'bmp',
-  tiff: 'tiff',
-};
+export const STILL_EXTENSION = Object.fromEntries(
+  STILL_FORMATS.map((f) => [f, STILL_FORMAT_FACTS[f].extension]),
+) as Readonly<Record<StillFormat, string>>;
 
 /** True when every pixel is fully opaque (encoders then drop the alpha channel). */
 export function isOpaque(image: RgbaImage): boolean {

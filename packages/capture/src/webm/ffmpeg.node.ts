@@ -1,8 +1,8 @@
 /**
  * WebM (VP9, no audio) stickers in Node through ffmpeg's libvpx-vp9: raw frames are piped
  * in, one key frame opens the clip (it loops cleanly: no audio, no leading gap) and the
- * alpha plane is kept only when a frame has transparent pixels. {@link fitWebm} fits the
- * file to a byte budget, aiming the encoder's rate control at the budget first.
+ * alpha plane is kept only when a frame has transparent pixels. With a budget, the writer
+ * aims the encoder's rate control at it first; `fitSticker` does the rest.
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -18,8 +18,7 @@ import {
   type StickerEncodeOptions,
   type StickerWriter,
 } from '../writer';
-import { allOpaque, sharpScaler } from '../webp/sharp.node.ts';
-import { fitLadder, type LadderOptions, type LadderResult } from '../webp/fit-ladder';
+import { allOpaque } from '../webp/sharp.node.ts';
 
 /** Knobs of one WebM encode (passed as `StickerEncodeOptions.tuning`). */
 export interface WebmTuning {
@@ -276,33 +275,4 @@ export class FfmpegWebmWriter implements StickerWriter {
       await rm(dir, { recursive: true, force: true });
     }
   }
-}
-
-/** Options of {@link fitWebm}: the fitting ladder's plus WebM knobs. */
-export interface FitWebmOptions extends Omit<LadderOptions, 'tuning'> {
-  tuning?: Omit<WebmTuning, 'bitrate'>;
-}
-
-/**
- * Encodes a VP9 WebM that never exceeds `maxBytes`. The writer first tries constant
- * quality at the target, then aims two-pass rate control at the budget; only when the
- * lowest useful bitrate still overshoots does the ladder shrink the frames, then lower
- * the frame rate. A rate-controlled result reports `adapted.bitrate` (its average bits/s).
- * @throws BudgetError when nothing sensible fits, with the smallest size reached.
- */
-export async function fitWebm(
-  frames: readonly RgbaImage[],
-  delaysMs: readonly number[],
-  options: FitWebmOptions,
-): Promise<LadderResult> {
-  const writer = new FfmpegWebmWriter(options.tuning);
-  // The writer spends quality itself (rate control), so the ladder needs one try per shape.
-  const r = await fitLadder(writer, frames, delaysMs, sharpScaler, {
-    ...options,
-    minQuality: options.quality,
-    maxTriesPerStep: 1,
-    tuning: { ...options.tuning },
-  });
-  if (writer.lastBitrate !== undefined) r.adapted.bitrate = writer.lastBitrate;
-  return r;
 }

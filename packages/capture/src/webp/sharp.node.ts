@@ -1,7 +1,7 @@
 /**
  * Animated WebP stickers in Node through sharp (libvips + libwebp's animation encoder):
  * the frames go in as one tall strip with `pageHeight`, one delay per frame, looping
- * forever. {@link fitWebp} fits the result to a byte budget.
+ * forever. `fitSticker` fits the result to a byte budget.
  */
 import sharp from 'sharp';
 import { CaptureError } from '../errors';
@@ -13,7 +13,6 @@ import {
   type StickerWriter,
 } from '../writer';
 import { roundDelays } from './mux';
-import { fitLadder, type FrameScaler, type LadderOptions, type LadderResult } from './fit-ladder';
 
 export { roundDelays };
 
@@ -173,43 +172,4 @@ export class SharpWebpWriter implements StickerWriter {
       throw new OverBudgetError(out.length, options.maxBytes);
     return new Uint8Array(out.buffer, out.byteOffset, out.length);
   }
-}
-
-/** Scales frames with sharp (lanczos3), for the size step of budget fitting. */
-export const sharpScaler: FrameScaler = async (frames, width, height) =>
-  Promise.all(
-    frames.map(async (f) => {
-      const data = await sharp(f.data, { raw: { width: f.width, height: f.height, channels: 4 } })
-        .resize(width, height, { kernel: 'lanczos3', fit: 'fill' })
-        .raw()
-        .toBuffer();
-      return {
-        width,
-        height,
-        data: new Uint8ClampedArray(data.buffer, data.byteOffset, data.length),
-      };
-    }),
-  );
-
-/** Options of {@link fitWebp}: the fitting ladder's plus WebP knobs. */
-export interface FitWebpOptions extends Omit<LadderOptions, 'tuning'> {
-  tuning?: WebpTuning;
-}
-
-/**
- * Encodes an animated WebP that never exceeds `maxBytes`: bisects quality (predicted from
- * the sizes seen), then shrinks frames, then lowers the frame rate, reporting each change.
- * @throws BudgetError when nothing sensible fits, with the smallest size reached.
- */
-export async function fitWebp(
-  frames: readonly RgbaImage[],
-  delaysMs: readonly number[],
-  options: FitWebpOptions,
-): Promise<LadderResult> {
-  const tuning = { effort: 4, ...options.tuning };
-  return fitLadder(new SharpWebpWriter(tuning), frames, delaysMs, sharpScaler, {
-    minQuality: 15,
-    ...options,
-    tuning: { ...tuning },
-  });
 }

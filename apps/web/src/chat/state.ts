@@ -26,7 +26,7 @@ import { chat } from './model';
 import { fail, resend, resetOutbox, restoreOutbox, settle } from './outbox';
 import { resetSync, syncAll, synced, syncRefused } from './sync';
 
-export { chat, type ChatState, type ComposerAction, type OutboxItem } from './model';
+export { chat, type OutboxItem } from './model';
 export { addHistory, jumpTo, loadOlder, openConversation, refreshConversations } from './messages';
 export { discardSend, retrySend, send } from './outbox';
 export {

@@ -6,7 +6,7 @@
  */
 import type { CaptureSettings, FrameSize, SquareFit } from './config';
 import { InvalidSettingError } from './errors';
-import type { Rect } from './types';
+import type { FrameShape, Rect } from './types';
 
 /**
  * Refuses a crop that is not whole pixels inside a `width`×`height` frame, for stills and
@@ -147,4 +147,26 @@ export function stickerGeometry(
     y: Math.floor((S - p.height) / 2),
     fixed: true,
   };
+}
+
+/** The shape a sticker's frames are first decoded at: {@link stickerShape}. */
+export type StickerShape = Required<Pick<FrameShape, 'width' | 'height'>> &
+  Pick<FrameShape, 'crop'>;
+
+/**
+ * The shape `makeSticker` first asks the source for (the region of
+ * {@link stickerGeometry} scaled to its picture size, before any fitting): an estimate
+ * that decodes this shape decodes the very frames the sticker then starts from.
+ */
+export function stickerShape(
+  width: number,
+  height: number,
+  settings: Pick<CaptureSettings, 'maxSide' | 'crop' | 'frameSize' | 'fit'>,
+  crop: Rect | null = settings.crop,
+  askedWidth?: number,
+): StickerShape {
+  const g = stickerGeometry(width, height, settings, crop, askedWidth);
+  return g.crop
+    ? { width: g.width, height: g.height, crop: g.crop }
+    : { width: g.width, height: g.height };
 }

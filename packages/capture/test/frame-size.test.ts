@@ -17,6 +17,7 @@ import {
   parseBytes,
   parseCropText,
   stickerGeometry,
+  stickerShape,
   validateSettings,
   type Frame,
   type FrameShape,
@@ -127,6 +128,46 @@ class PaintingSource implements FrameSource {
   }
   async close(): Promise<void> {}
 }
+
+/** A 320×240 source that records the shape each `framesAt` is asked for. */
+class RecordingSource implements FrameSource {
+  readonly info = { width: 320, height: 240, duration: 2 };
+  readonly shapes: Array<FrameShape | undefined> = [];
+  async frameAt(t: number, shape?: FrameShape): Promise<Frame> {
+    const w = shape?.width ?? shape?.crop?.width ?? 320,
+      h = shape?.height ?? shape?.crop?.height ?? 240;
+    return { width: w, height: h, data: new Uint8ClampedArray(w * h * 4), time: t };
+  }
+  async *framesAt(times: readonly number[], shape?: FrameShape): AsyncIterable<Frame> {
+    this.shapes.push(shape);
+    for (const t of times) yield this.frameAt(t, shape);
+  }
+  async close(): Promise<void> {}
+}
+
+describe('sticker shape', () => {
+  it('is the shape makeSticker first decodes, crop or not', async () => {
+    const crop = { x: 200, y: 20, width: 100, height: 50 };
+    const cases = [
+      validateSettings({ maxSide: 128, fps: 10 }),
+      validateSettings({ maxSide: 96, frameSize: 'square', fit: 'cover', crop, fps: 10 }),
+      validateSettings({ maxSide: 96, frameSize: 'square', fit: 'contain', fps: 10 }),
+      validateSettings({ maxSide: 128, frameSize: 'side', crop, fps: 10 }),
+    ];
+    for (const settings of cases) {
+      const src = new RecordingSource();
+      await makeSticker(src, { from: 0, to: 0.2, settings });
+      expect(src.shapes[0]).toEqual(stickerShape(320, 240, settings));
+    }
+    expect(stickerShape(320, 240, cases[0]!)).toEqual({ width: 128, height: 96 });
+    expect(stickerShape(320, 240, cases[1]!)).toEqual({
+      width: 96,
+      height: 96,
+      crop: { x: 200, y: 0, width: 100, height: 100 },
+    });
+    expect(stickerShape(320, 240, cases[3]!)).toEqual({ width: 128, height: 64, crop });
+  });
+});
 
 describe('crops outside the frame', () => {
   it('are refused by grab itself, with the words stickers give', async () => {

@@ -4,13 +4,14 @@
  * element fallback), on the main thread; either way it speaks the messages of `shared.ts`.
  */
 import {
-  checkCropInside,
   gifWriter,
+  grab,
   makeSticker,
   sampleTimes,
-  stickerGeometry,
+  stickerShape,
   type CaptureSettings,
   type FrameSource,
+  type Still,
   type StickerWriter,
 } from '@clipchat/capture';
 import {
@@ -19,7 +20,7 @@ import {
   encodeStillWithCanvas,
 } from '@clipchat/capture/browser';
 import { CachedFrameSource, MAX_CACHE_BYTES } from './frame-cache';
-import { encodePicture, encodeStill } from './stills';
+import { browserStillEncoders, PictureSource } from './stills';
 import type { FromWorker, StickerResult, ToWorker } from './shared';
 
 export type Post = (msg: FromWorker, transfer?: Transferable[]) => void;
@@ -44,19 +45,6 @@ export function errorMessage(id: number, e: unknown): FromWorker {
 /** Writers the browser adds to the engine's own (GIF is pure TypeScript in the engine). */
 export function browserWriters(): Partial<Record<'gif' | 'webp' | 'webm', StickerWriter>> {
   return { webm: new BrowserWebmWriter(), webp: new BrowserWebpWriter() };
-}
-
-/**
- * The region a sticker reads and the picture's size before fitting — `makeSticker`'s own
- * arithmetic (`stickerGeometry`), so estimates decode the same frames.
- */
-export function stickerSize(
-  vw: number,
-  vh: number,
-  s: CaptureSettings,
-): { width: number; height: number; crop: CaptureSettings['crop'] } {
-  const g = stickerGeometry(vw, vh, s);
-  return { width: g.width, height: g.height, crop: g.crop };
 }
 
 const KNOBS: Record<string, string> = {
@@ -120,59 +108,38 @@ export class CaptureEngine {
           break;
         case 'still': {
           const t0 = performance.now();
-          const crop = msg.settings.crop ?? undefined;
-          // As grab does: a crop past the frame's edge would make a still of missing pixels.
-          if (crop) checkCropInside(crop, this.need().info.width, this.need().info.height, true);
-          let out: {
-            bytes: Uint8Array;
-            mime: string;
-            width: number;
-            height: number;
-            frameTime: number;
-            via: 'player' | 'decoder';
-          };
-          if (msg.picture) {
-            out = {
-              ...(await encodePicture(
-                msg.picture,
-                crop ?? null,
-                msg.settings.stillFormat,
-                msg.settings.stillQuality,
-              )),
-              frameTime: msg.at,
-              via: 'player',
-            };
-          } else {
-            const frame = await this.need().frameAt(
-              msg.at,
-              crop ? { crop } : undefined,
-              ctrl.signal,
-            );
-            const enc = await encodeStill(
-              frame,
-              msg.settings.stillFormat,
-              msg.settings.stillQuality,
-            );
-            out = {
-              ...enc,
-              width: frame.width,
-              height: frame.height,
-              frameTime: frame.time,
-              via: 'decoder',
-            };
+          // The paused player's own picture skips decoding from the previous key frame.
+          const src = msg.picture
+            ? new PictureSource(msg.picture, msg.at, this.source?.info)
+            : this.need();
+          let still: Still;
+          try {
+            still = await grab(src, {
+              at: msg.at,
+              settings: msg.settings,
+              encoders: browserStillEncoders(),
+              signal: ctrl.signal,
+            });
+          } finally {
+            if (msg.picture) await src.close();
           }
           this.post(
             {
               id: msg.id,
               type: 'still',
               result: {
-                ...out,
+                bytes: still.bytes,
+                mime: still.mime,
+                width: still.width,
+                height: still.height,
+                frameTime: still.time,
+                via: msg.picture ? 'player' : 'decoder',
                 format: msg.settings.stillFormat,
                 at: msg.at,
                 ms: performance.now() - t0,
               },
             },
-            [out.bytes.buffer as ArrayBuffer],
+            [still.bytes.buffer as ArrayBuffer],
           );
           break;
         }
@@ -243,10 +210,11 @@ export class CaptureEngine {
     signal: AbortSignal,
   ): Promise<number> {
     const src = this.need();
-    const { width, height, crop } = stickerSize(src.info.width, src.info.height, s);
+    // The shape the sticker itself starts from, so its frames come from this decode.
+    const shape = stickerShape(src.info.width, src.info.height, s);
+    const { width, height } = shape;
     const times = sampleTimes(from, to, s.fps);
     const n = times.length;
-    const shape = crop ? { width, height, crop } : { width, height };
     // Decode the whole range only when it would be kept for the sticker; otherwise two frames.
     const wanted =
       n * width * height * 4 <= MAX_CACHE_BYTES

@@ -24,7 +24,8 @@ import {
 } from '@clipchat/protocol';
 import { Store } from '../store';
 import type { Conversation, Message } from '../types';
-import { chat, liveSocket, onServerFrame } from './state';
+import { liveSocket, onServerFrame } from './connection';
+import { chat } from './state';
 
 type Member = Conversation['members'][number];
 

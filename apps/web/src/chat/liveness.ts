@@ -19,7 +19,8 @@
  * the browser throttles to about one a second), so such a stall never reads as silence.
  */
 import { alive } from './alive';
-import { chat, dropSocket, liveSocket, onServerFrame } from './state';
+import { dropSocket, liveSocket, onServerFrame } from './connection';
+import { chat } from './state';
 
 const PING_EVERY_MS = 750;
 const HIDDEN_PING_EVERY_MS = 5000;

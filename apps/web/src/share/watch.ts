@@ -7,7 +7,8 @@
 import { WATCH_INTERVAL_MS, type ServerFrame, type WatchFrame } from '@clipchat/protocol';
 import { cap, openShared } from '../capture/state';
 import { clock } from '../capture/clock';
-import { chat, onServerFrame, sendLive } from '../chat/state';
+import { onServerFrame, sendLive } from '../chat/connection';
+import { chat } from '../chat/state';
 import { Store } from '../store';
 
 /** The last thing a member did with a shared video, as relayed to me. */

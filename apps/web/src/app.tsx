@@ -15,6 +15,7 @@ import { ChatStatus } from './chat/ChatStatus';
 import { ConnectionBadge } from './chat/ConnectionBadge';
 import { startLiveness } from './chat/liveness';
 import { MessageList } from './chat/MessageList';
+import { NewMessageAnnouncer } from './chat/Announcer';
 import { MembersButton } from './chat/Members';
 import { BellButton, MuteButton } from './chat/NotifyButtons';
 import { startNotifications } from './chat/notify';
@@ -104,9 +105,12 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
   return (
     <div class={`app tab-${tab} ${c.activeId ? 'has-active' : ''}`}>
       <header class="topbar">
-        <span class="brand">
-          <span class="logo">▶</span> Clipchat
-        </span>
+        <h1 class="brand">
+          <span class="logo" aria-hidden="true">
+            ▶
+          </span>{' '}
+          Clipchat
+        </h1>
         <ConnectionBadge />
         <nav class="tabs" aria-label="View">
           <button aria-pressed={tab === 'chat'} onClick={() => setTab('chat')}>
@@ -153,6 +157,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
           </h2>
         )}
         <MessageList />
+        <NewMessageAnnouncer />
         <div class="composer-row">
           {showLibrary && c.activeId && <LibraryPanel />}
           <Composer

@@ -139,37 +139,41 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
           </button>
         </div>
       )}
-      <ConversationList />
-      <main class="chat" aria-label="Conversation">
-        {active && (
-          <h2 class="chat-title">
-            <button
-              class="link back"
-              onClick={() => chat.set({ activeId: null })}
-              aria-label="Back to chats"
-            >
-              ‹ Chats
-            </button>
-            {titleOf(active, me.id)}
-            <ChatStatus c={active} meId={me.id} />
-            <MembersButton c={active} meId={me.id} />
-            <MuteButton conversationId={active.id} />
-          </h2>
-        )}
-        <MessageList />
-        <NewMessageAnnouncer />
-        <div class="composer-row">
-          {showLibrary && c.activeId && <LibraryPanel />}
-          <Composer
-            libraryOpen={showLibrary}
-            onToggleLibrary={() => setShowLibrary(!showLibrary)}
-          />
-        </div>
+      {/* One main landmark around the three columns (display: contents keeps them in the
+          grid), so it is there whichever column the phone layout shows. */}
+      <main class="columns">
+        <ConversationList />
+        <section class="chat" aria-label="Conversation">
+          {active && (
+            <h2 class="chat-title">
+              <button
+                class="link back"
+                onClick={() => chat.set({ activeId: null })}
+                aria-label="Back to chats"
+              >
+                ‹ Chats
+              </button>
+              {titleOf(active, me.id)}
+              <ChatStatus c={active} meId={me.id} />
+              <MembersButton c={active} meId={me.id} />
+              <MuteButton conversationId={active.id} />
+            </h2>
+          )}
+          <MessageList />
+          <NewMessageAnnouncer />
+          <div class="composer-row">
+            {showLibrary && c.activeId && <LibraryPanel />}
+            <Composer
+              libraryOpen={showLibrary}
+              onToggleLibrary={() => setShowLibrary(!showLibrary)}
+            />
+          </div>
+        </section>
+        <section class="video" aria-label="Video and capture">
+          <Player />
+          <CapturePanel />
+        </section>
       </main>
-      <aside class="video" aria-label="Video and capture">
-        <Player />
-        <CapturePanel />
-      </aside>
       {showSettings && <SettingsPanel onClose={() => setShowSettings(false)} />}
     </div>
   );

@@ -39,7 +39,8 @@ afterAll(async () => {
   await stopApp({ server, browser });
 });
 
-describe('axe-core finds no serious or critical violation', () => {
+// An axe run takes 2–8 s on a busy two-core machine, and some screens take three.
+describe('axe-core finds no serious or critical violation', { timeout: 120_000 }, () => {
   it('on the sign-in screen', async () => {
     const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
     const page = await context.newPage();
@@ -50,6 +51,8 @@ describe('axe-core finds no serious or critical violation', () => {
       await page.getByRole('button', { name: 'New here? Create an account' }).click();
       await page.getByRole('button', { name: 'Create account' }).waitFor();
       await expectAccessible(page, 'sign-up');
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await expectAccessible(page, 'sign-up, dark');
     } finally {
       await context.close();
     }
@@ -116,6 +119,17 @@ describe('axe-core finds no serious or critical violation', () => {
     await page.getByTestId('settings').waitFor({ state: 'detached' });
   });
 
+  it('in the dark colour scheme: chat, capture and a sticker preview', async () => {
+    const { page } = alice;
+    await page.emulateMedia({ colorScheme: 'dark' });
+    try {
+      await page.locator('[data-testid=preview][data-kind=sticker]').waitFor();
+      await expectAccessible(page, 'dark: chat and capture');
+    } finally {
+      await page.emulateMedia({ colorScheme: 'light' });
+    }
+  });
+
   describe('on the phone layout (390×844)', () => {
     it('the conversation list', async () => {
       const { page } = bob;
@@ -147,7 +161,7 @@ describe('axe-core finds no serious or critical violation', () => {
   });
 });
 
-describe('the keyboard alone', () => {
+describe('the keyboard alone', { timeout: 120_000 }, () => {
   it('reaches the composer with a visible focus on every stop, and sends; bob hears it', async () => {
     const { page } = alice;
     // Start from the top of the page, as after a click on the title.

@@ -7,6 +7,17 @@ import type { Page } from 'playwright-core';
 
 /** The impacts a screen must not have: the ones that stop someone from using it. */
 const BLOCKING = new Set(['serious', 'critical']);
+/**
+ * Moderate rules held as strictly: one h1 for the page, and everything in a landmark
+ * (banner, navigation, main, complementary, dialog), so headings and landmarks navigate it.
+ */
+const STRUCTURE = new Set([
+  'page-has-heading-one',
+  'landmark-one-main',
+  'landmark-no-duplicate-main',
+  'landmark-unique',
+  'region',
+]);
 
 export interface Violation {
   id: string;
@@ -17,14 +28,17 @@ export interface Violation {
   nodes: string[];
 }
 
-/** axe-core's serious and critical violations on the page as it is now. */
-export async function blockingViolations(page: Page): Promise<Violation[]> {
+/**
+ * axe-core's serious and critical violations on the page as it is now, and those of the
+ * structure rules above (all impacts with `all`, to see what else axe says).
+ */
+export async function blockingViolations(page: Page, all = false): Promise<Violation[]> {
   // WCAG 2.1 A and AA plus axe's best practices (one h1, landmarks, regions).
   const results = await new AxeBuilder({ page })
     .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
     .analyze();
   return results.violations
-    .filter((v) => BLOCKING.has(v.impact ?? ''))
+    .filter((v) => all || BLOCKING.has(v.impact ?? '') || STRUCTURE.has(v.id))
     .map((v) => ({
       id: v.id,
       impact: v.impact ?? '',
@@ -43,9 +57,9 @@ export async function blockingViolations(page: Page): Promise<Violation[]> {
 
 /** One line per violated rule: what, how bad, where, why. */
 export function describeViolations(screen: string, vs: Violation[]): string {
-  if (!vs.length) return `${screen}: no serious or critical violations`;
+  if (!vs.length) return `${screen}: no serious or critical violations, structure sound`;
   return [
-    `${screen}: ${vs.length} serious/critical axe violation(s)`,
+    `${screen}: ${vs.length} serious/critical or structure violation(s)`,
     ...vs.map(
       (v) =>
         `- ${v.id} (${v.impact}) ×${v.targets.length}: ${v.help}\n` +
@@ -57,8 +71,12 @@ export function describeViolations(screen: string, vs: Violation[]): string {
   ].join('\n');
 }
 
-/** Fails with a readable list when the page has any serious or critical violation. */
+/** Fails with a readable list when the page has any violation `blockingViolations` counts. */
 export async function expectAccessible(page: Page, screen: string): Promise<void> {
+  if (process.env.CLIPCHAT_A11Y_LOG === 'all')
+    console.log(
+      describeViolations(`${screen} (all impacts)`, await blockingViolations(page, true)),
+    );
   const vs = await blockingViolations(page);
   if (process.env.CLIPCHAT_A11Y_LOG) console.log(describeViolations(screen, vs));
   if (vs.length) throw new Error(describeViolations(screen, vs));

@@ -194,14 +194,16 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
         aria-label="Capture settings"
         data-testid="settings"
       >
-        <header>
+        {/* Not <header>/<footer>: outside a sectioning element those are the page's banner
+            and content info landmarks, and the page has its own. */}
+        <div class="settings-head">
           <h2 id="settings-title" tabIndex={-1} ref={title}>
             Capture settings
           </h2>
           <button type="button" class="icon" aria-label="Close" onClick={onClose}>
             ×
           </button>
-        </header>
+        </div>
         <div class="presets">
           <span class="muted">Presets:</span>
           {PRESETS.map((p) => (
@@ -260,7 +262,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
           </select>
           <p class="help">How stickers move in conversations (kept in this browser).</p>
         </div>
-        <footer>
+        <div class="settings-foot">
           {status && (
             <span class="status" role="status">
               {status}
@@ -272,7 +274,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
           <button class="primary" type="submit">
             Save
           </button>
-        </footer>
+        </div>
       </form>
     </div>
   );

@@ -15,6 +15,7 @@ import { ChatStatus } from './chat/ChatStatus';
 import { ConnectionBadge } from './chat/ConnectionBadge';
 import { startLiveness } from './chat/liveness';
 import { MessageList } from './chat/MessageList';
+import { NewMessageAnnouncer } from './chat/Announcer';
 import { MembersButton } from './chat/Members';
 import { BellButton, MuteButton } from './chat/NotifyButtons';
 import { startNotifications } from './chat/notify';
@@ -104,9 +105,12 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
   return (
     <div class={`app tab-${tab} ${c.activeId ? 'has-active' : ''}`}>
       <header class="topbar">
-        <span class="brand">
-          <span class="logo">▶</span> Clipchat
-        </span>
+        <h1 class="brand">
+          <span class="logo" aria-hidden="true">
+            ▶
+          </span>{' '}
+          Clipchat
+        </h1>
         <ConnectionBadge />
         <nav class="tabs" aria-label="View">
           <button aria-pressed={tab === 'chat'} onClick={() => setTab('chat')}>
@@ -135,36 +139,41 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
           </button>
         </div>
       )}
-      <ConversationList />
-      <main class="chat" aria-label="Conversation">
-        {active && (
-          <h2 class="chat-title">
-            <button
-              class="link back"
-              onClick={() => chat.set({ activeId: null })}
-              aria-label="Back to chats"
-            >
-              ‹ Chats
-            </button>
-            {titleOf(active, me.id)}
-            <ChatStatus c={active} meId={me.id} />
-            <MembersButton c={active} meId={me.id} />
-            <MuteButton conversationId={active.id} />
-          </h2>
-        )}
-        <MessageList />
-        <div class="composer-row">
-          {showLibrary && c.activeId && <LibraryPanel />}
-          <Composer
-            libraryOpen={showLibrary}
-            onToggleLibrary={() => setShowLibrary(!showLibrary)}
-          />
-        </div>
+      {/* One main landmark around the three columns (display: contents keeps them in the
+          grid), so it is there whichever column the phone layout shows. */}
+      <main class="columns">
+        <ConversationList />
+        <section class="chat" aria-label="Conversation">
+          {active && (
+            <h2 class="chat-title">
+              <button
+                class="link back"
+                onClick={() => chat.set({ activeId: null })}
+                aria-label="Back to chats"
+              >
+                ‹ Chats
+              </button>
+              {titleOf(active, me.id)}
+              <ChatStatus c={active} meId={me.id} />
+              <MembersButton c={active} meId={me.id} />
+              <MuteButton conversationId={active.id} />
+            </h2>
+          )}
+          <MessageList />
+          <NewMessageAnnouncer />
+          <div class="composer-row">
+            {showLibrary && c.activeId && <LibraryPanel />}
+            <Composer
+              libraryOpen={showLibrary}
+              onToggleLibrary={() => setShowLibrary(!showLibrary)}
+            />
+          </div>
+        </section>
+        <section class="video" aria-label="Video and capture">
+          <Player />
+          <CapturePanel />
+        </section>
       </main>
-      <aside class="video" aria-label="Video and capture">
-        <Player />
-        <CapturePanel />
-      </aside>
       {showSettings && <SettingsPanel onClose={() => setShowSettings(false)} />}
     </div>
   );

@@ -162,6 +162,7 @@ function PreviewCard({ p }: { p: Preview }) {
           ))}
         <input
           class="tags"
+          aria-label="Tags for your library"
           placeholder="Tags for your library (optional)"
           value={tags}
           onInput={(e) => setTags(e.currentTarget.value)}
@@ -196,6 +197,17 @@ function PreviewCard({ p }: { p: Preview }) {
   );
 }
 
+/** What the capture is doing, in words: the job's stage, then what it made. */
+function captureWords(s: ReturnType<typeof cap.get>): string {
+  if (s.job) return s.job.kind === 'still' ? 'Capturing frame…' : `Making sticker: ${s.job.stage}…`;
+  const p = s.preview;
+  if (!p) return '';
+  const size = formatBytes(p.result.bytes.length);
+  return p.kind === 'still'
+    ? `Still ready: ${p.result.width}×${p.result.height}, ${size}.`
+    : `Sticker ready: ${p.result.frames} frames, ${size}.`;
+}
+
 export function CapturePanel() {
   const s = useStore(cap);
   const st = useStore(settings);
@@ -221,7 +233,11 @@ export function CapturePanel() {
         </div>
         {s.mode === 'still' ? (
           <>
-            <button onClick={() => void captureGesture('still')} disabled={!s.info || !!s.job}>
+            <button
+              onClick={() => void captureGesture('still')}
+              disabled={!s.info || !!s.job}
+              aria-keyshortcuts="S"
+            >
               Capture frame <kbd>S</kbd>
             </button>
             <span class="muted">
@@ -233,16 +249,25 @@ export function CapturePanel() {
           </>
         ) : (
           <>
-            <button onClick={() => void captureGesture('in')} disabled={!s.info}>
+            <button
+              onClick={() => void captureGesture('in')}
+              disabled={!s.info}
+              aria-keyshortcuts="I"
+            >
               Start <kbd>I</kbd>
             </button>
-            <button onClick={() => void captureGesture('out')} disabled={!s.info}>
+            <button
+              onClick={() => void captureGesture('out')}
+              disabled={!s.info}
+              aria-keyshortcuts="O"
+            >
               End <kbd>O</kbd>
             </button>
             <button
               class="primary"
               onClick={() => void makeStickerNow()}
               disabled={!s.range || !!s.job}
+              aria-keyshortcuts="Enter"
             >
               Make sticker <kbd>Enter</kbd>
             </button>
@@ -254,8 +279,12 @@ export function CapturePanel() {
         )}
       </div>
       {s.mode === 'sticker' && <Timeline />}
+      {/* Always in the page, so screen readers announce each change of its words. */}
+      <p class="visually-hidden" aria-live="polite" data-testid="capture-status">
+        {captureWords(s)}
+      </p>
       {s.job && (
-        <div class="job" role="status" data-testid="job">
+        <div class="job" data-testid="job">
           <span>
             {s.job.kind === 'still' ? 'Capturing frame…' : `Making sticker: ${s.job.stage}…`}
           </span>

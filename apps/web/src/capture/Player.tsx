@@ -210,6 +210,8 @@ export function Player() {
         type="file"
         accept="video/*,.mkv,.webm,.mp4,.mov"
         class="visually-hidden"
+        aria-label="Video file"
+        tabIndex={-1}
         data-testid="video-input"
         onChange={(e) => pick(e.currentTarget.files)}
       />
@@ -300,6 +302,7 @@ export function Player() {
               class="icon"
               onClick={togglePlay}
               aria-label={playing ? 'Pause' : 'Play'}
+              aria-keyshortcuts="Space"
               title="Play/pause (Space)"
             >
               {playing ? '❚❚' : '▶'}
@@ -308,6 +311,7 @@ export function Player() {
               class="icon"
               onClick={() => stepFrame(-1)}
               aria-label="Previous frame"
+              aria-keyshortcuts=","
               title="Previous frame (,)"
             >
               ‹
@@ -316,6 +320,7 @@ export function Player() {
               class="icon"
               onClick={() => stepFrame(1)}
               aria-label="Next frame"
+              aria-keyshortcuts="."
               title="Next frame (.)"
             >
               ›

@@ -8,6 +8,7 @@ import { formatBytes } from '../format';
 import { settings } from '../settings/state';
 import { useStore } from '../store';
 import { clock } from './clock';
+import { frameDuration } from './Player';
 import { cap, cropProblem, setRange } from './state';
 import { rangeSummary } from './words';
 
@@ -46,6 +47,33 @@ export function Timeline() {
     if (which === 'move' && r) setGrab(timeAt(e) - r.from);
     setDragging(which);
   };
+  // The keyboard path for the handles: arrows move one video frame, with Shift ten; Home
+  // and End go as far as the range allows (setRange keeps it within the longest sticker).
+  const nudge = (which: 'from' | 'to') => (e: KeyboardEvent) => {
+    if (!r) return;
+    const step = frameDuration() * (e.shiftKey ? 10 : 1);
+    const by: Record<string, number> = {
+      ArrowLeft: -step,
+      ArrowDown: -step,
+      ArrowRight: step,
+      ArrowUp: step,
+      Home: -dur,
+      End: dur,
+    };
+    const d = by[e.key];
+    if (d === undefined) return;
+    e.preventDefault();
+    e.stopPropagation();
+    if (which === 'from') {
+      const t = Math.max(0, Math.min(r.to - frameDuration(), r.from + d));
+      setRange(t, r.to, 'from');
+      clock.seek(t);
+    } else {
+      const t = Math.min(dur, Math.max(r.from + frameDuration(), r.to + d));
+      setRange(r.from, t, 'to');
+      clock.seek(Math.max(r.from, t - 1e-3));
+    }
+  };
   const fps = st.capture.fps;
   const bad = cropProblem();
   return (
@@ -72,16 +100,26 @@ export function Timeline() {
             <span
               class="handle from"
               role="slider"
+              tabIndex={0}
               aria-label="Sticker start"
+              aria-valuemin={0}
+              aria-valuemax={dur}
               aria-valuenow={r.from}
+              aria-valuetext={formatTime(r.from)}
               onPointerDown={start('from')}
+              onKeyDown={nudge('from')}
             />
             <span
               class="handle to"
               role="slider"
+              tabIndex={0}
               aria-label="Sticker end"
+              aria-valuemin={0}
+              aria-valuemax={dur}
               aria-valuenow={r.to}
+              aria-valuetext={formatTime(r.to)}
               onPointerDown={start('to')}
+              onKeyDown={nudge('to')}
             />
           </div>
         )}

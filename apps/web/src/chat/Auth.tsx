@@ -29,7 +29,10 @@ export function Auth({ onSignedIn }: { onSignedIn: (u: User) => void }) {
     <main class="auth">
       <form class="auth-card" onSubmit={submit}>
         <h1>
-          <span class="logo">▶</span> Clipchat
+          <span class="logo" aria-hidden="true">
+            ▶
+          </span>{' '}
+          Clipchat
         </h1>
         <p class="muted">Chat beside a video. Keep any moment as a still or a sticker.</p>
         <label>

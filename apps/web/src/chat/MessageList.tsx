@@ -307,7 +307,7 @@ export function MessageList() {
 
   if (!id) return <div class="empty-chat muted">Pick a conversation or start one with +.</div>;
   return (
-    <ol class="messages" ref={ref} onScroll={onScroll} aria-live="polite" data-testid="messages">
+    <ol class="messages" ref={ref} onScroll={onScroll} aria-label="Messages" data-testid="messages">
       {s.hasMore[id] && (
         <li class="older">
           <button class="link small" onClick={() => void loadOlder(id)}>

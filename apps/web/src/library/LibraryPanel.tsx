@@ -34,7 +34,7 @@ export function LibraryPanel() {
     });
   };
   return (
-    <aside class="library" aria-label="My stickers" data-testid="library">
+    <section class="library" aria-label="My stickers" data-testid="library">
       <div class="library-head">
         <input
           type="search"
@@ -72,6 +72,6 @@ export function LibraryPanel() {
           {q ? 'No sticker has that tag.' : 'Saved stickers and stills appear here.'}
         </p>
       )}
-    </aside>
+    </section>
   );
 }

@@ -3,7 +3,7 @@
  * schema: presets, every field explained in plain words, errors shown at the field with
  * the engine's own message. Saved to the server so they follow the user.
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import {
   FRAME_FIELDS,
   InvalidSettingError,
@@ -137,6 +137,9 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [status, setStatus] = useState<string | null>(null);
   const drawn = cap.get().crop;
+  // The keyboard starts in the dialog (at its title, so Tab goes on to the presets).
+  const title = useRef<HTMLHeadingElement>(null);
+  useEffect(() => title.current?.focus(), []);
   // Esc closes the dialog, as any dialog does.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -177,6 +180,9 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
   return (
     <div
       class="modal-backdrop"
+      role="dialog"
+      aria-modal="true"
+      aria-labelledby="settings-title"
       onClick={(e) => {
         if (e.target === e.currentTarget) onClose();
       }}
@@ -188,12 +194,16 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
         aria-label="Capture settings"
         data-testid="settings"
       >
-        <header>
-          <h2>Capture settings</h2>
+        {/* Not <header>/<footer>: outside a sectioning element those are the page's banner
+            and content info landmarks, and the page has its own. */}
+        <div class="settings-head">
+          <h2 id="settings-title" tabIndex={-1} ref={title}>
+            Capture settings
+          </h2>
           <button type="button" class="icon" aria-label="Close" onClick={onClose}>
             ×
           </button>
-        </header>
+        </div>
         <div class="presets">
           <span class="muted">Presets:</span>
           {PRESETS.map((p) => (
@@ -250,7 +260,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
           </select>
           <p class="help">How stickers move in conversations (kept in this browser).</p>
         </div>
-        <footer>
+        <div class="settings-foot">
           {status && (
             <span class="status" role="status">
               {status}
@@ -262,7 +272,7 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
           <button class="primary" type="submit">
             Save
           </button>
-        </footer>
+        </div>
       </form>
     </div>
   );

@@ -11,7 +11,7 @@ import { gifWriter } from '../src/gif/index';
 import { GifWorkerPool } from '../src/gif/pool.node.ts';
 import type { RgbaImage } from '../src/types';
 import { OverBudgetError } from '../src/writer';
-import { BIG_BUCK_BUNNY } from './helpers';
+import { BIG_BUCK_BUNNY, NO_FOOTAGE } from './helpers';
 
 const W = 320;
 const H = 180;
@@ -21,6 +21,7 @@ let delays: number[] = [];
 const pool = new GifWorkerPool(2);
 
 beforeAll(() => {
+  if (NO_FOOTAGE) return;
   const raw = execFileSync(
     'ffmpeg',
     [
@@ -55,7 +56,7 @@ afterAll(() => pool.close());
 
 const same = (a: Uint8Array, b: Uint8Array): boolean => Buffer.from(a).equals(Buffer.from(b));
 
-describe('GifWorkerPool', () => {
+describe.skipIf(NO_FOOTAGE)('GifWorkerPool', () => {
   it('writes exactly the bytes of the in-thread encoder, two tries at once', async () => {
     const [a, b] = await Promise.all([
       pool.encode(frames, delays, { quality: 80 }),

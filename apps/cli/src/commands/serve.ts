@@ -263,7 +263,13 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`clipchat serve: ${logger}\n`);
     return 2;
   }
-  const defaultWeb = fileURLToPath(new URL('../../../web/dist', import.meta.url));
+  // apps/web/dist beside this package, from src/commands/ (sources) or dist/ (the built command).
+  const defaultWeb = fileURLToPath(
+    new URL(
+      import.meta.url.includes('/src/commands/') ? '../../../web/dist' : '../../web/dist',
+      import.meta.url,
+    ),
+  );
   const webRoot = parsed.web
     ? resolve(parsed.web)
     : existsSync(resolve(defaultWeb, 'index.html'))

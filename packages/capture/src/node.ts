@@ -6,7 +6,14 @@ import { registerStillEncoders } from './grab';
 import { sharpStillEncoders } from './still/sharp.node.ts';
 
 export * from './index';
-export { findFfmpeg, resetFfmpegPath } from './ffmpeg.node.ts';
+export {
+  findFfmpeg,
+  findFfprobe,
+  resetFfmpegPath,
+  runTool,
+  type ToolOptions,
+  type ToolResult,
+} from './ffmpeg.node.ts';
 export { openVideo, checkCrop, shapeSize, type OpenVideoOptions } from './source/ffmpeg.node.ts';
 export { sharpStillEncoders } from './still/sharp.node.ts';
 

@@ -2,6 +2,7 @@
  * `createServer(config)`: the Clipchat IM server as a library. Each feature is a Fastify
  * plugin (routes/*); storage and delivery are pluggable (Store, Bus).
  */
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -172,29 +173,25 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
       : null;
   app.setNotFoundHandler(async (req, reply) => {
     if (serveWeb && (await serveWeb(req, reply))) return reply;
-    return reply
-      .code(404)
-      .send({
-        error: {
-          code: 'ERR_NOT_FOUND',
-          message: `no route ${req.method} ${req.url.split('?')[0]}`,
-        },
-      });
+    return reply.code(404).send({
+      error: {
+        code: 'ERR_NOT_FOUND',
+        message: `no route ${req.method} ${req.url.split('?')[0]}`,
+      },
+    });
   });
 
   let closing = false;
   app.addHook('onRequest', async (_req, reply) => {
     if (!closing) return;
     reply.header('connection', 'close').header('retry-after', '1');
-    return reply
-      .code(503)
-      .send({
-        error: {
-          code: 'ERR_UNAVAILABLE',
-          message: 'this node is shutting down; retry on another',
-          retryAfter: 1,
-        },
-      });
+    return reply.code(503).send({
+      error: {
+        code: 'ERR_UNAVAILABLE',
+        message: 'this node is shutting down; retry on another',
+        retryAfter: 1,
+      },
+    });
   });
   capConnectionsPerAddress(app.server, limits.maxConnectionsPerAddress, (address) => {
     app.log.warn(
@@ -203,6 +200,8 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
     );
   });
 
+  // Cookies parsed into req.cookies before any other hook, set with reply.setCookie.
+  await app.register(cookie);
   // JSON only (uploads have their own parser): no text/plain bodies, which browsers send cross-site without preflight.
   app.removeContentTypeParser('text/plain');
   securityHeaders(app);

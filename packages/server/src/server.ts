@@ -32,7 +32,7 @@ import {
 } from './http/connections';
 import { registerOpenApi } from './http/openapi';
 import { useProtocolSchemas } from './http/schema';
-import { staticHandler } from './http/static';
+import { registerStatic } from './http/static';
 import { ImService } from './im/service';
 import { Hub } from './im/hub';
 import { LocalSocketSlots } from './im/slots';
@@ -169,7 +169,7 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
 
   const serveWeb =
     config.webRoot && existsSync(join(config.webRoot, 'index.html'))
-      ? staticHandler(config.webRoot)
+      ? await registerStatic(app, config.webRoot)
       : null;
   app.setNotFoundHandler(async (req, reply) => {
     if (serveWeb && (await serveWeb(req, reply))) return reply;

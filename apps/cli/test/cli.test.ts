@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   ensureFixtures,
   frameIndexAt,
+  NO_FOOTAGE,
   probeFrameTimes,
   readFrameNumber,
   type FixtureName,
@@ -130,7 +131,8 @@ describe('clipchat grab', () => {
     }
   });
 
-  it('grabs from Big Buck Bunny with a crop and a width, and prints a sentence without --json', async () => {
+  it('grabs from Big Buck Bunny with a crop and a width, and prints a sentence without --json', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const file = join(out, 'bbb.png');
     const r = await clipchat([
       'grab',
@@ -198,7 +200,8 @@ describe('clipchat clip', () => {
     rmSync(file);
   });
 
-  it('makes a 3 s, 12 fps, 320 px sticker of Big Buck Bunny within the default budget', async () => {
+  it('makes a 3 s, 12 fps, 320 px sticker of Big Buck Bunny within the default budget', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const file = join(out, 'bbb.gif');
     const r = json(
       await clipchat([
@@ -493,8 +496,8 @@ describe('bad input', () => {
     ['flag without value', () => ['grab', fx.vp9, '--at'], /^--at needs a value$/, 2],
   ];
 
-  // Independent runs, a few at a time.
-  it.concurrent.each(cases)(
+  // Independent runs, a few at a time; those on real footage only with it.
+  it.concurrent.each(cases.filter((c) => !NO_FOOTAGE || c[0] !== 'a budget nothing fits'))(
     '%s: one line on stderr, a non-zero exit, no output file',
     async (_name, args, re, code) => {
       const dir = mkdtempSync(join(out, 'bad-'));

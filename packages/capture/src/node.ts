@@ -19,7 +19,14 @@ import { SharpWebpWriter } from './webp/sharp.node.ts';
 import type { StickerWriter } from './writer';
 
 export * from './index';
-export { findFfmpeg, resetFfmpegPath } from './ffmpeg.node.ts';
+export {
+  findFfmpeg,
+  findFfprobe,
+  resetFfmpegPath,
+  runTool,
+  type ToolOptions,
+  type ToolResult,
+} from './ffmpeg.node.ts';
 export { openVideo, checkCrop, shapeSize, type OpenVideoOptions } from './source/ffmpeg.node.ts';
 export { sharpStillEncoders } from './still/sharp.node.ts';
 export { SharpWebpWriter } from './webp/sharp.node.ts';

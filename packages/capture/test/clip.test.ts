@@ -22,6 +22,7 @@ import {
   ensureFixtures,
   type FixtureName,
   frameIndexAt,
+  NO_FOOTAGE,
   probeFrameTimes,
   readFrameNumber,
 } from './helpers';
@@ -119,7 +120,8 @@ describe('makeSticker', () => {
     expect(st.timings.totalMs).toBeGreaterThanOrEqual(st.timings.encodeMs);
   });
 
-  it('crops, honours a smaller width and keeps the longest side within maxSide', async () => {
+  it('crops, honours a smaller width and keeps the longest side within maxSide', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const src = await source(BIG_BUCK_BUNNY);
     const a = await makeSticker(src, { from: 20, to: 21, settings: settings({ maxSide: 200 }) });
     expect([a.width, a.height]).toEqual([200, 112]);
@@ -135,7 +137,8 @@ describe('makeSticker', () => {
     expect([meta.width, meta.pageHeight]).toEqual([120, 120]);
   });
 
-  it('fits Big Buck Bunny 20–23 s, 12 fps, 320 px into 256 KiB and 64 KiB, saying what it changed', async () => {
+  it('fits Big Buck Bunny 20–23 s, 12 fps, 320 px into 256 KiB and 64 KiB, saying what it changed', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const src = await source(BIG_BUCK_BUNNY);
     for (const budget of [256 * 1024, 64 * 1024]) {
       const seen: Array<{ stage: string; fraction: number }> = [];
@@ -161,7 +164,8 @@ describe('makeSticker', () => {
     }
   }, 120_000);
 
-  it('shrinks Big Buck Bunny 8–12 s, 15 fps, 480 px into 1 MiB in a few tries, filling the budget, and the GIF shows the source', async () => {
+  it('shrinks Big Buck Bunny 8–12 s, 15 fps, 480 px into 1 MiB in a few tries, filling the budget, and the GIF shows the source', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const src = await source(BIG_BUCK_BUNNY);
     const budget = 1024 * 1024;
     const tries = new Set<string>();
@@ -188,7 +192,8 @@ describe('makeSticker', () => {
     expect(scoreGif(st.bytes, ref, sampleDelaysMs(8, 12, 15))).toBeGreaterThan(0.9);
   }, 180_000);
 
-  it('fits WebP and WebM writers through the same pipeline and budget', async () => {
+  it('fits WebP and WebM writers through the same pipeline and budget', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const src = await source(BIG_BUCK_BUNNY);
     const writers = { webp: new SharpWebpWriter(), webm: new FfmpegWebmWriter() };
     const budget = 48 * 1024;
@@ -273,7 +278,8 @@ describe('makeSticker', () => {
     );
   });
 
-  it('stops when cancelled', async () => {
+  it('stops when cancelled', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const src = await source(BIG_BUCK_BUNNY);
     const ac = new AbortController();
     const p = makeSticker(src, {

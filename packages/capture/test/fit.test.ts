@@ -13,7 +13,7 @@ import type { FitFrames, FitShape } from '../src/fit';
 import { fitSticker } from '../src/fit';
 import { gifWriter } from '../src/gif/index';
 import type { RgbaImage } from '../src/types';
-import { BIG_BUCK_BUNNY, ensureFixtures, type FixtureName } from './helpers';
+import { BIG_BUCK_BUNNY, ensureFixtures, NO_FOOTAGE, type FixtureName } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'clipchat-fit-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -92,7 +92,8 @@ function probeFrames(bytes: Uint8Array): number {
 const KiB = 1024;
 
 describe('budget fitting', () => {
-  it('never exceeds the budget, 16 KiB … 4 MiB, on film, noise and flat graphics', async () => {
+  it('never exceeds the budget, 16 KiB … 4 MiB, on film, noise and flat graphics', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const contents = [
       { name: 'bbb' as const, from: 20 },
       { name: 'noise' as const, from: 0 },
@@ -131,7 +132,8 @@ describe('budget fitting', () => {
     if (process.env.CLIPCHAT_TEST_VERBOSE) console.log(rows.join('\n'));
   }, 240_000);
 
-  it('fails with a BudgetError naming the smallest budget that works, and that budget works', async () => {
+  it('fails with a BudgetError naming the smallest budget that works, and that budget works', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const p = provider(files.bbb, 20, 3);
     const shape = { width: 320, height: 180, fps: 12 };
     let err: unknown;
@@ -164,7 +166,8 @@ describe('budget fitting', () => {
     expect(ok.adapted.fps).toEqual({ from: 12, to: 4 });
   }, 120_000);
 
-  it('spends quality before size: a mid budget lowers quality only, and re-requests no other shape', async () => {
+  it('spends quality before size: a mid budget lowers quality only, and re-requests no other shape', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const p = provider(files.bbb, 20, 3);
     const r = await fitSticker({
       writer: gifWriter,
@@ -179,7 +182,8 @@ describe('budget fitting', () => {
     expect(new Set(p.calls.map((s) => `${s.width}x${s.height}@${s.fps}`)).size).toBe(1);
   }, 60_000);
 
-  it('refuses a budget or shape that is not a number instead of searching forever', async () => {
+  it('refuses a budget or shape that is not a number instead of searching forever', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const p = provider(files.bbb, 20, 1);
     const shape = { width: 320, height: 180, fps: 12 };
     for (const maxBytes of [Number.NaN, 0, -5, Infinity])
@@ -387,7 +391,8 @@ function arriving(all: FitFrames, failAt = -1) {
 describe('budget fitting on frames still being decoded', () => {
   const shape = { width: 320, height: 180, fps: 12 };
 
-  it('starts encoding before the last frame arrives and writes the same bytes as from finished frames', async () => {
+  it('starts encoding before the last frame arrives and writes the same bytes as from finished frames', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const all = await provider(files.bbb, 20, 3).frames(shape);
     const whole = await fitSticker({
       writer: gifWriter,
@@ -410,7 +415,8 @@ describe('budget fitting on frames still being decoded', () => {
     expect(probeFrames(streamed.bytes)).toBe(probeFrames(whole.bytes));
   }, 60_000);
 
-  it("fails with the decoder's error, not a hang, when a frame cannot be had", async () => {
+  it("fails with the decoder's error, not a hang, when a frame cannot be had", async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const all = await provider(files.bbb, 20, 2).frames(shape);
     await expect(
       fitSticker({
@@ -423,7 +429,8 @@ describe('budget fitting on frames still being decoded', () => {
     ).rejects.toThrow('frame 10 is corrupt');
   }, 60_000);
 
-  it('stops on cancel while frames are still arriving', async () => {
+  it('stops on cancel while frames are still arriving', async (ctx) => {
+    ctx.skip(NO_FOOTAGE);
     const all = await provider(files.bbb, 20, 2).frames(shape);
     const ac = new AbortController();
     const a = arriving(all);

@@ -4,6 +4,7 @@
  * here wrote).
  */
 import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 // @ts-expect-error — plain ESM script without type declarations.
 import { ensureFixtures as ensure, FIXTURE_FACTS as FACTS } from '../../../scripts/fixtures.mjs';
 
@@ -37,6 +38,12 @@ export const BIG_BUCK_BUNNY = new URL(
   '../../../../shared/media/big-buck-bunny-480p-30s.mp4',
   import.meta.url,
 ).pathname;
+
+/**
+ * True when the footage is not there (a clone without ../shared): the tests that need it
+ * skip, and the test setup says once where to put it.
+ */
+export const NO_FOOTAGE = !existsSync(BIG_BUCK_BUNNY);
 
 /**
  * Reads the frame index drawn by the fixture script: 12 vertical stripes (MSB left,

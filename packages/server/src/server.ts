@@ -2,6 +2,7 @@
  * `createServer(config)`: the Clipchat IM server as a library. Each feature is a Fastify
  * plugin (routes/*); storage and delivery are pluggable (Store, Bus).
  */
+import cookie from '@fastify/cookie';
 import Fastify, { type FastifyInstance } from 'fastify';
 import websocket from '@fastify/websocket';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -31,7 +32,7 @@ import {
 } from './http/connections';
 import { registerOpenApi } from './http/openapi';
 import { useProtocolSchemas } from './http/schema';
-import { staticHandler } from './http/static';
+import { registerStatic } from './http/static';
 import { ImService } from './im/service';
 import { Hub } from './im/hub';
 import { LocalSocketSlots } from './im/slots';
@@ -168,7 +169,7 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
 
   const serveWeb =
     config.webRoot && existsSync(join(config.webRoot, 'index.html'))
-      ? staticHandler(config.webRoot)
+      ? await registerStatic(app, config.webRoot)
       : null;
   app.setNotFoundHandler(async (req, reply) => {
     if (serveWeb && (await serveWeb(req, reply))) return reply;
@@ -199,6 +200,8 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
     );
   });
 
+  // Cookies parsed into req.cookies before any other hook, set with reply.setCookie.
+  await app.register(cookie);
   // JSON only (uploads have their own parser): no text/plain bodies, which browsers send cross-site without preflight.
   app.removeContentTypeParser('text/plain');
   securityHeaders(app);

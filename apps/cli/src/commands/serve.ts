@@ -17,6 +17,7 @@ import {
   type LoginBackoff,
   type RateLimits,
 } from '@clipchat/server';
+import { parseArgs, UsageError, type FlagSpec, type Parsed } from '../args.ts';
 
 const USAGE = `usage: clipchat serve [--port N] [--data DIR] [--host H] [--web DIR]
   --port N    port to listen on (default 8080; 0 picks a free one)
@@ -76,186 +77,29 @@ interface Args {
   loginBackoff?: Partial<LoginBackoff> | false;
   maxSocketsPerUser?: number;
   editWindowMs?: number;
+  media: Partial<Record<(typeof MEDIA_FLAGS)[keyof typeof MEDIA_FLAGS], number>>;
+  video: Partial<Record<(typeof VIDEO_FLAGS)[keyof typeof VIDEO_FLAGS], number>>;
 }
 
 /** `--flag S` (seconds, may be fractional) → the HttpLimits field in ms. */
 const SECONDS_FLAGS: Record<string, keyof HttpLimits> = {
-  '--headers-timeout': 'headersTimeoutMs',
-  '--request-timeout': 'requestTimeoutMs',
-  '--idle-timeout': 'idleTimeoutMs',
-  '--keep-alive-timeout': 'keepAliveTimeoutMs',
+  'headers-timeout': 'headersTimeoutMs',
+  'request-timeout': 'requestTimeoutMs',
+  'idle-timeout': 'idleTimeoutMs',
+  'keep-alive-timeout': 'keepAliveTimeoutMs',
 };
 
-function parse(args: string[]): Args | string {
-  const out: Args = {
-    port: 8080,
-    data: './data',
-    host: '127.0.0.1',
-    web: null,
-    trustProxy: false,
-    secureCookies: false,
-    http: {},
-  };
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const [flag, inline] = a.includes('=')
-      ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)]
-      : [a, undefined];
-    const value = () => inline ?? args[++i];
-    switch (flag) {
-      case '--port': {
-        const v = value();
-        const p = Number(v);
-        if (!v || !Number.isInteger(p) || p < 0 || p > 65535)
-          return `--port must be 0–65535, got ${v ?? 'nothing'}`;
-        out.port = p;
-        break;
-      }
-      case '--data': {
-        const v = value();
-        if (!v) return '--data needs a folder';
-        out.data = v;
-        break;
-      }
-      case '--host': {
-        const v = value();
-        if (!v) return '--host needs an address';
-        out.host = v;
-        break;
-      }
-      case '--web': {
-        const v = value();
-        if (!v) return '--web needs a folder';
-        out.web = v;
-        break;
-      }
-      case '--trust-proxy': {
-        // Alone: one proxy. A following word that is not a flag is the hop count or the proxies' addresses.
-        const v =
-          inline ??
-          (args[i + 1] !== undefined && !args[i + 1]!.startsWith('-') ? args[++i] : undefined);
-        if (v === undefined) {
-          out.trustProxy = 1;
-          break;
-        }
-        if (/^\d+$/.test(v)) {
-          const n = Number(v);
-          if (n < 1 || n > 100)
-            return `--trust-proxy takes no value, a hop count 1–100 or proxy addresses; got ${v}`;
-          out.trustProxy = n;
-        } else {
-          const list = v
-            .split(',')
-            .map((a) => a.trim())
-            .filter(Boolean);
-          if (
-            !list.length ||
-            list.some(
-              (a) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(a),
-            )
-          ) {
-            return `--trust-proxy takes no value, a hop count 1–100 or comma-separated proxy addresses/CIDRs; got ${v}`;
-          }
-          out.trustProxy = list;
-        }
-        break;
-      }
-      case '--headers-timeout':
-      case '--request-timeout':
-      case '--idle-timeout':
-      case '--keep-alive-timeout': {
-        const v = value();
-        const sec = Number(v);
-        if (!v || !Number.isFinite(sec) || sec < 0 || sec > 86_400)
-          return `${flag} takes seconds 0–86400 (0 = no limit), got ${v ?? 'nothing'}`;
-        out.http[SECONDS_FLAGS[flag]!] = Math.round(sec * 1000);
-        break;
-      }
-      case '--max-connections-per-ip': {
-        const v = value();
-        const n = Number(v);
-        if (!v || !Number.isInteger(n) || n < 0 || n > 1_000_000)
-          return `--max-connections-per-ip takes a count ≥ 0 (0 = no cap), got ${v ?? 'nothing'}`;
-        out.http.maxConnectionsPerAddress = n;
-        break;
-      }
-      case '--secure-cookies':
-        if (inline !== undefined) return '--secure-cookies takes no value';
-        out.secureCookies = true;
-        break;
-      case '--rate-limit': {
-        const err = parseRateLimitFlag(value() ?? '', (out.rateLimits ??= {}));
-        if (err) return err;
-        break;
-      }
-      case '--login-backoff': {
-        const b = parseLoginBackoffFlag(value() ?? '');
-        if (typeof b === 'string') return b;
-        out.loginBackoff = b;
-        break;
-      }
-      case '--max-sockets-per-user': {
-        const v = value();
-        const n = Number(v);
-        if (!v || !Number.isInteger(n) || n < 1 || n > 10_000)
-          return `--max-sockets-per-user must be 1–10000, got ${v ?? 'nothing'}`;
-        out.maxSocketsPerUser = n;
-        break;
-      }
-      case '--edit-window': {
-        const v = value();
-        const ms = v === undefined ? NaN : v.trim() === '0' ? 0 : parseDuration(v);
-        if (!Number.isInteger(ms) || ms < 0 || ms > 3650 * 86_400_000)
-          return `--edit-window takes a duration such as 48h, 15m, 90s or 0 (no edits), up to 10 years; got ${v ?? 'nothing'}`;
-        out.editWindowMs = ms;
-        break;
-      }
-      case '-h':
-      case '--help':
-        return '';
-      default:
-        return `unknown option ${a}`;
-    }
-  }
-  return out;
-}
-
-/** Upload decode limits (`MediaLimits`) given as flags, taken out of `args`. */
+/** Upload decode limits (`MediaLimits`) given as flags. */
 const MEDIA_FLAGS = {
-  '--decode-concurrency': 'decodeConcurrency',
-  '--decode-timeout-ms': 'decodeTimeoutMs',
-  '--max-total-pixels': 'maxTotalPixels',
+  'decode-concurrency': 'decodeConcurrency',
+  'decode-timeout-ms': 'decodeTimeoutMs',
+  'max-total-pixels': 'maxTotalPixels',
 } as const;
 
-function mediaFlags(args: string[]):
-  | {
-      media: Partial<Record<(typeof MEDIA_FLAGS)[keyof typeof MEDIA_FLAGS], number>>;
-      rest: string[];
-    }
-  | string {
-  const media: Partial<Record<(typeof MEDIA_FLAGS)[keyof typeof MEDIA_FLAGS], number>> = {};
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-    const field = MEDIA_FLAGS[flag as keyof typeof MEDIA_FLAGS];
-    if (!field) {
-      rest.push(a);
-      continue;
-    }
-    const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
-    const n = Number(v);
-    if (!v || !Number.isInteger(n) || n < 1)
-      return `${flag} must be a whole number ≥ 1, got ${v ?? 'nothing'}`;
-    media[field] = n;
-  }
-  return { media, rest };
-}
-
-/** Shared-video limits (`VideoLimits`) given as flags, taken out of `args`. */
+/** Shared-video limits (`VideoLimits`) given as flags. */
 const VIDEO_FLAGS = {
-  '--video-max-bytes': 'maxBytes',
-  '--video-quota-bytes': 'quotaBytes',
+  'video-max-bytes': 'maxBytes',
+  'video-quota-bytes': 'quotaBytes',
 } as const;
 const SIZE_UNITS: Record<string, number> = {
   '': 1,
@@ -265,42 +109,151 @@ const SIZE_UNITS: Record<string, number> = {
   t: 1024 ** 4,
 };
 
-function videoFlags(
-  args: string[],
-): { video: Partial<Record<'maxBytes' | 'quotaBytes', number>>; rest: string[] } | string {
-  const video: Partial<Record<'maxBytes' | 'quotaBytes', number>> = {};
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i]!;
-    const flag = a.includes('=') ? a.slice(0, a.indexOf('=')) : a;
-    const field = VIDEO_FLAGS[flag as keyof typeof VIDEO_FLAGS];
-    if (!field) {
-      rest.push(a);
-      continue;
+/** The flags serve takes (each is listed in {@link USAGE}). */
+export const FLAGS: FlagSpec[] = [
+  { name: 'port' },
+  { name: 'data' },
+  { name: 'host' },
+  { name: 'web' },
+  { name: 'trust-proxy', optionalValue: true },
+  { name: 'secure-cookies', switch: true },
+  ...Object.keys(SECONDS_FLAGS).map((name) => ({ name })),
+  { name: 'max-connections-per-ip' },
+  { name: 'rate-limit' },
+  { name: 'login-backoff' },
+  { name: 'max-sockets-per-user' },
+  { name: 'edit-window' },
+  ...Object.keys(MEDIA_FLAGS).map((name) => ({ name })),
+  ...Object.keys(VIDEO_FLAGS).map((name) => ({ name })),
+  { name: 'help', short: 'h', switch: true },
+];
+
+/** The parsed flags, or the one-line error ('' for --help). */
+function parse(args: string[]): Args | string {
+  let p: Parsed;
+  try {
+    // Lenient: a missing value gets each flag's own wording below.
+    p = parseArgs(args, FLAGS, { lenient: true });
+  } catch (e) {
+    if (e instanceof UsageError) return e.message;
+    throw e;
+  }
+  if (p.flags.has('help')) return '';
+  if (p.positionals.length) return `unknown option ${p.positionals[0]}`;
+  const out: Args = {
+    port: 8080,
+    data: './data',
+    host: '127.0.0.1',
+    web: null,
+    trustProxy: false,
+    secureCookies: p.flags.has('secure-cookies'),
+    http: {},
+    media: {},
+    video: {},
+  };
+  /** The value given, `undefined` when the flag was given without one, `false` when absent. */
+  const value = (name: string): string | undefined | false => {
+    if (!p.flags.has(name)) return false;
+    const v = p.flags.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  let v: string | undefined | false;
+  if ((v = value('port')) !== false) {
+    const n = Number(v);
+    if (!v || !Number.isInteger(n) || n < 0 || n > 65535)
+      return `--port must be 0–65535, got ${v ?? 'nothing'}`;
+    out.port = n;
+  }
+  if ((v = value('data')) !== false) {
+    if (!v) return '--data needs a folder';
+    out.data = v;
+  }
+  if ((v = value('host')) !== false) {
+    if (!v) return '--host needs an address';
+    out.host = v;
+  }
+  if ((v = value('web')) !== false) {
+    if (!v) return '--web needs a folder';
+    out.web = v;
+  }
+  if (p.flags.has('trust-proxy')) {
+    // Alone: one proxy. A following word that is not a flag is the hop count or the proxies' addresses.
+    const t = p.flags.get('trust-proxy');
+    if (typeof t !== 'string') out.trustProxy = 1;
+    else if (/^\d+$/.test(t)) {
+      const n = Number(t);
+      if (n < 1 || n > 100)
+        return `--trust-proxy takes no value, a hop count 1–100 or proxy addresses; got ${t}`;
+      out.trustProxy = n;
+    } else {
+      const list = t
+        .split(',')
+        .map((a) => a.trim())
+        .filter(Boolean);
+      if (
+        !list.length ||
+        list.some((a) => !/^[0-9a-fA-F:.]+(\/\d{1,3})?$|^(loopback|linklocal|uniquelocal)$/.test(a))
+      ) {
+        return `--trust-proxy takes no value, a hop count 1–100 or comma-separated proxy addresses/CIDRs; got ${t}`;
+      }
+      out.trustProxy = list;
     }
-    const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : args[++i];
+  }
+  for (const [flag, field] of Object.entries(SECONDS_FLAGS)) {
+    if ((v = value(flag)) === false) continue;
+    const sec = Number(v);
+    if (!v || !Number.isFinite(sec) || sec < 0 || sec > 86_400)
+      return `--${flag} takes seconds 0–86400 (0 = no limit), got ${v ?? 'nothing'}`;
+    out.http[field] = Math.round(sec * 1000);
+  }
+  if ((v = value('max-connections-per-ip')) !== false) {
+    const n = Number(v);
+    if (!v || !Number.isInteger(n) || n < 0 || n > 1_000_000)
+      return `--max-connections-per-ip takes a count ≥ 0 (0 = no cap), got ${v ?? 'nothing'}`;
+    out.http.maxConnectionsPerAddress = n;
+  }
+  for (const r of p.all.get('rate-limit') ?? []) {
+    const err = parseRateLimitFlag(typeof r === 'string' ? r : '', (out.rateLimits ??= {}));
+    if (err) return err;
+  }
+  if ((v = value('login-backoff')) !== false) {
+    const b = parseLoginBackoffFlag(v ?? '');
+    if (typeof b === 'string') return b;
+    out.loginBackoff = b;
+  }
+  if ((v = value('max-sockets-per-user')) !== false) {
+    const n = Number(v);
+    if (!v || !Number.isInteger(n) || n < 1 || n > 10_000)
+      return `--max-sockets-per-user must be 1–10000, got ${v ?? 'nothing'}`;
+    out.maxSocketsPerUser = n;
+  }
+  if ((v = value('edit-window')) !== false) {
+    const ms = v === undefined ? NaN : v.trim() === '0' ? 0 : parseDuration(v);
+    if (!Number.isInteger(ms) || ms < 0 || ms > 3650 * 86_400_000)
+      return `--edit-window takes a duration such as 48h, 15m, 90s or 0 (no edits), up to 10 years; got ${v ?? 'nothing'}`;
+    out.editWindowMs = ms;
+  }
+  for (const [flag, field] of Object.entries(MEDIA_FLAGS)) {
+    if ((v = value(flag)) === false) continue;
+    const n = Number(v);
+    if (!v || !Number.isInteger(n) || n < 1)
+      return `--${flag} must be a whole number ≥ 1, got ${v ?? 'nothing'}`;
+    out.media[field] = n;
+  }
+  for (const [flag, field] of Object.entries(VIDEO_FLAGS)) {
+    if ((v = value(flag)) === false) continue;
     const m = /^(\d+(?:\.\d+)?)\s*([kmgt]?)i?b?$/i.exec(v ?? '');
     const n = m ? Math.round(Number(m[1]) * SIZE_UNITS[m[2]!.toLowerCase()]!) : NaN;
     if (!Number.isSafeInteger(n) || n < 1)
-      return `${flag} takes a size in bytes, e.g. 2147483648 or 2G, got ${v ?? 'nothing'}`;
-    video[field] = n;
+      return `--${flag} takes a size in bytes, e.g. 2147483648 or 2G, got ${v ?? 'nothing'}`;
+    out.video[field] = n;
   }
-  return { video, rest };
+  return out;
 }
 
 /** Runs the server until SIGINT/SIGTERM. Returns the exit code. */
 export async function run(args: string[]): Promise<number> {
-  const vf = videoFlags(args);
-  if (typeof vf === 'string') {
-    process.stderr.write(`clipchat serve: ${vf}\n${USAGE}\n`);
-    return 2;
-  }
-  const mf = mediaFlags(vf.rest);
-  if (typeof mf === 'string') {
-    process.stderr.write(`clipchat serve: ${mf}\n${USAGE}\n`);
-    return 2;
-  }
-  const parsed = parse(mf.rest);
+  const parsed = parse(args);
   if (typeof parsed === 'string') {
     process.stderr.write(`${parsed ? `clipchat serve: ${parsed}\n` : ''}${USAGE}\n`);
     return parsed ? 2 : 0;
@@ -310,7 +263,13 @@ export async function run(args: string[]): Promise<number> {
     process.stderr.write(`clipchat serve: ${logger}\n`);
     return 2;
   }
-  const defaultWeb = fileURLToPath(new URL('../../../web/dist', import.meta.url));
+  // apps/web/dist beside this package, from src/commands/ (sources) or dist/ (the built command).
+  const defaultWeb = fileURLToPath(
+    new URL(
+      import.meta.url.includes('/src/commands/') ? '../../../web/dist' : '../../web/dist',
+      import.meta.url,
+    ),
+  );
   const webRoot = parsed.web
     ? resolve(parsed.web)
     : existsSync(resolve(defaultWeb, 'index.html'))
@@ -329,8 +288,8 @@ export async function run(args: string[]): Promise<number> {
     secureCookies: parsed.secureCookies,
     http: parsed.http,
     logger,
-    media: mf.media,
-    video: vf.video,
+    media: parsed.media,
+    video: parsed.video,
     ...(parsed.maxSocketsPerUser ? { ws: { maxSocketsPerUser: parsed.maxSocketsPerUser } } : {}),
     ...(parsed.editWindowMs !== undefined
       ? { messages: { editWindowMs: parsed.editWindowMs } }

@@ -16,7 +16,7 @@ import { WatchAlong } from '../share/WatchAlong';
 import { isLink } from '../share/link';
 
 /** Seconds one frame stays on screen (nominal). */
-function frameDuration(): number {
+export function frameDuration(): number {
   const fps = cap.get().info?.frameRate;
   return fps && fps > 0 ? 1 / fps : 1 / 30;
 }

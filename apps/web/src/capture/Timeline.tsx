@@ -4,7 +4,7 @@
  * so while dragging.
  */
 import { useRef, useState } from 'preact/hooks';
-import { formatBytes } from '../format';
+import { formatBytes, formatTime } from '../format';
 import { settings } from '../settings/state';
 import { useStore } from '../store';
 import { clock } from './clock';

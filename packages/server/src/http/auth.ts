@@ -15,7 +15,6 @@ import type { FastifyRequest } from 'fastify';
 import { CSRF_HEADER, SESSION_COOKIE } from '@clipchat/protocol';
 import type { Session, Store, User } from '../store/types';
 import { ApiError } from '../errors';
-import { parseCookies } from './cookies';
 
 export const CSRF_COOKIE = 'clipchat_csrf';
 
@@ -90,7 +89,7 @@ function tokenOf(req: FastifyRequest): { token: string; via: 'bearer' | 'cookie'
     const m = /^Bearer\s+(\S+)$/i.exec(h);
     return m ? { token: m[1]!, via: 'bearer' } : null;
   }
-  const c = parseCookies(req.headers.cookie)[SESSION_COOKIE];
+  const c = req.cookies[SESSION_COOKIE]; // parsed by @fastify/cookie
   return c ? { token: c, via: 'cookie' } : null;
 }
 

@@ -1,36 +1,52 @@
 /**
- * Serves the built web app from `webRoot`: files as they are, and `index.html` for any
- * other GET that is not an API path (client-side routing). Hashed assets cache forever.
+ * Serves the built web app from `webRoot` through @fastify/static (no directory listing,
+ * no path outside the root), and `index.html` for any other GET that is not an API path
+ * and names no file (client-side routing). Hashed assets cache forever.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
-import { readFile, stat } from 'node:fs/promises';
-import { extname, join, normalize, resolve, sep } from 'node:path';
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.mjs': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-  '.json': 'application/json',
-  '.map': 'application/json',
-  '.svg': 'image/svg+xml',
-  '.png': 'image/png',
-  '.jpg': 'image/jpeg',
-  '.webp': 'image/webp',
-  '.gif': 'image/gif',
-  '.ico': 'image/x-icon',
-  '.wasm': 'application/wasm',
-  '.woff2': 'font/woff2',
-  '.txt': 'text/plain; charset=utf-8',
-  '.webmanifest': 'application/manifest+json',
-};
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyStatic from '@fastify/static';
+import { extname, join, resolve, sep } from 'node:path';
 
 const API_PREFIXES = ['/api/', '/media/', '/ws', '/healthz'];
 
-/** Returns a handler that serves from `root`, or false when it answers nothing (caller sends 404). */
-export function staticHandler(root: string) {
+/** Whether `path` belongs to the API (never answered with the app). */
+const isApi = (path: string) =>
+  API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p));
+
+/**
+ * Registers the files of `root`. Returns the fallback for the not-found handler: it sends
+ * `index.html` for an app route and resolves true, or resolves false (the caller sends 404).
+ */
+export async function registerStatic(
+  app: FastifyInstance,
+  root: string,
+): Promise<(req: FastifyRequest, reply: FastifyReply) => Promise<boolean>> {
   const base = resolve(root);
-  return async (req: FastifyRequest, reply: FastifyReply): Promise<boolean> => {
+  const assets = join(base, 'assets') + sep;
+  const index = join(base, 'index.html');
+  await app.register(fastifyStatic, {
+    root: base,
+    index: 'index.html',
+    list: false,
+    redirect: false,
+    wildcard: true,
+    cacheControl: false,
+    etag: true,
+    lastModified: true,
+    setHeaders: (reply, file) => {
+      // JavaScript as RFC 9239 names it (send's mime table says application/javascript).
+      if (/\.m?js$/.test(file)) reply.type('text/javascript; charset=utf-8');
+      reply.header(
+        'cache-control',
+        file === index
+          ? 'no-cache'
+          : file.startsWith(assets)
+            ? 'public, max-age=31536000, immutable'
+            : 'public, max-age=300',
+      );
+    },
+  });
+  return async (req, reply) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return false;
     let path: string;
     try {
@@ -38,34 +54,9 @@ export function staticHandler(root: string) {
     } catch {
       return false;
     }
-    if (path.includes('\0')) return false;
-    if (API_PREFIXES.some((p) => path === p.replace(/\/$/, '') || path.startsWith(p))) return false;
-    const file = resolve(join(base, normalize(path)));
-    if (file !== base && !file.startsWith(base + sep)) return false;
-    let target = file;
-    try {
-      if (!(await stat(target)).isFile()) throw new Error('not a file');
-    } catch {
-      // Unknown paths without an extension are app routes: hand them index.html.
-      if (extname(path)) return false;
-      target = join(base, 'index.html');
-    }
-    let body: Buffer;
-    try {
-      body = await readFile(target);
-    } catch {
-      return false;
-    }
-    const isIndex = target.endsWith(`${sep}index.html`);
-    reply.header(
-      'cache-control',
-      isIndex
-        ? 'no-cache'
-        : path.startsWith('/assets/')
-          ? 'public, max-age=31536000, immutable'
-          : 'public, max-age=300',
-    );
-    reply.type(TYPES[extname(target)] ?? 'application/octet-stream').send(body);
+    // Unknown paths without an extension are app routes: hand them index.html.
+    if (path.includes('\0') || isApi(path) || extname(path)) return false;
+    await reply.sendFile('index.html');
     return true;
   };
 }

@@ -4,11 +4,11 @@
  * and ffmpeg decodes one frame as the poster. Everything runs in killable child processes
  * with a time limit; nothing here reads the whole file into memory.
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
+import { runTool } from '@clipchat/capture/node';
 import { ApiError } from '../errors';
 import { findTools } from './ffmpeg';
 
@@ -38,45 +38,8 @@ const MAX_POSTER_BYTES = 2 * 1024 * 1024;
 const MAX_PROBE_OUTPUT = 1024 * 1024;
 
 /** Runs a tool, collecting at most `maxOut` bytes of stdout; kills it after `timeoutMs`. */
-function run(
-  cmd: string,
-  args: string[],
-  timeoutMs: number,
-  maxOut: number,
-): Promise<{ code: number | null; out: Buffer; err: string; timedOut: boolean; tooBig: boolean }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    let have = 0;
-    let err = '';
-    let timedOut = false;
-    let tooBig = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (d: Buffer) => {
-      have += d.length;
-      if (have > maxOut) {
-        tooBig = true;
-        child.kill('SIGKILL');
-        return;
-      }
-      out.push(d);
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      if (err.length < 4000) err += String(d);
-    });
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out: Buffer.concat(out), err, timedOut, tooBig });
-    });
-  });
-}
+const run = (cmd: string, args: string[], timeoutMs: number, maxOut: number) =>
+  runTool(cmd, args, { timeoutMs, maxStdout: maxOut, maxStderr: 4000 });
 
 interface ProbeJson {
   format?: { format_name?: string; duration?: string; tags?: Record<string, string> };
@@ -130,11 +93,11 @@ export async function probeVideo(
     throw new ApiError('ERR_MEDIA_LIMITS', 'the video has too many streams to describe');
   if (r.code !== 0)
     throw corrupt(
-      `does not parse (${r.err.trim().split('\n')[0]?.slice(0, 200) || 'ffprobe failed'})`,
+      `does not parse (${r.stderr.trim().split('\n')[0]?.slice(0, 200) || 'ffprobe failed'})`,
     );
   let j: ProbeJson;
   try {
-    j = JSON.parse(String(r.out)) as ProbeJson;
+    j = JSON.parse(String(r.stdout)) as ProbeJson;
   } catch {
     throw corrupt('does not parse');
   }
@@ -229,8 +192,8 @@ export async function makePoster(
       'ERR_MEDIA_LIMITS',
       `decoding the poster frame took longer than ${timeoutMs} ms`,
     );
-  if (r.code !== 0 || r.out.length === 0) throw corrupt('has no frame that decodes');
-  return r.out;
+  if (r.code !== 0 || r.stdout.length === 0) throw corrupt('has no frame that decodes');
+  return r.stdout;
 }
 
 /** sha256 of a file, streamed. */

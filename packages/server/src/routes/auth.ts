@@ -1,4 +1,5 @@
 /** Accounts: register, login, logout, me. */
+import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import {
@@ -19,11 +20,26 @@ import {
   verifyPassword,
   authenticate,
 } from '../http/auth';
-import { serializeCookie } from '../http/cookies';
 import type { User } from '../store/types';
 import { created, requireAuth, type Ctx } from './context';
 
 const USERNAME_RE = new RegExp(USERNAME_PATTERN);
+
+/**
+ * Both cookies: the whole site, SameSite=Lax, Secure behind HTTPS (`--secure-cookies`);
+ * the session one HttpOnly (the CSRF one is read by the page, to echo in X-CSRF-Token).
+ */
+const cookieOptions = (
+  secure: boolean,
+  maxAge: number,
+  httpOnly = false,
+): CookieSerializeOptions => ({
+  path: '/',
+  sameSite: 'lax',
+  maxAge,
+  httpOnly,
+  secure,
+});
 
 export default async function authRoutes(app: FastifyInstance, ctx: Ctx): Promise<void> {
   async function startSession(reply: FastifyReply, user: User): Promise<SessionInfo> {
@@ -39,14 +55,8 @@ export default async function authRoutes(app: FastifyInstance, ctx: Ctx): Promis
       expiresAt,
     });
     const maxAgeSec = Math.floor(ctx.sessionTtlMs / 1000);
-    reply.header('set-cookie', [
-      serializeCookie(SESSION_COOKIE, token, {
-        httpOnly: true,
-        secure: ctx.secureCookies,
-        maxAgeSec,
-      }),
-      serializeCookie(CSRF_COOKIE, csrfToken, { secure: ctx.secureCookies, maxAgeSec }),
-    ]);
+    reply.setCookie(SESSION_COOKIE, token, cookieOptions(ctx.secureCookies, maxAgeSec, true));
+    reply.setCookie(CSRF_COOKIE, csrfToken, cookieOptions(ctx.secureCookies, maxAgeSec));
     return { user: { id: user.id, username: user.username }, token, csrfToken, expiresAt };
   }
 
@@ -135,14 +145,8 @@ export default async function authRoutes(app: FastifyInstance, ctx: Ctx): Promis
         userId: auth.user.id,
         tokenHash: hashToken(auth.token),
       });
-      reply.header('set-cookie', [
-        serializeCookie(SESSION_COOKIE, '', {
-          httpOnly: true,
-          secure: ctx.secureCookies,
-          maxAgeSec: 0,
-        }),
-        serializeCookie(CSRF_COOKIE, '', { secure: ctx.secureCookies, maxAgeSec: 0 }),
-      ]);
+      reply.setCookie(SESSION_COOKIE, '', cookieOptions(ctx.secureCookies, 0, true));
+      reply.setCookie(CSRF_COOKIE, '', cookieOptions(ctx.secureCookies, 0));
       return reply.code(204).send();
     },
   );

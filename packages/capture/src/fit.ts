@@ -23,13 +23,17 @@ import type {
 } from './writer';
 import { OverBudgetError, throwIfCancelled, yieldToEventLoop } from './writer';
 import { blockSsim, resizeBilinear } from './gif/score';
+import {
+  aimQuality,
+  fillScale,
+  nextFps,
+  recalibrate,
+  scaleFor,
+  scaled,
+  type FitShape,
+} from './fit-steps';
 
-/** Frame size and rate of a try. */
-export interface FitShape {
-  width: number;
-  height: number;
-  fps: number;
-}
+export type { FitShape };
 
 /**
  * Frames at one shape, with how long each stays on screen (ms; sum = clip length). A
@@ -138,16 +142,6 @@ interface Try {
   complete: boolean;
   /** Its size, or when stopped an estimate from the share it wrote. */
   estimate: number;
-}
-
-/** Scales `base` by `s` (keeps at least 1 px a side). */
-function scaled(base: FitShape, s: number, fps: number): FitShape {
-  if (s >= 1) return { width: base.width, height: base.height, fps };
-  return {
-    width: Math.max(1, Math.round(base.width * s)),
-    height: Math.max(1, Math.round(base.height * s)),
-    fps,
-  };
 }
 
 /** Fits a sticker into `req.maxBytes`; see the module comment. */
@@ -301,20 +295,15 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   ): Promise<{ q: number; bytes: Uint8Array }> => {
     let b: Bracket = { best: { q: lo, bytes: loBytes }, top: hi + 1, topSize: hiSize };
     /** The quality expected to give `share` of the budget. */
-    const aim = (best: { q: number; bytes: Uint8Array }, share: number): number => {
-      let q: number;
-      if (b.topSize !== undefined && b.topSize > maxBytes) {
-        const x = Math.log(best.bytes.length);
-        const y = Math.log(b.topSize);
-        const f = (Math.log(maxBytes * share) - x) / Math.max(1e-9, y - x);
-        q = Math.round(best.q + f * (b.top - best.q));
-      } else {
-        // Only the fitting side is known: step by the usual growth rate, at most halfway.
-        const step = QUALITY_PER_EFOLD * Math.log((maxBytes * share) / best.bytes.length);
-        q = Math.min(Math.floor((best.q + b.top) / 2), Math.round(best.q + Math.max(1, step)));
-      }
-      return Math.max(best.q + 1, Math.min(b.top - 1, q));
-    };
+    const aim = (best: { q: number; bytes: Uint8Array }, share: number): number =>
+      aimQuality(
+        { q: best.q, size: best.bytes.length },
+        b.top,
+        b.topSize,
+        maxBytes,
+        share,
+        QUALITY_PER_EFOLD,
+      );
     // The smallest quality known not to fit is `b.top` (its size, measured or estimated,
     // is `b.topSize`).
     // A try near the budget ends the search unless the sizes say a quality FLAT_STEPS or
@@ -519,20 +508,6 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   }
 
   /**
-   * The scale at which frames forecast (by `notes`, at scale `at`) to take `bytes` at
-   * quality `q`: bytes go as the scale to the power `exponent`.
-   */
-  function scaleFor(
-    notes: TryNotes,
-    at: number,
-    q: number,
-    bytes: number,
-    exponent = SCALE_EXPONENT,
-  ): number {
-    return at * Math.min(1, bytes / Math.max(1, notes.bytesAt(q))) ** (1 / exponent);
-  }
-
-  /**
    * How well the frames survive shrinking to `s` (block SSIM of a few frames scaled down
    * and back up): pixel art, noise and small text do not, and there a full-size sticker at
    * a low quality may look better than a smaller one.
@@ -563,7 +538,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     paceFloor: number,
   ): Promise<{ q: number; bytes: Uint8Array; shape: FitShape } | undefined> {
     const qAim = Math.min(qMax, paceFloor + PACED_AIM);
-    let s = Math.min(0.97, scaleFor(notes, 1, qAim, maxBytes * 0.9));
+    let s = Math.min(0.97, scaleFor(notes, 1, qAim, maxBytes * 0.9, SCALE_EXPONENT));
     if (s < minScale) return undefined;
     if ((await shrinkKeeps(s)) < SHRINKS_WELL) return undefined;
     let exponent = SCALE_EXPONENT;
@@ -590,10 +565,12 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
           const b = await searchQuality(f.shape, qMin, f.r.bytes!, paceFloor);
           return { ...b, shape: f.shape };
         }
-        if (floorPrev && floorPrev.s !== s) {
-          const e = Math.log(floorPrev.size / r.estimate) / Math.log(floorPrev.s / s);
-          if (Number.isFinite(e)) exponent = Math.max(1, Math.min(3, e));
-        }
+        if (floorPrev && floorPrev.s !== s)
+          exponent = recalibrate(
+            { s: floorPrev.s, bytes: floorPrev.size },
+            { s, bytes: r.estimate },
+            exponent,
+          );
         floorPrev = { s, size: r.estimate };
         const smaller = Math.min(s * 0.97, s * ((maxBytes * 0.95) / r.estimate) ** (1 / exponent));
         if (smaller < minScale) return undefined;
@@ -629,10 +606,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
       }
       // Still too big: recalibrate how bytes follow scale, and shrink again.
       const here = n.bytesAt(qAim);
-      if (prev.s !== s && here > 0 && prev.bytes > 0) {
-        const e = Math.log(prev.bytes / here) / Math.log(prev.s / s);
-        if (Number.isFinite(e)) exponent = Math.max(1, Math.min(3, e));
-      }
+      if (prev.s !== s && here > 0 && prev.bytes > 0)
+        exponent = recalibrate(prev, { s, bytes: here }, exponent);
       prev = { s, bytes: here };
       const smaller = Math.min(s * 0.95, scaleFor(n, s, qAim, maxBytes * 0.9, exponent));
       if (smaller < minScale) return undefined;
@@ -658,12 +633,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
   ): Promise<{ shape: FitShape; r: Try; noted: { of?: TryNotes } }> {
     const kept = { shape, r, noted };
     if (!bigger || r.size >= maxBytes * GOOD_ENOUGH || !(bigger.estimate > maxBytes)) return kept;
-    const e = Math.log(bigger.estimate / r.size) / Math.log(bigger.scale / s);
-    if (!(e > 0.5) || !Number.isFinite(e)) return kept;
-    const s2 = Math.min(
-      bigger.scale - (bigger.scale - s) * 0.1,
-      s * ((maxBytes * 0.975) / r.size) ** (1 / e),
-    );
+    const s2 = fillScale(s, r.size, bigger, maxBytes);
+    if (s2 === undefined) return kept;
     const shape2 = scaled(base, s2, fps);
     if (shape2.width <= shape.width && shape2.height <= shape.height) return kept;
     const noted2: { of?: TryNotes } = {};
@@ -751,9 +722,7 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
         );
       }
       // Lower the rate; skip rates that cannot fit even at the smallest size.
-      let next = fps;
-      do next = Math.max(minFps, Math.floor(next * 0.7));
-      while (next > minFps && (smallest * next) / fps > maxBytes * 1.1);
+      const next = nextFps(fps, minFps, smallest, maxBytes);
       full = {
         size: (full.size * next) / fps,
         complete: full.complete,

@@ -40,7 +40,8 @@ function toForm(s: CaptureSettings): Form {
           : ''
         : isBytes(field)
           ? formatByteSize(v as number)
-          : String(v as string | number | boolean);
+          : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a rect (the one object) is above
+            String(v);
   }
   return f;
 }

@@ -40,8 +40,7 @@ function toForm(s: CaptureSettings): Form {
           : ''
         : isBytes(field)
           ? formatByteSize(v as number)
-          : // eslint-disable-next-line @typescript-eslint/no-base-to-string -- a rect (the one object) is above
-            String(v);
+          : `${v as string | number | boolean}`; // the rect, the one object, is above
   }
   return f;
 }

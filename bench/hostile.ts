@@ -167,7 +167,10 @@ async function stopServer(s: Started): Promise<void> {
   rmSync(s.dataDir, { recursive: true, force: true });
 }
 
-/** Another user going about their business, in a process of its own (bench/lib/hostile-victim.ts); latencies (ms) when stopped. */
+/**
+ * Another user going about their business, in a process of its own (bench/lib/hostile-victim.ts);
+ * latencies (ms) when stopped.
+ */
 async function victim(
   url: string,
   user: HostileUser,

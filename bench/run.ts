@@ -27,7 +27,10 @@ const argv = process.argv.slice(2);
 const QUICK = argv.includes('--quick');
 const NO_SWEEP = argv.includes('--no-sweep');
 const NO_CLI = argv.includes('--no-cli');
-/** Only the fitting corpus (`--corpus`), or everything but it (`--no-corpus`); `--runs N` interleaved runs per request (default 5). */
+/**
+ * Only the fitting corpus (`--corpus`), or everything but it (`--no-corpus`); `--runs N`
+ * interleaved runs per request (default 5).
+ */
 const ONLY_CORPUS = argv.includes('--corpus');
 const NO_CORPUS = argv.includes('--no-corpus');
 const RUNS = Number(argv[argv.indexOf('--runs') + 1] ?? 5) || 5;

@@ -34,7 +34,10 @@ interface Opts {
   sync: string;
   databaseUrl: string;
   redisUrl: string;
-  /** `split`: the two people of a conversation on different nodes (every message crosses Redis); `together`: on the same node. */
+  /**
+   * `split`: the two people of a conversation on different nodes (every message crosses Redis);
+   * `together`: on the same node.
+   */
   placement: 'split' | 'together';
 }
 

@@ -1,6 +1,6 @@
 /**
- * Upload attacks of the hardening issue (the same ones packages/server/test/media-hostile.test.ts
- * makes): decompression and scan bombs, animations that cost more to decode than their bytes,
+ * Upload attacks of docs/benchmarks.md ("Hostile clients"; the same ones
+ * packages/server/test/media-hostile.test.ts makes): decompression and scan bombs, animations that cost more to decode than their bytes,
  * frames outside their canvas, an 8K and a cut WebM, a PNG without IEND, held anonymous bodies,
  * and a decode whose client walks away.
  */

@@ -63,7 +63,7 @@ export interface Attack {
    * `signal` aborts when the runner gives up on it.
    */
   run(server: HostileServer, signal: AbortSignal): Promise<string>;
-  /** Whether the outcome meets the issue's "must become" (printed as ok / FAIL). */
+  /** Whether the outcome meets the attack's bound (printed as ok / FAIL; docs/benchmarks.md). */
   ok?(
     outcome: string,
     measured: { cpuSeconds: number; rssGrowthMb: number; victimP99Ms: number; loginP99Ms: number },

@@ -85,7 +85,7 @@ export function openSocket(
         body += d.toString();
       });
       res.on('end', () => {
-        let code = '';
+        let code: string;
         try {
           code = (JSON.parse(body) as { error: { code: string } }).error.code;
         } catch {
@@ -264,7 +264,7 @@ async function users(server: HostileServer, n: number): Promise<HostileUser[]> {
   return out;
 }
 
-const attacks: Attack[] = [
+export const attacks: Attack[] = [
   {
     name: 'ws: 35 sockets of one user stop reading, each syncing 12 MB',
     async run(server, signal) {

@@ -16,7 +16,7 @@ import type { StickerFormat } from '../../packages/capture/src/writer';
 import { SharpWebpWriter } from '../../packages/capture/src/webp/sharp.node.ts';
 import { FfmpegWebmWriter } from '../../packages/capture/src/webm/ffmpeg.node.ts';
 import type { Request, Seq } from './measure';
-import { FFMPEG, GIFSKI, WORK, must, run } from './proc';
+import { FFMPEG, GIFSKI, WORK, must } from './proc';
 
 /** One sticker made by one tool for one request. */
 export interface Made {

@@ -48,7 +48,8 @@ export async function runCapture(
     if (interrupt.signal.aborted) throw new CancelledError();
     await writeAtomic(out, r.bytes);
     bar.done();
-    // Keys in the documented order: file, format, width, height, frames, fps, bytes, durationMs, adapted, timings, extras.
+    // Keys in the documented order: file, format, width, height, frames, fps, bytes, durationMs,
+    // adapted, timings, extras.
     const { format, width, height, frames, fps, durationMs, adapted, ...extra } = r.report;
     const report: JsonReport = {
       file: out,

@@ -25,7 +25,10 @@ let sam: Person;
 let tom: Person;
 let samTap: Tap;
 
-/** Sam's `/ws` through the test: passes frames both ways; `silence()` stops the current socket dead without closing it. */
+/**
+ * Sam's `/ws` through the test: passes frames both ways; `silence()` stops the current socket dead
+ * without closing it.
+ */
 class Tap {
   sockets = 0;
   /** Sockets whose frames are dropped both ways (a network that vanished). */

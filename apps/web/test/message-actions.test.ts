@@ -25,7 +25,10 @@ async function samsTap(): Promise<Tap> {
 
 type Frame = { type: string; [k: string]: unknown };
 
-/** A person's `/ws` through the test: logs frames to the page, can cut it and keep it down, can push frames at the page. */
+/**
+ * A person's `/ws` through the test: logs frames to the page, can cut it and keep it down, can push
+ * frames at the page.
+ */
 class Tap {
   log: { socket: number; dir: 'in' | 'out'; frame: Frame }[] = [];
   route: WebSocketRoute | null = null;

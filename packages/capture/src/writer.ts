@@ -41,7 +41,10 @@ export interface StickerEncodeOptions {
    * rejects when the frames cannot be had, and then the try fails with that error.
    */
   frameReady?: (frame: number) => Promise<void>;
-  /** Writers with `paces`: receives this try's notes as it starts (they fill up as it runs, and stay when it stops early). */
+  /**
+   * Writers with `paces`: receives this try's notes as it starts (they fill up as it runs, and stay
+   * when it stops early).
+   */
   notes?: (notes: TryNotes) => void;
   /**
    * Writers with `paces`: each frame gets its own quality, at most `quality` and at least

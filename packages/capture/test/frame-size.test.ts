@@ -115,7 +115,10 @@ describe('sticker geometry', () => {
   });
 });
 
-/** A test source the way a browser decoder behaves: it paints pixels past the frame's edge transparent instead of refusing. */
+/**
+ * A test source the way a browser decoder behaves: it paints pixels past the frame's edge
+ * transparent instead of refusing.
+ */
 class PaintingSource implements FrameSource {
   readonly info = { width: 64, height: 48, duration: 2 };
   async frameAt(t: number, shape?: FrameShape): Promise<Frame> {

@@ -46,7 +46,7 @@ export function ffmpegFrames(bytes: Uint8Array, w: number, h: number): Uint8Arra
   return out;
 }
 
-/** BBB 20–23 s at 12 fps, 320 px wide, lanczos: the reference frames issue 3 measures with. */
+/** BBB 20–23 s at 12 fps, 320 px wide, lanczos: the reference frames of docs/benchmarks.md. */
 export function bbbFrames(
   from = 20,
   seconds = 3,

@@ -38,7 +38,10 @@ export const MAX_EMOJI_LENGTH = 32;
  * Unicode's RGI emoji set) is accepted too.
  */
 export const REACTION_SET = ['👍', '❤️', '😂', '😮', '😢', '🙏'] as const;
-/** Default time after sending during which a text message may be edited, ms (48 h; `ServerConfig.messages.editWindowMs`). */
+/**
+ * Default time after sending during which a text message may be edited, ms (48 h;
+ * `ServerConfig.messages.editWindowMs`).
+ */
 export const DEFAULT_EDIT_WINDOW_MS = 48 * 3600 * 1000;
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);

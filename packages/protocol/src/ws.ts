@@ -46,7 +46,10 @@ export const SyncFrame = Type.Object(
   {
     type: Type.Literal('sync'),
     since: PerConversation('seq'),
-    /** conversationId → the change number (`synced.revs`, or `ConversationInfo.lastRev` read before loading history) I hold. */
+    /**
+     * conversationId → the change number (`synced.revs`, or `ConversationInfo.lastRev` read before
+     * loading history) I hold.
+     */
     changes: Type.Optional(PerConversation('rev')),
   },
   { additionalProperties: false },

@@ -70,7 +70,10 @@ export interface MediaLimits {
   decodeConcurrency: number;
   /** Decodes that may wait for a slot (default 8); more get 503 `ERR_MEDIA_BUSY` with `retryAfter`. */
   decodeQueue: number;
-  /** CPU time one upload's decode may use once it has a slot, ms (default 5000; wall time at most 6× that); then 422 `ERR_MEDIA_LIMITS`. */
+  /**
+   * CPU time one upload's decode may use once it has a slot, ms (default 5000; wall time at most 6×
+   * that); then 422 `ERR_MEDIA_LIMITS`.
+   */
   decodeTimeoutMs: number;
   /** Upload bodies being received or checked at once, server-wide (default 16, i.e. ≤ 128 MiB buffered). */
   uploadsInFlight: number;
@@ -188,7 +191,10 @@ export interface HttpLimits {
    * (the web app: 16 MiB) and resume from the offset when one is cut.
    */
   requestTimeoutMs: number;
-  /** A connection with no traffic either way for this long is closed, ms (default 60 000); upgraded WebSockets are exempt. */
+  /**
+   * A connection with no traffic either way for this long is closed, ms (default 60 000); upgraded
+   * WebSockets are exempt.
+   */
   idleTimeoutMs: number;
   /** How long a keep-alive connection may wait for its next request, ms (default 10 000). */
   keepAliveTimeoutMs: number;
@@ -223,7 +229,10 @@ export interface WsLimits {
   syncPageMessages: number;
   /** Most message bytes (JSON) in one sync page (default 512 KiB). */
   syncPageBytes: number;
-  /** Heartbeat expiry of a socket in the shared count: a crashed node's sockets are forgotten after it, ms (default 30 000). */
+  /**
+   * Heartbeat expiry of a socket in the shared count: a crashed node's sockets are forgotten after
+   * it, ms (default 30 000).
+   */
   socketTtlMs: number;
   /** Most `ping` frames one socket has answered in 10 s; more are dropped unanswered (default 50). */
   maxPingsPer10s: number;
@@ -254,7 +263,10 @@ export interface ServerConfig {
   rateLimits?: Partial<RateLimits> | false;
   /** Per-account login backoff (overrides), or `false` to turn it off; `rateLimits: false` turns it off too. */
   loginBackoff?: Partial<LoginBackoff> | false;
-  /** Where limit counters live; default: this process. A Redis one shares limits between nodes. The server closes it. */
+  /**
+   * Where limit counters live; default: this process. A Redis one shares limits between nodes. The
+   * server closes it.
+   */
   limitStore?: LimitStore;
   media?: Partial<MediaLimits>;
   /** Shared-video limits (upload cap, per-user quota, uploads in flight); see {@link VideoLimits}. */

@@ -56,7 +56,10 @@ export interface ClipchatServer {
   readonly app: FastifyInstance;
   readonly store: Store;
   readonly bus: Bus;
-  /** Counters: sockets open, messages written, write batches, frames delivered, sockets closed as too slow; recent commit durations (ms). */
+  /**
+   * Counters: sockets open, messages written, write batches, frames delivered, sockets closed as
+   * too slow; recent commit durations (ms).
+   */
   stats(): {
     sockets: number;
     written: number;
@@ -205,7 +208,8 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
   // JSON only (uploads have their own parser): no text/plain bodies, which browsers send cross-site without preflight.
   app.removeContentTypeParser('text/plain');
   securityHeaders(app);
-  // Routes are checked with the protocol's TypeBox schemas: wrong types and unknown fields are refused, never coerced or dropped.
+  // Routes are checked with the protocol's TypeBox schemas: wrong types and unknown fields are
+  // refused, never coerced or dropped.
   useProtocolSchemas(app);
   const openapi = await registerOpenApi(app);
   await app.register(websocket, { options: { maxPayload: 128 * 1024 } });

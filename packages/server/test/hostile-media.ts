@@ -35,7 +35,7 @@ function jpegScans(b: Buffer): { at: number; end: number; ss: number }[] {
 /**
  * A progressive JPEG of `side`×`side` whose last AC scan (luma refinement) is repeated
  * `repeats` times: every copy makes a decoder walk the whole frame again, for a few dozen
- * bytes each. 10 000 repeats over 4096×4096 is the issue's ~380 KB bomb.
+ * bytes each. 10 000 repeats over 4096×4096 is the ~380 KB bomb of docs/benchmarks.md.
  */
 export async function jpegScanBomb(repeats = 10_000, side = 4096): Promise<Buffer> {
   const img = await sharp({
@@ -89,7 +89,7 @@ export async function heavyGif(w: number, h: number, frames: number): Promise<Bu
 }
 
 /**
- * The issue's GIF: a 1×1 logical screen holding `frames` frames whose image descriptors
+ * The lying GIF: a 1×1 logical screen holding `frames` frames whose image descriptors
  * say `w`×`h` (each with an empty LZW stream). sharp reports 1×1; Chromium allocates w×h.
  */
 export function wideGif(w = 8192, h = 4882, frames = 1000): Buffer {

@@ -1,5 +1,5 @@
 /**
- * The hostile uploads of the hardening issue, made against a real server in its own
+ * The hostile uploads of docs/benchmarks.md ("Hostile clients"), made against a real server in its own
  * process (SQLite), whose CPU and memory — decoder children included — are read from /proc.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -259,8 +259,8 @@ describe('hostile uploads (SQLite, server in its own process)', () => {
       .filter((r) => r.status === 201 || r.body?.error?.code === 'ERR_MEDIA_LIMITS');
     expect(decoded.length + busy.length).toBe(12);
     expect(results.slice(12).every((r) => r.status === 422 || r.status === 0)).toBe(true);
-    // Logins and small uploads: the issue asks < 200 ms (bench:hostile measures it); the bound here is
-    // generous: 1.5 s, or 8 × the idle median on a slow machine.
+    // Logins and small uploads: the aim is < 200 ms (bench:hostile measures it); the bound here
+    // is generous: 1.5 s, or 8 × the idle median on a slow machine.
     console.log(
       `decode budget: logins ${logins.map((x) => x.toFixed(0)).join(' ')} ms, small uploads ${smalls.map((x) => x.toFixed(0)).join(' ')} ms, ` +
         `server+decoders CPU ${cpu.toFixed(1)} s for ${decoded.length} heavy decodes, RSS ${rss0.toFixed(0)} → peak ${peakRss.toFixed(0)} MB`,

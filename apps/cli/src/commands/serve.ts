@@ -1,7 +1,8 @@
 /**
- * `clipchat serve --port N --data DIR [--host H] [--web DIR] [--trust-proxy [N|ADDRS]] [--secure-cookies] [timeouts]`: runs the Clipchat server,
- * serving the built web app (apps/web/dist) when present. PostgreSQL/Redis when
- * CLIPCHAT_DATABASE_URL / CLIPCHAT_REDIS_URL are set. Stops cleanly on SIGINT/SIGTERM.
+ * `clipchat serve --port N --data DIR [--host H] [--web DIR] [--trust-proxy [N|ADDRS]]
+ * [--secure-cookies] [timeouts]`: runs the Clipchat server, serving the built web app
+ * (apps/web/dist) when present. PostgreSQL/Redis when CLIPCHAT_DATABASE_URL /
+ * CLIPCHAT_REDIS_URL are set. Stops cleanly on SIGINT/SIGTERM.
  */
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

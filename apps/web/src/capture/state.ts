@@ -26,7 +26,10 @@ interface Job {
 
 export interface CaptureState {
   file: File | null;
-  /** Object URL of the opened file for the `<video>` element (never uploaded unless shared), or a shared video's `/media/<id>`. */
+  /**
+   * Object URL of the opened file for the `<video>` element (never uploaded unless shared), or a
+   * shared video's `/media/<id>`.
+   */
   url: string | null;
   /** Media id of the shared video that is open (played and captured by range requests); null for a local file. */
   sharedId: string | null;

@@ -40,7 +40,7 @@ function toForm(s: CaptureSettings): Form {
           : ''
         : isBytes(field)
           ? formatByteSize(v as number)
-          : String(v as string | number | boolean);
+          : `${v as string | number | boolean}`; // the rect, the one object, is above
   }
   return f;
 }

@@ -143,7 +143,10 @@ async function playerReady(mediaId: string): Promise<HTMLVideoElement | null> {
 let lastSent = 0;
 let trailing: ReturnType<typeof setTimeout> | null = null;
 
-/** My own play, pause or landed seek of the open shared video: tell the conversation (throttled, the last always sent). */
+/**
+ * My own play, pause or landed seek of the open shared video: tell the conversation (throttled, the
+ * last always sent).
+ */
 function mine(e: Event, action: WatchFrame['action']): void {
   const v = e.target;
   if (!(v instanceof HTMLVideoElement) || !v.classList.contains('player-video')) return;

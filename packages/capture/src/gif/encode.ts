@@ -37,7 +37,10 @@ export interface GifOptions extends Partial<GifTuning> {
   signal?: CancelSignal;
   /** Fraction 0..1. Return `false` to cancel. */
   onProgress?: (fraction: number) => void | boolean;
-  /** A palette to use instead of building one (R,G,B per entry; at most 255 entries in an animation, 256 in a still). */
+  /**
+   * A palette to use instead of building one (R,G,B per entry; at most 255 entries in an animation,
+   * 256 in a still).
+   */
   paletteRgb?: Uint8Array;
   /** Chroma weight of colour distances (default: chosen from the first frame by `chromaWeightFor`). */
   chromaWeight?: number;

@@ -57,10 +57,10 @@ function clampCarry(v: number): number {
 }
 
 /**
- * Slots of the string table's hash (a power of two, four times the codes: short probes).
- * A slot holds `key << 12 | code` with key = prefix code × 256 + pixel (the index the
- * child table had, below 2²⁰), 0 when empty (codes of strings are never 0). 64 KB that stay in cache, where a direct 4096×256
- * child table (2 MB) missed it on most lookups.
+ * Slots of the string table's hash (a power of two, four times the codes: short probes). A
+ * slot holds `key << 12 | code` with key = prefix code × 256 + pixel (the index the child
+ * table had, below 2²⁰), 0 when empty (codes of strings are never 0). 64 KB that stay in
+ * cache, where a direct 4096×256 child table (2 MB) missed it on most lookups.
  */
 const HASH_BITS = 14;
 const HASH_SIZE = 1 << HASH_BITS;

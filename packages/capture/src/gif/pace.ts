@@ -4,19 +4,19 @@
  * whole-clip tries.
  *
  * One blind pass cannot do this (film is often heavy in one half and light in the other),
- * so the pass is guided by what is known of every frame: the notes of an earlier try of
- * the same frames (`GifNotes`: per frame its bytes, its quality, and how many of its
- * pixels changed by how much, `diffFrame`'s change histogram), or for a first try a
- * preview taken from the frames themselves (`Preview`, sizes guessed from each frame's
- * change from the one before, calibrated by the first frame once it is written). A lower quality keeps more pixels as they are (a
- * larger difference threshold), and a frame's bytes follow the pixels it redraws, as the
- * count raised to `CHANGE_EXPONENT` (the pixels a larger threshold still redraws are the
- * busier ones); below the qualities that are lossless, lossy LZW takes about e-fold fewer
- * bytes every `LOSSY_QUALITY_PER_EFOLD` steps. The frames still to come, at those
- * forecasts scaled by how far the frames written so far came out above or below theirs,
- * share what is left of the target at one quality. Quality thus stays nearly constant
- * over the clip (what looks best for the bytes) and moves only as far as the real sizes
- * disagree with the forecast.
+ * so the pass is guided by what is known of every frame: the notes of an earlier try of the
+ * same frames (`GifNotes`: per frame its bytes, its quality, and how many of its pixels
+ * changed by how much, `diffFrame`'s change histogram), or for a first try a preview taken
+ * from the frames themselves (`Preview`, sizes guessed from each frame's change from the
+ * one before, calibrated by the first frame once it is written). A lower quality keeps more
+ * pixels as they are (a larger difference threshold), and a frame's bytes follow the pixels
+ * it redraws, as the count raised to `CHANGE_EXPONENT` (the pixels a larger threshold still
+ * redraws are the busier ones); below the qualities that are lossless, lossy LZW takes
+ * about e-fold fewer bytes every `LOSSY_QUALITY_PER_EFOLD` steps. The frames still to come,
+ * at those forecasts scaled by how far the frames written so far came out above or below
+ * theirs, share what is left of the target at one quality. Quality thus stays nearly
+ * constant over the clip (what looks best for the bytes) and moves only as far as the real
+ * sizes disagree with the forecast.
  *
  * A pass guided by notes also takes the earlier try's palettes and remapped indices: that
  * try drew more of each frame (its threshold was lower), so its palette covers what this
@@ -274,7 +274,10 @@ function countChanges(
 
 /** Chooses frame qualities for one paced pass; see the module comment. */
 export class Pacer {
-  /** Bytes the frames so far took, and what was forecast for them (after the first frame: `laterWrote`, `laterForesaw`). */
+  /**
+   * Bytes the frames so far took, and what was forecast for them (after the first frame:
+   * `laterWrote`, `laterForesaw`).
+   */
   private wrote = 0;
   private foresaw = 0;
   private laterWrote = 0;

@@ -364,7 +364,10 @@ class FfmpegFrameSource implements FrameSource {
     return { width: size.width, height: size.height, data, time: frameTime(this.tl, index), index };
   }
 
-  /** Decodes from `ss` seconds (null: from the start) on, yielding frames with their pts in the timeline's time base. */
+  /**
+   * Decodes from `ss` seconds (null: from the start) on, yielding frames with their pts in the
+   * timeline's time base.
+   */
   private async *decode(
     ss: number | null,
     shape: FrameShape | undefined,

@@ -28,7 +28,10 @@ export type BusEvent =
   | { type: 'delivered'; memberIds: string[]; conversationId: string; user: Member; seq: number }
   /** `user` is typing in `conversationId`: to the other members' sockets. */
   | { type: 'typing'; memberIds: string[]; conversationId: string; user: Member }
-  /** `user` played, paused or sought a shared video in `conversationId`: to the other members' sockets (watch along). */
+  /**
+   * `user` played, paused or sought a shared video in `conversationId`: to the other members'
+   * sockets (watch along).
+   */
   | {
       type: 'watch';
       memberIds: string[];

@@ -9,12 +9,18 @@
 import { MAX_SEARCH_WORDS } from '@clipchat/protocol';
 import { ApiError } from '../errors';
 
-/** Latin letters with diacritics and what they fold to, position by position (the PostgreSQL index uses the same pair). */
+/**
+ * Latin letters with diacritics and what they fold to, position by position (the PostgreSQL index
+ * uses the same pair).
+ */
 const FOLD_FROM = 'àáâãäåāèéêëēìíîïīòóôõöōùúûüūýÿçñ';
 const FOLD_TO = 'aaaaaaaeeeeeiiiiioooooouuuuuyycn';
 const FOLD = new Map([...FOLD_FROM].map((c, i) => [c, FOLD_TO[i]!]));
 
-/** Longest word kept, characters (longer ones are cut: nobody types them, and tokens that long are not indexed usefully). */
+/**
+ * Longest word kept, characters (longer ones are cut: nobody types them, and tokens that long are
+ * not indexed usefully).
+ */
 const MAX_WORD = 64;
 
 /** The folded words of any text, cut as the indexes cut it. */

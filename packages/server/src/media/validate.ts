@@ -68,7 +68,10 @@ async function header(format: Sniffed, buf: Buffer, limits: MediaLimits): Promis
   return { width, height, frames, largestFrameSide: Math.max(width, height) };
 }
 
-/** Checks and describes an upload. @throws ApiError ERR_UNSUPPORTED_MEDIA / ERR_CORRUPT_MEDIA / ERR_MEDIA_LIMITS / ERR_MEDIA_BUSY; DecodeAborted. */
+/**
+ * Checks and describes an upload. @throws ApiError ERR_UNSUPPORTED_MEDIA / ERR_CORRUPT_MEDIA /
+ * ERR_MEDIA_LIMITS / ERR_MEDIA_BUSY; DecodeAborted.
+ */
 export async function validateMedia(
   buf: Buffer,
   limits: MediaLimits,

@@ -145,7 +145,10 @@ export async function probeVideo(
   };
 }
 
-/** A JPEG poster frame (at most 640 px a side) from about a tenth in (≤ 1 s); throws ERR_CORRUPT_MEDIA when no frame decodes. */
+/**
+ * A JPEG poster frame (at most 640 px a side) from about a tenth in (≤ 1 s); throws
+ * ERR_CORRUPT_MEDIA when no frame decodes.
+ */
 export async function makePoster(
   path: string,
   duration: number,
@@ -279,7 +282,10 @@ function vint(
   return { value, len, unknown: !keepMarker && allOnes };
 }
 
-/** Matroska/WebM: the EBML header, then a Segment whose declared size the file must hold (unknown size: live recordings). */
+/**
+ * Matroska/WebM: the EBML header, then a Segment whose declared size the file must hold (unknown
+ * size: live recordings).
+ */
 async function checkSegment(path: string, size: number): Promise<void> {
   const head = await readHead(path, 4096);
   const idLen = 4;

@@ -170,7 +170,8 @@ export function toSqliteRow(
   return row;
 }
 
-// bigint columns arrive as strings from PostgreSQL (pg keeps int8 exact); ours are ms times and counters, safe as numbers.
+// bigint columns arrive as strings from PostgreSQL (pg keeps int8 exact); ours are ms times and
+// counters, safe as numbers.
 const num = (v: unknown): number => Number(v);
 const json = (v: unknown): unknown => (typeof v === 'string' ? JSON.parse(v) : v);
 

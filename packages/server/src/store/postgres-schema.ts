@@ -103,14 +103,15 @@ export const MIGRATIONS: readonly string[] = [
   // messages_rev finds what changed since a client's rev, messages_id a message by its id
   // (the routes /api/messages/:id), messages_media whether media is still shown anywhere.
   //
-  // Appending becomes one function over named rows: p_rows is a jsonb array of messages
-  // rows (every column but seq, by name, as store/message.ts toRow makes them), so adding
-  // a column needs no change here. Under the conversations' locks (taken in id order: two
-  // nodes never deadlock) it numbers the rows in input order, bumps last_seq and inserts;
-  // when that meets a stored clientId it is undone and done again with the lookup: the first
-  // copy of each new clientId is numbered, repeats answer with the stored or first copy. Per input row: its ordinal, its seq
-  // (null when its conversation does not exist), whether it was created, and the ordinal of
-  // the batch's first copy when it repeats one (null when it repeats a stored message).
+  // Appending becomes one function over named rows: p_rows is a jsonb array of messages rows
+  // (every column but seq, by name, as store/message.ts toRow makes them), so adding a column
+  // needs no change here. Under the conversations' locks (taken in id order: two nodes never
+  // deadlock) it numbers the rows in input order, bumps last_seq and inserts; when that meets
+  // a stored clientId it is undone and done again with the lookup: the first copy of each new
+  // clientId is numbered, repeats answer with the stored or first copy. Per input row: its
+  // ordinal, its seq (null when its conversation does not exist), whether it was created, and
+  // the ordinal of the batch's first copy when it repeats one (null when it repeats a stored
+  // message).
   `ALTER TABLE messages ADD COLUMN reply_to text, ADD COLUMN reactions jsonb NOT NULL DEFAULT '[]',
      ADD COLUMN edited_at bigint, ADD COLUMN deleted_at bigint, ADD COLUMN rev bigint NOT NULL DEFAULT 0;
    ALTER TABLE conversations ADD COLUMN last_rev bigint NOT NULL DEFAULT 0;

@@ -608,7 +608,8 @@ export class PostgresStore implements Store {
           const drop = async (id: string) => {
             await q('DELETE FROM media_posts WHERE media_id = $1', [id]);
             await q('DELETE FROM media_uploaders WHERE media_id = $1', [id]);
-            await q('DELETE FROM media WHERE id = $1', [id]); // media_blobs and media_chunks go with it (ON DELETE CASCADE)
+            // media_blobs and media_chunks go with it (ON DELETE CASCADE).
+            await q('DELETE FROM media WHERE id = $1', [id]);
           };
           await drop(mid);
           // A video's poster goes with it unless something else shows it (a message, a sticker, another video).

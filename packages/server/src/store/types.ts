@@ -218,7 +218,10 @@ export interface Store {
     userId: string,
     q: { words: string[]; conversationId?: string; limit: number },
   ): Promise<StoredMessage[]>;
-  /** Messages of my conversations (or of one) that show one of `mediaIds`, not deleted, newest first: search by library name and tag. */
+  /**
+   * Messages of my conversations (or of one) that show one of `mediaIds`, not deleted, newest
+   * first: search by library name and tag.
+   */
   messagesShowingMedia(
     userId: string,
     mediaIds: string[],

@@ -102,19 +102,6 @@ export default defineConfig(
     rules: { '@typescript-eslint/only-throw-error': 'off' },
   },
   {
-    // Being reworked alongside this config: the pool goes or earns its place, fit.ts splits
-    // into units. Their findings are fixed there rather than twice.
-    files: ['packages/capture/src/gif/pool.node.ts', 'packages/capture/src/fit.ts'],
-    rules: {
-      '@typescript-eslint/no-unsafe-call': 'off',
-      '@typescript-eslint/no-unsafe-return': 'off',
-      'no-useless-assignment': 'off',
-      // It calls `options.signal as CancelSignal & Partial<AbortSignal>` unneeded, but the
-      // typecheck fails without that cast.
-      '@typescript-eslint/no-unnecessary-type-assertion': 'off',
-    },
-  },
-  {
     files: ['**/*.js', '**/*.mjs'],
     ...tseslint.configs.disableTypeChecked,
   },

@@ -9,6 +9,4 @@ export type {
   StickerInfo as Sticker,
   MessagePage,
   SessionInfo,
-  ServerFrame,
-  ClientFrame,
 } from '@clipchat/protocol';

@@ -19,7 +19,7 @@ const STRUCTURE = new Set([
   'region',
 ]);
 
-export interface Violation {
+interface Violation {
   id: string;
   impact: string;
   help: string;
@@ -32,7 +32,7 @@ export interface Violation {
  * axe-core's serious and critical violations on the page as it is now, and those of the
  * structure rules above (all impacts with `all`, to see what else axe says).
  */
-export async function blockingViolations(page: Page, all = false): Promise<Violation[]> {
+async function blockingViolations(page: Page, all = false): Promise<Violation[]> {
   // WCAG 2.1 A and AA plus axe's best practices (one h1, landmarks, regions).
   const results = await new AxeBuilder({ page })
     .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
@@ -56,7 +56,7 @@ export async function blockingViolations(page: Page, all = false): Promise<Viola
 }
 
 /** One line per violated rule: what, how bad, where, why. */
-export function describeViolations(screen: string, vs: Violation[]): string {
+function describeViolations(screen: string, vs: Violation[]): string {
   if (!vs.length) return `${screen}: no serious or critical violations, structure sound`;
   return [
     `${screen}: ${vs.length} serious/critical or structure violation(s)`,

@@ -663,7 +663,8 @@ export async function fitSticker(req: FitRequest): Promise<FitResult> {
     let full = { size: floorTry.size, complete: floorTry.complete, estimate: floorTry.estimate };
     for (;;) {
       let at = { scale: 1, size: full.size, estimate: full.estimate };
-      let smallest = at.size;
+      // Bytes at the smallest size, at this rate: set when the loop below reaches it.
+      let smallest: number;
       for (;;) {
         const s = Math.max(
           minScale,

@@ -131,7 +131,6 @@ describe('animated WebP through sharp', () => {
     H = 180,
     FPS = 12;
   const film = NO_FOOTAGE ? [] : videoFrames(BIG_BUCK_BUNNY, 20, 3, FPS, W, H);
-  const delays = film.map(() => 1000 / FPS);
 
   it('writes every frame, in order, with delays adding up to the range and an endless loop', async () => {
     const frames = numberedFrames(30, 192, 108);

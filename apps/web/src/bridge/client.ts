@@ -27,12 +27,12 @@ interface Port {
 }
 
 /** A job in flight: its promise and a way to cancel it. */
-export interface Job<T> {
+interface Job<T> {
   promise: Promise<T>;
   cancel: () => void;
 }
 
-export class CaptureClient {
+class CaptureClient {
   private port: Port | null = null;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();

@@ -35,7 +35,7 @@ interface Failure {
 }
 
 /** Turns whatever a step threw into an `error` message. */
-export function errorMessage(id: number, e: unknown): FromWorker {
+function errorMessage(id: number, e: unknown): FromWorker {
   const f = (e ?? {}) as Failure;
   const code = f.code ?? (f.name === 'AbortError' ? 'ERR_CANCELLED' : 'ERR_CAPTURE');
   // A refused setting carries its message in words (`InvalidSettingError.plain`): that is what the page shows.
@@ -43,7 +43,7 @@ export function errorMessage(id: number, e: unknown): FromWorker {
 }
 
 /** Writers the browser adds to the engine's own (GIF is pure TypeScript in the engine). */
-export function browserWriters(): Partial<Record<'gif' | 'webp' | 'webm', StickerWriter>> {
+function browserWriters(): Partial<Record<'gif' | 'webp' | 'webm', StickerWriter>> {
   return { webm: new BrowserWebmWriter(), webp: new BrowserWebpWriter() };
 }
 
@@ -58,7 +58,7 @@ const KNOBS: Record<string, string> = {
 };
 
 /** Budget fitting's changes, in plain words: "frame rate 24 → 12". */
-export function describeAdaptations(
+function describeAdaptations(
   adapted: Record<string, { from: unknown; to: unknown } | undefined>,
 ): string[] {
   const out: string[] = [];

@@ -3,7 +3,7 @@
  * either way is one of these `{id, type, ...}` unions. `id` pairs a request with its
  * progress, result or error; a `cancel` carries the id of the job to stop.
  */
-import type { CaptureSettings, Rect, VideoInfo } from '@clipchat/capture';
+import type { CaptureSettings, VideoInfo } from '@clipchat/capture';
 
 /** A finished still: encoded bytes of exactly one frame. */
 export interface StillResult {
@@ -97,5 +97,3 @@ export class BridgeError extends Error {
     this.field = field;
   }
 }
-
-export type { Rect };

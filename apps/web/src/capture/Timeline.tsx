@@ -18,7 +18,7 @@ export function Timeline() {
   const strip = useRef<HTMLDivElement>(null);
   const [dragging, setDragging] = useState<null | 'from' | 'to' | 'move'>(null);
   const [grab, setGrab] = useState(0);
-  const dur = s.info?.duration ?? 0;
+  const dur: number = s.info?.duration ?? 0;
   if (!s.info || !dur) return null;
   const r = s.range;
   const pct = (t: number) => `${(100 * t) / dur}%`;

@@ -7,7 +7,7 @@
 import { Store } from '../store';
 import type { Conversation, MediaMeta, Message, MessageKind, MessageSource, User } from '../types';
 
-export type Connection = 'connecting' | 'online' | 'offline';
+type Connection = 'connecting' | 'online' | 'offline';
 
 /** A message not yet acknowledged by the server. */
 export interface OutboxItem {
@@ -47,7 +47,7 @@ export interface ChatState {
 }
 
 /** The composer answers (`reply`) or rewrites (`edit`) the message `messageId` of `conversationId`. */
-export interface ComposerAction {
+interface ComposerAction {
   mode: 'reply' | 'edit';
   conversationId: string;
   messageId: string;

@@ -21,7 +21,7 @@ interface SocketState {
 const states = new WeakMap<WebSocket, SocketState>();
 
 /** Close code of a draining node: "service restart", the client reconnects (to another node). */
-export const CLOSE_RESTARTING = 1012;
+const CLOSE_RESTARTING = 1012;
 
 export class Hub {
   #byUser = new Map<string, Set<WebSocket>>();

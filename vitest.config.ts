@@ -7,6 +7,9 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
+    // Two test files at a time: most of a file's time is waiting (servers, Chromium,
+    // ffmpeg children), so two cores carry two; vitest's default (cores − 1) ran one.
+    maxWorkers: 2,
     globalSetup: ['scripts/test-setup.ts'],
   },
 });

@@ -18,16 +18,18 @@
  * usage: npx tsx bench/alive-screen.ts [--rounds 9] [--setups sqlite,postgres]
  * Needs /usr/bin/chromium; the PostgreSQL setup needs PostgreSQL and Redis (as bench/alive.ts).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
-import { createServer, type ClipchatServer } from '../packages/server/src/index';
-import { createRedisBus } from '../packages/server/src/bus/redis';
-import { PostgresStore } from '../packages/server/src/store/postgres';
-import { buildWeb, DIST, launchChromium } from '../apps/web/test/harness';
+import {
+  buildWeb,
+  DIST,
+  launchChromium,
+  signUp,
+  startConversation,
+  type Person,
+} from '../apps/web/test/harness';
+import { median, p90, startNodes } from './lib/nodes';
 import { fixed, table } from './lib/table';
 
 const arg = (name: string, def: string) => {
@@ -36,14 +38,9 @@ const arg = (name: string, def: string) => {
 };
 const ROUNDS = Number(arg('rounds', '9'));
 const SETUPS = arg('setups', 'sqlite,postgres').split(',');
-const DB = process.env.CLIPCHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS = process.env.CLIPCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 /** The web app sends a typing frame at most this often per conversation (alive.ts). */
 const TYPING_INTERVAL_MS = 3000;
 
-const sorted = (xs: number[]) => [...xs].sort((a, b) => a - b);
-const median = (xs: number[]) => sorted(xs)[Math.floor(xs.length / 2)]!;
-const p90 = (xs: number[]) => sorted(xs)[Math.min(xs.length - 1, Math.floor(xs.length * 0.9))]!;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
@@ -99,31 +96,8 @@ async function waitMark(page: Page, name: string): Promise<number> {
   return (await h.jsonValue()) as number;
 }
 
-interface Person {
-  name: string;
-  page: Page;
-}
-
-async function person(browser: Browser, base: string, name: string): Promise<Person> {
-  const context = await browser.newContext({ viewport: { width: 1200, height: 800 } });
-  context.setDefaultTimeout(15_000);
-  await context.addInitScript(RECORDERS);
-  const page = await context.newPage();
-  await page.goto(base);
-  await page.getByRole('button', { name: 'New here? Create an account' }).click();
-  await page.fill('input[name=username]', name);
-  await page.fill('input[name=password]', 'correct horse');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByTestId('connection').filter({ hasText: 'Connected' }).waitFor();
-  return { name, page };
-}
-
-async function startConversation(p: Person, other: string): Promise<void> {
-  await p.page.getByRole('button', { name: 'New conversation' }).click();
-  await p.page.getByLabel('Usernames').fill(other);
-  await p.page.getByRole('button', { name: 'Start' }).click();
-  await p.page.locator('.chat-title').filter({ hasText: other }).waitFor();
-}
+const person = (browser: Browser, base: string, name: string): Promise<Person> =>
+  signUp(browser, base, name, 'correct horse', RECORDERS);
 
 const convo = (p: Person, title: string) =>
   p.page
@@ -216,71 +190,30 @@ async function measure(browser: Browser, urlA: string, urlB: string) {
   return out;
 }
 
-async function schema(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `bench_${randomBytes(5).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: DB });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE SCHEMA ${name}`);
-  const u = new URL(DB);
-  u.searchParams.set('options', `-c search_path=${name}`);
-  return { url: u.toString(), drop: () => admin(`DROP SCHEMA IF EXISTS ${name} CASCADE`) };
-}
-
 console.log(`clipchat alive-screen bench: ${ROUNDS} rounds of each event, Chromium\n`);
 buildWeb();
 const browser = await launchChromium();
 const rows: string[][] = [];
-const dirs: string[] = [];
-const servers: ClipchatServer[] = [];
 const add = (setup: string, r: Record<string, number[]>) => {
   for (const [event, xs] of Object.entries(r))
     rows.push([setup, event, fixed(median(xs), 1), fixed(p90(xs), 1), String(xs.length)]);
 };
 try {
-  if (SETUPS.includes('sqlite')) {
-    const d = mkdtempSync(join(tmpdir(), 'clipchat-bench-screen-'));
-    dirs.push(d);
-    const s = await createServer({ dataDir: d, webRoot: DIST, logger: false, rateLimits: false });
-    servers.push(s);
-    const u = await s.listen({ port: 0, host: '127.0.0.1' });
-    add('SQLite, one node', await measure(browser, u, u));
-  }
-  if (SETUPS.includes('postgres')) {
-    const sc = await schema();
+  for (const [setup, backend] of [
+    ['SQLite, one node', 'sqlite'],
+    ['PostgreSQL + Redis, two nodes', 'postgres'],
+  ] as const) {
+    if (!SETUPS.includes(backend)) continue;
+    const nodes = await startNodes(backend, 2, DIST);
     try {
-      const prefix = `clipchat-bench-${randomBytes(4).toString('hex')}:`;
-      const urls: string[] = [];
-      for (let n = 0; n < 2; n++) {
-        const d = mkdtempSync(join(tmpdir(), 'clipchat-bench-screen-'));
-        dirs.push(d);
-        const s = await createServer({
-          dataDir: d,
-          webRoot: DIST,
-          store: new PostgresStore({ url: sc.url, poolSize: 4 }),
-          bus: await createRedisBus({ url: REDIS, prefix }),
-          logger: false,
-          rateLimits: false,
-        });
-        servers.push(s);
-        urls.push(await s.listen({ port: 0, host: '127.0.0.1' }));
-      }
-      add('PostgreSQL + Redis, two nodes', await measure(browser, urls[0]!, urls[1]!));
-      await Promise.all(servers.splice(0).map((s) => s.close()));
+      add(setup, await measure(browser, nodes.urls[0]!, nodes.urls.at(-1)!));
     } finally {
-      await sc.drop();
+      await nodes.close();
     }
   }
 } finally {
   await browser.close();
-  await Promise.all(servers.map((s) => s.close()));
-  for (const d of [...dirs, DIST]) rmSync(d, { recursive: true, force: true });
+  rmSync(DIST, { recursive: true, force: true });
 }
 console.log("Latency from one person's action to the other's screen (ms, Chromium)\n");
 console.log(table(['setup', 'event', 'median', 'p90', 'n'], rows));

@@ -16,15 +16,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes, randomUUID } from 'node:crypto';
-import pg from 'pg';
 import WebSocket from 'ws';
-import { createServer, type ClipchatServer } from '../packages/server/src/index';
-import { createRedisBus } from '../packages/server/src/bus/redis';
 import { PostgresStore } from '../packages/server/src/store/postgres';
 import { SqliteStore } from '../packages/server/src/store/sqlite';
 import type { Store } from '../packages/server/src/store/types';
 import { searchWords } from '../packages/server/src/im/search';
 import { table, fixed } from './lib/table';
+import { median, p90, schema, startNodes } from './lib/nodes';
 
 const arg = (name: string, def: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -33,35 +31,7 @@ const arg = (name: string, def: string) => {
 const ROUNDS = Number(arg('rounds', '15'));
 const MESSAGES = Number(arg('messages', '1000000'));
 const ONLY = arg('only', '');
-const DB = process.env.CLIPCHAT_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const REDIS = process.env.CLIPCHAT_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
-};
-const p90 = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))]!;
-};
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function schema(): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `bench_${randomBytes(5).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const c = new pg.Client({ connectionString: DB });
-    await c.connect();
-    try {
-      await c.query(sql);
-    } finally {
-      await c.end();
-    }
-  };
-  await admin(`CREATE SCHEMA ${name}`);
-  const u = new URL(DB);
-  u.searchParams.set('options', `-c search_path=${name}`);
-  return { url: u.toString(), drop: () => admin(`DROP SCHEMA IF EXISTS ${name} CASCADE`) };
-}
 
 // ---------------------------------------------------------------------------- latency
 
@@ -152,56 +122,18 @@ async function latency(urlA: string, urlB: string): Promise<Record<string, numbe
 
 async function latencyBench(): Promise<string[][]> {
   const rows: string[][] = [];
-  const dirs: string[] = [];
-  const servers: ClipchatServer[] = [];
-  try {
-    const d = mkdtempSync(join(tmpdir(), 'clipchat-bench-alive-'));
-    dirs.push(d);
-    const one = await createServer({ dataDir: d, logger: false, rateLimits: false });
-    servers.push(one);
-    const u1 = await one.listen({ port: 0 });
-    const r1 = await latency(u1, u1);
-    for (const k of ['typing', 'read', 'presence'])
-      rows.push([
-        'SQLite, one node',
-        k,
-        fixed(median(r1[k]!), 2),
-        fixed(p90(r1[k]!), 2),
-        String(r1[k]!.length),
-      ]);
-    const sc = await schema();
+  for (const [setup, backend] of [
+    ['SQLite, one node', 'sqlite'],
+    ['PostgreSQL + Redis, two nodes', 'postgres'],
+  ] as const) {
+    const nodes = await startNodes(backend);
     try {
-      const prefix = `clipchat-bench-${randomBytes(4).toString('hex')}:`;
-      const urls: string[] = [];
-      for (let n = 0; n < 2; n++) {
-        const dd = mkdtempSync(join(tmpdir(), 'clipchat-bench-alive-'));
-        dirs.push(dd);
-        const s = await createServer({
-          dataDir: dd,
-          store: new PostgresStore({ url: sc.url, poolSize: 4 }),
-          bus: await createRedisBus({ url: REDIS, prefix }),
-          logger: false,
-          rateLimits: false,
-        });
-        servers.push(s);
-        urls.push(await s.listen({ port: 0 }));
-      }
-      const r2 = await latency(urls[0]!, urls[1]!);
+      const r = await latency(nodes.urls[0]!, nodes.urls.at(-1)!);
       for (const k of ['typing', 'read', 'presence'])
-        rows.push([
-          'PostgreSQL + Redis, two nodes',
-          k,
-          fixed(median(r2[k]!), 2),
-          fixed(p90(r2[k]!), 2),
-          String(r2[k]!.length),
-        ]);
-      await Promise.all(servers.splice(0).map((s) => s.close()));
+        rows.push([setup, k, fixed(median(r[k]!), 2), fixed(p90(r[k]!), 2), String(r[k]!.length)]);
     } finally {
-      await sc.drop();
+      await nodes.close();
     }
-  } finally {
-    await Promise.all(servers.map((s) => s.close()));
-    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   }
   return rows;
 }

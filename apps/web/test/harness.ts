@@ -138,9 +138,12 @@ export async function signUp(
   base: string,
   name: string,
   password = 'correct horse',
+  /** Script run in each of the person's pages before the app's own (a bench's recorders). */
+  initScript?: string,
 ): Promise<Person> {
   const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
   context.setDefaultTimeout(15_000);
+  if (initScript) await context.addInitScript(initScript);
   const page = await context.newPage();
   page.on('pageerror', (e) => console.error(`[${name}] page error:`, e.message));
   await page.goto(base);

@@ -205,6 +205,16 @@ export async function openVideo(p: Person, path: string): Promise<void> {
     const v = document.querySelector<HTMLVideoElement>('video.player-video');
     return !!v && v.currentSrc !== before && v.readyState >= 2;
   }, before);
+  await engineReady(p);
+}
+
+/**
+ * Waits until the capture engine has read the open video (the player says which engine).
+ * The player may show its first frame before the engine has finished reading the file, and
+ * `.stage-note` may not have appeared yet when a test starts waiting for it to go.
+ */
+export async function engineReady(p: Person, timeout = 20_000): Promise<void> {
+  await p.page.locator('section.player[data-engine]').waitFor({ timeout });
 }
 
 /** Seeks the player to player time `t` (through the seek bar, as a user would). */

@@ -15,7 +15,15 @@ import {
   FIXTURE_FACTS,
   readFrameNumber,
 } from '../../../packages/capture/test/helpers';
-import { imagePixels, seek, startApp, stopApp, type Person, type TestServer } from './harness';
+import {
+  engineReady,
+  imagePixels,
+  seek,
+  startApp,
+  stopApp,
+  type Person,
+  type TestServer,
+} from './harness';
 
 const FPS = FIXTURE_FACTS.h264!.fps!;
 const midFrame = (k: number) => (k + 0.5) / FPS;
@@ -88,7 +96,7 @@ describe('open a video from a link', () => {
       const v = document.querySelector<HTMLVideoElement>('video.player-video');
       return !!v && v.currentSrc === link && v.readyState >= 2;
     }, link);
-    expect(await alice.page.locator('section.player').getAttribute('data-engine')).toBeTruthy();
+    await engineReady(alice);
     expect(await alice.page.locator('.video-name').textContent()).toContain('clip.mp4');
     // The player's pixels are readable (CORS), so a canvas drawn from it is not tainted.
     expect(

@@ -13,6 +13,7 @@ import {
 } from '../../../packages/capture/test/helpers';
 import {
   blur,
+  engineReady,
   imagePixels,
   lastMediaPixels,
   openFirstConversation,
@@ -85,7 +86,7 @@ describe('watch together', () => {
     await bob.page.waitForFunction(
       () => (document.querySelector<HTMLVideoElement>('video.player-video')?.readyState ?? 0) >= 2,
     );
-    expect(await bob.page.locator('section.player').getAttribute('data-engine')).toBeTruthy();
+    await engineReady(bob);
 
     // A still, frame-exact; its source names the shared video.
     await seek(bob, midFrame(47));

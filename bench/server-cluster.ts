@@ -20,12 +20,13 @@ import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { capProcess, type Cap } from './lib/cgroup';
 import type { LoadPlan, LoadResult } from './server-load';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const TICK = 100; // USER_HZ: /proc CPU times are in 1/100 s on Linux
 
-interface Opts {
+export interface Opts {
   nodes: number;
   backend: string;
   sockets: number;
@@ -81,7 +82,12 @@ interface Proc {
 }
 
 function tsx(file: string, args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(HERE, file), ...args], {
+  // CLIPCHAT_BENCH_NODE_FLAGS (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`) goes to the nodes.
+  const flags =
+    file === 'server-node.ts'
+      ? (process.env.CLIPCHAT_BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean)
+      : [];
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', join(HERE, file), ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -97,11 +103,15 @@ function tsx(file: string, args: string[], env: Record<string, string> = {}): Pr
 /** The first stdout line (nodes: their URL and seed; the load: its result). */
 function firstLine(p: Proc): Promise<string> {
   if (p.lines.length) return Promise.resolve(p.lines[0]!);
+  const failed = () =>
+    new Error(
+      `child exited with ${p.child.exitCode ?? p.child.signalCode}: ${p.stderr.slice(-20).join(' | ')}`,
+    );
+  // A child that already exited never emits 'exit' again: answer at once, not never.
+  if (p.child.exitCode !== null || p.child.signalCode !== null) return Promise.reject(failed());
   return new Promise((resolve, reject) => {
     p.waiters.push(resolve);
-    p.child.once('exit', (code) =>
-      reject(new Error(`child exited with ${code}: ${p.stderr.slice(-5).join(' | ')}`)),
-    );
+    p.child.once('close', () => reject(failed()));
   });
 }
 
@@ -127,7 +137,7 @@ function procTicks(pid: number): number {
   }
 }
 
-function pidsNamed(name: string): number[] {
+export function pidsNamed(name: string): number[] {
   const out: number[] = [];
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
@@ -187,6 +197,8 @@ function cpuMeter(groups: Record<string, () => number[]>) {
 
 export interface ConfigResult {
   label: string;
+  /** Nodes throttled by their CPU cap: share of quota periods throttled, and the stall time. */
+  throttled?: { share: number; secs: number };
   load: LoadResult;
   cpu: Record<string, number>;
   written: number;
@@ -194,15 +206,17 @@ export interface ConfigResult {
   commitsPerSec?: number;
 }
 
-async function runConfig(
+export async function runConfig(
   label: string,
   o: Opts,
   rate: number,
   nodeCount: number,
   env: Record<string, string> | null,
+  cap?: { cores: number; periodUs: number },
 ): Promise<ConfigResult> {
   const dataDir = mkdtempSync(join(tmpdir(), 'clipchat-bench-'));
   const nodes: Proc[] = [];
+  const caps: Cap[] = [];
   try {
     const first = tsx(
       'server-node.ts',
@@ -221,6 +235,11 @@ async function runConfig(
     );
     nodes.push(...rest);
     for (const p of rest) urls.push((JSON.parse(await firstLine(p)) as { url: string }).url);
+    // Capped from here on: seeding and start-up are setup, as on a machine already running.
+    if (cap)
+      nodes.forEach((n, i) =>
+        caps.push(capProcess(n.child.pid!, `clipchat-node${i + 1}`, cap.cores, cap.periodUs)),
+      );
 
     const planFile = join(dataDir, 'plan.json');
     // The load puts socket i on urls[i % urls.length] and pairs sockets 2p, 2p+1: listing
@@ -263,11 +282,13 @@ async function runConfig(
     // Skip the connection phase and the load's warm-up (2 s): measure the steady state.
     await new Promise((r) => setTimeout(r, Math.min(3000, 200 + o.sockets * 1.5) + 2000));
     meter.start();
+    const th0 = caps.map((c) => c.throttled());
     const c0 = await commits();
     const t0 = performance.now();
     const resultLine = firstLine(load);
     await new Promise((r) => setTimeout(r, o.duration * 1000 * 0.8));
     const cpu = meter.stop();
+    const th1 = caps.map((c) => c.throttled());
     const c1 = await commits();
     const commitSecs = (performance.now() - t0) / 1000;
     const r = JSON.parse(await resultLine) as LoadResult;
@@ -285,8 +306,18 @@ async function runConfig(
       written += last.written ?? 0;
       batches += last.batches ?? 0;
     }
+    const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+    const throttled = caps.length
+      ? {
+          share:
+            sum(th1.map((t, i) => t.throttledPeriods - th0[i]!.throttledPeriods)) /
+            Math.max(1, sum(th1.map((t, i) => t.periods - th0[i]!.periods))),
+          secs: sum(th1.map((t, i) => t.throttledSecs - th0[i]!.throttledSecs)),
+        }
+      : undefined;
     return {
       label,
+      throttled,
       load: r,
       cpu,
       written,
@@ -295,13 +326,14 @@ async function runConfig(
     };
   } finally {
     await Promise.all(nodes.map(stop));
+    for (const c of caps) c.release();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }
 
 // ---- report ---------------------------------------------------------------------------
 
-function withSchema(url: string, schema: string): string {
+export function withSchema(url: string, schema: string): string {
   const u = new URL(url);
   u.searchParams.set('options', `-c search_path=${schema}`);
   return u.toString();

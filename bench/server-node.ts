@@ -27,6 +27,8 @@ const server = await createServer({
   bus,
   logger: { level: 'warn' },
   rateLimits: false,
+  // Every benchmark socket comes from 127.0.0.1: the per-address cap (64) would refuse them.
+  http: { maxConnectionsPerAddress: 0 },
   sqliteSynchronous: sync,
 });
 

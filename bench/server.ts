@@ -28,6 +28,15 @@ function arg(name: string, def: string): string {
 
 // `--nodes N` / `--backend postgres`: the scale-out comparison, one SQLite node and N
 // nodes on PostgreSQL + Redis side by side under this same load (bench/server-cluster.ts).
+const nodesArg = process.argv[process.argv.indexOf('--nodes') + 1] ?? '';
+if (
+  process.argv.includes('--node-cpu') ||
+  (process.argv.includes('--nodes') && nodesArg.includes(','))
+) {
+  const { runScaleBench } = await import('./server-scale');
+  await runScaleBench(process.argv.slice(2));
+  process.exit(0);
+}
 if (process.argv.includes('--nodes') || process.argv.includes('--backend')) {
   const { runClusterBench } = await import('./server-cluster');
   await runClusterBench(process.argv.slice(2));

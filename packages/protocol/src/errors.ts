@@ -120,7 +120,8 @@ export const ERRORS = {
   },
   ERR_UNAVAILABLE: {
     status: 503,
-    meaning: 'The server is starting or shutting down, or its storage is unreachable.',
+    meaning:
+      'The server is starting or shutting down, its storage is unreachable, or it is overloaded (a send pushed back: send it again after `retryAfter` seconds).',
   },
 } as const satisfies Record<string, { status: number; meaning: string }>;
 

@@ -213,6 +213,41 @@ export const DEFAULT_HTTP_LIMITS: HttpLimits = {
   maxConnectionsPerAddress: 64,
 };
 
+/**
+ * Push-back past capacity (im/overload.ts): while the node is behind, sends are refused
+ * at once with `ERR_UNAVAILABLE` and `retryAfter` instead of queuing without bound. A
+ * criterion set to 0 is off.
+ */
+export interface OverloadLimits {
+  /** Refuse sends while the event loop ran this late in the last 0.5 s, ms (default 250). */
+  maxLagMs: number;
+  /** Refuse sends while a message has waited this long to be written, ms (default 1000). */
+  maxQueuedMs: number;
+  /** `retryAfter` of a refusal, s (default 1). */
+  retryAfterSec: number;
+}
+
+export const DEFAULT_OVERLOAD_LIMITS: OverloadLimits = {
+  maxLagMs: 250,
+  maxQueuedMs: 1000,
+  retryAfterSec: 1,
+};
+
+/** The overload limits from defaults and `given`; throws RangeError for unusable values. */
+export function overloadLimits(given: Partial<OverloadLimits>): OverloadLimits {
+  const out = { ...DEFAULT_OVERLOAD_LIMITS };
+  for (const [k, v] of Object.entries(given) as [keyof OverloadLimits, unknown][]) {
+    if (v === undefined) continue;
+    if (!(k in DEFAULT_OVERLOAD_LIMITS))
+      throw new RangeError(`overload.${k} is not a setting (maxLagMs, maxQueuedMs, retryAfterSec)`);
+    const min = k === 'retryAfterSec' ? 1 : 0;
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
+      throw new RangeError(`overload.${k} must be a whole number ≥ ${min}, got ${String(v)}`);
+    out[k] = v;
+  }
+  return out;
+}
+
 /** Bounds of the WebSocket channel: sockets per user, send buffers, sync pages. */
 export interface WsLimits {
   /** Open sockets per user, counted over all nodes (Redis) or this node (default 20). */
@@ -298,6 +333,8 @@ export interface ServerConfig {
   maxBatch?: number;
   /** WebSocket bounds (sockets per user, send buffer, sync pages); see {@link WsLimits}. */
   ws?: Partial<WsLimits>;
+  /** Push-back past capacity; see {@link OverloadLimits}. */
+  overload?: Partial<OverloadLimits>;
   /** Rules of edits and deletes (edit window); see {@link MessageRules}. */
   messages?: Partial<MessageRules>;
 }

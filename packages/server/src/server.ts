@@ -13,6 +13,7 @@ import {
   DEFAULT_RATE_LIMITS,
   DEFAULT_VIDEO_LIMITS,
   DEFAULT_WS_LIMITS,
+  overloadLimits,
   type ServerConfig,
 } from './config';
 import { openStore } from './store/index';
@@ -80,6 +81,7 @@ const SESSION_SWEEP_MS = 3600_000;
 /** Builds the server: opens the store (SQLite in `dataDir` by default, migrated), wires routes. */
 export async function createServer(config: ServerConfig): Promise<ClipchatServer> {
   // Refuse unusable limits before anything is opened.
+  const overload = overloadLimits(defined(config.overload));
   const rateLimits =
     config.rateLimits === false ? false : { ...DEFAULT_RATE_LIMITS, ...defined(config.rateLimits) };
   const loginBackoff =
@@ -119,7 +121,7 @@ export async function createServer(config: ServerConfig): Promise<ClipchatServer
     config.limitStore ?? new MemoryLimitStore(),
     loginBackoff,
   );
-  const im = new ImService(store, bus, config.maxBatch, defined(config.messages));
+  const im = new ImService(store, bus, config.maxBatch, defined(config.messages), overload);
   const ws = { ...DEFAULT_WS_LIMITS, ...config.ws };
   const hub = new Hub(bus, ws.maxBufferedBytes);
   // Sockets per user: counted over the cluster when the bus can (Redis), else on this node.

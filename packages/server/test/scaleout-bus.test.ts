@@ -55,6 +55,38 @@ describe.skipIf(process.env.CLIPCHAT_TEST_POSTGRES === '0')('RedisBus', () => {
     expect(a.dropped + b.dropped).toBe(0);
   });
 
+  it('sends a burst published in one turn as few PUBLISHes, in order, to every node', async () => {
+    const prefix = testChannelPrefix();
+    const a = await bus(TEST_REDIS_URL, prefix);
+    const b = await bus(TEST_REDIS_URL, prefix);
+    const c = await bus(TEST_REDIS_URL, prefix);
+    const gotA: number[] = [];
+    const gotB: number[] = [];
+    const gotC: number[] = [];
+    a.subscribe((e) => gotA.push(e.n));
+    b.subscribe((e) => gotB.push(e.n));
+    c.subscribe((e) => gotC.push(e.n));
+    const before = a.published;
+    // 1200 events in one turn: over the batch cap (512), so three PUBLISHes, not 1200.
+    for (let n = 0; n < 1200; n++) void a.publish({ n });
+    // Local delivery does not wait for the batch.
+    expect(gotA.length).toBe(1200);
+    await until(() => gotB.length === 1200 && gotC.length === 1200);
+    const inOrder = [...Array(1200)].map((_, i) => i);
+    expect(gotB).toEqual(inOrder);
+    expect(gotC).toEqual(inOrder);
+    expect(a.published - before).toBe(3);
+    // One event alone still goes out at once, in the old single-event envelope.
+    void a.publish({ n: 5000 });
+    await until(() => gotB.at(-1) === 5000 && gotC.at(-1) === 5000);
+    expect(a.published - before).toBe(4);
+    // The sender skipped its own echoes: it has exactly what it published, once.
+    await new Promise((r) => setTimeout(r, 100));
+    expect(gotA.length).toBe(1201);
+    expect(a.received).toBe(0);
+    expect(b.received).toBe(1201);
+  });
+
   it('lives through Redis dying and coming back, and asks for a resync', async () => {
     redis = await privateRedis();
     const prefix = testChannelPrefix();

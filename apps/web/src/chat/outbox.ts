@@ -22,6 +22,8 @@ const queue = {
   pumping: false,
   pumpAgain: false,
   pumpTimer: null as ReturnType<typeof setTimeout> | null,
+  /** The server pushed back (busy): nothing is sent before this time (ms since epoch). */
+  pausedUntil: 0,
 };
 
 const newClientId = () =>
@@ -54,6 +56,30 @@ export function settle(clientId: string): void {
   chat.set((s) => ({ outbox: s.outbox.filter((o) => o.clientId !== clientId) }));
 }
 
+/**
+ * The server is busy and asked for the message `clientId` again after `retryAfterSec`
+ * (`ERR_UNAVAILABLE` or `ERR_RATE_LIMITED` with `retryAfter`): it stays queued, and it
+ * and everything queued after it are sent again, in order, once the time has passed. The
+ * server refuses the later sends of the socket for that long too, so none overtakes it.
+ */
+export function later(clientId: string, retryAfterSec: number): void {
+  const items = chat.get().outbox;
+  const at = items.findIndex((o) => o.clientId === clientId);
+  if (at < 0) return;
+  for (const o of items.slice(at)) queue.sentOnSocket.delete(o.clientId);
+  const wait = 1000 * Math.min(60, Math.max(1, retryAfterSec || 1));
+  queue.pausedUntil = Math.max(queue.pausedUntil, Date.now() + wait);
+  schedulePump(queue.pausedUntil - Date.now());
+}
+
+function schedulePump(ms: number): void {
+  if (queue.pumpTimer) clearTimeout(queue.pumpTimer);
+  queue.pumpTimer = setTimeout(() => {
+    queue.pumpTimer = null;
+    void pump();
+  }, ms);
+}
+
 /** The server refused the message `clientId` (or its upload failed): it waits for retry or discard. */
 export function fail(clientId: string, error: string): void {
   chat.set((s) => ({
@@ -82,6 +108,7 @@ async function pump(): Promise<void> {
     for (;;) {
       const ws = liveSocket();
       if (!ws) return;
+      if (Date.now() < queue.pausedUntil) return schedulePump(queue.pausedUntil - Date.now());
       const next = chat
         .get()
         .outbox.find((o) => o.state === 'sending' && !queue.sentOnSocket.has(o.clientId));
@@ -90,11 +117,7 @@ async function pump(): Promise<void> {
       if (item === 'failed') continue;
       if (item === 'offline') {
         // Stays queued, and holds back what follows; try again shortly.
-        if (queue.pumpTimer) clearTimeout(queue.pumpTimer);
-        queue.pumpTimer = setTimeout(() => {
-          queue.pumpTimer = null;
-          void pump();
-        }, 2000);
+        schedulePump(2000);
         return;
       }
       // The socket went away during the upload: the next `hello` sends it.

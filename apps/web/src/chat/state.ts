@@ -23,7 +23,7 @@ import {
   reopenLast,
 } from './messages';
 import { chat } from './model';
-import { fail, resend, resetOutbox, restoreOutbox, settle } from './outbox';
+import { fail, later, resend, resetOutbox, restoreOutbox, settle } from './outbox';
 import { resetSync, syncAll, synced, syncRefused } from './sync';
 
 export { chat, type OutboxItem } from './model';
@@ -128,6 +128,12 @@ function refusedFrame(f: ErrorFrame): void {
   const err = f.error;
   if (f.frame === 'typing' || f.frame === 'delivered') return; // hints, retried by alive.ts
   if (f.frame === 'sync') syncRefused(err);
+  else if (
+    f.clientId &&
+    (err.code === 'ERR_UNAVAILABLE' || err.code === 'ERR_RATE_LIMITED') &&
+    err.retryAfter !== undefined
+  )
+    later(f.clientId, Number(err.retryAfter));
   else if (f.clientId) fail(f.clientId, err.message || err.code || 'refused by the server');
   else chat.set({ notice: err.message || 'The server refused a request.' });
 }

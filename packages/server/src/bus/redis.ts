@@ -27,12 +27,23 @@ export interface RedisBusOptions {
 
 type Handler<E> = (event: E) => void;
 
-/** Envelope on the wire: `o` origin node, `e` the event, or `r` a resync request. */
+/**
+ * Envelope on the wire: `o` origin node, and `e` one event, `es` several (in publish
+ * order), or `r` a resync request.
+ */
 interface Envelope<E> {
   o: string;
   e?: E;
+  es?: E[];
   r?: 1;
 }
+
+/**
+ * Most events in one PUBLISH. Events published in one event-loop turn go out as one
+ * message (one write to Redis, one fan-out by Redis, one parse on each node); a cap keeps
+ * a burst from making one message that every node must parse in one go.
+ */
+const MAX_BATCH = 512;
 
 /**
  * A pub/sub bus over Redis with local-first delivery.
@@ -63,11 +74,19 @@ export class RedisBus<E = BusEvent> {
   private started = false;
   private pendingResync = false;
   private closed = false;
+  /** Events waiting for this turn's PUBLISH (see {@link MAX_BATCH}). */
+  private outbox: E[] = [];
+  private flushScheduled = false;
+  /** The start of this node's own envelopes, to skip its echoes without parsing them. */
+  private readonly ownPrefix: Buffer;
+  /** PUBLISH commands sent (each carries one or more events), for metrics and tests. */
+  published = 0;
 
   constructor(options: RedisBusOptions) {
     this.nodeId = options.nodeId ?? randomBytes(6).toString('hex');
     this.prefix = options.prefix ?? 'clipchat:';
     this.channel = `${this.prefix}events`;
+    this.ownPrefix = Buffer.from(JSON.stringify({ o: this.nodeId }).slice(0, -1));
     this.log = options.log ?? { warn() {}, info() {} };
     const common = {
       // Reconnect forever, backing off to at most 1 s: a node outlives any Redis outage.
@@ -165,8 +184,21 @@ export class RedisBus<E = BusEvent> {
   async publish(event: E): Promise<void> {
     if (this.closed) return;
     this.deliver(event);
-    const envelope: Envelope<E> = { o: this.nodeId, e: event };
-    this.send(envelope);
+    this.outbox.push(event);
+    if (this.outbox.length >= MAX_BATCH) this.flush();
+    else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => this.flush());
+    }
+  }
+
+  /** Sends the events published so far in this turn, in order, as one PUBLISH. */
+  private flush(): void {
+    this.flushScheduled = false;
+    if (!this.outbox.length) return;
+    const es = this.outbox;
+    this.outbox = [];
+    this.send(es.length === 1 ? { o: this.nodeId, e: es[0]! } : { o: this.nodeId, es });
   }
 
   /** Adds a subscriber; returns the function that removes it. */
@@ -213,6 +245,8 @@ export class RedisBus<E = BusEvent> {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // What this turn published still goes out before the connections close.
+    this.flush();
     this.closed = true;
     this.handlers.clear();
     this.resyncHandlers.clear();
@@ -225,6 +259,7 @@ export class RedisBus<E = BusEvent> {
       this.markDropped();
       return;
     }
+    this.published++;
     this.pub.publish(this.channel, JSON.stringify(envelope)).catch(() => this.markDropped());
   }
 
@@ -235,10 +270,18 @@ export class RedisBus<E = BusEvent> {
 
   private sendResyncRequest(): void {
     this.log.info({ node: this.nodeId }, 'redis publisher restored; asking other nodes to sync');
+    this.flush();
     this.send({ o: this.nodeId, r: 1 });
   }
 
   private onMessage(payload: Buffer): void {
+    // Our own echo (already delivered locally): recognised by its first bytes, not parsed.
+    if (
+      payload.length > this.ownPrefix.length &&
+      payload.subarray(0, this.ownPrefix.length).equals(this.ownPrefix) &&
+      (payload[this.ownPrefix.length] === 0x2c || payload[this.ownPrefix.length] === 0x7d)
+    )
+      return;
     let envelope: Envelope<E>;
     try {
       envelope = JSON.parse(payload.toString('utf8')) as Envelope<E>;
@@ -248,6 +291,11 @@ export class RedisBus<E = BusEvent> {
     }
     if (envelope.o === this.nodeId) return; // already delivered locally
     if (envelope.r) return this.emitResync();
+    if (Array.isArray(envelope.es)) {
+      this.received += envelope.es.length;
+      for (const e of envelope.es) this.deliver(e);
+      return;
+    }
     if (envelope.e === undefined) return;
     this.received++;
     this.deliver(envelope.e);

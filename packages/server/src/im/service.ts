@@ -16,9 +16,15 @@ import type {
   StoredMessage,
   User,
 } from '../store/types';
-import { DEFAULT_MESSAGE_RULES, type MessageRules } from '../config';
+import {
+  DEFAULT_MESSAGE_RULES,
+  overloadLimits,
+  type MessageRules,
+  type OverloadLimits,
+} from '../config';
 import { ApiError } from '../errors';
 import { MessageWriter } from './writer';
+import { OverloadGuard } from './overload';
 
 /**
  * Member lists are cached (bounded); a change of members is published on the bus
@@ -44,14 +50,18 @@ export class ImService {
   readonly #unsubscribe: () => void;
 
   readonly rules: MessageRules;
+  /** Refuses sends while the node is behind (see im/overload.ts). */
+  readonly overload: OverloadGuard;
 
   constructor(
     readonly store: Store,
     readonly bus: Bus,
     maxBatch?: number,
     rules: Partial<MessageRules> = {},
+    overload: Partial<OverloadLimits> = {},
   ) {
     this.writer = new MessageWriter(store, maxBatch);
+    this.overload = new OverloadGuard(overloadLimits(overload), this.writer);
     this.rules = { ...DEFAULT_MESSAGE_RULES, ...rules };
     this.#unsubscribe = bus.subscribe((e) => {
       if (e.type === 'members') this.#members.delete(e.conversationId);
@@ -61,6 +71,13 @@ export class ImService {
   /** Stops listening to the bus. */
   close(): void {
     this.#unsubscribe();
+    this.overload.stop();
+  }
+
+  /** Push-back past capacity: throws `ERR_UNAVAILABLE` with `retryAfter` while the node is behind. */
+  admit(): void {
+    const refused = this.overload.check();
+    if (refused) throw refused;
   }
 
   /** Forgets the cached member list of a conversation on every node (after adding or removing members). */

@@ -29,6 +29,8 @@ function explain(e: unknown, msg: NewMessage): unknown {
 
 interface Pending {
   msg: NewMessage;
+  /** When it was queued (performance.now()). */
+  at: number;
   resolve: (r: AppendResult) => void;
   reject: (e: unknown) => void;
 }
@@ -37,6 +39,8 @@ export class MessageWriter {
   #queue: Pending[] = [];
   #scheduled = false;
   #running = false;
+  /** When the oldest message of the batch being written was queued, or NaN. */
+  #writingSince = NaN;
   /** Committed batches and messages, for metrics. */
   batches = 0;
   written = 0;
@@ -51,9 +55,18 @@ export class MessageWriter {
   /** Appends one message; resolves after its transaction committed. */
   append(msg: NewMessage): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ msg, resolve, reject });
+      this.#queue.push({ msg, at: performance.now(), resolve, reject });
       this.#schedule();
     });
+  }
+
+  /** How long the oldest message not yet committed has waited, ms (0 when none waits). */
+  oldestWaitMs(): number {
+    const since = Math.min(
+      Number.isNaN(this.#writingSince) ? Infinity : this.#writingSince,
+      this.#queue[0]?.at ?? Infinity,
+    );
+    return since === Infinity ? 0 : performance.now() - since;
   }
 
   #schedule(): void {
@@ -71,9 +84,11 @@ export class MessageWriter {
     try {
       while (this.#queue.length) {
         const batch = this.#queue.splice(0, this.maxBatch);
+        this.#writingSince = batch[0]!.at;
         await this.#write(batch);
       }
     } finally {
+      this.#writingSince = NaN;
       this.#running = false;
       if (this.#queue.length) this.#schedule();
     }

@@ -92,6 +92,7 @@ export default async function messageRoutes(app: FastifyInstance, ctx: Ctx): Pro
       const { user } = await requireAuth(ctx, req);
       const bad = sendProblem(req.body);
       if (bad) throw new ApiError('ERR_VALIDATION', bad.message, bad.field);
+      ctx.im.admit();
       await ctx.limiter.take('send', user.id);
       const r = await ctx.im.send(user, req.params.id, req.body);
       reply.code(r.created ? 201 : 200);

@@ -97,7 +97,21 @@ export default async function wsRoutes(
       let pingWindow = 0;
       let pings = 0;
 
+      // Push-back past capacity (im/overload.ts). Once a send of this socket is refused, its
+      // later sends are refused too until `retryAfter` has passed: the client sends them
+      // again in order after the refused one, so a refusal never reorders a conversation.
+      let refusedUntil = 0;
+      let refusal: ApiError | null = null;
       const onSend = (f: SendFrame) => {
+        const now = Date.now();
+        if (refusal && now < refusedUntil) return fail(refusal, f.clientId);
+        const over = ctx.im.overload.check();
+        if (over) {
+          refusal = over;
+          refusedUntil = now + 1000 * (over.retryAfter ?? 1);
+          return fail(over, f.clientId);
+        }
+        refusal = null;
         hub.sendStarted();
         // Counted on arrival (in order, also in Redis); awaited in the chain, so order holds.
         const allowed = ctx.limiter.take('send', user.id);

@@ -162,7 +162,7 @@ function Main({ me, onSignOut }: { me: User; onSignOut: () => void }) {
           <MessageList />
           <NewMessageAnnouncer />
           <div class="composer-row">
-            {showLibrary && c.activeId && <LibraryPanel />}
+            {showLibrary && c.activeId && <LibraryPanel onClose={() => setShowLibrary(false)} />}
             <Composer
               libraryOpen={showLibrary}
               onToggleLibrary={() => setShowLibrary(!showLibrary)}

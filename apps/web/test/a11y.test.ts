@@ -1,10 +1,12 @@
 /**
- * Every screen of Clipchat passes axe-core with no serious or critical violation, and the
- * chat and the capture gestures work from the keyboard with a visible focus. Real server,
- * real Chromium, two people in a conversation, a frame-numbered fixture video.
+ * Every screen of Clipchat passes axe-core with no serious or critical violation, the
+ * chat and the capture gestures work from the keyboard with a visible focus, and each
+ * dialog keeps the keyboard: focus in when it opens, Tab around inside, Esc out, focus back
+ * on what opened it. Real server, real Chromium, two people in a conversation, a
+ * frame-numbered fixture video.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Browser } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import {
   ensureFixtures,
   FIXTURE_FACTS,
@@ -236,5 +238,123 @@ describe('the keyboard alone', { timeout: 120_000 }, () => {
     const status = page.getByTestId('capture-status');
     await page.locator('[data-testid=preview][data-kind=sticker]').waitFor({ timeout: 30_000 });
     await expect.poll(() => status.textContent()).toMatch(/^Sticker ready: \d+ frames, /);
+  });
+});
+
+/** Where the focus is, said against the open modal dialog: `out: TAG` when not in it. */
+function focusInDialog(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const el = document.activeElement as HTMLElement | null;
+    const dialog = document.querySelector('dialog[open]');
+    if (!el || !dialog?.contains(el)) return `out: ${el?.tagName ?? 'none'}`;
+    // Its place in the dialog tells two controls of the same name apart.
+    const at = [...dialog.querySelectorAll('*')].indexOf(el);
+    const name =
+      el.getAttribute('aria-label') ??
+      (el as HTMLInputElement).labels?.[0]?.textContent ??
+      el.textContent ??
+      '';
+    return `#${at} ${name.trim()}`;
+  });
+}
+
+/**
+ * Presses Tab in the open dialog until the first stop comes round again, checking after
+ * every press that the focus is still in the dialog; returns the stops of one round.
+ */
+async function tabRound(page: Page, limit = 80): Promise<string[]> {
+  const stops: string[] = [];
+  for (let i = 1; i <= limit; i++) {
+    await page.keyboard.press('Tab');
+    const at = await focusInDialog(page);
+    expect(at, `after Tab ×${i} (stops so far: ${stops.join(' | ')})`).toMatch(/^#/);
+    if (at === stops[0]) return stops;
+    stops.push(at);
+  }
+  throw new Error(`Tab ×${limit} never came back to the first stop: ${stops.join(' | ')}`);
+}
+
+/** The name part of a stop `tabRound` returns. */
+const nameOf = (stop: string | undefined) => stop?.replace(/^#\d+ /, '');
+
+/**
+ * One dialog's keyboard contract from its open: focus starts in it (on `start`), Tab goes
+ * round inside, from its `last` control on to its `first`, and Shift+Tab the other way
+ * round, stop by stop.
+ */
+async function expectKeyboardKept(
+  page: Page,
+  { start, first, last }: { start: string; first: string; last: string },
+): Promise<void> {
+  expect(nameOf(await focusInDialog(page))).toBe(start);
+  const round = await tabRound(page);
+  const names = round.map(nameOf);
+  const end = names.lastIndexOf(last);
+  expect(end, `“${last}” among the stops ${names.join(' | ')}`).toBeGreaterThanOrEqual(0);
+  expect(names[(end + 1) % names.length]).toBe(first);
+  // The focus is on the round's first stop again: Shift+Tab walks the round backwards.
+  for (let k = 1; k <= round.length; k++) {
+    await page.keyboard.press('Shift+Tab');
+    expect(await focusInDialog(page), `after Shift+Tab ×${k}`).toBe(
+      round[(round.length - k) % round.length],
+    );
+  }
+}
+
+/** Whether the element `opener` points at has the focus. */
+const hasFocus = (opener: Locator) => opener.evaluate((el) => el === document.activeElement);
+
+describe('dialogs keep the keyboard', { timeout: 120_000 }, () => {
+  it('settings: focus on its title, Tab stays inside, Esc closes, focus back on its button', async () => {
+    const { page } = alice;
+    const opener = page.getByTestId('open-settings');
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('settings').waitFor();
+    await expectKeyboardKept(page, { start: 'Capture settings', first: 'Close', last: 'Save' });
+    // Keys pressed in the dialog are not the page's capture keys: no still from an S here.
+    const stills = await page.locator('[data-testid=preview]').count();
+    await page.keyboard.press('s');
+    await page.waitForTimeout(300);
+    expect(await page.locator('[data-testid=preview]').count()).toBe(stills);
+    await page.keyboard.press('Escape');
+    await page.getByTestId('settings').waitFor({ state: 'detached' });
+    expect(await hasFocus(opener)).toBe(true);
+  });
+
+  it('the full-size viewer: focus on Close, Tab stays on it, Esc closes, focus back on the picture', async () => {
+    const { page } = alice;
+    // The sticker made from the keyboard above, sent.
+    await page.getByTestId('preview').getByRole('button', { name: 'Send' }).click();
+    const opener = page
+      .locator('[data-testid=messages] [data-kind=sticker] [data-testid=open-viewer]')
+      .last();
+    await opener.waitFor({ timeout: 30_000 });
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('viewer').waitFor();
+    await expectKeyboardKept(page, { start: 'Close', first: 'Close', last: 'Close' });
+    await expectAccessible(page, 'viewer');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('viewer').waitFor({ state: 'detached' });
+    expect(await hasFocus(opener)).toBe(true);
+  });
+
+  it('the sticker library: focus on its search, Esc closes it, focus back on its button', async () => {
+    const { page } = alice;
+    const opener = page.getByRole('button', { name: 'Sticker library' });
+    await opener.focus();
+    await page.keyboard.press('Enter');
+    await page.getByTestId('library-item').first().waitFor();
+    expect((await focused(page)).name).toBe('Search stickers by tag');
+    // Tab goes on into the library, to the first sticker (not a modal: no trap here).
+    await page.keyboard.press('Tab');
+    expect(await hasFocus(page.locator('[data-testid=library-item] .tile-send').first())).toBe(
+      true,
+    );
+    await page.keyboard.press('Escape');
+    await page.getByTestId('library').waitFor({ state: 'detached' });
+    expect(await hasFocus(opener)).toBe(true);
+    expect(await opener.getAttribute('aria-pressed')).toBe('false');
   });
 });

@@ -316,6 +316,9 @@ describe('frame-exact after pausing', () => {
       await panel.getByText('Saved.', { exact: false }).waitFor();
       await page.keyboard.press('Escape');
       await expect.poll(() => page.getByTestId('settings').count()).toBe(0);
+      // Esc gives the focus back to the settings button, where Enter would open the dialog
+      // again; the capture keys below are the page's, pressed away from any control.
+      await blur(page);
     };
     await setFps('10');
     await expect.poll(() => range.textContent()).toContain('at 10 fps');

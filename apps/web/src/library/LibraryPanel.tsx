@@ -1,5 +1,8 @@
-/** My stickers and stills: search by tag or name, click to send, delete. */
-import { useEffect, useState } from 'preact/hooks';
+/**
+ * My stickers and stills: search by tag or name, click to send, delete. A panel beside the
+ * composer, not a modal: the conversation stays usable while it is open.
+ */
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { chat, send } from '../chat/state';
 import { Media } from '../chat/Media';
 import { useStore } from '../store';
@@ -13,11 +16,23 @@ function matches(s: Sticker, q: string): boolean {
   return words.every((w) => hay.some((h) => h.includes(w)));
 }
 
-export function LibraryPanel() {
+export function LibraryPanel({ onClose }: { onClose: () => void }) {
   const lib = useStore(library);
   const c = useStore(chat);
   const [q, setQ] = useState('');
   const [error, setError] = useState<string | null>(null);
+  const panel = useRef<HTMLElement>(null);
+  const search = useRef<HTMLInputElement>(null);
+  // Opened, the keyboard goes to the search field; closed while the focus is in here, it
+  // goes back to what had it before (the library button), not to the page's body.
+  useLayoutEffect(() => {
+    const opener = document.activeElement;
+    search.current?.focus();
+    return () => {
+      const inside = panel.current?.contains(document.activeElement) ?? false;
+      if (inside && opener instanceof HTMLElement && opener.isConnected) opener.focus();
+    };
+  }, []);
   useEffect(() => {
     if (!lib.loaded) void loadLibrary();
   }, []);
@@ -34,9 +49,23 @@ export function LibraryPanel() {
     });
   };
   return (
-    <section class="library" aria-label="My stickers" data-testid="library">
+    <section
+      ref={panel}
+      class="library"
+      aria-label="My stickers"
+      data-testid="library"
+      // Esc closes the library (and is not the capture's Esc, which cancels a sticker job).
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.preventDefault();
+          e.stopPropagation();
+          onClose();
+        }
+      }}
+    >
       <div class="library-head">
         <input
+          ref={search}
           type="search"
           placeholder="Search tags"
           value={q}

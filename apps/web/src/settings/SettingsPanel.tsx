@@ -3,7 +3,7 @@
  * schema: presets, every field explained in plain words, errors shown at the field with
  * the engine's own message. Saved to the server so they follow the user.
  */
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useRef, useState } from 'preact/hooks';
 import {
   FRAME_FIELDS,
   InvalidSettingError,
@@ -17,6 +17,7 @@ import {
   type SettingField,
 } from '../capture-config';
 import { ApiError } from '../api';
+import { Modal } from '../Modal';
 import { cap } from '../capture/state';
 import { useStore } from '../store';
 import { saveSettings, setAnimation, settings, type AnimationMode } from './state';
@@ -137,20 +138,8 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [status, setStatus] = useState<string | null>(null);
   const drawn = cap.get().crop;
-  // The keyboard starts in the dialog (at its title, so Tab goes on to the presets).
+  // The keyboard starts in the dialog at its title, so Tab goes on to the presets.
   const title = useRef<HTMLHeadingElement>(null);
-  useEffect(() => title.current?.focus(), []);
-  // Esc closes the dialog, as any dialog does.
-  useEffect(() => {
-    const onKey = (e: KeyboardEvent) => {
-      if (e.key === 'Escape') {
-        e.preventDefault();
-        onClose();
-      }
-    };
-    document.addEventListener('keydown', onKey);
-    return () => document.removeEventListener('keydown', onKey);
-  }, [onClose]);
 
   const applyPreset = (id: string) => {
     const p = PRESETS.find((x) => x.id === id)!;
@@ -178,14 +167,11 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
     }
   };
   return (
-    <div
-      class="modal-backdrop"
-      role="dialog"
-      aria-modal="true"
-      aria-labelledby="settings-title"
-      onClick={(e) => {
-        if (e.target === e.currentTarget) onClose();
-      }}
+    <Modal
+      class="settings-dialog"
+      labelledBy="settings-title"
+      initialFocus={title}
+      onClose={onClose}
     >
       <form
         class="settings"
@@ -274,6 +260,6 @@ export function SettingsPanel({ onClose }: { onClose: () => void }) {
           </button>
         </div>
       </form>
-    </div>
+    </Modal>
   );
 }

@@ -8,7 +8,7 @@ import { recalibrate, scaleFor, scaled } from './fit-steps';
 import { pacedSearch } from './fit-paced';
 import { GOOD_ENOUGH, searchQuality } from './fit-quality';
 import type { FitSession, FittedAt } from './fit-session';
-import { fillByScale, shrinkKeeps } from './fit-shrink';
+import { fillByScale, growToFill, shrinkKeeps } from './fit-shrink';
 import type { TryNotes } from './writer';
 
 /** A paced writer's bytes go about as the scale to this power when the frame shrinks (a first guess; tries recalibrate it). */
@@ -60,7 +60,9 @@ export async function shrinkAhead(
             : undefined,
         );
         const b = await searchQuality(fit, f.shape, qMin, f.r.bytes!, paceFloor);
-        return { ...b, shape: f.shape };
+        // At the top of the bracket and short of the budget: a larger frame fills it.
+        if (b.q < paceFloor) return { ...b, shape: f.shape };
+        return growToFill(fit, { ...b, shape: f.shape }, f.shape.width / base.width, exponent);
       }
       if (floorPrev && floorPrev.s !== s)
         exponent = recalibrate(

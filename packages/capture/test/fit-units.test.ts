@@ -11,7 +11,7 @@ import { pacedSearch } from '../src/fit-paced';
 import { adaptations, pickBetter } from '../src/fit-pick';
 import { afterQualityTry, nextQualityTry, searchQuality, type Bracket } from '../src/fit-quality';
 import { FitSession, fitLimits } from '../src/fit-session';
-import { shrink } from '../src/fit-shrink';
+import { growToFill, shrink } from '../src/fit-shrink';
 import type { FitShape } from '../src/fit-steps';
 import { gifWriter } from '../src/gif/index';
 import type { RgbaImage } from '../src/types';
@@ -213,6 +213,25 @@ describe('the shrink step', () => {
     expect(r.shape.width).toBeGreaterThanOrEqual(64);
     expect(r.q).toBeGreaterThanOrEqual(35);
     expect(decodedSsim(r.bytes, clipFrames(r.shape))).toBeGreaterThan(0.8);
+  });
+
+  it('grows the frame at the same quality to fill a budget left short at the top of the bracket', async () => {
+    const shape = { width: 100, height: 56, fps: 8 };
+    const f = clipFrames(shape);
+    const small = await enc(40, f);
+    const budget = Math.round(small.length / 0.8);
+    const { fit } = session(budget);
+    const r = await growToFill(fit, { q: 40, bytes: small, shape }, 100 / 160, 1.8);
+    expect(r.q).toBe(40);
+    expect(r.bytes.length).toBeLessThanOrEqual(budget);
+    expect(r.bytes.length).toBeGreaterThanOrEqual(budget * 0.95);
+    expect(r.shape.width).toBeGreaterThan(100);
+    expect(r.shape.fps).toBe(8);
+    expect(fit.tries).toBeLessThanOrEqual(2);
+    // The kept output is that quality's encode of the frames at its shape, and shows them.
+    const at = clipFrames(r.shape);
+    expect(r.bytes).toEqual(await enc(40, at));
+    expect(decodedSsim(r.bytes, at)).toBeGreaterThan(0.8);
   });
 
   it('says how many bytes the smallest output needs when nothing fits', async () => {

@@ -21,8 +21,8 @@ export type {
 export { MemoryLimitStore } from './http/limit-store';
 export type { LimitStore } from './http/limit-store';
 export { parseDuration, parseLoginBackoffFlag, parseRateLimitFlag } from './http/limit-config';
-export { DEFAULT_WS_LIMITS, DEFAULT_VIDEO_LIMITS } from './config';
-export type { WsLimits, VideoLimits } from './config';
+export { DEFAULT_WS_LIMITS, DEFAULT_VIDEO_LIMITS, DEFAULT_OVERLOAD_LIMITS } from './config';
+export type { WsLimits, VideoLimits, OverloadLimits } from './config';
 export type {
   Store,
   User,

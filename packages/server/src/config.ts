@@ -242,7 +242,9 @@ export function overloadLimits(given: Partial<OverloadLimits>): OverloadLimits {
       throw new RangeError(`overload.${k} is not a setting (maxLagMs, maxQueuedMs, retryAfterSec)`);
     const min = k === 'retryAfterSec' ? 1 : 0;
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
-      throw new RangeError(`overload.${k} must be a whole number ≥ ${min}, got ${String(v)}`);
+      throw new RangeError(
+        `overload.${k} must be a whole number ≥ ${min}, got ${JSON.stringify(v)}`,
+      );
     out[k] = v;
   }
   return out;

@@ -104,6 +104,9 @@ export class TestServer {
       webRoot: DIST,
       logger: process.env.CLIPCHAT_E2E_LOG ? { level: 'warn' } : false,
       rateLimits: false,
+      // Push-back reads the event loop's lateness, which tests share with Chromium's driver
+      // and bursts of setup: off here as rate limits are (server overload.test.ts tests it).
+      overload: { maxLagMs: 0, maxQueuedMs: 0 },
     });
     this.url = await this.server.listen({ port: this.port, host: '127.0.0.1' });
     this.port = Number(new URL(this.url).port);

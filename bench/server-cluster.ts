@@ -42,6 +42,17 @@ export interface Opts {
   placement: 'split' | 'together';
 }
 
+/** `--database-url` / `--redis-url`, else the CLIPCHAT_BENCH_* variables, else this machine's. */
+export function backendUrls(arg: (name: string, def: string) => string) {
+  return {
+    databaseUrl: arg(
+      'database-url',
+      process.env.CLIPCHAT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
+    ),
+    redisUrl: arg('redis-url', process.env.CLIPCHAT_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'),
+  };
+}
+
 function parse(argv: string[]): Opts {
   const arg = (name: string, def: string) => {
     const i = argv.indexOf(`--${name}`);
@@ -54,11 +65,7 @@ function parse(argv: string[]): Opts {
     rates: arg('rate', '10000').split(',').map(Number),
     duration: Number(arg('duration', '10')),
     sync: arg('sync', 'full'),
-    databaseUrl: arg(
-      'database-url',
-      process.env.CLIPCHAT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-    ),
-    redisUrl: arg('redis-url', process.env.CLIPCHAT_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'),
+    ...backendUrls(arg),
     placement: arg('placement', 'split') as Opts['placement'],
   };
   if (o.placement !== 'split' && o.placement !== 'together')

@@ -19,7 +19,7 @@ import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
 import pg from 'pg';
 import { cgroupProblem } from './lib/cgroup';
-import { runConfig, withSchema, type ConfigResult, type Opts } from './server-cluster';
+import { backendUrls, runConfig, withSchema, type ConfigResult, type Opts } from './server-cluster';
 
 interface ScaleOpts {
   nodes: number[];
@@ -51,11 +51,7 @@ function parse(argv: string[]): ScaleOpts {
       rates: [],
       duration: Number(arg('duration', '10')),
       sync: arg('sync', 'full'),
-      databaseUrl: arg(
-        'database-url',
-        process.env.CLIPCHAT_BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test',
-      ),
-      redisUrl: arg('redis-url', process.env.CLIPCHAT_BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'),
+      ...backendUrls(arg),
       placement: 'split',
     },
   };
